@@ -1,0 +1,65 @@
+//! `vae`: the VAE lab on the command line, running the same WGSL kernels as the browser.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vae_gpu::{selftest, GpuContext, GpuError};
+
+#[derive(Parser)]
+#[command(name = "vae", version, about = "Train and run a VAE on your GPU with our own WGSL kernels")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show the GPU adapter wgpu picks (narrow it with WGPU_BACKEND=vulkan|metal|dx12|gl) and
+    /// check our kernels on it against the CPU reference.
+    Info,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info => pollster::block_on(info()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn info() -> Result<ExitCode, GpuError> {
+    let context = GpuContext::new().await?;
+    let adapter = &context.adapter;
+    println!("adapter:  {}", adapter.name);
+    println!("backend:  {}", adapter.backend);
+    if !adapter.driver.is_empty() {
+        println!("driver:   {}", adapter.driver);
+    }
+    if adapter.is_software {
+        println!("note:     a software (CPU) adapter: correct, but far slower than a real GPU");
+    }
+    let limits = &context.limits;
+    println!(
+        "limits:   {} storage buffers per stage, {} MiB per storage binding, {} invocations per workgroup",
+        limits.max_storage_buffers_per_shader_stage,
+        limits.max_storage_buffer_binding_size / (1 << 20),
+        limits.max_compute_invocations_per_workgroup,
+    );
+    let check = selftest::check_dense_forward(&context).await?;
+    let verdict = if check.passed() { "ok" } else { "FAILED" };
+    println!(
+        "kernel:   {} on {}: max |GPU − CPU| = {:.2e} (tolerance {:.2e}) {verdict}",
+        check.kernel, check.shape, check.max_abs_error, check.tolerance
+    );
+    Ok(if check.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

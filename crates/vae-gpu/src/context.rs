@@ -1,0 +1,195 @@
+//! Getting a device: one constructor for native backends and for the browser's WebGPU.
+
+use crate::GpuError;
+
+/// What the user should know about the adapter we run on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterSummary {
+    /// The adapter's name; in a browser, built from what the browser chooses to reveal.
+    pub name: String,
+    /// "Vulkan", "Metal", "Dx12", "Gl" or "WebGPU".
+    pub backend: String,
+    /// The driver and its version, where the platform reports them.
+    pub driver: String,
+    /// A CPU emulation (lavapipe, SwiftShader, WARP): correct but slow, worth telling the user.
+    pub is_software: bool,
+}
+
+/// A device and its queue, plus what we learned about the adapter.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: AdapterSummary,
+    pub limits: wgpu::Limits,
+}
+
+impl GpuContext {
+    /// Opens the best adapter the platform offers and a device with all of its limits.
+    ///
+    /// Natively the backends can be narrowed with `WGPU_BACKEND` (e.g. `vulkan`, `gl`).
+    /// In a browser this fails with [`GpuError::WebGpuUnavailable`] when WebGPU is missing or
+    /// disabled, which the app turns into advice.
+    pub async fn new() -> Result<Self, GpuError> {
+        let adapter = request_adapter().await?;
+        // Ask for everything the adapter offers: the defaults are the WebGPU minimums, too
+        // small for a full training set in one storage buffer.
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("vae-gpu device"),
+                required_features: wgpu::Features::empty(),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await?;
+        let summary = describe_adapter(&adapter).await;
+        Ok(Self {
+            device,
+            queue,
+            adapter: summary,
+            limits,
+        })
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn request_adapter() -> Result<wgpu::Adapter, GpuError> {
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        })
+        .await
+        .map_err(|_| GpuError::NoAdapter {
+            backends: format!("{backends:?}"),
+        })
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn request_adapter() -> Result<wgpu::Adapter, GpuError> {
+    if web::navigator_gpu().is_none() {
+        return Err(GpuError::WebGpuUnavailable {
+            reason: "this browser does not expose the WebGPU API (navigator.gpu is missing)".into(),
+        });
+    }
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::BROWSER_WEBGPU,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        })
+        .await
+        .map_err(|_| GpuError::WebGpuUnavailable {
+            reason: "the browser has the WebGPU API but offered no adapter: WebGPU is disabled, \
+                     or this GPU or driver is blocklisted"
+                .into(),
+        })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn describe_adapter(adapter: &wgpu::Adapter) -> AdapterSummary {
+    let info = adapter.get_info();
+    AdapterSummary {
+        name: info.name.clone(),
+        backend: format!("{:?}", info.backend),
+        driver: [info.driver.as_str(), info.driver_info.as_str()]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" "),
+        is_software: info.device_type == wgpu::DeviceType::Cpu,
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn describe_adapter(adapter: &wgpu::Adapter) -> AdapterSummary {
+    let info = adapter.get_info();
+    // wgpu reports only the free-text description, which browsers often leave empty; the
+    // vendor and architecture strings of GPUAdapterInfo are what identify the adapter.
+    let details = web::adapter_info().await;
+    let name = [
+        details.vendor.as_str(),
+        details.architecture.as_str(),
+        details.description.as_str(),
+    ]
+    .iter()
+    .filter(|part| !part.is_empty())
+    .copied()
+    .collect::<Vec<_>>()
+    .join(" ");
+    AdapterSummary {
+        name: if name.is_empty() {
+            "unnamed WebGPU adapter (the browser hides its name)".into()
+        } else {
+            name
+        },
+        backend: "WebGPU".into(),
+        driver: String::new(),
+        is_software: info.device_type == wgpu::DeviceType::Cpu || details.is_fallback,
+    }
+}
+
+/// The parts of the browser's WebGPU that wgpu does not surface, read through plain JS reflection
+/// (no unstable web-sys APIs, so no special RUSTFLAGS are needed).
+#[cfg(target_arch = "wasm32")]
+mod web {
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    #[derive(Default)]
+    pub(super) struct AdapterInfo {
+        pub vendor: String,
+        pub architecture: String,
+        pub description: String,
+        pub is_fallback: bool,
+    }
+
+    fn get(object: &JsValue, key: &str) -> Option<JsValue> {
+        js_sys::Reflect::get(object, &JsValue::from_str(key))
+            .ok()
+            .filter(|value| !value.is_undefined() && !value.is_null())
+    }
+
+    pub(super) fn navigator_gpu() -> Option<JsValue> {
+        let navigator = web_sys::window()?.navigator();
+        get(&navigator, "gpu")
+    }
+
+    pub(super) async fn adapter_info() -> AdapterInfo {
+        let Some(gpu) = navigator_gpu() else {
+            return AdapterInfo::default();
+        };
+        let Some(request) = get(&gpu, "requestAdapter")
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .and_then(|f| f.call0(&gpu).ok())
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+        else {
+            return AdapterInfo::default();
+        };
+        let Some(info) = JsFuture::from(request)
+            .await
+            .ok()
+            .and_then(|adapter| get(&adapter, "info"))
+        else {
+            return AdapterInfo::default();
+        };
+        let text = |key| get(&info, key).and_then(|v| v.as_string()).unwrap_or_default();
+        AdapterInfo {
+            vendor: text("vendor"),
+            architecture: text("architecture"),
+            description: text("description"),
+            is_fallback: get(&info, "isFallbackAdapter")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+        }
+    }
+}

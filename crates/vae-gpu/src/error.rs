@@ -1,0 +1,34 @@
+use thiserror::Error;
+
+/// Everything that can go wrong between us and the GPU, phrased for the person who must act on it.
+#[derive(Debug, Error)]
+pub enum GpuError {
+    /// The browser has no usable WebGPU (missing API, or an API that gives no adapter).
+    #[error("WebGPU is not available in this browser: {reason}")]
+    WebGpuUnavailable { reason: String },
+
+    /// No native adapter was found at all.
+    #[error(
+        "no GPU adapter found for backends {backends}. Install a GPU driver; on a machine without a \
+         GPU install the software Vulkan driver lavapipe (Debian/Ubuntu: `apt-get install \
+         mesa-vulkan-drivers libvulkan1`)"
+    )]
+    NoAdapter { backends: String },
+
+    #[error("the GPU adapter refused to create a device: {0}")]
+    RequestDevice(#[from] wgpu::RequestDeviceError),
+
+    /// A shape or a buffer length the kernels cannot work with; a caller error, named precisely.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The device rejected a pipeline, a binding or a dispatch (caught by an error scope).
+    #[error("GPU validation error in {context}: {message}")]
+    Validation { context: String, message: String },
+
+    #[error("could not read GPU memory back: {0}")]
+    Map(String),
+
+    #[error("the GPU device was lost or stopped answering ({0}); reload the page or restart the program")]
+    DeviceLost(String),
+}

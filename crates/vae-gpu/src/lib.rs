@@ -1,0 +1,16 @@
+//! The VAE engine: a wgpu device and our own WGSL kernels (in the workspace's `shaders/`),
+//! running natively (Vulkan, Metal, DX12, GL) and in the browser (WebGPU) from one API.
+//!
+//! Nothing here blocks on the web: every read of GPU memory is an `async fn` that awaits the
+//! buffer-mapping callback; natively the same functions poll the device to drive it.
+//! The crate knows nothing of any UI.
+
+mod context;
+mod error;
+pub mod kernels;
+mod readback;
+pub mod selftest;
+mod shaders;
+
+pub use context::{AdapterSummary, GpuContext};
+pub use error::GpuError;

@@ -1,0 +1,18 @@
+//! The WGSL sources, compiled into the binary so the browser needs no extra fetch. Each module is
+//! labelled with its file name so a validation error points at the file to open.
+
+pub(crate) struct ShaderSource {
+    pub label: &'static str,
+    pub source: &'static str,
+}
+
+macro_rules! shader {
+    ($file:literal) => {
+        ShaderSource {
+            label: $file,
+            source: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shaders/", $file)),
+        }
+    };
+}
+
+pub(crate) const DENSE_FORWARD: ShaderSource = shader!("dense_forward.wgsl");

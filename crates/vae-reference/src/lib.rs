@@ -1,0 +1,11 @@
+//! A plain CPU implementation of the VAE's math, written for clarity rather than speed.
+//!
+//! Every GPU kernel in `vae-gpu` is checked against the function here that computes the same
+//! thing. Matrices are row-major `f32` slices; weights use PyTorch's `nn.Linear` layout
+//! `[outputs, inputs]`, so a checkpoint maps onto them without transposes.
+
+pub mod dense;
+pub mod rng;
+
+pub use dense::{dense_forward, Activation};
+pub use rng::SplitMix64;
