@@ -45,7 +45,7 @@ pub fn App() -> impl IntoView {
         <header class="masthead">
             <h1>"VAE Lab"</h1>
             <p class="tagline">
-                "A variational autoencoder that trains on your own GPU, in this page, through WebGPU."
+                "A variational autoencoder lab that runs on your own GPU, in this page, through WebGPU."
             </p>
         </header>
         <main id="gpu-status" aria-live="polite">

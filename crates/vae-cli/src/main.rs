@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use vae_gpu::{selftest, GpuContext, GpuError};
 
 #[derive(Parser)]
-#[command(name = "vae", version, about = "Train and run a VAE on your GPU with our own WGSL kernels")]
+#[command(
+    name = "vae",
+    version,
+    about = "Train and run a VAE on your GPU with our own WGSL kernels"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -182,7 +182,11 @@ mod web {
         else {
             return AdapterInfo::default();
         };
-        let text = |key| get(&info, key).and_then(|v| v.as_string()).unwrap_or_default();
+        let text = |key| {
+            get(&info, key)
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
         AdapterInfo {
             vendor: text("vendor"),
             architecture: text("architecture"),

@@ -10,7 +10,11 @@ macro_rules! shader {
     ($file:literal) => {
         ShaderSource {
             label: $file,
-            source: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shaders/", $file)),
+            source: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shaders/",
+                $file
+            )),
         }
     };
 }

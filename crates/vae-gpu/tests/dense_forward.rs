@@ -85,7 +85,10 @@ fn dense_forward_rejects_bad_shapes_with_an_error_not_a_panic() {
     );
     let empty = DenseShape { rows: 0, ..shape };
     let result = pollster::block_on(kernel.run(&context, empty, &[], &[0.0; 12], &[0.0; 4]));
-    assert!(matches!(result, Err(GpuError::InvalidInput(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(GpuError::InvalidInput(_))),
+        "{result:?}"
+    );
     let too_big = DenseShape {
         rows: u32::MAX / 4,
         inputs: 1024,

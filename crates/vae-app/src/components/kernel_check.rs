@@ -27,16 +27,14 @@ pub fn KernelCheckPanel(check: Result<KernelCheck, String>) -> impl IntoView {
                     </p>
                 </section>
             }
-                .into_any()
+            .into_any()
         }
-        Err(message) => {
-            view! {
-                <section class="panel error" id="kernel-check" data-passed="false" role="alert">
-                    <h2>"Kernel check"</h2>
-                    <p>"The kernel could not run on this device: "{message}</p>
-                </section>
-            }
-                .into_any()
+        Err(message) => view! {
+            <section class="panel error" id="kernel-check" data-passed="false" role="alert">
+                <h2>"Kernel check"</h2>
+                <p>"The kernel could not run on this device: "{message}</p>
+            </section>
         }
+        .into_any(),
     }
 }

@@ -24,7 +24,7 @@ impl DenseShape {
                 "a dense layer needs at least one row, input and output, got {self:?}"
             )));
         }
-        let max_binding = u64::from(context.limits.max_storage_buffer_binding_size);
+        let max_binding = context.limits.max_storage_buffer_binding_size;
         for (name, elements) in [
             ("x", u64::from(self.rows) * u64::from(self.inputs)),
             ("w", u64::from(self.outputs) * u64::from(self.inputs)),

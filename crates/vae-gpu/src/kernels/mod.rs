@@ -11,7 +11,9 @@ pub(crate) async fn create_checked<T>(
     what: &str,
     create: impl FnOnce() -> T,
 ) -> Result<T, GpuError> {
-    let scope = context.device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let scope = context
+        .device
+        .push_error_scope(wgpu::ErrorFilter::Validation);
     let created = create();
     match scope.pop().await {
         None => Ok(created),
