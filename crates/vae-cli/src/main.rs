@@ -1,5 +1,7 @@
 //! `vae`: the VAE lab on the command line, running the same WGSL kernels as the browser.
 
+mod shard;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -21,12 +23,16 @@ enum Command {
     /// Show the GPU adapter wgpu picks (narrow it with WGPU_BACKEND=vulkan|metal|dx12|gl) and
     /// check our kernels on it against the CPU reference.
     Info,
+    /// Build or inspect the bundled MNIST shard (`web/mnist.shard.gz`).
+    #[command(subcommand)]
+    Shard(shard::ShardCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Info => pollster::block_on(info()),
+        Command::Info => pollster::block_on(info()).map_err(|error| error.to_string()),
+        Command::Shard(command) => shard::run(command).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@
 //! The crate knows nothing of any UI.
 
 mod context;
+pub mod data;
 mod error;
 pub mod kernels;
 mod readback;

@@ -20,3 +20,4 @@ macro_rules! shader {
 }
 
 pub(crate) const DENSE_FORWARD: ShaderSource = shader!("dense_forward.wgsl");
+pub(crate) const GATHER_BATCH: ShaderSource = shader!("gather_batch.wgsl");

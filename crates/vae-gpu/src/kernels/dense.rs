@@ -83,6 +83,7 @@ impl DenseForward {
                 ("WG_X", f64::from(workgroup.0)),
                 ("WG_Y", f64::from(workgroup.1)),
             ],
+            None,
         )
         .await?;
         Ok(Self {

@@ -1,6 +1,7 @@
 //! One module per WGSL kernel: pipeline creation, binding and encoding.
 
 pub mod dense;
+pub mod gather;
 
 use crate::{shaders::ShaderSource, GpuContext, GpuError};
 
@@ -25,11 +26,13 @@ pub(crate) async fn create_checked<T>(
 }
 
 /// Compiles `shader` into a compute pipeline for its `main` entry point, with the given
-/// override constants (workgroup sizes chosen per adapter).
+/// override constants (workgroup sizes chosen per adapter). Without a `layout` the bindings are
+/// derived from the shader; kernels with dynamic offsets pass their own.
 pub(crate) async fn compute_pipeline(
     context: &GpuContext,
     shader: &ShaderSource,
     constants: &[(&str, f64)],
+    layout: Option<&wgpu::PipelineLayout>,
 ) -> Result<wgpu::ComputePipeline, GpuError> {
     create_checked(context, shader.label, || {
         let module = context
@@ -42,7 +45,7 @@ pub(crate) async fn compute_pipeline(
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(shader.label),
-                layout: None,
+                layout,
                 module: &module,
                 entry_point: Some("main"),
                 compilation_options: wgpu::PipelineCompilationOptions {

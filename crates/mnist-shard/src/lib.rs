@@ -1,0 +1,16 @@
+//! The data the VAE lab ships with: a compact MNIST shard (format in `FORMAT.md`), the builder that
+//! makes it from the original IDX files, and one validating loader for native and wasm.
+//!
+//! The loader never panics on any input: every way a file can be wrong is a [`ShardError`] that
+//! names the file and what is wrong with it.
+
+mod bits;
+pub mod build;
+mod error;
+mod format;
+pub mod idx;
+mod shard;
+
+pub use error::{ShardError, ShardErrorKind};
+pub use format::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use shard::{decompress, Shard, Split};

@@ -1,0 +1,218 @@
+//! The validating loader: bytes in, a borrowed view of the images and labels out.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use crate::bits::{self, words_per_image};
+use crate::format::{Header, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use crate::{ShardError, ShardErrorKind};
+
+/// No shard decompresses to more than this; a larger output is a corrupt or hostile file.
+const MAX_DECOMPRESSED: u64 = 512 << 20;
+
+/// A parsed shard borrowing the bytes it was read from (no pixel is copied).
+#[derive(Clone, Debug)]
+pub struct Shard<'a> {
+    header: Header,
+    train: Split<'a>,
+    test: Split<'a>,
+}
+
+/// The training or the test part of a shard.
+#[derive(Clone, Copy, Debug)]
+pub struct Split<'a> {
+    name: &'static str,
+    width: usize,
+    height: usize,
+    images: &'a [u8],
+    labels: &'a [u8],
+}
+
+/// Undoes the gzip the shard ships in, if it has one; plain shards pass through unchanged.
+pub fn decompress<'a>(bytes: &'a [u8], file: &str) -> Result<Cow<'a, [u8]>, ShardError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(|error| ShardErrorKind::Gzip(error.to_string()).in_file(file))?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(ShardErrorKind::TooLarge {
+            limit: MAX_DECOMPRESSED,
+        }
+        .in_file(file));
+    }
+    Ok(Cow::Owned(out))
+}
+
+impl<'a> Shard<'a> {
+    /// Validates everything (magic, version, layout, length, checksum, labels) and returns a view.
+    /// `file` names the source in error messages.
+    pub fn parse(bytes: &'a [u8], file: &str) -> Result<Shard<'a>, ShardError> {
+        Self::parse_inner(bytes).map_err(|kind| kind.in_file(file))
+    }
+
+    fn parse_inner(bytes: &'a [u8]) -> Result<Shard<'a>, ShardErrorKind> {
+        if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+            return Err(if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
+                ShardErrorKind::Truncated {
+                    expected: HEADER_LEN as u64,
+                    actual: bytes.len() as u64,
+                }
+            } else {
+                ShardErrorKind::BadMagic
+            });
+        }
+        if bytes.len() < HEADER_LEN {
+            return Err(ShardErrorKind::Truncated {
+                expected: HEADER_LEN as u64,
+                actual: bytes.len() as u64,
+            });
+        }
+        let header = Header::read(bytes);
+        if header.version != FORMAT_VERSION {
+            return Err(ShardErrorKind::UnsupportedVersion {
+                found: header.version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let layout = header.check_layout()?;
+        let actual = bytes.len() as u64;
+        if actual < layout.file_len {
+            return Err(ShardErrorKind::Truncated {
+                expected: layout.file_len,
+                actual,
+            });
+        }
+        if actual > layout.file_len {
+            return Err(ShardErrorKind::TrailingBytes {
+                expected: layout.file_len,
+                actual,
+            });
+        }
+        let computed = checksum(bytes);
+        if computed != header.checksum {
+            return Err(ShardErrorKind::BadChecksum {
+                stored: header.checksum,
+                computed,
+            });
+        }
+
+        // All offsets are now known to lie inside `bytes`.
+        let section = |from: u64, len: u64| &bytes[from as usize..(from + len) as usize];
+        let (width, height) = (header.width as usize, header.height as usize);
+        let image_bytes = 4 * words_per_image(width * height) as u64;
+        let split = |name, images_at, count: u32, labels_at| Split {
+            name,
+            width,
+            height,
+            images: section(images_at, u64::from(count) * image_bytes),
+            labels: section(labels_at, u64::from(count)),
+        };
+        let train = split(
+            "train",
+            layout.train_images,
+            header.train_count,
+            layout.train_labels,
+        );
+        let test = split(
+            "test",
+            layout.test_images,
+            header.test_count,
+            layout.test_labels,
+        );
+        for part in [&train, &test] {
+            if let Some(index) = part.labels.iter().position(|&label| label > 9) {
+                return Err(ShardErrorKind::LabelOutOfRange {
+                    split: part.name,
+                    index,
+                    label: part.labels[index],
+                });
+            }
+        }
+        Ok(Shard {
+            header,
+            train,
+            test,
+        })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn train(&self) -> Split<'a> {
+        self.train
+    }
+
+    pub fn test(&self) -> Split<'a> {
+        self.test
+    }
+}
+
+/// CRC-32 (IEEE) of the whole file with the checksum field read as zero.
+pub(crate) fn checksum(bytes: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&bytes[..CHECKSUM_RANGE.start]);
+    hasher.update(&[0; 4]);
+    hasher.update(&bytes[CHECKSUM_RANGE.end..]);
+    hasher.finalize()
+}
+
+impl<'a> Split<'a> {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    pub fn pixels_per_image(&self) -> usize {
+        self.width * self.height
+    }
+
+    /// `u32` words per image in [`Split::packed_images`].
+    pub fn words_per_image(&self) -> usize {
+        words_per_image(self.pixels_per_image())
+    }
+
+    /// All images, bit-packed as in `FORMAT.md`, ready to upload to the GPU as they are.
+    pub fn packed_images(&self) -> &'a [u8] {
+        self.images
+    }
+
+    pub fn labels(&self) -> &'a [u8] {
+        self.labels
+    }
+
+    /// Pixel `pixel` (row-major) of image `index`.
+    ///
+    /// # Panics
+    /// If `index` or `pixel` is out of range.
+    pub fn pixel(&self, index: usize, pixel: usize) -> bool {
+        assert!(
+            pixel < self.pixels_per_image(),
+            "pixel {pixel} out of range"
+        );
+        let stride = 4 * self.words_per_image();
+        bits::pixel(&self.images[index * stride..(index + 1) * stride], pixel)
+    }
+
+    /// Image `index` as 0.0/1.0 values, row-major: the model's input and its Bernoulli target.
+    pub fn image_f32(&self, index: usize) -> Vec<f32> {
+        (0..self.pixels_per_image())
+            .map(|p| if self.pixel(index, p) { 1.0 } else { 0.0 })
+            .collect()
+    }
+}
