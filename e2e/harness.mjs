@@ -80,17 +80,21 @@ export async function launchChromium({ webgpu }) {
 
 /**
  * Opens a page that records console errors and uncaught exceptions; call `assertNoErrors()` at
- * the end of the test.
+ * the end of the test. `expectErrors` lists patterns of console errors the test provokes on
+ * purpose (the browser's own log line for a failed download); `route` serves chosen responses
+ * for URLs matching its pattern, such as a damaged data file.
  */
-export async function openPage(browser, url) {
+export async function openPage(browser, url, { expectErrors = [], route } = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const errors = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') {
-      errors.push(`console.error: ${message.text()} (${message.location().url})`);
+    const text = `${message.text()} (${message.location().url})`;
+    if (message.type() === 'error' && !expectErrors.some((pattern) => pattern.test(text))) {
+      errors.push(`console.error: ${text}`);
     }
   });
   page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  if (route) await page.route(route.url, route.handler);
   await page.goto(url);
   return {
     page,

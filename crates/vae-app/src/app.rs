@@ -5,7 +5,8 @@ use leptos::task::spawn_local;
 use vae_gpu::selftest::{check_dense_forward, KernelCheck};
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
-use crate::components::{AdapterPanel, KernelCheckPanel, WebGpuUnavailable};
+use crate::components::{AdapterPanel, DataPanel, KernelCheckPanel, WebGpuUnavailable};
+use crate::data::{load_shard, DataState};
 
 /// Where the page stands with the GPU.
 #[derive(Clone, Debug)]
@@ -40,6 +41,12 @@ pub fn App() -> impl IntoView {
     // Never block the main thread on the GPU: the connection and the check run as a task and
     // the page renders "connecting" until they report.
     spawn_local(async move { state.set(connect().await) });
+    // The data downloads alongside; a failure here leaves the GPU side usable.
+    let data = RwSignal::new(DataState::Downloading {
+        received: 0,
+        total: None,
+    });
+    spawn_local(load_shard(data));
 
     view! {
         <header class="masthead">
@@ -72,11 +79,18 @@ pub fn App() -> impl IntoView {
                         .into_any()
                 }
             }}
+            <DataPanel state=data />
         </main>
         <footer class="colophon">
             <p>
                 "Everything runs in your browser: the kernels are our own WGSL, run on your GPU by "
                 <a href="https://wgpu.rs">"wgpu"</a>" through WebGPU; no server computes anything."
+            </p>
+            <p>
+                "Data: the MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and \
+                 Christopher J. C. Burges, under "
+                <a href="https://creativecommons.org/licenses/by-sa/3.0/">"CC BY-SA 3.0"</a>
+                "; binarised for this lab as in Salakhutdinov & Murray (2008)."
             </p>
         </footer>
     }

@@ -4,6 +4,8 @@
 
 mod app;
 mod components;
+mod data;
+mod fetch;
 
 fn main() {
     // A Rust panic should say what happened in the console rather than "unreachable executed".

@@ -29,6 +29,15 @@ pub struct BatchGather {
     workgroup: u32,
 }
 
+/// What a gather reads its indices from and writes its batch to.
+pub struct GatherBuffers<'a> {
+    /// This epoch's image indices (u32), `order_len` of them.
+    pub order: &'a wgpu::Buffer,
+    pub order_len: u32,
+    /// The batch, `[batch, pixels]` f32.
+    pub x: &'a wgpu::Buffer,
+}
+
 /// A gather bound to a split, an epoch-order buffer and an output; `slots` steps can be encoded
 /// into one submit, each reading its own parameters.
 pub struct GatherBinding {
@@ -95,18 +104,21 @@ impl BatchGather {
         })
     }
 
-    /// Binds a gather of `batch` images of `split`, indexed through `order` (u32 image indices,
-    /// `order_len` of them), into `x` (`[batch, pixels]` f32), for up to `slots` steps per submit.
+    /// Binds a gather of `batch` images of `split`, indexed through `buffers.order`, into
+    /// `buffers.x`, for up to `slots` steps per submit.
     pub async fn bind(
         &self,
         context: &GpuContext,
         split: &GpuSplit,
-        order: &wgpu::Buffer,
-        order_len: u32,
-        x: &wgpu::Buffer,
+        buffers: GatherBuffers<'_>,
         batch: u32,
         slots: u32,
     ) -> Result<GatherBinding, GpuError> {
+        let GatherBuffers {
+            order,
+            order_len,
+            x,
+        } = buffers;
         if batch == 0 || slots == 0 || batch > order_len {
             return Err(GpuError::InvalidInput(format!(
                 "a gather needs 1 ≤ batch ≤ order length and at least one slot; got batch \
@@ -255,7 +267,17 @@ impl BatchGather {
         let order_len = u32::try_from(order.len())
             .map_err(|_| GpuError::InvalidInput("order longer than 2^32".into()))?;
         let binding = self
-            .bind(context, split, &order_buffer, order_len, &x, batch, slots)
+            .bind(
+                context,
+                split,
+                GatherBuffers {
+                    order: &order_buffer,
+                    order_len,
+                    x: &x,
+                },
+                batch,
+                slots,
+            )
             .await?;
         self.write_steps(&context.queue, &binding, firsts)?;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);

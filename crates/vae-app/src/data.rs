@@ -1,0 +1,68 @@
+//! The bundled MNIST shard in the page: downloaded with progress, validated by `mnist-shard`.
+
+use leptos::prelude::*;
+use mnist_shard::{decompress, Shard};
+
+use crate::fetch::fetch_with_progress;
+
+/// Served beside the page by trunk (index.html copies it from web/).
+pub const SHARD_URL: &str = "mnist.shard.gz";
+/// Test digits shown once the data is in.
+const PREVIEW: usize = 10;
+
+/// A few test digits to show, as 0/1 pixels with their labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preview {
+    pub width: usize,
+    pub height: usize,
+    pub digits: Vec<(u8, Vec<bool>)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataState {
+    Downloading {
+        received: u64,
+        total: Option<u64>,
+    },
+    Ready {
+        train: usize,
+        test: usize,
+        download_bytes: usize,
+        preview: Preview,
+    },
+    Failed(String),
+}
+
+/// Downloads and validates the shard, reporting into `state` as it goes.
+pub async fn load_shard(state: RwSignal<DataState>) {
+    let progress = move |received, total| state.set(DataState::Downloading { received, total });
+    let result = match fetch_with_progress(SHARD_URL, progress).await {
+        Ok(bytes) => summarize(&bytes),
+        Err(message) => Err(message),
+    };
+    state.set(result.unwrap_or_else(DataState::Failed));
+}
+
+fn summarize(download: &[u8]) -> Result<DataState, String> {
+    let raw = decompress(download, SHARD_URL).map_err(|e| e.to_string())?;
+    let shard = Shard::parse(&raw, SHARD_URL).map_err(|e| e.to_string())?;
+    let test = shard.test();
+    let digits = (0..PREVIEW.min(test.len()))
+        .map(|i| {
+            let pixels = (0..test.pixels_per_image())
+                .map(|p| test.pixel(i, p))
+                .collect();
+            (test.labels()[i], pixels)
+        })
+        .collect();
+    Ok(DataState::Ready {
+        train: shard.train().len(),
+        test: test.len(),
+        download_bytes: download.len(),
+        preview: Preview {
+            width: test.width(),
+            height: test.height(),
+            digits,
+        },
+    })
+}
