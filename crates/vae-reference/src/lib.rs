@@ -4,8 +4,16 @@
 //! thing. Matrices are row-major `f32` slices; weights use PyTorch's `nn.Linear` layout
 //! `[outputs, inputs]`, so a checkpoint maps onto them without transposes.
 
+pub mod adam;
 pub mod dense;
+pub mod init;
+pub mod layout;
+pub mod model;
 pub mod rng;
 
+pub use adam::{adam_step, AdamConfig};
 pub use dense::{dense_forward, Activation};
+pub use init::init_params;
+pub use layout::{Layout, Sizes, Tensor};
+pub use model::{backward, forward, Forward};
 pub use rng::SplitMix64;

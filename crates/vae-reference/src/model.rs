@@ -1,0 +1,231 @@
+//! The VAE's forward pass, loss (−ELBO) and backward pass on the CPU, in f64, written to be read.
+//!
+//! Shapes, for a batch of `B` images: x `[B, input]`, ε `[B, latent]`.
+//!   h1 = ReLU(x · enc1ᵀ + b)            [B, hidden]
+//!   mean = h1 · meanᵀ + b,  logvar = h1 · logvarᵀ + b        [B, latent]
+//!   z = mean + exp(½·logvar) · ε          [B, latent]
+//!   h2 = ReLU(z · dec1ᵀ + b)             [B, hidden]
+//!   logits = h2 · outᵀ + b                [B, input]
+//!   per image: BCE = Σ_p max(l,0) − l·x + log(1 + exp(−|l|)),  KL = −½ Σ_j (1 + logvar − mean² − exp(logvar))
+//!   loss = mean over the batch of (BCE + KL) = −ELBO in nats.
+
+use crate::layout::{Layout, Tensor};
+
+/// Everything the forward pass computed that the backward pass needs.
+#[derive(Clone, Debug)]
+pub struct Forward {
+    pub batch: usize,
+    pub h1: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub logvar: Vec<f64>,
+    pub z: Vec<f64>,
+    pub h2: Vec<f64>,
+    pub logits: Vec<f64>,
+    /// Batch means, in nats per image.
+    pub bce: f64,
+    pub kl: f64,
+}
+
+impl Forward {
+    /// −ELBO, averaged over the batch.
+    pub fn loss(&self) -> f64 {
+        self.bce + self.kl
+    }
+}
+
+/// `x · wᵀ + b` for `w` `[outputs, inputs]`, optionally through ReLU.
+fn dense(x: &[f64], w: &[f64], b: &[f64], inputs: usize, relu: bool) -> Vec<f64> {
+    let outputs = b.len();
+    let rows = x.len() / inputs;
+    let mut y = vec![0.0; rows * outputs];
+    for r in 0..rows {
+        for o in 0..outputs {
+            let dot: f64 = (0..inputs)
+                .map(|i| x[r * inputs + i] * w[o * inputs + i])
+                .sum();
+            let value = dot + b[o];
+            y[r * outputs + o] = if relu { value.max(0.0) } else { value };
+        }
+    }
+    y
+}
+
+/// BCE-with-logits in the stable form, summed: ℓ(l, x) = max(l,0) − l·x + log1p(exp(−|l|)).
+pub fn bce_with_logits(logit: f64, target: f64) -> f64 {
+    logit.max(0.0) - logit * target + (-logit.abs()).exp().ln_1p()
+}
+
+fn sigmoid(l: f64) -> f64 {
+    1.0 / (1.0 + (-l).exp())
+}
+
+/// The forward pass and loss for parameters `params` (flat, as `layout`), inputs `x` and noise `eps`.
+pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forward {
+    let s = layout.sizes;
+    let p = |t: Tensor| &params[layout.range(t)];
+    let batch = x.len() / s.input;
+    assert_eq!(x.len(), batch * s.input, "x must be [batch, input]");
+    assert_eq!(eps.len(), batch * s.latent, "eps must be [batch, latent]");
+
+    let h1 = dense(x, p(Tensor::Enc1Weight), p(Tensor::Enc1Bias), s.input, true);
+    let mean = dense(
+        &h1,
+        p(Tensor::MeanWeight),
+        p(Tensor::MeanBias),
+        s.hidden,
+        false,
+    );
+    let logvar = dense(
+        &h1,
+        p(Tensor::LogvarWeight),
+        p(Tensor::LogvarBias),
+        s.hidden,
+        false,
+    );
+    let z: Vec<f64> = (0..mean.len())
+        .map(|k| mean[k] + (0.5 * logvar[k]).exp() * eps[k])
+        .collect();
+    let h2 = dense(
+        &z,
+        p(Tensor::Dec1Weight),
+        p(Tensor::Dec1Bias),
+        s.latent,
+        true,
+    );
+    let logits = dense(
+        &h2,
+        p(Tensor::OutWeight),
+        p(Tensor::OutBias),
+        s.hidden,
+        false,
+    );
+
+    let bce: f64 = logits
+        .iter()
+        .zip(x)
+        .map(|(&l, &t)| bce_with_logits(l, t))
+        .sum();
+    let kl: f64 = (0..mean.len())
+        .map(|k| -0.5 * (1.0 + logvar[k] - mean[k] * mean[k] - logvar[k].exp()))
+        .sum();
+    Forward {
+        batch,
+        h1,
+        mean,
+        logvar,
+        z,
+        h2,
+        logits,
+        bce: bce / batch as f64,
+        kl: kl / batch as f64,
+    }
+}
+
+/// `dyᵀ · x` (the weight gradient, `[outputs, inputs]`) and the column sums of `dy` (the bias gradient).
+fn dense_param_grads(dy: &[f64], x: &[f64], inputs: usize, outputs: usize) -> (Vec<f64>, Vec<f64>) {
+    let rows = dy.len() / outputs;
+    let mut dw = vec![0.0; outputs * inputs];
+    let mut db = vec![0.0; outputs];
+    for r in 0..rows {
+        for o in 0..outputs {
+            let g = dy[r * outputs + o];
+            db[o] += g;
+            for i in 0..inputs {
+                dw[o * inputs + i] += g * x[r * inputs + i];
+            }
+        }
+    }
+    (dw, db)
+}
+
+/// `dy · w` for `w` `[outputs, inputs]`: the gradient with respect to the layer's input.
+fn input_grad(dy: &[f64], w: &[f64], outputs: usize, inputs: usize) -> Vec<f64> {
+    let rows = dy.len() / outputs;
+    let mut dx = vec![0.0; rows * inputs];
+    for r in 0..rows {
+        for o in 0..outputs {
+            let g = dy[r * outputs + o];
+            for i in 0..inputs {
+                dx[r * inputs + i] += g * w[o * inputs + i];
+            }
+        }
+    }
+    dx
+}
+
+/// Zeroes the gradient where the ReLU was inactive (its output was 0).
+fn relu_mask(grad: &mut [f64], activation: &[f64]) {
+    for (g, &a) in grad.iter_mut().zip(activation) {
+        if a <= 0.0 {
+            *g = 0.0;
+        }
+    }
+}
+
+/// The gradient of the batch-mean loss with respect to every parameter (flat, as `layout`).
+pub fn backward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64], f: &Forward) -> Vec<f64> {
+    let s = layout.sizes;
+    let p = |t: Tensor| &params[layout.range(t)];
+    let mut grads = vec![0.0; layout.len()];
+    let mut store = |weight: Tensor, bias: Tensor, (dw, db): (Vec<f64>, Vec<f64>)| {
+        grads[layout.range(weight)].copy_from_slice(&dw);
+        grads[layout.range(bias)].copy_from_slice(&db);
+    };
+    let scale = 1.0 / f.batch as f64;
+
+    // d loss / d logits = (σ(l) − x) / B
+    let d_logits: Vec<f64> = f
+        .logits
+        .iter()
+        .zip(x)
+        .map(|(&l, &t)| (sigmoid(l) - t) * scale)
+        .collect();
+    store(
+        Tensor::OutWeight,
+        Tensor::OutBias,
+        dense_param_grads(&d_logits, &f.h2, s.hidden, s.input),
+    );
+    let mut d_h2 = input_grad(&d_logits, p(Tensor::OutWeight), s.input, s.hidden);
+    relu_mask(&mut d_h2, &f.h2);
+    store(
+        Tensor::Dec1Weight,
+        Tensor::Dec1Bias,
+        dense_param_grads(&d_h2, &f.z, s.latent, s.hidden),
+    );
+    let d_z = input_grad(&d_h2, p(Tensor::Dec1Weight), s.hidden, s.latent);
+
+    // z = mean + exp(½·logvar)·ε, plus the KL's own terms:
+    // dKL/dmean = mean / B,  dKL/dlogvar = ½(exp(logvar) − 1) / B.
+    let d_mean: Vec<f64> = (0..f.mean.len())
+        .map(|k| d_z[k] + f.mean[k] * scale)
+        .collect();
+    let d_logvar: Vec<f64> = (0..f.logvar.len())
+        .map(|k| {
+            let std = (0.5 * f.logvar[k]).exp();
+            d_z[k] * eps[k] * 0.5 * std + 0.5 * (f.logvar[k].exp() - 1.0) * scale
+        })
+        .collect();
+    store(
+        Tensor::MeanWeight,
+        Tensor::MeanBias,
+        dense_param_grads(&d_mean, &f.h1, s.hidden, s.latent),
+    );
+    store(
+        Tensor::LogvarWeight,
+        Tensor::LogvarBias,
+        dense_param_grads(&d_logvar, &f.h1, s.hidden, s.latent),
+    );
+    let mut d_h1 = input_grad(&d_mean, p(Tensor::MeanWeight), s.latent, s.hidden);
+    let from_logvar = input_grad(&d_logvar, p(Tensor::LogvarWeight), s.latent, s.hidden);
+    for (a, b) in d_h1.iter_mut().zip(from_logvar) {
+        *a += b;
+    }
+    relu_mask(&mut d_h1, &f.h1);
+    // The first layer needs no input gradient.
+    store(
+        Tensor::Enc1Weight,
+        Tensor::Enc1Bias,
+        dense_param_grads(&d_h1, x, s.input, s.hidden),
+    );
+    grads
+}
