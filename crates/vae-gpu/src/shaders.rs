@@ -21,3 +21,5 @@ macro_rules! shader {
 
 pub(crate) const DENSE_FORWARD: ShaderSource = shader!("dense_forward.wgsl");
 pub(crate) const GATHER_BATCH: ShaderSource = shader!("gather_batch.wgsl");
+pub(crate) const DENSE_BACKWARD_INPUT: ShaderSource = shader!("dense_backward_input.wgsl");
+pub(crate) const DENSE_BACKWARD_WEIGHT: ShaderSource = shader!("dense_backward_weight.wgsl");

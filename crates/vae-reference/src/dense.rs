@@ -51,6 +51,70 @@ pub fn dense_forward(
     y
 }
 
+/// `act(x · wᵀ + b)` in f64, for `w` `[outputs, inputs]` and `b` `[outputs]`.
+pub fn dense_f64(x: &[f64], w: &[f64], b: &[f64], inputs: usize, relu: bool) -> Vec<f64> {
+    let outputs = b.len();
+    let rows = x.len() / inputs.max(1);
+    let mut y = vec![0.0; rows * outputs];
+    for r in 0..rows {
+        for o in 0..outputs {
+            let dot: f64 = (0..inputs)
+                .map(|i| x[r * inputs + i] * w[o * inputs + i])
+                .sum();
+            let value = dot + b[o];
+            y[r * outputs + o] = if relu { value.max(0.0) } else { value };
+        }
+    }
+    y
+}
+
+/// The gradient with respect to a dense layer's input: `dx = dy · w`, `[rows, inputs]`.
+pub fn dense_input_grad(dy: &[f64], w: &[f64], outputs: usize, inputs: usize) -> Vec<f64> {
+    let rows = dy.len() / outputs.max(1);
+    let mut dx = vec![0.0; rows * inputs];
+    for r in 0..rows {
+        for o in 0..outputs {
+            let g = dy[r * outputs + o];
+            for i in 0..inputs {
+                dx[r * inputs + i] += g * w[o * inputs + i];
+            }
+        }
+    }
+    dx
+}
+
+/// The gradients of a dense layer's parameters: `dw = dyᵀ · x` (`[outputs, inputs]`) and
+/// `db` = the column sums of `dy` (`[outputs]`).
+pub fn dense_param_grads(
+    dy: &[f64],
+    x: &[f64],
+    inputs: usize,
+    outputs: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let rows = dy.len() / outputs.max(1);
+    let mut dw = vec![0.0; outputs * inputs];
+    let mut db = vec![0.0; outputs];
+    for r in 0..rows {
+        for o in 0..outputs {
+            let g = dy[r * outputs + o];
+            db[o] += g;
+            for i in 0..inputs {
+                dw[o * inputs + i] += g * x[r * inputs + i];
+            }
+        }
+    }
+    (dw, db)
+}
+
+/// Zeroes the gradient where a ReLU was inactive (its output was 0): the ReLU's backward.
+pub fn relu_mask(grad: &mut [f64], activation: &[f64]) {
+    for (g, &a) in grad.iter_mut().zip(activation) {
+        if a <= 0.0 {
+            *g = 0.0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,9 @@
 //!   per image: BCE = Σ_p max(l,0) − l·x + log(1 + exp(−|l|)),  KL = −½ Σ_j (1 + logvar − mean² − exp(logvar))
 //!   loss = mean over the batch of (BCE + KL) = −ELBO in nats.
 
+use crate::dense::{
+    dense_f64 as dense, dense_input_grad as input_grad, dense_param_grads, relu_mask,
+};
 use crate::layout::{Layout, Tensor};
 
 /// Everything the forward pass computed that the backward pass needs.
@@ -31,23 +34,6 @@ impl Forward {
     pub fn loss(&self) -> f64 {
         self.bce + self.kl
     }
-}
-
-/// `x · wᵀ + b` for `w` `[outputs, inputs]`, optionally through ReLU.
-fn dense(x: &[f64], w: &[f64], b: &[f64], inputs: usize, relu: bool) -> Vec<f64> {
-    let outputs = b.len();
-    let rows = x.len() / inputs;
-    let mut y = vec![0.0; rows * outputs];
-    for r in 0..rows {
-        for o in 0..outputs {
-            let dot: f64 = (0..inputs)
-                .map(|i| x[r * inputs + i] * w[o * inputs + i])
-                .sum();
-            let value = dot + b[o];
-            y[r * outputs + o] = if relu { value.max(0.0) } else { value };
-        }
-    }
-    y
 }
 
 /// BCE-with-logits in the stable form, summed: ℓ(l, x) = max(l,0) − l·x + log1p(exp(−|l|)).
@@ -118,47 +104,6 @@ pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forwa
         logits,
         bce: bce / batch as f64,
         kl: kl / batch as f64,
-    }
-}
-
-/// `dyᵀ · x` (the weight gradient, `[outputs, inputs]`) and the column sums of `dy` (the bias gradient).
-fn dense_param_grads(dy: &[f64], x: &[f64], inputs: usize, outputs: usize) -> (Vec<f64>, Vec<f64>) {
-    let rows = dy.len() / outputs;
-    let mut dw = vec![0.0; outputs * inputs];
-    let mut db = vec![0.0; outputs];
-    for r in 0..rows {
-        for o in 0..outputs {
-            let g = dy[r * outputs + o];
-            db[o] += g;
-            for i in 0..inputs {
-                dw[o * inputs + i] += g * x[r * inputs + i];
-            }
-        }
-    }
-    (dw, db)
-}
-
-/// `dy · w` for `w` `[outputs, inputs]`: the gradient with respect to the layer's input.
-fn input_grad(dy: &[f64], w: &[f64], outputs: usize, inputs: usize) -> Vec<f64> {
-    let rows = dy.len() / outputs;
-    let mut dx = vec![0.0; rows * inputs];
-    for r in 0..rows {
-        for o in 0..outputs {
-            let g = dy[r * outputs + o];
-            for i in 0..inputs {
-                dx[r * inputs + i] += g * w[o * inputs + i];
-            }
-        }
-    }
-    dx
-}
-
-/// Zeroes the gradient where the ReLU was inactive (its output was 0).
-fn relu_mask(grad: &mut [f64], activation: &[f64]) {
-    for (g, &a) in grad.iter_mut().zip(activation) {
-        if a <= 0.0 {
-            *g = 0.0;
-        }
     }
 }
 

@@ -1,7 +1,12 @@
 //! One module per WGSL kernel: pipeline creation, binding and encoding.
 
 pub mod dense;
+pub mod dense_backward;
 pub mod gather;
+
+use wgpu::util::DeviceExt;
+
+use crate::readback::read_f32;
 
 use crate::{shaders::ShaderSource, GpuContext, GpuError};
 
@@ -57,4 +62,166 @@ pub(crate) async fn compute_pipeline(
             })
     })
     .await
+}
+
+/// A compute kernel whose bindings follow one convention: binding 0 is a uniform with its
+/// parameters, then the storage buffers in the order the shader's header lists them.
+pub(crate) struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    label: &'static str,
+}
+
+/// A kernel bound to its buffers and parameters, with its dispatch size.
+pub struct Binding {
+    bind_group: wgpu::BindGroup,
+    workgroups: (u32, u32),
+}
+
+impl Kernel {
+    pub(crate) async fn new(
+        context: &GpuContext,
+        shader: &ShaderSource,
+        constants: &[(&str, f64)],
+    ) -> Result<Self, GpuError> {
+        Ok(Self {
+            pipeline: compute_pipeline(context, shader, constants, None).await?,
+            label: shader.label,
+        })
+    }
+
+    /// Binds `uniform` (the kernel's parameters) and `storage`, checking the dispatch size
+    /// against the adapter's limits.
+    pub(crate) async fn bind(
+        &self,
+        context: &GpuContext,
+        uniform: &[u8],
+        storage: &[&wgpu::Buffer],
+        workgroups: (u32, u32),
+    ) -> Result<Binding, GpuError> {
+        let max_groups = context.limits.max_compute_workgroups_per_dimension;
+        if workgroups.0 > max_groups || workgroups.1 > max_groups {
+            return Err(GpuError::InvalidInput(format!(
+                "{} needs {workgroups:?} workgroups, over the adapter's \
+                 max_compute_workgroups_per_dimension of {max_groups}",
+                self.label
+            )));
+        }
+        let bind_group = create_checked(context, self.label, || {
+            let params = context
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(self.label),
+                    contents: uniform,
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+            let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&params)
+                .chain(storage.iter().copied())
+                .enumerate()
+                .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                    binding: binding as u32,
+                    resource: buffer.as_entire_binding(),
+                })
+                .collect();
+            context
+                .device
+                .create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(self.label),
+                    layout: &self.pipeline.get_bind_group_layout(0),
+                    entries: &entries,
+                })
+        })
+        .await?;
+        Ok(Binding {
+            bind_group,
+            workgroups,
+        })
+    }
+
+    pub(crate) fn encode(&self, pass: &mut wgpu::ComputePass<'_>, binding: &Binding) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &binding.bind_group, &[]);
+        pass.dispatch_workgroups(binding.workgroups.0, binding.workgroups.1, 1);
+    }
+
+    /// Uploads `inputs`, runs the kernel once into fresh outputs of `output_lens` f32s, and
+    /// reads them back, all in one submit: for checks and one-off use, never the training loop.
+    pub(crate) async fn run_once(
+        &self,
+        context: &GpuContext,
+        uniform: &[u8],
+        inputs: &[&[f32]],
+        output_lens: &[usize],
+        workgroups: (u32, u32),
+    ) -> Result<Vec<Vec<f32>>, GpuError> {
+        let device = &context.device;
+        let inputs: Vec<wgpu::Buffer> = inputs
+            .iter()
+            .map(|data| {
+                // wgpu rejects empty bindings; a 4-byte buffer stands in for an unused input.
+                let bytes: &[u8] = if data.is_empty() {
+                    &[0; 4]
+                } else {
+                    bytemuck::cast_slice(data)
+                };
+                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("input"),
+                    contents: bytes,
+                    usage: wgpu::BufferUsages::STORAGE,
+                })
+            })
+            .collect();
+        let outputs: Vec<(wgpu::Buffer, wgpu::Buffer)> = output_lens
+            .iter()
+            .map(|&len| {
+                let size = (len.max(1) * 4) as u64;
+                let output = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("output"),
+                    size,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: false,
+                });
+                let staging = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("output staging"),
+                    size,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                (output, staging)
+            })
+            .collect();
+        let storage: Vec<&wgpu::Buffer> = inputs
+            .iter()
+            .chain(outputs.iter().map(|(output, _)| output))
+            .collect();
+        let binding = self.bind(context, uniform, &storage, workgroups).await?;
+
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some(self.label),
+        });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(self.label),
+                timestamp_writes: None,
+            });
+            self.encode(&mut pass, &binding);
+        }
+        for (output, staging) in &outputs {
+            encoder.copy_buffer_to_buffer(output, 0, staging, 0, output.size());
+        }
+        context.queue.submit([encoder.finish()]);
+        if let Some(error) = scope.pop().await {
+            return Err(GpuError::Validation {
+                context: format!("{} dispatch", self.label),
+                message: error.to_string(),
+            });
+        }
+        let mut results = Vec::with_capacity(outputs.len());
+        for ((_, staging), &len) in outputs.iter().zip(output_lens) {
+            let mut values = read_f32(device, staging).await?;
+            values.truncate(len);
+            results.push(values);
+        }
+        Ok(results)
+    }
 }
