@@ -23,3 +23,22 @@ pub(crate) const DENSE_FORWARD: ShaderSource = shader!("dense_forward.wgsl");
 pub(crate) const GATHER_BATCH: ShaderSource = shader!("gather_batch.wgsl");
 pub(crate) const DENSE_BACKWARD_INPUT: ShaderSource = shader!("dense_backward_input.wgsl");
 pub(crate) const DENSE_BACKWARD_WEIGHT: ShaderSource = shader!("dense_backward_weight.wgsl");
+pub(crate) const ADVANCE_STEP: ShaderSource = shader!("advance_step.wgsl");
+pub(crate) const BCE_LOSS: ShaderSource = shader!("bce_loss.wgsl");
+pub(crate) const METRICS: ShaderSource = shader!("metrics.wgsl");
+pub(crate) const ADAM: ShaderSource = shader!("adam.wgsl");
+pub(crate) const REPARAMETERIZE_BACKWARD: ShaderSource = shader!("reparameterize_backward.wgsl");
+/// Draws its noise with the functions of `noise.wgsl`, prepended.
+pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
+    label: "reparameterize.wgsl",
+    source: concat!(
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/noise.wgsl"
+        )),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shaders/reparameterize.wgsl"
+        )),
+    ),
+};

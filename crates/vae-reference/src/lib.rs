@@ -9,6 +9,7 @@ pub mod dense;
 pub mod init;
 pub mod layout;
 pub mod model;
+pub mod noise;
 pub mod rng;
 
 pub use adam::{adam_step, AdamConfig};

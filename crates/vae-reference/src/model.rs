@@ -45,6 +45,63 @@ fn sigmoid(l: f64) -> f64 {
     1.0 / (1.0 + (-l).exp())
 }
 
+/// z = mean + exp(½·logvar) · ε, element by element.
+pub fn reparameterize(mean: &[f64], logvar: &[f64], eps: &[f64]) -> Vec<f64> {
+    (0..mean.len())
+        .map(|k| mean[k] + (0.5 * logvar[k]).exp() * eps[k])
+        .collect()
+}
+
+/// Each image's KL(q(z|x) ‖ N(0, I)) = −½ Σ_j (1 + logvar − mean² − exp(logvar)).
+pub fn kl_rows(mean: &[f64], logvar: &[f64], latent: usize) -> Vec<f64> {
+    (0..mean.len() / latent.max(1))
+        .map(|r| {
+            (r * latent..(r + 1) * latent)
+                .map(|k| -0.5 * (1.0 + logvar[k] - mean[k] * mean[k] - logvar[k].exp()))
+                .sum()
+        })
+        .collect()
+}
+
+/// Each image's BCE-with-logits summed over its pixels.
+pub fn bce_rows(logits: &[f64], x: &[f64], pixels: usize) -> Vec<f64> {
+    logits
+        .chunks(pixels.max(1))
+        .zip(x.chunks(pixels.max(1)))
+        .map(|(l, t)| l.iter().zip(t).map(|(&l, &t)| bce_with_logits(l, t)).sum())
+        .collect()
+}
+
+/// d(batch-mean BCE)/d logits = (σ(l) − x) / B.
+pub fn bce_grad(logits: &[f64], x: &[f64], batch: usize) -> Vec<f64> {
+    let scale = 1.0 / batch as f64;
+    logits
+        .iter()
+        .zip(x)
+        .map(|(&l, &t)| (sigmoid(l) - t) * scale)
+        .collect()
+}
+
+/// The gradients at mean and logvar from the gradient at z and the batch-mean KL:
+/// d_mean = dz + mean / B,  d_logvar = dz · ε · ½·exp(½·logvar) + ½(exp(logvar) − 1) / B.
+pub fn reparameterize_backward(
+    d_z: &[f64],
+    mean: &[f64],
+    logvar: &[f64],
+    eps: &[f64],
+    batch: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let scale = 1.0 / batch as f64;
+    let d_mean = (0..mean.len()).map(|k| d_z[k] + mean[k] * scale).collect();
+    let d_logvar = (0..logvar.len())
+        .map(|k| {
+            let std = (0.5 * logvar[k]).exp();
+            d_z[k] * eps[k] * 0.5 * std + 0.5 * (logvar[k].exp() - 1.0) * scale
+        })
+        .collect();
+    (d_mean, d_logvar)
+}
+
 /// The forward pass and loss for parameters `params` (flat, as `layout`), inputs `x` and noise `eps`.
 pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forward {
     let s = layout.sizes;
@@ -68,9 +125,7 @@ pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forwa
         s.hidden,
         false,
     );
-    let z: Vec<f64> = (0..mean.len())
-        .map(|k| mean[k] + (0.5 * logvar[k]).exp() * eps[k])
-        .collect();
+    let z = reparameterize(&mean, &logvar, eps);
     let h2 = dense(
         &z,
         p(Tensor::Dec1Weight),
@@ -116,15 +171,8 @@ pub fn backward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64], f: &For
         grads[layout.range(weight)].copy_from_slice(&dw);
         grads[layout.range(bias)].copy_from_slice(&db);
     };
-    let scale = 1.0 / f.batch as f64;
 
-    // d loss / d logits = (σ(l) − x) / B
-    let d_logits: Vec<f64> = f
-        .logits
-        .iter()
-        .zip(x)
-        .map(|(&l, &t)| (sigmoid(l) - t) * scale)
-        .collect();
+    let d_logits = bce_grad(&f.logits, x, f.batch);
     store(
         Tensor::OutWeight,
         Tensor::OutBias,
@@ -139,17 +187,7 @@ pub fn backward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64], f: &For
     );
     let d_z = input_grad(&d_h2, p(Tensor::Dec1Weight), s.hidden, s.latent);
 
-    // z = mean + exp(½·logvar)·ε, plus the KL's own terms:
-    // dKL/dmean = mean / B,  dKL/dlogvar = ½(exp(logvar) − 1) / B.
-    let d_mean: Vec<f64> = (0..f.mean.len())
-        .map(|k| d_z[k] + f.mean[k] * scale)
-        .collect();
-    let d_logvar: Vec<f64> = (0..f.logvar.len())
-        .map(|k| {
-            let std = (0.5 * f.logvar[k]).exp();
-            d_z[k] * eps[k] * 0.5 * std + 0.5 * (f.logvar[k].exp() - 1.0) * scale
-        })
-        .collect();
+    let (d_mean, d_logvar) = reparameterize_backward(&d_z, &f.mean, &f.logvar, eps, f.batch);
     store(
         Tensor::MeanWeight,
         Tensor::MeanBias,

@@ -164,8 +164,12 @@ impl DenseForward {
             .run_once(
                 context,
                 &shape.uniform(shape.relu),
-                &[x, w, b],
-                &[rows * outputs],
+                &[
+                    bytemuck::cast_slice(x),
+                    bytemuck::cast_slice(w),
+                    bytemuck::cast_slice(b),
+                ],
+                &[&vec![0.0; rows * outputs]],
                 workgroups,
             )
             .await?;

@@ -72,8 +72,12 @@ impl DenseBackwardInput {
             .run_once(
                 context,
                 &shape.uniform(shape.relu),
-                &[dy, w, act],
-                &[rows * inputs],
+                &[
+                    bytemuck::cast_slice(dy),
+                    bytemuck::cast_slice(w),
+                    bytemuck::cast_slice(act),
+                ],
+                &[&vec![0.0; rows * inputs]],
                 workgroups,
             )
             .await?;
@@ -143,8 +147,8 @@ impl DenseBackwardWeight {
             .run_once(
                 context,
                 &shape.uniform(false),
-                &[dy, x],
-                &[outputs * inputs, outputs],
+                &[bytemuck::cast_slice(dy), bytemuck::cast_slice(x)],
+                &[&vec![0.0; outputs * inputs], &vec![0.0; outputs]],
                 workgroups,
             )
             .await?;

@@ -3,6 +3,7 @@
 pub mod dense;
 pub mod dense_backward;
 pub mod gather;
+pub mod step;
 
 use wgpu::util::DeviceExt;
 
@@ -66,7 +67,7 @@ pub(crate) async fn compute_pipeline(
 
 /// A compute kernel whose bindings follow one convention: binding 0 is a uniform with its
 /// parameters, then the storage buffers in the order the shader's header lists them.
-pub(crate) struct Kernel {
+pub struct Kernel {
     pipeline: wgpu::ComputePipeline,
     label: &'static str,
 }
@@ -143,46 +144,48 @@ impl Kernel {
         pass.dispatch_workgroups(binding.workgroups.0, binding.workgroups.1, 1);
     }
 
-    /// Uploads `inputs`, runs the kernel once into fresh outputs of `output_lens` f32s, and
-    /// reads them back, all in one submit: for checks and one-off use, never the training loop.
-    pub(crate) async fn run_once(
+    /// Uploads `inputs` (raw bytes, as the shader's header lays them out), runs the kernel once
+    /// on outputs that start as `outputs` (f32), and reads the outputs back, all in one submit:
+    /// for checks and one-off use, never the training loop.
+    pub async fn run_once(
         &self,
         context: &GpuContext,
         uniform: &[u8],
-        inputs: &[&[f32]],
-        output_lens: &[usize],
+        inputs: &[&[u8]],
+        outputs: &[&[f32]],
         workgroups: (u32, u32),
     ) -> Result<Vec<Vec<f32>>, GpuError> {
         let device = &context.device;
+        // wgpu rejects empty bindings; 4 zero bytes stand in for an unused one.
+        let non_empty = |bytes: &[u8]| -> Vec<u8> {
+            if bytes.is_empty() {
+                vec![0; 4]
+            } else {
+                bytes.to_vec()
+            }
+        };
         let inputs: Vec<wgpu::Buffer> = inputs
             .iter()
             .map(|data| {
-                // wgpu rejects empty bindings; a 4-byte buffer stands in for an unused input.
-                let bytes: &[u8] = if data.is_empty() {
-                    &[0; 4]
-                } else {
-                    bytemuck::cast_slice(data)
-                };
                 device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some("input"),
-                    contents: bytes,
+                    contents: &non_empty(data),
                     usage: wgpu::BufferUsages::STORAGE,
                 })
             })
             .collect();
-        let outputs: Vec<(wgpu::Buffer, wgpu::Buffer)> = output_lens
+        let output_lens: Vec<usize> = outputs.iter().map(|values| values.len()).collect();
+        let outputs: Vec<(wgpu::Buffer, wgpu::Buffer)> = outputs
             .iter()
-            .map(|&len| {
-                let size = (len.max(1) * 4) as u64;
-                let output = device.create_buffer(&wgpu::BufferDescriptor {
+            .map(|values| {
+                let output = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some("output"),
-                    size,
+                    contents: &non_empty(bytemuck::cast_slice(values)),
                     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                    mapped_at_creation: false,
                 });
                 let staging = device.create_buffer(&wgpu::BufferDescriptor {
                     label: Some("output staging"),
-                    size,
+                    size: output.size(),
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
@@ -217,7 +220,7 @@ impl Kernel {
             });
         }
         let mut results = Vec::with_capacity(outputs.len());
-        for ((_, staging), &len) in outputs.iter().zip(output_lens) {
+        for ((_, staging), &len) in outputs.iter().zip(&output_lens) {
             let mut values = read_f32(device, staging).await?;
             values.truncate(len);
             results.push(values);

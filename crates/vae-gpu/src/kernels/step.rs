@@ -1,0 +1,79 @@
+//! The small kernels of a training step besides the dense products: the step counter, the
+//! reparameterisation and its backward, the BCE loss, the metrics ring and Adam. Each takes the
+//! standard binding convention ([`Kernel`]); their uniforms are built here.
+
+use super::Kernel;
+use crate::{shaders, GpuContext, GpuError};
+
+/// Invocations per workgroup of the one-dimensional kernels (adam.wgsl's @workgroup_size).
+pub const ADAM_WORKGROUP: u32 = 256;
+/// Invocations per workgroup of the per-row and per-element kernels.
+pub const ROW_WORKGROUP: u32 = 64;
+
+pub struct StepKernels {
+    pub advance_step: Kernel,
+    pub reparameterize: Kernel,
+    pub reparameterize_backward: Kernel,
+    pub bce_loss: Kernel,
+    pub metrics: Kernel,
+    pub adam: Kernel,
+}
+
+impl StepKernels {
+    pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
+        Ok(Self {
+            advance_step: Kernel::new(context, &shaders::ADVANCE_STEP, &[]).await?,
+            reparameterize: Kernel::new(context, &shaders::REPARAMETERIZE, &[]).await?,
+            reparameterize_backward: Kernel::new(context, &shaders::REPARAMETERIZE_BACKWARD, &[])
+                .await?,
+            bce_loss: Kernel::new(context, &shaders::BCE_LOSS, &[]).await?,
+            metrics: Kernel::new(context, &shaders::METRICS, &[]).await?,
+            adam: Kernel::new(context, &shaders::ADAM, &[]).await?,
+        })
+    }
+}
+
+fn words<const N: usize>(values: [u32; N]) -> Vec<u8> {
+    bytemuck::cast_slice(&values).to_vec()
+}
+
+/// `{ rows, width, 0, 0 }`: reparameterize_backward (width = latent), bce_loss (pixels),
+/// metrics (ring slots).
+pub fn rows_uniform(rows: u32, width: u32) -> Vec<u8> {
+    words([rows, width, 0, 0])
+}
+
+/// advance_step.wgsl's `{ increment }`.
+pub fn advance_uniform(increment: u32) -> Vec<u8> {
+    words([increment, 0, 0, 0])
+}
+
+/// reparameterize.wgsl's `{ rows, latent, seed_low, seed_high }`.
+pub fn reparameterize_uniform(rows: u32, latent: u32, seed: u64) -> Vec<u8> {
+    words([rows, latent, seed as u32, (seed >> 32) as u32])
+}
+
+/// adam.wgsl's `{ count, lr, beta1, beta2, epsilon, padding }`.
+pub fn adam_uniform(count: u32, lr: f32, beta1: f32, beta2: f32, epsilon: f32) -> Vec<u8> {
+    words([
+        count,
+        lr.to_bits(),
+        beta1.to_bits(),
+        beta2.to_bits(),
+        epsilon.to_bits(),
+        0,
+        0,
+        0,
+    ])
+}
+
+/// Workgroups covering `count` invocations of `per_group`, spread over x and y so that neither
+/// passes WebGPU's 65,535 limit (the kernels recompute the flat index from both).
+pub fn spread_workgroups(count: u32, per_group: u32) -> (u32, u32) {
+    let groups = count.div_ceil(per_group).max(1);
+    if groups <= 65_535 {
+        (groups, 1)
+    } else {
+        (65_535, groups.div_ceil(65_535))
+    }
+}

@@ -1,0 +1,49 @@
+// bce_loss.wgsl: the Bernoulli reconstruction term per image and its gradient at the logits.
+//
+// Math (B = rows, l = logits, x = targets in {0, 1}):
+//   bce[r]         = Σ_p max(l, 0) − l·x + log1p(exp(−|l|))      the stable form of BCE-with-logits
+//   d_logits[r, p] = (σ(l) − x) / B                               d(batch-mean loss)/d logit
+// Buffers (f32, row-major):
+//   @binding(0) params    uniform       { rows, pixels, _pad0, _pad1: u32 }
+//   @binding(1) logits    storage read  [rows, pixels]
+//   @binding(2) x         storage read  [rows, pixels]
+//   @binding(3) d_logits  storage rw    [rows, pixels]
+//   @binding(4) bce       storage rw    [rows]
+// Work split: one invocation per image walks its pixels: no barriers (costly on software GPUs)
+// and a deterministic summation order. Dispatch ceil(rows / 64).
+// log1p is not in WGSL: for t = exp(−|l|) ∈ (0, 1], log(1 + t) loses nothing that matters here
+// (absolute error ≤ 6e-8 per pixel against the f64 reference).
+
+struct Params {
+    rows: u32,
+    pixels: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> d_logits: array<f32>;
+@group(0) @binding(4) var<storage, read_write> bce: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let row = gid.x;
+    if (row >= params.rows) {
+        return;
+    }
+    let inv_batch = 1.0 / f32(params.rows);
+    var sum = 0.0;
+    for (var p = 0u; p < params.pixels; p++) {
+        let at = row * params.pixels + p;
+        let l = logits[at];
+        let truth = x[at];
+        let t = exp(-abs(l));
+        sum += max(l, 0.0) - l * truth + log(1.0 + t);
+        // σ(l) without overflow for either sign: 1/(1+t) for l ≥ 0, t/(1+t) for l < 0.
+        let sigmoid = select(t, 1.0, l >= 0.0) / (1.0 + t);
+        d_logits[at] = (sigmoid - truth) * inv_batch;
+    }
+    bce[row] = sum;
+}
