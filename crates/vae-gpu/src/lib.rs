@@ -12,6 +12,7 @@ pub mod kernels;
 mod readback;
 pub mod selftest;
 mod shaders;
+pub mod vae;
 
 pub use context::{AdapterSummary, GpuContext};
 pub use error::GpuError;

@@ -101,10 +101,10 @@ fn dense_forward_rejects_bad_shapes_with_an_error_not_a_panic() {
         &context,
         too_big,
         vae_gpu::kernels::dense::DenseBuffers {
-            x: &x_buffer,
-            w: &x_buffer,
-            b: &x_buffer,
-            y: &x_buffer,
+            x: x_buffer.as_entire_buffer_binding(),
+            w: x_buffer.as_entire_buffer_binding(),
+            b: x_buffer.as_entire_buffer_binding(),
+            y: x_buffer.as_entire_buffer_binding(),
         },
     ));
     match result {

@@ -107,11 +107,22 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Tensors packed back to back.
     pub fn new(sizes: Sizes) -> Layout {
-        let mut start = 0;
+        Self::aligned(sizes, 1)
+    }
+
+    /// Each tensor starting at a multiple of `align` elements, except that the log-variance head
+    /// follows the mean head directly (weights, and biases), so the two stay one contiguous
+    /// `[2·latent, …]` block. The GPU binds tensors at 256-byte offsets: `align` 64.
+    pub fn aligned(sizes: Sizes, align: usize) -> Layout {
+        let mut start = 0usize;
         let ranges = Tensor::ALL
             .iter()
-            .map(|tensor| {
+            .map(|&tensor| {
+                if !matches!(tensor, Tensor::LogvarWeight | Tensor::LogvarBias) {
+                    start = start.div_ceil(align) * align;
+                }
                 let len: usize = tensor.shape(sizes).iter().product();
                 let range = start..start + len;
                 start += len;
@@ -119,6 +130,16 @@ impl Layout {
             })
             .collect();
         Layout { sizes, ranges }
+    }
+
+    /// The mean and log-variance heads' weights (or, with `bias`, biases) as one block.
+    pub fn heads(&self, bias: bool) -> std::ops::Range<usize> {
+        let (mean, logvar) = if bias {
+            (Tensor::MeanBias, Tensor::LogvarBias)
+        } else {
+            (Tensor::MeanWeight, Tensor::LogvarWeight)
+        };
+        self.range(mean).start..self.range(logvar).end
     }
 
     pub fn range(&self, tensor: Tensor) -> std::ops::Range<usize> {
@@ -159,5 +180,21 @@ mod tests {
             layout.range(Tensor::LogvarBias).start
         );
         assert_eq!(layout.range(Tensor::OutBias).end, layout.len());
+    }
+
+    #[test]
+    fn an_aligned_layout_starts_tensors_on_the_boundary_but_keeps_the_heads_together() {
+        let packed = Layout::new(Sizes::MNIST);
+        let layout = Layout::aligned(Sizes::MNIST, 64);
+        for tensor in Tensor::ALL {
+            let range = layout.range(tensor);
+            assert_eq!(range.len(), packed.range(tensor).len());
+            if !matches!(tensor, Tensor::LogvarWeight | Tensor::LogvarBias) {
+                assert_eq!(range.start % 64, 0, "{tensor:?}");
+            }
+        }
+        assert_eq!(layout.heads(false).len(), 2 * 20 * 500);
+        assert_eq!(layout.heads(true).len(), 40);
+        assert!(layout.len() < packed.len() + 10 * 64);
     }
 }

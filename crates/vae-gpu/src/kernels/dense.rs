@@ -105,10 +105,10 @@ pub struct DenseForward {
 
 /// Buffers a dense forward reads and writes; lengths as in the shader's header.
 pub struct DenseBuffers<'a> {
-    pub x: &'a wgpu::Buffer,
-    pub w: &'a wgpu::Buffer,
-    pub b: &'a wgpu::Buffer,
-    pub y: &'a wgpu::Buffer,
+    pub x: wgpu::BufferBinding<'a>,
+    pub w: wgpu::BufferBinding<'a>,
+    pub b: wgpu::BufferBinding<'a>,
+    pub y: wgpu::BufferBinding<'a>,
 }
 
 impl DenseForward {

@@ -13,10 +13,10 @@ pub struct DenseBackwardInput {
 /// Buffers of [`DenseBackwardInput`]; `act` is the layer's input as the forward pass saw it
 /// (a ReLU output), read only when `shape.relu` asks for the mask.
 pub struct BackwardInputBuffers<'a> {
-    pub dy: &'a wgpu::Buffer,
-    pub w: &'a wgpu::Buffer,
-    pub act: &'a wgpu::Buffer,
-    pub dx: &'a wgpu::Buffer,
+    pub dy: wgpu::BufferBinding<'a>,
+    pub w: wgpu::BufferBinding<'a>,
+    pub act: wgpu::BufferBinding<'a>,
+    pub dx: wgpu::BufferBinding<'a>,
 }
 
 impl DenseBackwardInput {
@@ -92,10 +92,10 @@ pub struct DenseBackwardWeight {
 
 /// Buffers of [`DenseBackwardWeight`].
 pub struct BackwardWeightBuffers<'a> {
-    pub dy: &'a wgpu::Buffer,
-    pub x: &'a wgpu::Buffer,
-    pub dw: &'a wgpu::Buffer,
-    pub db: &'a wgpu::Buffer,
+    pub dy: wgpu::BufferBinding<'a>,
+    pub x: wgpu::BufferBinding<'a>,
+    pub dw: wgpu::BufferBinding<'a>,
+    pub db: wgpu::BufferBinding<'a>,
 }
 
 impl DenseBackwardWeight {

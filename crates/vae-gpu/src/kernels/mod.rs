@@ -96,7 +96,7 @@ impl Kernel {
         &self,
         context: &GpuContext,
         uniform: &[u8],
-        storage: &[&wgpu::Buffer],
+        storage: &[wgpu::BufferBinding<'_>],
         workgroups: (u32, u32),
     ) -> Result<Binding, GpuError> {
         let max_groups = context.limits.max_compute_workgroups_per_dimension;
@@ -115,14 +115,15 @@ impl Kernel {
                     contents: uniform,
                     usage: wgpu::BufferUsages::UNIFORM,
                 });
-            let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&params)
-                .chain(storage.iter().copied())
-                .enumerate()
-                .map(|(binding, buffer)| wgpu::BindGroupEntry {
-                    binding: binding as u32,
-                    resource: buffer.as_entire_binding(),
-                })
-                .collect();
+            let entries: Vec<wgpu::BindGroupEntry> =
+                std::iter::once(params.as_entire_buffer_binding())
+                    .chain(storage.iter().cloned())
+                    .enumerate()
+                    .map(|(binding, buffer)| wgpu::BindGroupEntry {
+                        binding: binding as u32,
+                        resource: wgpu::BindingResource::Buffer(buffer),
+                    })
+                    .collect();
             context
                 .device
                 .create_bind_group(&wgpu::BindGroupDescriptor {
@@ -192,9 +193,10 @@ impl Kernel {
                 (output, staging)
             })
             .collect();
-        let storage: Vec<&wgpu::Buffer> = inputs
+        let storage: Vec<wgpu::BufferBinding> = inputs
             .iter()
             .chain(outputs.iter().map(|(output, _)| output))
+            .map(|buffer| buffer.as_entire_buffer_binding())
             .collect();
         let binding = self.bind(context, uniform, &storage, workgroups).await?;
 

@@ -1,0 +1,101 @@
+//! What a model is made of, checked before any GPU memory is touched.
+
+use vae_reference::{AdamConfig, Sizes};
+
+use crate::GpuError;
+
+/// A model and how it trains. Sizes are defaults, not constants.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VaeConfig {
+    pub sizes: Sizes,
+    /// Images per training step.
+    pub batch: u32,
+    pub adam: AdamConfig,
+    /// Seeds the initial parameters, the epoch shuffles and the reparameterisation noise.
+    pub seed: u64,
+}
+
+impl Default for VaeConfig {
+    /// The classic model and settings: 784-500-20, batch 128, Adam at 1e-3.
+    fn default() -> Self {
+        Self {
+            sizes: Sizes::MNIST,
+            batch: 128,
+            adam: AdamConfig::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// The largest sizes we accept: far past any sensible VAE for 28×28 digits, well inside u32 math.
+const MAX_WIDTH: usize = 1 << 16;
+const MAX_BATCH: u32 = 1 << 14;
+
+impl VaeConfig {
+    /// Rejects absurd or unusable settings with a message naming the value and the limit.
+    pub fn validate(&self, limits: &wgpu::Limits) -> Result<(), GpuError> {
+        let bad = |message: String| Err(GpuError::InvalidInput(message));
+        let Sizes {
+            input,
+            hidden,
+            latent,
+        } = self.sizes;
+        for (name, value) in [
+            ("input size", input),
+            ("hidden width", hidden),
+            ("latent size", latent),
+        ] {
+            if value == 0 || value > MAX_WIDTH {
+                return bad(format!("{name} {value} must be between 1 and {MAX_WIDTH}"));
+            }
+        }
+        if self.batch == 0 || self.batch > MAX_BATCH {
+            return bad(format!(
+                "batch size {} must be between 1 and {MAX_BATCH}",
+                self.batch
+            ));
+        }
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+        } = self.adam;
+        if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
+            return bad(format!("learning rate {lr} must be a number in (0, 1]"));
+        }
+        for (name, beta) in [("beta1", beta1), ("beta2", beta2)] {
+            if !(beta.is_finite() && (0.0..1.0).contains(&beta)) {
+                return bad(format!("Adam's {name} {beta} must be in [0, 1)"));
+            }
+        }
+        if !(eps.is_finite() && eps > 0.0) {
+            return bad(format!("Adam's epsilon {eps} must be a positive number"));
+        }
+
+        // Every buffer must fit one storage binding of this adapter.
+        let batch = self.batch as u64;
+        let largest_activation = batch * input.max(hidden).max(2 * latent) as u64 * 4;
+        let parameters = vae_reference::Layout::aligned(self.sizes, 64).len() as u64 * 4;
+        let limit = limits.max_storage_buffer_binding_size;
+        for (what, bytes) in [
+            ("the largest activation", largest_activation),
+            ("the parameters", parameters),
+        ] {
+            if bytes > limit {
+                return bad(format!(
+                    "{what} need {bytes} bytes, over this adapter's max_storage_buffer_binding_size \
+                     of {limit}: use a smaller model or batch"
+                ));
+            }
+        }
+        // The kernels bind at most 5 storage buffers; WebGPU guarantees 8.
+        if limits.max_storage_buffers_per_shader_stage < 5 {
+            return bad(format!(
+                "this adapter allows {} storage buffers per shader stage; the kernels need 5",
+                limits.max_storage_buffers_per_shader_stage
+            ));
+        }
+        Ok(())
+    }
+}

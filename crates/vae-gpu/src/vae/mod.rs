@@ -1,0 +1,436 @@
+//! The VAE on the GPU: parameters, optimiser state and activations in GPU buffers, a training
+//! step of 20 dispatches, many steps per submit, and reads that never block.
+
+mod config;
+mod graph;
+mod inference;
+
+use vae_reference::{init_params, Layout};
+use wgpu::util::DeviceExt;
+
+pub use config::VaeConfig;
+pub use inference::{pack_parameters, Evaluation};
+
+use crate::data::{epoch_order, GpuSplit};
+use crate::kernels::gather::{GatherBinding, GatherBuffers};
+use crate::readback::read_f32;
+use crate::{GpuContext, GpuError};
+use graph::{
+    storage_buffer, Activations, BackwardPass, ForwardPass, Kernels, OptimizerBuffers, PassInputs,
+};
+
+/// Steps whose metrics the GPU keeps between two reads.
+pub const METRICS_RING: u32 = 256;
+/// Most steps encoded into one submit (the gather's parameter slots).
+pub const MAX_STEPS_PER_SUBMIT: u32 = 256;
+/// The GPU layout aligns each tensor to 256 bytes, the storage-binding offset alignment.
+const ALIGN: usize = 64;
+
+/// One step's batch means, in nats per image.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepMetrics {
+    pub step: u64,
+    /// −ELBO = BCE + KL.
+    pub neg_elbo: f32,
+    pub bce: f32,
+    pub kl: f32,
+}
+
+/// What a metrics read found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricsReport {
+    /// The steps since the previous read (at most [`METRICS_RING`] of them), oldest first.
+    pub steps: Vec<StepMetrics>,
+    /// The first step whose loss was NaN or infinite, if any: training diverged, and
+    /// [`Vae::rollback`] restores the parameters of the last good read.
+    pub diverged_at: Option<u64>,
+}
+
+struct TrainingData {
+    split: GpuSplit,
+    order: wgpu::Buffer,
+    gather: GatherBinding,
+    epoch: u64,
+    /// Position of the next batch in this epoch's order.
+    position: u32,
+}
+
+/// The model, its optimiser and its training data, on one device.
+pub struct Vae {
+    context: GpuContext,
+    config: VaeConfig,
+    layout: Layout,
+    kernels: Kernels,
+    params: wgpu::Buffer,
+    grads: wgpu::Buffer,
+    m: wgpu::Buffer,
+    v: wgpu::Buffer,
+    state: wgpu::Buffer,
+    ring: wgpu::Buffer,
+    /// Two snapshots of parameters, moments and step counter: `snapshots[good]` is the last read
+    /// whose losses were all finite; the other receives the next read's copy.
+    snapshots: [[wgpu::Buffer; 4]; 2],
+    good: usize,
+    good_step: u64,
+    train_batch: Activations,
+    forward: ForwardPass,
+    backward: BackwardPass,
+    data: Option<TrainingData>,
+    /// Steps taken so far (the GPU's counter, mirrored).
+    step: u64,
+    reported_step: u64,
+}
+
+impl Vae {
+    /// A freshly initialised model (PyTorch's nn.Linear initialisation from `config.seed`).
+    pub async fn new(context: GpuContext, config: VaeConfig) -> Result<Self, GpuError> {
+        config.validate(&context.limits)?;
+        let layout = Layout::aligned(config.sizes, ALIGN);
+        let packed = Layout::new(config.sizes);
+        let initial = init_params(&packed, config.seed);
+        let mut params = vec![0.0f32; layout.len()];
+        for tensor in vae_reference::Tensor::ALL {
+            params[layout.range(tensor)].copy_from_slice(&initial[packed.range(tensor)]);
+        }
+        Self::with_parameters(context, config, &params).await
+    }
+
+    /// A model with the given parameters, in the GPU layout ([`Vae::layout`]).
+    pub async fn with_parameters(
+        context: GpuContext,
+        config: VaeConfig,
+        params: &[f32],
+    ) -> Result<Self, GpuError> {
+        config.validate(&context.limits)?;
+        let layout = Layout::aligned(config.sizes, ALIGN);
+        if params.len() != layout.len() {
+            return Err(GpuError::InvalidInput(format!(
+                "{} parameters given, the model has {}",
+                params.len(),
+                layout.len()
+            )));
+        }
+        let kernels = Kernels::new(&context).await?;
+        let device = &context.device;
+        let flat = |label| storage_buffer(device, label, layout.len());
+        let params_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("parameters"),
+            contents: bytemuck::cast_slice(params),
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+        });
+        let (grads, m, v) = (flat("gradients"), flat("adam m"), flat("adam v"));
+        let state = storage_buffer(device, "step counter", 1);
+        let ring = storage_buffer(device, "metrics ring", 4 * METRICS_RING as usize);
+        let snapshot = || {
+            [
+                flat("snapshot parameters"),
+                flat("snapshot m"),
+                flat("snapshot v"),
+                storage_buffer(device, "snapshot step counter", 1),
+            ]
+        };
+        let snapshots = [snapshot(), snapshot()];
+        let train_batch = Activations::new(device, config.sizes, config.batch);
+        let inputs = PassInputs {
+            layout: &layout,
+            params: &params_buffer,
+            state: &state,
+            ring: &ring,
+            ring_slots: METRICS_RING,
+            seed: config.seed,
+        };
+        let forward = ForwardPass::bind(&context, &kernels, &inputs, &train_batch).await?;
+        let optimizer = OptimizerBuffers {
+            grads: &grads,
+            m: &m,
+            v: &v,
+        };
+        let backward = BackwardPass::bind(
+            &context,
+            &kernels,
+            &inputs,
+            &optimizer,
+            &config.adam,
+            &train_batch,
+        )
+        .await?;
+        let vae = Self {
+            context,
+            config,
+            layout,
+            kernels,
+            params: params_buffer,
+            grads,
+            m,
+            v,
+            state,
+            ring,
+            snapshots,
+            good: 0,
+            good_step: 0,
+            train_batch,
+            forward,
+            backward,
+            data: None,
+            step: 0,
+            reported_step: 0,
+        };
+        vae.snapshot_into_good();
+        Ok(vae)
+    }
+
+    pub fn config(&self) -> &VaeConfig {
+        &self.config
+    }
+
+    /// Where each tensor lives in the flat GPU buffers.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.context
+    }
+
+    /// Steps taken so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// Uploads the training images once; epochs then shuffle them by the seed.
+    pub async fn set_training_data(
+        &mut self,
+        split: &mnist_shard::Split<'_>,
+    ) -> Result<(), GpuError> {
+        if split.pixels_per_image() != self.config.sizes.input {
+            return Err(GpuError::InvalidInput(format!(
+                "the data has {} pixels per image, the model takes {}",
+                split.pixels_per_image(),
+                self.config.sizes.input
+            )));
+        }
+        if (split.len() as u64) < u64::from(self.config.batch) {
+            return Err(GpuError::InvalidInput(format!(
+                "{} training images are fewer than one batch of {}",
+                split.len(),
+                self.config.batch
+            )));
+        }
+        let gpu_split = GpuSplit::upload(&self.context, split)?;
+        let order = storage_buffer(&self.context.device, "epoch order", split.len());
+        let gather = self
+            .kernels
+            .gather
+            .bind(
+                &self.context,
+                &gpu_split,
+                GatherBuffers {
+                    order: &order,
+                    order_len: split.len() as u32,
+                    x: &self.train_batch.x,
+                },
+                self.config.batch,
+                MAX_STEPS_PER_SUBMIT,
+            )
+            .await?;
+        self.data = Some(TrainingData {
+            split: gpu_split,
+            order,
+            gather,
+            epoch: 0,
+            position: u32::MAX, // the first step starts epoch 1
+        });
+        Ok(())
+    }
+
+    /// Full batches per epoch (the remainder of an epoch's shuffle is left out, as in the Flax
+    /// example).
+    pub fn steps_per_epoch(&self) -> Option<u64> {
+        let data = self.data.as_ref()?;
+        Some(data.split.len() as u64 / u64::from(self.config.batch))
+    }
+
+    /// The epoch the next step belongs to (1 for the first), and how far into it.
+    pub fn epoch_progress(&self) -> Option<(u64, u64)> {
+        let data = self.data.as_ref()?;
+        let steps = self.steps_per_epoch()?;
+        if data.position == u32::MAX {
+            return Some((1, 0));
+        }
+        let done = u64::from(data.position / self.config.batch);
+        Some(if done >= steps {
+            (data.epoch + 1, 0)
+        } else {
+            (data.epoch, done)
+        })
+    }
+
+    /// Encodes `n` training steps (gather, forward, backward, Adam) and submits them: one submit
+    /// per call, split only where an epoch ends (the next epoch's order is uploaded between) or
+    /// past [`MAX_STEPS_PER_SUBMIT`]. Nothing is read back.
+    pub fn train_steps(&mut self, n: u32) -> Result<(), GpuError> {
+        let batch = self.config.batch;
+        let seed = self.config.seed;
+        let mut remaining = n;
+        while remaining > 0 {
+            let data = self.data.as_mut().ok_or_else(|| {
+                GpuError::InvalidInput("no training data: call set_training_data first".into())
+            })?;
+            let count = data.split.len() as u32;
+            if data.position == u32::MAX || data.position + batch > count {
+                data.epoch += 1;
+                data.position = 0;
+                let order = epoch_order(seed, data.epoch, count as usize);
+                self.context
+                    .queue
+                    .write_buffer(&data.order, 0, bytemuck::cast_slice(&order));
+            }
+            let left_in_epoch = (count - data.position) / batch;
+            let steps = remaining.min(left_in_epoch).min(MAX_STEPS_PER_SUBMIT);
+            let firsts: Vec<u32> = (0..steps).map(|k| data.position + k * batch).collect();
+            self.kernels
+                .gather
+                .write_steps(&self.context.queue, &data.gather, &firsts)?;
+            let mut encoder =
+                self.context
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("training steps"),
+                    });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("training steps"),
+                    timestamp_writes: None,
+                });
+                for slot in 0..steps {
+                    self.backward.encode_advance(&self.kernels, &mut pass);
+                    self.kernels.gather.encode(&mut pass, &data.gather, slot);
+                    self.forward.encode(&self.kernels, &mut pass);
+                    self.backward.encode(&self.kernels, &mut pass);
+                }
+            }
+            self.context.queue.submit([encoder.finish()]);
+            data.position += steps * batch;
+            self.step += u64::from(steps);
+            remaining -= steps;
+        }
+        Ok(())
+    }
+
+    /// Reads the metrics of the steps since the last read. Asynchronous and never stalls the
+    /// queue: the ring is copied after the work already submitted and mapped when it is done.
+    /// A read whose losses are all finite also becomes the point [`Vae::rollback`] returns to.
+    pub async fn metrics(&mut self) -> Result<MetricsReport, GpuError> {
+        let device = &self.context.device;
+        let bytes = u64::from(METRICS_RING) * 16;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("metrics staging"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let candidate = 1 - self.good;
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("metrics read"),
+        });
+        encoder.copy_buffer_to_buffer(&self.ring, 0, &staging, 0, bytes);
+        for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[candidate]) {
+            encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
+        }
+        self.context.queue.submit([encoder.finish()]);
+        let step_at_copy = self.step;
+        let raw = read_f32(device, &staging).await?;
+
+        let mut steps: Vec<StepMetrics> = raw
+            .chunks_exact(4)
+            .map(|record| StepMetrics {
+                step: u64::from(record[0].to_bits()),
+                neg_elbo: record[1],
+                bce: record[2],
+                kl: record[3],
+            })
+            .filter(|m| m.step > self.reported_step && m.step <= step_at_copy)
+            .collect();
+        steps.sort_by_key(|m| m.step);
+        self.reported_step = self.reported_step.max(step_at_copy);
+        let diverged_at = steps
+            .iter()
+            .find(|m| !(m.neg_elbo.is_finite() && m.bce.is_finite() && m.kl.is_finite()))
+            .map(|m| m.step);
+        if diverged_at.is_none() {
+            self.good = candidate;
+            self.good_step = step_at_copy;
+        }
+        Ok(MetricsReport { steps, diverged_at })
+    }
+
+    fn live_buffers(&self) -> [&wgpu::Buffer; 4] {
+        [&self.params, &self.m, &self.v, &self.state]
+    }
+
+    fn snapshot_into_good(&self) {
+        let mut encoder =
+            self.context
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("snapshot"),
+                });
+        for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[self.good]) {
+            encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
+        }
+        self.context.queue.submit([encoder.finish()]);
+    }
+
+    /// Restores the parameters, Adam moments and step of the last metrics read whose losses were
+    /// all finite (or the initial ones): after a divergence, training can go on from there.
+    pub fn rollback(&mut self) {
+        let mut encoder =
+            self.context
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("rollback"),
+                });
+        for (copy, live) in self.snapshots[self.good].iter().zip(self.live_buffers()) {
+            encoder.copy_buffer_to_buffer(copy, 0, live, 0, live.size());
+        }
+        self.context.queue.submit([encoder.finish()]);
+        self.step = self.good_step;
+        self.reported_step = self.good_step;
+    }
+
+    /// The parameters, in the GPU layout ([`Vae::layout`]).
+    pub async fn read_parameters(&self) -> Result<Vec<f32>, GpuError> {
+        self.read_buffer(&self.params).await
+    }
+
+    /// The gradients of the last step, in the GPU layout.
+    pub async fn read_gradients(&self) -> Result<Vec<f32>, GpuError> {
+        self.read_buffer(&self.grads).await
+    }
+
+    /// Adam's first and second moments, in the GPU layout.
+    pub async fn read_moments(&self) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        Ok((
+            self.read_buffer(&self.m).await?,
+            self.read_buffer(&self.v).await?,
+        ))
+    }
+
+    pub(crate) async fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
+        let device = &self.context.device;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read back"),
+            size: buffer.size(),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("read back"),
+        });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, buffer.size());
+        self.context.queue.submit([encoder.finish()]);
+        read_f32(device, &staging).await
+    }
+}
