@@ -319,6 +319,39 @@ impl Vae {
         Ok(())
     }
 
+    /// One training step on the given images (`[batch, input]`, 0/1 pixels) instead of the next
+    /// batch of the training data: for checks against other implementations (PyTorch).
+    pub fn train_step_on(&mut self, x: &[f32]) -> Result<(), GpuError> {
+        let expected = self.config.batch as usize * self.config.sizes.input;
+        if x.len() != expected {
+            return Err(GpuError::InvalidInput(format!(
+                "{} values given, a batch is {expected}",
+                x.len()
+            )));
+        }
+        self.context
+            .queue
+            .write_buffer(&self.train_batch.x, 0, bytemuck::cast_slice(x));
+        let mut encoder =
+            self.context
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("training step"),
+                });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("training step"),
+                timestamp_writes: None,
+            });
+            self.backward.encode_advance(&self.kernels, &mut pass);
+            self.forward.encode(&self.kernels, &mut pass);
+            self.backward.encode(&self.kernels, &mut pass);
+        }
+        self.context.queue.submit([encoder.finish()]);
+        self.step += 1;
+        Ok(())
+    }
+
     /// Reads the metrics of the steps since the last read. Asynchronous and never stalls the
     /// queue: the ring is copied after the work already submitted and mapped when it is done.
     /// A read whose losses are all finite also becomes the point [`Vae::rollback`] returns to.
