@@ -26,6 +26,10 @@ pub enum GpuError {
     #[error("GPU validation error in {context}: {message}")]
     Validation { context: String, message: String },
 
+    /// A checkpoint that cannot be loaded: corrupt, or made for another model.
+    #[error("cannot load the checkpoint: {0}")]
+    Checkpoint(String),
+
     #[error("could not read GPU memory back: {0}")]
     Map(String),
 

@@ -1,6 +1,7 @@
 //! The VAE on the GPU: parameters, optimiser state and activations in GPU buffers, a training
 //! step of 20 dispatches, many steps per submit, and reads that never block.
 
+mod checkpoint;
 mod config;
 mod graph;
 mod inference;
@@ -79,6 +80,8 @@ pub struct Vae {
     /// Steps taken so far (the GPU's counter, mirrored).
     step: u64,
     reported_step: u64,
+    /// Epoch and position a loaded checkpoint stopped at, applied when data is set.
+    resume: Option<(u64, u32)>,
 }
 
 impl Vae {
@@ -176,6 +179,7 @@ impl Vae {
             data: None,
             step: 0,
             reported_step: 0,
+            resume: None,
         };
         vae.snapshot_into_good();
         Ok(vae)
@@ -235,12 +239,21 @@ impl Vae {
                 MAX_STEPS_PER_SUBMIT,
             )
             .await?;
+        // A fresh model starts epoch 1 with its first step; a loaded one where it stopped.
+        let (epoch, position) = self.resume.take().unwrap_or((0, u32::MAX));
+        if epoch > 0 && position != u32::MAX {
+            // Resuming mid-epoch: that epoch's order must be on the GPU.
+            let indices = epoch_order(self.config.seed, epoch, split.len());
+            self.context
+                .queue
+                .write_buffer(&order, 0, bytemuck::cast_slice(&indices));
+        }
         self.data = Some(TrainingData {
             split: gpu_split,
             order,
             gather,
-            epoch: 0,
-            position: u32::MAX, // the first step starts epoch 1
+            epoch,
+            position,
         });
         Ok(())
     }

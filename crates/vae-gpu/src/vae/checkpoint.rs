@@ -1,0 +1,164 @@
+//! Checkpoints as safetensors bytes: every parameter under the reference PyTorch model's name and
+//! shape (`[out, in]` weights), Adam's moments under `optimizer.m.` and `optimizer.v.`, and the
+//! configuration and training position as metadata. Loading checks everything before use.
+
+use std::collections::HashMap;
+
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use vae_reference::{AdamConfig, Layout, Sizes, Tensor};
+
+use super::{Vae, VaeConfig};
+use crate::{GpuContext, GpuError};
+
+const FORMAT: &str = "vae-lab/1";
+
+fn fail(message: impl Into<String>) -> GpuError {
+    GpuError::Checkpoint(message.into())
+}
+
+impl Vae {
+    /// All parameters, Adam's moments, the step and the configuration, as safetensors bytes.
+    pub async fn save(&self) -> Result<Vec<u8>, GpuError> {
+        let params = self.read_buffer(&self.params).await?;
+        let (m, v) = self.read_moments().await?;
+        let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (prefix, values) in [("", &params), ("optimizer.m.", &m), ("optimizer.v.", &v)] {
+            for tensor in Tensor::ALL {
+                let bytes = bytemuck::cast_slice(&values[self.layout.range(tensor)]).to_vec();
+                data.push((
+                    format!("{prefix}{}", tensor.name()),
+                    tensor.shape(self.config.sizes),
+                    bytes,
+                ));
+            }
+        }
+        let views: Vec<(String, TensorView)> = data
+            .iter()
+            .map(|(name, shape, bytes)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|error| fail(error.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        let (epoch, position) = self
+            .data
+            .as_ref()
+            .map_or((0, u32::MAX), |data| (data.epoch, data.position));
+        let c = &self.config;
+        let metadata: HashMap<String, String> = [
+            ("format", FORMAT.to_string()),
+            ("input", c.sizes.input.to_string()),
+            ("hidden", c.sizes.hidden.to_string()),
+            ("latent", c.sizes.latent.to_string()),
+            ("batch", c.batch.to_string()),
+            ("lr", c.adam.lr.to_string()),
+            ("beta1", c.adam.beta1.to_string()),
+            ("beta2", c.adam.beta2.to_string()),
+            ("eps", c.adam.eps.to_string()),
+            ("seed", c.seed.to_string()),
+            ("step", self.step.to_string()),
+            ("epoch", epoch.to_string()),
+            ("position", position.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
+    }
+
+    /// A model from [`Vae::save`]'s bytes: same parameters, moments, step and configuration.
+    /// Training data must be set again; training then resumes where the checkpoint left off.
+    pub async fn load(context: GpuContext, bytes: &[u8]) -> Result<Self, GpuError> {
+        let (_, metadata) = SafeTensors::read_metadata(bytes)
+            .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
+        let meta = metadata
+            .metadata()
+            .clone()
+            .ok_or_else(|| fail("no metadata: not a VAE Lab checkpoint"))?;
+        let get = |key: &str| {
+            meta.get(key)
+                .ok_or_else(|| fail(format!("metadata has no \"{key}\"")))
+        };
+        if get("format")? != FORMAT {
+            return Err(fail(format!(
+                "format \"{}\", this build reads \"{FORMAT}\"",
+                get("format")?
+            )));
+        }
+        fn parse<T: std::str::FromStr>(key: &str, text: &str) -> Result<T, GpuError> {
+            text.parse().map_err(|_| {
+                fail(format!(
+                    "metadata \"{key}\" = \"{text}\" is not a valid number"
+                ))
+            })
+        }
+        let number = |key: &str| get(key).and_then(|text| parse::<f64>(key, text));
+        let config = VaeConfig {
+            sizes: Sizes {
+                input: parse("input", get("input")?)?,
+                hidden: parse("hidden", get("hidden")?)?,
+                latent: parse("latent", get("latent")?)?,
+            },
+            batch: parse("batch", get("batch")?)?,
+            adam: AdamConfig {
+                lr: number("lr")?,
+                beta1: number("beta1")?,
+                beta2: number("beta2")?,
+                eps: number("eps")?,
+            },
+            seed: parse("seed", get("seed")?)?,
+        };
+        let step: u64 = parse("step", get("step")?)?;
+        let epoch: u64 = parse("epoch", get("epoch")?)?;
+        let position: u32 = parse("position", get("position")?)?;
+        config.validate(&context.limits)?;
+        if step > u64::from(u32::MAX / 2) {
+            return Err(fail(format!("step {step} is out of range")));
+        }
+
+        let file = SafeTensors::deserialize(bytes).map_err(|error| fail(error.to_string()))?;
+        let layout = Layout::aligned(config.sizes, super::ALIGN);
+        let flat = |prefix: &str| -> Result<Vec<f32>, GpuError> {
+            let mut out = vec![0.0f32; layout.len()];
+            for tensor in Tensor::ALL {
+                let name = format!("{prefix}{}", tensor.name());
+                let view = file
+                    .tensor(&name)
+                    .map_err(|_| fail(format!("tensor \"{name}\" is missing")))?;
+                let shape = tensor.shape(config.sizes);
+                if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
+                    return Err(fail(format!(
+                        "tensor \"{name}\" is {:?} {:?}, the model needs F32 {shape:?}",
+                        view.dtype(),
+                        view.shape()
+                    )));
+                }
+                let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+                if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+                    return Err(fail(format!("tensor \"{name}\" holds {bad}")));
+                }
+                out[layout.range(tensor)].copy_from_slice(&values);
+            }
+            Ok(out)
+        };
+        let params = flat("")?;
+        let m = flat("optimizer.m.")?;
+        let v = flat("optimizer.v.")?;
+        if let Some(bad) = v.iter().find(|&&v| v < 0.0) {
+            return Err(fail(format!("a second moment is negative ({bad})")));
+        }
+
+        let mut vae = Vae::with_parameters(context, config, &params).await?;
+        let queue = &vae.context.queue;
+        queue.write_buffer(&vae.m, 0, bytemuck::cast_slice(&m));
+        queue.write_buffer(&vae.v, 0, bytemuck::cast_slice(&v));
+        queue.write_buffer(&vae.state, 0, &(step as u32).to_le_bytes());
+        vae.step = step;
+        vae.reported_step = step;
+        vae.resume = Some((epoch, position));
+        vae.good_step = step;
+        vae.snapshot_into_good();
+        Ok(vae)
+    }
+}

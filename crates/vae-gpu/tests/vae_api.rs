@@ -1,0 +1,182 @@
+//! The engine's API on a real adapter: checkpoints, resuming, bad settings, divergence and
+//! rollback, encoding and decoding. A small hidden width keeps these fast; the math is the same.
+
+use mnist_shard::{decompress, Shard};
+use vae_gpu::vae::{Vae, VaeConfig};
+use vae_gpu::{GpuContext, GpuError};
+use vae_reference::{AdamConfig, Sizes};
+
+const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
+
+fn context() -> GpuContext {
+    pollster::block_on(GpuContext::new()).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn small() -> VaeConfig {
+    VaeConfig {
+        sizes: Sizes {
+            input: 784,
+            hidden: 64,
+            latent: 8,
+        },
+        batch: 32,
+        seed: 17,
+        ..VaeConfig::default()
+    }
+}
+
+fn with_shard<T>(run: impl FnOnce(&Shard) -> T) -> T {
+    let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
+    let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
+    run(&shard)
+}
+
+fn losses(vae: &mut Vae, steps: u32) -> Vec<f32> {
+    vae.train_steps(steps).unwrap();
+    let report = pollster::block_on(vae.metrics()).unwrap();
+    report.steps.iter().map(|m| m.neg_elbo).collect()
+}
+
+#[test]
+fn a_checkpoint_restores_everything_and_training_resumes_identically() {
+    with_shard(|shard| {
+        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        losses(&mut vae, 20);
+        let bytes = pollster::block_on(vae.save()).unwrap();
+        let continued = losses(&mut vae, 10);
+
+        let mut loaded = pollster::block_on(Vae::load(context(), &bytes)).unwrap();
+        assert_eq!(loaded.step(), 20);
+        assert_eq!(loaded.config(), &small());
+        pollster::block_on(loaded.set_training_data(&shard.train())).unwrap();
+        assert_eq!(losses(&mut loaded, 10), continued);
+        assert_eq!(
+            pollster::block_on(vae.read_parameters()).unwrap(),
+            pollster::block_on(loaded.read_parameters()).unwrap()
+        );
+    });
+}
+
+#[test]
+fn damaged_or_mismatched_checkpoints_are_refused_with_the_reason() {
+    let vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+    let bytes = pollster::block_on(vae.save()).unwrap();
+    let load = |bytes: &[u8]| match pollster::block_on(Vae::load(context(), bytes)) {
+        Ok(_) => panic!("a bad checkpoint loaded"),
+        Err(GpuError::Checkpoint(message)) => message,
+        Err(other) => panic!("unexpected error {other}"),
+    };
+    let truncated = load(&bytes[..bytes.len() / 2]);
+    eprintln!("truncated checkpoint: {truncated}");
+    assert!(truncated.contains("file not fully covered"), "{truncated}");
+    assert!(load(b"definitely not a checkpoint").contains("not a safetensors file"));
+    // A checkpoint whose metadata claims other sizes than its tensors have.
+    let text = String::from_utf8_lossy(&bytes[8..8 + 2000]).to_string();
+    assert!(text.contains("\"hidden\":\"64\""), "{text}");
+    let mut other = bytes.clone();
+    let at = 8 + text.find("\"hidden\":\"64\"").unwrap() + "\"hidden\":\"".len();
+    other[at..at + 2].copy_from_slice(b"65");
+    let message = load(&other);
+    assert!(
+        message.contains("encoder.enc1.weight") && message.contains("[65, 784]"),
+        "{message}"
+    );
+}
+
+#[test]
+fn absurd_settings_are_refused_before_touching_the_gpu() {
+    let limits = context().limits;
+    let check = |change: &dyn Fn(&mut VaeConfig)| {
+        let mut config = VaeConfig::default();
+        change(&mut config);
+        config.validate(&limits).unwrap_err().to_string()
+    };
+    assert!(check(&|c| c.batch = 0).contains("batch size 0"));
+    assert!(check(&|c| c.sizes.latent = 0).contains("latent size 0"));
+    assert!(check(&|c| c.adam.lr = f64::NAN).contains("learning rate NaN"));
+    assert!(check(&|c| c.adam.lr = 0.0).contains("learning rate 0"));
+    assert!(check(&|c| c.adam.beta2 = 1.0).contains("beta2 1"));
+    assert!(check(&|c| c.sizes.hidden = 60_000).contains("max_storage_buffer_binding_size"));
+    assert!(VaeConfig::default().validate(&limits).is_ok());
+}
+
+#[test]
+fn divergence_is_reported_and_rollback_restores_the_last_good_parameters() {
+    with_shard(|shard| {
+        // lr 1 is legal but wild: with it the loss blows up to inf or NaN within a few steps.
+        let config = VaeConfig {
+            adam: AdamConfig {
+                lr: 1.0,
+                ..AdamConfig::default()
+            },
+            ..small()
+        };
+        let mut vae = pollster::block_on(Vae::new(context(), config)).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        let good = pollster::block_on(vae.read_parameters()).unwrap();
+        let mut diverged = None;
+        for _ in 0..20 {
+            vae.train_steps(10).unwrap();
+            let report = pollster::block_on(vae.metrics()).unwrap();
+            if let Some(step) = report.diverged_at {
+                diverged = Some(step);
+                break;
+            }
+        }
+        let step = diverged.expect("lr 1 should diverge within 200 steps");
+        eprintln!("diverged at step {step}");
+        // No read before the divergence was clean except the initial state (or a later clean
+        // read): rolling back gives finite parameters and a working model again.
+        vae.rollback();
+        let restored = pollster::block_on(vae.read_parameters()).unwrap();
+        assert!(restored.iter().all(|v| v.is_finite()));
+        assert!(vae.step() < step);
+        if vae.step() == 0 {
+            assert_eq!(restored, good);
+        }
+        let probabilities = pollster::block_on(vae.decode(&[0.0; 8])).unwrap();
+        assert!(probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
+    });
+}
+
+#[test]
+fn encode_decode_and_evaluate_work_on_any_number_of_images() {
+    with_shard(|shard| {
+        let vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        let test = shard.test();
+        let x: Vec<f32> = (0..3).flat_map(|i| test.image_f32(i)).collect();
+        let (mean, logvar) = pollster::block_on(vae.encode(&x)).unwrap();
+        assert_eq!((mean.len(), logvar.len()), (24, 24));
+        let decoded = pollster::block_on(vae.decode(&mean)).unwrap();
+        assert_eq!(decoded.len(), 3 * 784);
+        assert!(decoded.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert!(matches!(
+            pollster::block_on(vae.decode(&[0.0; 7])),
+            Err(GpuError::InvalidInput(_))
+        ));
+        assert!(matches!(
+            pollster::block_on(vae.decode(&[f32::NAN; 8])),
+            Err(GpuError::InvalidInput(_))
+        ));
+        assert!(matches!(
+            pollster::block_on(vae.encode(&[0.0; 100])),
+            Err(GpuError::InvalidInput(_))
+        ));
+
+        // 10,000 test images in batches of 32 leave a tail of 16; at initialisation every image
+        // costs about 784·ln 2 nats.
+        let evaluation = pollster::block_on(vae.evaluate(&test)).unwrap();
+        assert_eq!(evaluation.images, 10_000);
+        assert!(
+            (540.0..560.0).contains(&evaluation.neg_elbo),
+            "{evaluation:?}"
+        );
+        assert!(
+            (evaluation.neg_elbo - evaluation.bce - evaluation.kl).abs()
+                < 1e-6 * evaluation.neg_elbo
+        );
+        // Deterministic: the evaluation noise does not depend on training.
+        assert_eq!(evaluation, pollster::block_on(vae.evaluate(&test)).unwrap());
+    });
+}
