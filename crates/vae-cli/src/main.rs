@@ -1,5 +1,6 @@
 //! `vae`: the VAE lab on the command line, running the same WGSL kernels as the browser.
 
+mod bench;
 mod shard;
 
 use std::process::ExitCode;
@@ -23,6 +24,9 @@ enum Command {
     /// Show the GPU adapter wgpu picks (narrow it with WGPU_BACKEND=vulkan|metal|dx12|gl) and
     /// check our kernels on it against the CPU reference.
     Info,
+    /// Measure the engine on this adapter: matmul GFLOP/s, ms per training step, decode latency,
+    /// and PyTorch on the CPU in the same run when it is installed.
+    Bench(bench::BenchArgs),
     /// Build or inspect the bundled MNIST shard (`web/mnist.shard.gz`).
     #[command(subcommand)]
     Shard(shard::ShardCommand),
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info => pollster::block_on(info()).map_err(|error| error.to_string()),
         Command::Shard(command) => shard::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Bench(args) => bench::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -20,9 +20,14 @@ macro_rules! shader {
 }
 
 pub(crate) const DENSE_FORWARD: ShaderSource = shader!("dense_forward.wgsl");
+pub(crate) const DENSE_FORWARD_VEC4: ShaderSource = shader!("dense_forward_vec4.wgsl");
 pub(crate) const GATHER_BATCH: ShaderSource = shader!("gather_batch.wgsl");
 pub(crate) const DENSE_BACKWARD_INPUT: ShaderSource = shader!("dense_backward_input.wgsl");
 pub(crate) const DENSE_BACKWARD_WEIGHT: ShaderSource = shader!("dense_backward_weight.wgsl");
+pub(crate) const DENSE_BACKWARD_INPUT_VEC4: ShaderSource =
+    shader!("dense_backward_input_vec4.wgsl");
+pub(crate) const DENSE_BACKWARD_WEIGHT_VEC4: ShaderSource =
+    shader!("dense_backward_weight_vec4.wgsl");
 pub(crate) const ADVANCE_STEP: ShaderSource = shader!("advance_step.wgsl");
 pub(crate) const BCE_LOSS: ShaderSource = shader!("bce_loss.wgsl");
 pub(crate) const METRICS: ShaderSource = shader!("metrics.wgsl");

@@ -1,13 +1,20 @@
 //! The dense layer's backward products: `shaders/dense_backward_input.wgsl` (dx = dy · W, with the
 //! previous ReLU's mask) and `shaders/dense_backward_weight.wgsl` (dW = dyᵀ · x, db = Σ dy).
 
-use super::dense::{check_lengths, dense_kernel, dense_workgroups, DenseShape};
+use super::dense::{check_lengths, dense_kernel, dense_workgroups, DenseShape, FastPath};
 use super::{Binding, Kernel};
 use crate::{shaders, GpuContext, GpuError};
 
 /// dx = mask ⊙ (dy · W): the gradient flowing into a layer's input.
 pub struct DenseBackwardInput {
     kernel: Kernel,
+    vec4: Kernel,
+    fast: FastPath,
+}
+
+/// Both dimensions multiples of 4: the vec4 fast paths apply.
+fn vec4_shape(shape: &DenseShape) -> bool {
+    shape.inputs.is_multiple_of(4) && shape.outputs.is_multiple_of(4)
 }
 
 /// Buffers of [`DenseBackwardInput`]; `act` is the layer's input as the forward pass saw it
@@ -21,9 +28,23 @@ pub struct BackwardInputBuffers<'a> {
 
 impl DenseBackwardInput {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
+        let fast = FastPath::for_adapter(context);
         Ok(Self {
             kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_INPUT).await?,
+            vec4: fast
+                .kernel(context, &shaders::DENSE_BACKWARD_INPUT_VEC4)
+                .await?,
+            fast,
         })
+    }
+
+    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
+        if vec4_shape(shape) {
+            let blocks = (shape.inputs / 4, shape.rows.div_ceil(4));
+            (&self.vec4, self.fast.workgroups(blocks.0, blocks.1))
+        } else {
+            (&self.kernel, dense_workgroups(shape.inputs, shape.rows))
+        }
     }
 
     /// `shape` is the forward layer's; `shape.relu` here means "mask by the input's ReLU".
@@ -35,14 +56,15 @@ impl DenseBackwardInput {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.dy, buffers.w, buffers.act, buffers.dx];
-        let workgroups = dense_workgroups(shape.inputs, shape.rows);
-        self.kernel
+        let (kernel, workgroups) = self.choose(&shape);
+        kernel
             .bind(context, &shape.uniform(shape.relu), &storage, workgroups)
             .await
     }
 
+    /// Records the dispatch (with the pipeline its binding was made for).
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, binding: &Binding) {
-        self.kernel.encode(pass, binding);
+        binding.encode(pass);
     }
 
     /// One-off run with read back, for checks. `act` may be empty when `shape.relu` is false.
@@ -66,9 +88,8 @@ impl DenseBackwardInput {
             ],
         )?;
         shape.validate(context)?;
-        let workgroups = dense_workgroups(shape.inputs, shape.rows);
-        let mut results = self
-            .kernel
+        let (kernel, workgroups) = self.choose(&shape);
+        let mut results = kernel
             .run_once(
                 context,
                 &shape.uniform(shape.relu),
@@ -88,6 +109,8 @@ impl DenseBackwardInput {
 /// dW = dyᵀ · x and db = Σ_rows dy: a layer's parameter gradients.
 pub struct DenseBackwardWeight {
     kernel: Kernel,
+    vec4: Kernel,
+    fast: FastPath,
 }
 
 /// Buffers of [`DenseBackwardWeight`].
@@ -100,9 +123,25 @@ pub struct BackwardWeightBuffers<'a> {
 
 impl DenseBackwardWeight {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
+        let fast = FastPath::for_adapter(context);
         Ok(Self {
             kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_WEIGHT).await?,
+            vec4: fast
+                .kernel(context, &shaders::DENSE_BACKWARD_WEIGHT_VEC4)
+                .await?,
+            fast,
         })
+    }
+
+    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
+        if vec4_shape(shape) {
+            (
+                &self.vec4,
+                self.fast.workgroups(shape.inputs / 4, shape.outputs / 4),
+            )
+        } else {
+            (&self.kernel, dense_workgroups(shape.inputs, shape.outputs))
+        }
     }
 
     pub async fn bind(
@@ -113,14 +152,15 @@ impl DenseBackwardWeight {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.dy, buffers.x, buffers.dw, buffers.db];
-        let workgroups = dense_workgroups(shape.inputs, shape.outputs);
-        self.kernel
+        let (kernel, workgroups) = self.choose(&shape);
+        kernel
             .bind(context, &shape.uniform(false), &storage, workgroups)
             .await
     }
 
+    /// Records the dispatch (with the pipeline its binding was made for).
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, binding: &Binding) {
-        self.kernel.encode(pass, binding);
+        binding.encode(pass);
     }
 
     /// One-off run with read back, for checks: returns `(dw, db)`.
@@ -141,9 +181,8 @@ impl DenseBackwardWeight {
             ],
         )?;
         shape.validate(context)?;
-        let workgroups = dense_workgroups(shape.inputs, shape.outputs);
-        let mut results = self
-            .kernel
+        let (kernel, workgroups) = self.choose(&shape);
+        let mut results = kernel
             .run_once(
                 context,
                 &shape.uniform(false),

@@ -74,8 +74,18 @@ pub struct Kernel {
 
 /// A kernel bound to its buffers and parameters, with its dispatch size.
 pub struct Binding {
+    pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: (u32, u32),
+}
+
+impl Binding {
+    /// Records the dispatch into an open compute pass.
+    pub(crate) fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.workgroups.0, self.workgroups.1, 1);
+    }
 }
 
 impl Kernel {
@@ -134,15 +144,14 @@ impl Kernel {
         })
         .await?;
         Ok(Binding {
+            pipeline: self.pipeline.clone(),
             bind_group,
             workgroups,
         })
     }
 
     pub(crate) fn encode(&self, pass: &mut wgpu::ComputePass<'_>, binding: &Binding) {
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &binding.bind_group, &[]);
-        pass.dispatch_workgroups(binding.workgroups.0, binding.workgroups.1, 1);
+        binding.encode(pass);
     }
 
     /// Uploads `inputs` (raw bytes, as the shader's header lays them out), runs the kernel once

@@ -1,0 +1,115 @@
+//! `vae bench`: the engine's speed on this machine's adapter, with PyTorch on the CPU measured in
+//! the same run as the baseline when it is installed.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use clap::Args;
+use mnist_shard::{decompress, Shard};
+use vae_gpu::vae::VaeConfig;
+use vae_gpu::{bench, GpuContext};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Images per training step.
+    #[arg(long, default_value_t = 128)]
+    batch: u32,
+    /// Seconds to spend on each measurement (after a warm-up).
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// The Python with PyTorch to time the same step on the CPU; "none" to skip.
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// The shard whose images are trained on.
+    #[arg(long, default_value = "web/mnist.shard.gz")]
+    data: PathBuf,
+}
+
+pub fn run(args: BenchArgs) -> Result<(), String> {
+    let budget = Duration::from_secs_f64(args.seconds.max(0.1));
+    let bytes = std::fs::read(&args.data).map_err(|e| format!("{}: {e}", args.data.display()))?;
+    let name = args.data.display().to_string();
+    let raw = decompress(&bytes, &name).map_err(|e| e.to_string())?;
+    let shard = Shard::parse(&raw, &name).map_err(|e| e.to_string())?;
+
+    let context = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    let adapter = context.adapter.clone();
+    println!(
+        "adapter: {} ({}{})",
+        adapter.name,
+        adapter.backend,
+        if adapter.is_software {
+            ", software"
+        } else {
+            ""
+        }
+    );
+    println!("\nmatmul kernels (batch {}):", args.batch);
+    let matmuls = pollster::block_on(bench::matmuls(&context, args.batch, budget))
+        .map_err(|e| e.to_string())?;
+    for m in &matmuls {
+        println!(
+            "  {:<22} {:<26} {:>8.2} GFLOP/s  {:>8.3} ms",
+            m.kernel, m.shape, m.gflops, m.ms
+        );
+    }
+    let config = VaeConfig {
+        batch: args.batch,
+        ..VaeConfig::default()
+    };
+    let (step, decode) =
+        pollster::block_on(bench::training(context, config, &shard.train(), budget))
+            .map_err(|e| e.to_string())?;
+    println!("\ntraining step (784-500-20, batch {}):", step.batch);
+    println!(
+        "  {:.2} ms/step, {:.0} images/s",
+        step.ms_per_step, step.images_per_second
+    );
+    println!(
+        "  decode one z (upload, decoder, read back): {:.3} ms",
+        decode.as_secs_f64() * 1e3
+    );
+
+    if args.python != "none" {
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/reference/bench_torch.py");
+        let output = Command::new(&args.python)
+            .arg(&script)
+            .args([
+                "--batch",
+                &args.batch.to_string(),
+                "--seconds",
+                &args.seconds.to_string(),
+            ])
+            .output();
+        match output {
+            Ok(out) if out.status.success() => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let ms = text
+                    .split("\"ms_per_step\": ")
+                    .nth(1)
+                    .and_then(|rest| rest.split([',', '}']).next())
+                    .and_then(|n| n.trim().parse::<f64>().ok());
+                match ms {
+                    Some(ms) => println!(
+                        "\nPyTorch on the CPU, same step, same run: {ms:.2} ms/step ({})\n  ratio PyTorch/ours: {:.2}× (above 1: we are faster)",
+                        text.trim(),
+                        ms / step.ms_per_step
+                    ),
+                    None => println!("\nPyTorch baseline: unreadable output {text}"),
+                }
+            }
+            Ok(out) => println!(
+                "\nPyTorch baseline skipped: {} could not run it ({})",
+                args.python,
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("no message")
+            ),
+            Err(error) => println!("\nPyTorch baseline skipped: {}: {error}", args.python),
+        }
+    }
+    Ok(())
+}

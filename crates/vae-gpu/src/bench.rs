@@ -1,0 +1,225 @@
+//! Native benchmarks of the engine on whatever adapter it runs: each matmul kernel's GFLOP/s on
+//! the model's shapes, a training step, and decoding one latent vector. Timed on the host around
+//! submits that are waited for, after a warm-up; the same numbers on every backend.
+
+use std::time::{Duration, Instant};
+
+use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape};
+use crate::kernels::dense_backward::{
+    BackwardInputBuffers, BackwardWeightBuffers, DenseBackwardInput, DenseBackwardWeight,
+};
+use crate::vae::{Vae, VaeConfig};
+use crate::{GpuContext, GpuError};
+
+/// One matmul kernel on one shape.
+#[derive(Clone, Debug)]
+pub struct MatmulResult {
+    pub kernel: &'static str,
+    /// `m×k×n`: an `m×k` matrix times a `k×n` one.
+    pub shape: String,
+    pub gflops: f64,
+    pub ms: f64,
+}
+
+/// Training, measured over many steps.
+#[derive(Clone, Debug)]
+pub struct StepResult {
+    pub batch: u32,
+    pub ms_per_step: f64,
+    pub images_per_second: f64,
+}
+
+fn wait(context: &GpuContext) -> Result<(), GpuError> {
+    context
+        .device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map(|_| ())
+        .map_err(|error| GpuError::DeviceLost(error.to_string()))
+}
+
+fn buffer(context: &GpuContext, floats: usize) -> wgpu::Buffer {
+    // Filled with a small constant: timing does not depend on the values, but NaN-free inputs
+    // keep every backend on its ordinary path.
+    let data = vec![0.01f32; floats.max(1)];
+    wgpu::util::DeviceExt::create_buffer_init(
+        &context.device,
+        &wgpu::util::BufferInitDescriptor {
+            label: Some("bench"),
+            contents: bytemuck::cast_slice(&data),
+            usage: wgpu::BufferUsages::STORAGE,
+        },
+    )
+}
+
+/// Runs `encode` `repeats` times per submit until `budget` has passed (at least 3 submits)
+/// and returns the mean time of one repeat.
+fn time_dispatches(
+    context: &GpuContext,
+    repeats: u32,
+    budget: Duration,
+    encode: &dyn Fn(&mut wgpu::ComputePass<'_>),
+) -> Result<Duration, GpuError> {
+    let submit = || {
+        let mut encoder = context
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("bench"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("bench"),
+                timestamp_writes: None,
+            });
+            for _ in 0..repeats {
+                encode(&mut pass);
+            }
+        }
+        context.queue.submit([encoder.finish()]);
+        wait(context)
+    };
+    submit()?; // warm-up: pipeline compilation, first-touch of memory
+    let start = Instant::now();
+    let mut submits = 0u32;
+    while submits < 3 || start.elapsed() < budget {
+        submit()?;
+        submits += 1;
+    }
+    Ok(start.elapsed() / (submits * repeats))
+}
+
+/// GFLOP/s of each matmul kernel on the shapes of the default model at `batch`.
+pub async fn matmuls(
+    context: &GpuContext,
+    batch: u32,
+    budget: Duration,
+) -> Result<Vec<MatmulResult>, GpuError> {
+    let forward = DenseForward::new(context).await?;
+    let input_grad = DenseBackwardInput::new(context).await?;
+    let weight_grad = DenseBackwardWeight::new(context).await?;
+    let mut results = Vec::new();
+    let b = batch;
+    let cases: [(&'static str, u32, u32, u32); 6] = [
+        // (kernel, rows, inputs, outputs) of the layer
+        ("dense_forward", b, 784, 500),
+        ("dense_forward", b, 500, 784),
+        ("dense_forward", b, 20, 500),
+        ("dense_backward_input", b, 500, 784),
+        ("dense_backward_weight", b, 500, 784),
+        ("dense_backward_weight", b, 784, 500),
+    ];
+    for (kernel, rows, inputs, outputs) in cases {
+        let shape = DenseShape {
+            rows,
+            inputs,
+            outputs,
+            relu: true,
+        };
+        let (r, i, o) = (rows as usize, inputs as usize, outputs as usize);
+        // Every buffer lives until the timing is done.
+        let buffers: Vec<wgpu::Buffer> = match kernel {
+            "dense_forward" => vec![r * i, o * i, o, r * o],
+            "dense_backward_input" => vec![r * o, o * i, r * i, r * i],
+            _ => vec![r * o, r * i, o * i, o],
+        }
+        .into_iter()
+        .map(|floats| buffer(context, floats))
+        .collect();
+        let whole = |k: usize| buffers[k].as_entire_buffer_binding();
+        let (label, binding) = match kernel {
+            "dense_forward" => (
+                format!("{rows}×{inputs}×{outputs}"),
+                forward
+                    .bind(
+                        context,
+                        shape,
+                        DenseBuffers {
+                            x: whole(0),
+                            w: whole(1),
+                            b: whole(2),
+                            y: whole(3),
+                        },
+                    )
+                    .await?,
+            ),
+            "dense_backward_input" => (
+                format!("{rows}×{outputs}×{inputs}"),
+                input_grad
+                    .bind(
+                        context,
+                        shape,
+                        BackwardInputBuffers {
+                            dy: whole(0),
+                            w: whole(1),
+                            act: whole(2),
+                            dx: whole(3),
+                        },
+                    )
+                    .await?,
+            ),
+            _ => (
+                format!("{outputs}×{rows}×{inputs} (dyᵀ·x)"),
+                weight_grad
+                    .bind(
+                        context,
+                        shape,
+                        BackwardWeightBuffers {
+                            dy: whole(0),
+                            x: whole(1),
+                            dw: whole(2),
+                            db: whole(3),
+                        },
+                    )
+                    .await?,
+            ),
+        };
+        let time = time_dispatches(context, 8, budget, &|pass| binding.encode(pass))?;
+        let flops = 2.0 * f64::from(rows) * f64::from(inputs) * f64::from(outputs);
+        results.push(MatmulResult {
+            kernel,
+            shape: label,
+            gflops: flops / time.as_secs_f64() / 1e9,
+            ms: time.as_secs_f64() * 1e3,
+        });
+    }
+    Ok(results)
+}
+
+/// Training steps of the default model at `config`, on `split`, after a warm-up.
+pub async fn training(
+    context: GpuContext,
+    config: VaeConfig,
+    split: &mnist_shard::Split<'_>,
+    budget: Duration,
+) -> Result<(StepResult, Duration), GpuError> {
+    let mut vae = Vae::new(context, config).await?;
+    vae.set_training_data(split).await?;
+    vae.train_steps(5)?;
+    vae.metrics().await?;
+    let chunk = 20;
+    let start = Instant::now();
+    let mut steps = 0u32;
+    while steps < 3 * chunk || start.elapsed() < budget {
+        vae.train_steps(chunk)?;
+        // One small read per chunk, as the app does: it also waits for the chunk to finish.
+        vae.metrics().await?;
+        steps += chunk;
+    }
+    let per_step = start.elapsed() / steps;
+    // Decoding one z: what a latent slider costs, end to end (upload, 2 dispatches, read back).
+    let z = vec![0.0f32; config.sizes.latent];
+    vae.decode(&z).await?;
+    let start = Instant::now();
+    let decodes = 20;
+    for _ in 0..decodes {
+        vae.decode(&z).await?;
+    }
+    let decode = start.elapsed() / decodes;
+    Ok((
+        StepResult {
+            batch: config.batch,
+            ms_per_step: per_step.as_secs_f64() * 1e3,
+            images_per_second: f64::from(config.batch) / per_step.as_secs_f64(),
+        },
+        decode,
+    ))
+}
