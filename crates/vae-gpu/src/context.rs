@@ -1,5 +1,7 @@
 //! Getting a device: one constructor for native backends and for the browser's WebGPU.
 
+use std::sync::{Arc, Mutex};
+
 use crate::GpuError;
 
 /// What the user should know about the adapter we run on.
@@ -21,6 +23,8 @@ pub struct GpuContext {
     pub queue: wgpu::Queue,
     pub adapter: AdapterSummary,
     pub limits: wgpu::Limits,
+    /// Set by wgpu when the device is lost (driver reset, GPU removed, tab backgrounded too long).
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -43,12 +47,29 @@ impl GpuContext {
             })
             .await?;
         let summary = describe_adapter(&adapter).await;
+        let lost = Arc::new(Mutex::new(None));
+        let report = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut lost) = report.lock() {
+                *lost = Some(format!("{reason:?}: {message}"));
+            }
+        });
         Ok(Self {
             device,
             queue,
             adapter: summary,
             limits,
+            lost,
         })
+    }
+
+    /// An error if the device has been lost: every later GPU call would fail, and the caller
+    /// must create a new context (and reload its last checkpoint) to go on.
+    pub fn check_device(&self) -> Result<(), GpuError> {
+        match self.lost.lock().ok().and_then(|lost| lost.clone()) {
+            Some(reason) => Err(GpuError::DeviceLost(reason)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -180,3 +180,30 @@ fn encode_decode_and_evaluate_work_on_any_number_of_images() {
         assert_eq!(evaluation, pollster::block_on(vae.evaluate(&test)).unwrap());
     });
 }
+
+#[test]
+fn a_lost_device_is_an_error_the_caller_can_act_on_not_a_panic() {
+    with_shard(|shard| {
+        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        vae.train_steps(2).unwrap();
+        // What a driver reset or an unplugged GPU does, on purpose.
+        vae.context().device.destroy();
+        let _ = vae
+            .context()
+            .device
+            .poll(wgpu::PollType::wait_indefinitely());
+        for result in [
+            vae.train_steps(1).err(),
+            pollster::block_on(vae.metrics()).err(),
+            pollster::block_on(vae.decode(&[0.0; 8])).err(),
+        ] {
+            assert!(
+                matches!(result, Some(GpuError::DeviceLost(_))),
+                "{result:?}"
+            );
+        }
+        let message = vae.train_steps(1).unwrap_err().to_string();
+        assert!(message.contains("reload the page or restart"), "{message}");
+    });
+}

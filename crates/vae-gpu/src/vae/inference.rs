@@ -26,6 +26,7 @@ impl Vae {
     /// Mean −ELBO over every image of `split`, in batches, with the current parameters.
     /// Deterministic: the noise is keyed by the batch's position, not by the training step.
     pub async fn evaluate(&self, split: &mnist_shard::Split<'_>) -> Result<Evaluation, GpuError> {
+        self.context.check_device()?;
         if split.pixels_per_image() != self.config.sizes.input {
             return Err(GpuError::InvalidInput(format!(
                 "the data has {} pixels per image, the model takes {}",
@@ -199,6 +200,7 @@ impl Vae {
 
     /// Activations and a forward binding for `rows` images outside training.
     async fn scratch(&self, rows: u32) -> Result<(Activations, ForwardPass), GpuError> {
+        self.context.check_device()?;
         let device = &self.context.device;
         let activations = Activations::new(device, self.config.sizes, rows);
         let state = storage_buffer(device, "scratch step", 1);

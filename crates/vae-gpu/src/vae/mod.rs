@@ -284,6 +284,7 @@ impl Vae {
     /// per call, split only where an epoch ends (the next epoch's order is uploaded between) or
     /// past [`MAX_STEPS_PER_SUBMIT`]. Nothing is read back.
     pub fn train_steps(&mut self, n: u32) -> Result<(), GpuError> {
+        self.context.check_device()?;
         let batch = self.config.batch;
         let seed = self.config.seed;
         let mut remaining = n;
@@ -335,6 +336,7 @@ impl Vae {
     /// One training step on the given images (`[batch, input]`, 0/1 pixels) instead of the next
     /// batch of the training data: for checks against other implementations (PyTorch).
     pub fn train_step_on(&mut self, x: &[f32]) -> Result<(), GpuError> {
+        self.context.check_device()?;
         let expected = self.config.batch as usize * self.config.sizes.input;
         if x.len() != expected {
             return Err(GpuError::InvalidInput(format!(
@@ -369,6 +371,7 @@ impl Vae {
     /// queue: the ring is copied after the work already submitted and mapped when it is done.
     /// A read whose losses are all finite also becomes the point [`Vae::rollback`] returns to.
     pub async fn metrics(&mut self) -> Result<MetricsReport, GpuError> {
+        self.context.check_device()?;
         let device = &self.context.device;
         let bytes = u64::from(METRICS_RING) * 16;
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
@@ -465,6 +468,7 @@ impl Vae {
     }
 
     pub(crate) async fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
+        self.context.check_device()?;
         let device = &self.context.device;
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read back"),
