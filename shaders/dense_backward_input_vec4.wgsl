@@ -8,9 +8,13 @@
 //   @binding(2) w       storage read  [outputs, inputs / 4] vec4     PyTorch nn.Linear layout
 //   @binding(3) act     storage read  [rows, inputs / 4] vec4        any buffer if mask == 0
 //   @binding(4) dx      storage rw    [rows, inputs / 4] vec4
-// Work split: each invocation computes 4 rows × one vec4 of inputs, in 4 named vec4 registers;
-// per 4 outputs it loads 4 vec4s of w and 4 of dy for 64 multiply-adds (unrolled by hand: see
-// dense_forward_vec4.wgsl). Dispatch ceil(inputs / (4 · WG_X)) × ceil(rows / (4 · WG_Y)).
+// Work split: each invocation owns BLOCK_ROWS rows × BLOCK_INPUTS inputs of dx in named vec4
+// registers; per 4 outputs it loads BLOCK_ROWS vec4s of dy and BLOCK_INPUTS of w (4 rows of
+// BLOCK_INPUTS / 4). A template: the block and the fully unrolled body between the `unroll`
+// markers are generated per adapter at pipeline creation (crates/vae-gpu/src/kernels/unroll.rs);
+// as committed it is the complete 4 × 4 kernel.
+// Dispatch ceil(inputs / BLOCK_INPUTS / WG_X) × ceil(rows / BLOCK_ROWS / WG_Y).
+// Edges: indices past the end are clamped for loads and skipped for stores.
 
 struct Params {
     rows: u32,
@@ -27,9 +31,11 @@ struct Params {
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
+const BLOCK_ROWS: u32 = 4u;
+const BLOCK_INPUTS: u32 = 4u;
 
-fn store(row: u32, col: u32, sum: vec4<f32>) {
-    let at = row * (params.inputs / 4u) + col;
+fn store(row: u32, i_vec: u32, sum: vec4<f32>) {
+    let at = row * (params.inputs / 4u) + i_vec;
     var value = sum;
     if (params.mask != 0u) {
         value = select(vec4<f32>(0.0), value, act[at] > vec4<f32>(0.0));
@@ -39,38 +45,48 @@ fn store(row: u32, col: u32, sum: vec4<f32>) {
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let row0 = gid.y * 4u;
-    if (gid.x >= params.inputs / 4u || row0 >= params.rows) {
+    let o_vecs = params.outputs / 4u;
+    let i_vecs = params.inputs / 4u;
+    let row0 = gid.y * BLOCK_ROWS;
+    let i_vec0 = gid.x * (BLOCK_INPUTS / 4u);
+    if (row0 >= params.rows || i_vec0 >= i_vecs) {
         return;
     }
-    let o_steps = params.outputs / 4u;   // dy rows as vec4 along the outputs
-    let i_vecs = params.inputs / 4u;     // w rows as vec4 along the inputs
-    let col = gid.x;                     // this invocation's vec4 of inputs
-    let dyb0 = min(row0 + 0u, params.rows - 1u) * o_steps;
-    let dyb1 = min(row0 + 1u, params.rows - 1u) * o_steps;
-    let dyb2 = min(row0 + 2u, params.rows - 1u) * o_steps;
-    let dyb3 = min(row0 + 3u, params.rows - 1u) * o_steps;
-    var a0 = vec4<f32>(0.0);
-    var a1 = vec4<f32>(0.0);
-    var a2 = vec4<f32>(0.0);
-    var a3 = vec4<f32>(0.0);
-    for (var k = 0u; k < o_steps; k++) {
-        let o = 4u * k;
-        let w0 = w[(o + 0u) * i_vecs + col];
-        let w1 = w[(o + 1u) * i_vecs + col];
-        let w2 = w[(o + 2u) * i_vecs + col];
-        let w3 = w[(o + 3u) * i_vecs + col];
+    // unroll-begin
+    let dyb0 = min(row0 + 0u, params.rows - 1u) * o_vecs;
+    let dyb1 = min(row0 + 1u, params.rows - 1u) * o_vecs;
+    let dyb2 = min(row0 + 2u, params.rows - 1u) * o_vecs;
+    let dyb3 = min(row0 + 3u, params.rows - 1u) * o_vecs;
+    let iv0 = min(i_vec0 + 0u, i_vecs - 1u);
+    var a0_0 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    for (var k = 0u; k < o_vecs; k++) {
+        let w0_0 = w[(4u * k + 0u) * i_vecs + iv0];
+        let w1_0 = w[(4u * k + 1u) * i_vecs + iv0];
+        let w2_0 = w[(4u * k + 2u) * i_vecs + iv0];
+        let w3_0 = w[(4u * k + 3u) * i_vecs + iv0];
         let g0 = dy[dyb0 + k];
-        a0 += g0.x * w0 + g0.y * w1 + g0.z * w2 + g0.w * w3;
+        a0_0 += g0.x * w0_0 + g0.y * w1_0 + g0.z * w2_0 + g0.w * w3_0;
         let g1 = dy[dyb1 + k];
-        a1 += g1.x * w0 + g1.y * w1 + g1.z * w2 + g1.w * w3;
+        a1_0 += g1.x * w0_0 + g1.y * w1_0 + g1.z * w2_0 + g1.w * w3_0;
         let g2 = dy[dyb2 + k];
-        a2 += g2.x * w0 + g2.y * w1 + g2.z * w2 + g2.w * w3;
+        a2_0 += g2.x * w0_0 + g2.y * w1_0 + g2.z * w2_0 + g2.w * w3_0;
         let g3 = dy[dyb3 + k];
-        a3 += g3.x * w0 + g3.y * w1 + g3.z * w2 + g3.w * w3;
+        a3_0 += g3.x * w0_0 + g3.y * w1_0 + g3.z * w2_0 + g3.w * w3_0;
     }
-    if (row0 + 0u < params.rows) { store(row0 + 0u, col, a0); }
-    if (row0 + 1u < params.rows) { store(row0 + 1u, col, a1); }
-    if (row0 + 2u < params.rows) { store(row0 + 2u, col, a2); }
-    if (row0 + 3u < params.rows) { store(row0 + 3u, col, a3); }
+    if (row0 + 0u < params.rows) {
+        if (i_vec0 + 0u < i_vecs) { store(row0 + 0u, i_vec0 + 0u, a0_0); }
+    }
+    if (row0 + 1u < params.rows) {
+        if (i_vec0 + 0u < i_vecs) { store(row0 + 1u, i_vec0 + 0u, a1_0); }
+    }
+    if (row0 + 2u < params.rows) {
+        if (i_vec0 + 0u < i_vecs) { store(row0 + 2u, i_vec0 + 0u, a2_0); }
+    }
+    if (row0 + 3u < params.rows) {
+        if (i_vec0 + 0u < i_vecs) { store(row0 + 3u, i_vec0 + 0u, a3_0); }
+    }
+    // unroll-end
 }

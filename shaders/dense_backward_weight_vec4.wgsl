@@ -8,10 +8,14 @@
 //   @binding(2) x       storage read  [rows, inputs / 4] vec4
 //   @binding(3) dw      storage rw    [outputs, inputs / 4] vec4   overwritten, not accumulated
 //   @binding(4) db      storage rw    [outputs / 4] vec4           overwritten, not accumulated
-// Work split: each invocation owns a 4 × 4 block of dw (4 outputs × one vec4 of inputs) in 4
-// named vec4 registers and walks the batch: per row one vec4 of dy and one of x, 16 multiply-adds
-// as 4 vec4 FMAs. The first column of invocations also sums its 4 bias gradients.
-// Dispatch ceil(inputs / (4 · WG_X)) × ceil(outputs / (4 · WG_Y)).
+// Work split: each invocation owns a BLOCK_OUTPUTS × BLOCK_INPUTS block of dw in named vec4
+// registers and walks the batch: per row BLOCK_OUTPUTS / 4 vec4s of dy and BLOCK_INPUTS / 4 of x
+// feed BLOCK_OUTPUTS · BLOCK_INPUTS / 4 vec4 multiply-adds. The invocations of the first input
+// block also sum their outputs' bias gradients. A template: the block and the fully unrolled body
+// between the `unroll` markers are generated per adapter at pipeline creation
+// (crates/vae-gpu/src/kernels/unroll.rs); as committed it is the complete 4 × 4 kernel.
+// Dispatch ceil(inputs / BLOCK_INPUTS / WG_X) × ceil(outputs / BLOCK_OUTPUTS / WG_Y).
+// Edges: block indices past the end are clamped for loads and skipped for stores.
 
 struct Params {
     rows: u32,
@@ -28,34 +32,49 @@ struct Params {
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
+const BLOCK_OUTPUTS: u32 = 4u;
+const BLOCK_INPUTS: u32 = 4u;
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if (gid.x >= params.inputs / 4u || gid.y >= params.outputs / 4u) {
-        return;
-    }
     let o_vecs = params.outputs / 4u;
     let i_vecs = params.inputs / 4u;
-    var a0 = vec4<f32>(0.0);   // dw[4·gid.y + k, 4·gid.x .. +4] in a_k
-    var a1 = vec4<f32>(0.0);
-    var a2 = vec4<f32>(0.0);
-    var a3 = vec4<f32>(0.0);
-    var bias = vec4<f32>(0.0);
+    let o_vec0 = gid.y * (BLOCK_OUTPUTS / 4u);
+    let i_vec0 = gid.x * (BLOCK_INPUTS / 4u);
+    if (o_vec0 >= o_vecs || i_vec0 >= i_vecs) {
+        return;
+    }
+    // unroll-begin
+    let ov0 = min(o_vec0 + 0u, o_vecs - 1u);
+    let iv0 = min(i_vec0 + 0u, i_vecs - 1u);
+    var a0_0 = vec4<f32>(0.0);
+    var a1_0 = vec4<f32>(0.0);
+    var a2_0 = vec4<f32>(0.0);
+    var a3_0 = vec4<f32>(0.0);
+    var bias0 = vec4<f32>(0.0);
     for (var r = 0u; r < params.rows; r++) {
-        let g = dy[r * o_vecs + gid.y];
-        let xv = x[r * i_vecs + gid.x];
-        a0 += g.x * xv;
-        a1 += g.y * xv;
-        a2 += g.z * xv;
-        a3 += g.w * xv;
-        bias += g;
+        let g0 = dy[r * o_vecs + ov0];
+        let x0 = x[r * i_vecs + iv0];
+        a0_0 += g0.x * x0;
+        a1_0 += g0.y * x0;
+        a2_0 += g0.z * x0;
+        a3_0 += g0.w * x0;
+        bias0 += g0;
     }
-    let o0 = 4u * gid.y;
-    dw[(o0 + 0u) * i_vecs + gid.x] = a0;
-    dw[(o0 + 1u) * i_vecs + gid.x] = a1;
-    dw[(o0 + 2u) * i_vecs + gid.x] = a2;
-    dw[(o0 + 3u) * i_vecs + gid.x] = a3;
+    if (4u * o_vec0 + 0u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(4u * o_vec0 + 0u) * i_vecs + i_vec0 + 0u] = a0_0; }
+    }
+    if (4u * o_vec0 + 1u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(4u * o_vec0 + 1u) * i_vecs + i_vec0 + 0u] = a1_0; }
+    }
+    if (4u * o_vec0 + 2u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(4u * o_vec0 + 2u) * i_vecs + i_vec0 + 0u] = a2_0; }
+    }
+    if (4u * o_vec0 + 3u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(4u * o_vec0 + 3u) * i_vecs + i_vec0 + 0u] = a3_0; }
+    }
     if (gid.x == 0u) {
-        db[gid.y] = bias;
+        if (o_vec0 + 0u < o_vecs) { db[o_vec0 + 0u] = bias0; }
     }
+    // unroll-end
 }

@@ -8,11 +8,12 @@
 //   @binding(2) w       storage read  [outputs, inputs / 4] vec4     PyTorch nn.Linear layout
 //   @binding(3) b       storage read  [outputs]
 //   @binding(4) y       storage rw    [rows, outputs]
-// Work split: each invocation computes a 4 × 4 block of y in 16 named registers; per 4-wide step
-// of the shared dimension it loads 4 + 4 vec4s and does 16 4-wide dot products. Fully unrolled by
-// hand: with loops over small arrays of accumulators llvmpipe ran it at 5 GFLOP/s on 128×784×500,
-// unrolled at 10 (2 cores; `vae bench`). The workgroup size is an override chosen per adapter.
-// Dispatch ceil(outputs / (WG_X · 4)) × ceil(rows / (WG_Y · 4)).
+// Work split: each invocation computes a ROWS × COLS block of y; per 4-wide step of the shared
+// dimension it loads ROWS + COLS vec4s and does ROWS · COLS 4-wide dot products. Large blocks and
+// no barriers are what software GPUs (lavapipe, SwiftShader) run fastest, where every storage
+// load is a gather across lanes. ROWS and COLS are filled in per adapter when the pipeline is
+// created (the `const` lines below are the template's defaults); the workgroup size is an
+// override. Dispatch ceil(outputs / (WG_X · COLS)) × ceil(rows / (WG_Y · ROWS)).
 // Edges: rows and columns past the end are clamped for loads and skipped for stores.
 
 struct Params {
@@ -49,6 +50,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let steps = params.inputs / 4u;
+    // unroll-begin
     let xb0 = min(row0 + 0u, params.rows - 1u) * steps;
     let xb1 = min(row0 + 1u, params.rows - 1u) * steps;
     let xb2 = min(row0 + 2u, params.rows - 1u) * steps;
@@ -123,4 +125,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (col0 + 2u < params.outputs) { store(row0 + 3u, col0 + 2u, a3_2); }
         if (col0 + 3u < params.outputs) { store(row0 + 3u, col0 + 3u, a3_3); }
     }
+    // unroll-end
 }

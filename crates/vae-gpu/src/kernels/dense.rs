@@ -1,5 +1,6 @@
 //! `shaders/dense_forward.wgsl`: y = act(x · Wᵀ + b), and what the dense kernels share.
 
+use super::unroll::specialise_dense_forward;
 use super::{Binding, Kernel};
 use crate::{shaders, GpuContext, GpuError};
 
@@ -103,30 +104,40 @@ pub(crate) fn check_lengths(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct FastPath {
     pub workgroup: (u32, u32),
+    /// The forward kernel's register block, rows × columns of the output per invocation.
+    pub forward_block: (u32, u32),
+    /// The weight-gradient kernel's block, outputs × inputs of dw per invocation (multiples of 4).
+    pub weight_block: (u32, u32),
+    /// The input-gradient kernel's block, rows × inputs of dx per invocation (inputs a multiple of 4).
+    pub input_block: (u32, u32),
 }
 
 impl FastPath {
-    /// 8 × 8 = 64 invocations: measured on lavapipe, where it beats 16 × 4 for these kernels;
-    /// also a multiple of every common SIMD width. Real GPUs may prefer larger groups with shared
-    /// memory tiles; that variant is not written yet, so every adapter takes this one.
-    pub fn for_adapter(_context: &GpuContext) -> FastPath {
-        FastPath { workgroup: (8, 8) }
+    /// 8 × 8 = 64 invocations, a multiple of every common SIMD width. Software GPUs (lavapipe,
+    /// SwiftShader) turn each storage load into a gather across lanes, so the forward kernel
+    /// takes a large 16 × 16 register block there (24 GFLOP/s on lavapipe against 10 for 4 × 4);
+    /// real GPUs need many threads in flight, so 4 × 4. Shared-memory tiles, which real GPUs
+    /// reward, are not written yet.
+    pub fn for_adapter(context: &GpuContext) -> FastPath {
+        let block = if context.adapter.is_software {
+            (16, 16)
+        } else {
+            (4, 4)
+        };
+        FastPath {
+            workgroup: (8, 8),
+            forward_block: block,
+            weight_block: block,
+            input_block: block,
+        }
     }
 
-    pub async fn kernel(
-        &self,
-        context: &GpuContext,
-        shader: &shaders::ShaderSource,
-    ) -> Result<Kernel, GpuError> {
-        Kernel::new(
-            context,
-            shader,
-            &[
-                ("WG_X", f64::from(self.workgroup.0)),
-                ("WG_Y", f64::from(self.workgroup.1)),
-            ],
-        )
-        .await
+    /// The workgroup-size overrides every fast-path shader takes.
+    pub fn overrides(&self) -> [(&'static str, f64); 2] {
+        [
+            ("WG_X", f64::from(self.workgroup.0)),
+            ("WG_Y", f64::from(self.workgroup.1)),
+        ]
     }
 
     /// Workgroups covering `cols × rows` invocations.
@@ -159,7 +170,17 @@ impl DenseForward {
         let fast = FastPath::for_adapter(context);
         Ok(Self {
             kernel: dense_kernel(context, &shaders::DENSE_FORWARD).await?,
-            vec4: fast.kernel(context, &shaders::DENSE_FORWARD_VEC4).await?,
+            vec4: Kernel::from_source(
+                context,
+                shaders::DENSE_FORWARD_VEC4.label,
+                specialise_dense_forward(
+                    shaders::DENSE_FORWARD_VEC4.source,
+                    fast.forward_block.0,
+                    fast.forward_block.1,
+                ),
+                &fast.overrides(),
+            )
+            .await?,
             fast,
         })
     }
@@ -167,7 +188,11 @@ impl DenseForward {
     /// The pipeline and dispatch for `shape`: the vec4 path when the shared dimension allows.
     fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
         if shape.inputs.is_multiple_of(4) {
-            let blocks = (shape.outputs.div_ceil(4), shape.rows.div_ceil(4));
+            let (block_rows, block_cols) = self.fast.forward_block;
+            let blocks = (
+                shape.outputs.div_ceil(block_cols),
+                shape.rows.div_ceil(block_rows),
+            );
             (&self.vec4, self.fast.workgroups(blocks.0, blocks.1))
         } else {
             (&self.kernel, dense_workgroups(shape.outputs, shape.rows))

@@ -2,6 +2,7 @@
 //! previous ReLU's mask) and `shaders/dense_backward_weight.wgsl` (dW = dyᵀ · x, db = Σ dy).
 
 use super::dense::{check_lengths, dense_kernel, dense_workgroups, DenseShape, FastPath};
+use super::unroll::{specialise_dense_backward_input, specialise_dense_backward_weight};
 use super::{Binding, Kernel};
 use crate::{shaders, GpuContext, GpuError};
 
@@ -31,16 +32,28 @@ impl DenseBackwardInput {
         let fast = FastPath::for_adapter(context);
         Ok(Self {
             kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_INPUT).await?,
-            vec4: fast
-                .kernel(context, &shaders::DENSE_BACKWARD_INPUT_VEC4)
-                .await?,
+            vec4: Kernel::from_source(
+                context,
+                shaders::DENSE_BACKWARD_INPUT_VEC4.label,
+                specialise_dense_backward_input(
+                    shaders::DENSE_BACKWARD_INPUT_VEC4.source,
+                    fast.input_block.0,
+                    fast.input_block.1,
+                ),
+                &fast.overrides(),
+            )
+            .await?,
             fast,
         })
     }
 
     fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
         if vec4_shape(shape) {
-            let blocks = (shape.inputs / 4, shape.rows.div_ceil(4));
+            let (block_rows, block_inputs) = self.fast.input_block;
+            let blocks = (
+                shape.inputs.div_ceil(block_inputs),
+                shape.rows.div_ceil(block_rows),
+            );
             (&self.vec4, self.fast.workgroups(blocks.0, blocks.1))
         } else {
             (&self.kernel, dense_workgroups(shape.inputs, shape.rows))
@@ -126,19 +139,29 @@ impl DenseBackwardWeight {
         let fast = FastPath::for_adapter(context);
         Ok(Self {
             kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_WEIGHT).await?,
-            vec4: fast
-                .kernel(context, &shaders::DENSE_BACKWARD_WEIGHT_VEC4)
-                .await?,
+            vec4: Kernel::from_source(
+                context,
+                shaders::DENSE_BACKWARD_WEIGHT_VEC4.label,
+                specialise_dense_backward_weight(
+                    shaders::DENSE_BACKWARD_WEIGHT_VEC4.source,
+                    fast.weight_block.0,
+                    fast.weight_block.1,
+                ),
+                &fast.overrides(),
+            )
+            .await?,
             fast,
         })
     }
 
     fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
         if vec4_shape(shape) {
-            (
-                &self.vec4,
-                self.fast.workgroups(shape.inputs / 4, shape.outputs / 4),
-            )
+            let (block_outputs, block_inputs) = self.fast.weight_block;
+            let blocks = (
+                shape.inputs.div_ceil(block_inputs),
+                shape.outputs.div_ceil(block_outputs),
+            );
+            (&self.vec4, self.fast.workgroups(blocks.0, blocks.1))
         } else {
             (&self.kernel, dense_workgroups(shape.inputs, shape.outputs))
         }

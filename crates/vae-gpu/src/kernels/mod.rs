@@ -4,6 +4,7 @@ pub mod dense;
 pub mod dense_backward;
 pub mod gather;
 pub mod step;
+mod unroll;
 
 use wgpu::util::DeviceExt;
 
@@ -98,6 +99,19 @@ impl Kernel {
             pipeline: compute_pipeline(context, shader, constants, None).await?,
             label: shader.label,
         })
+    }
+
+    /// A kernel from a shader source made at run time (a specialised template), labelled as
+    /// the file it came from.
+    pub(crate) async fn from_source(
+        context: &GpuContext,
+        label: &'static str,
+        source: String,
+        constants: &[(&str, f64)],
+    ) -> Result<Self, GpuError> {
+        // Pipelines are created once per device; the source lives as long as the program.
+        let source: &'static str = Box::leak(source.into_boxed_str());
+        Self::new(context, &ShaderSource { label, source }, constants).await
     }
 
     /// Binds `uniform` (the kernel's parameters) and `storage`, checking the dispatch size
