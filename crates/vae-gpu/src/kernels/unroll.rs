@@ -56,51 +56,6 @@ pub(crate) fn specialise_dense_forward(source: &str, rows: u32, cols: u32) -> St
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::shaders::DENSE_FORWARD_VEC4;
-
-    #[test]
-    fn the_committed_shader_is_the_template_expanded_at_4_by_4() {
-        assert_eq!(
-            specialise_dense_forward(DENSE_FORWARD_VEC4.source, 4, 4),
-            DENSE_FORWARD_VEC4.source,
-            "regenerate the body of shaders/dense_forward_vec4.wgsl with dense_forward_body(4, 4)"
-        );
-    }
-
-    #[test]
-    fn the_committed_backward_weight_shader_is_the_template_expanded_at_4_by_4() {
-        use crate::shaders::DENSE_BACKWARD_WEIGHT_VEC4;
-        let expanded = specialise_dense_backward_weight(DENSE_BACKWARD_WEIGHT_VEC4.source, 4, 4);
-        if expanded != DENSE_BACKWARD_WEIGHT_VEC4.source {
-            println!("BODY-START\n{}\nBODY-END", dense_backward_weight_body(4, 4));
-        }
-        assert_eq!(expanded, DENSE_BACKWARD_WEIGHT_VEC4.source);
-    }
-
-    #[test]
-    fn the_committed_backward_input_shader_is_the_template_expanded_at_4_by_4() {
-        use crate::shaders::DENSE_BACKWARD_INPUT_VEC4;
-        let expanded = specialise_dense_backward_input(DENSE_BACKWARD_INPUT_VEC4.source, 4, 4);
-        if expanded != DENSE_BACKWARD_INPUT_VEC4.source {
-            println!("BODY-START\n{}\nBODY-END", dense_backward_input_body(4, 4));
-        }
-        assert_eq!(expanded, DENSE_BACKWARD_INPUT_VEC4.source);
-    }
-
-    #[test]
-    fn a_16_by_16_block_has_256_accumulators_and_its_constants() {
-        let source = specialise_dense_forward(DENSE_FORWARD_VEC4.source, 16, 16);
-        assert!(
-            source.contains("const ROWS: u32 = 16u;") && source.contains("const COLS: u32 = 16u;")
-        );
-        assert_eq!(source.matches("var a").count(), 256);
-        assert!(source.contains("a15_15 += dot(x15, w15);"));
-    }
-}
-
 /// The body between `shaders/dense_backward_weight_vec4.wgsl`'s markers for a block of `outputs`
 /// rows × `inputs` columns of dw (both multiples of 4): per batch row, `outputs / 4` vec4 loads of
 /// dy and `inputs / 4` of x feed `outputs · inputs / 4` vec4 multiply-adds in named registers.
@@ -241,4 +196,49 @@ pub(crate) fn specialise_dense_backward_input(source: &str, rows: u32, inputs: u
         &[("BLOCK_ROWS", rows), ("BLOCK_INPUTS", inputs)],
         &dense_backward_input_body(rows, inputs),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shaders::DENSE_FORWARD_VEC4;
+
+    #[test]
+    fn the_committed_shader_is_the_template_expanded_at_4_by_4() {
+        assert_eq!(
+            specialise_dense_forward(DENSE_FORWARD_VEC4.source, 4, 4),
+            DENSE_FORWARD_VEC4.source,
+            "regenerate the body of shaders/dense_forward_vec4.wgsl with dense_forward_body(4, 4)"
+        );
+    }
+
+    #[test]
+    fn the_committed_backward_weight_shader_is_the_template_expanded_at_4_by_4() {
+        use crate::shaders::DENSE_BACKWARD_WEIGHT_VEC4;
+        let expanded = specialise_dense_backward_weight(DENSE_BACKWARD_WEIGHT_VEC4.source, 4, 4);
+        if expanded != DENSE_BACKWARD_WEIGHT_VEC4.source {
+            println!("BODY-START\n{}\nBODY-END", dense_backward_weight_body(4, 4));
+        }
+        assert_eq!(expanded, DENSE_BACKWARD_WEIGHT_VEC4.source);
+    }
+
+    #[test]
+    fn the_committed_backward_input_shader_is_the_template_expanded_at_4_by_4() {
+        use crate::shaders::DENSE_BACKWARD_INPUT_VEC4;
+        let expanded = specialise_dense_backward_input(DENSE_BACKWARD_INPUT_VEC4.source, 4, 4);
+        if expanded != DENSE_BACKWARD_INPUT_VEC4.source {
+            println!("BODY-START\n{}\nBODY-END", dense_backward_input_body(4, 4));
+        }
+        assert_eq!(expanded, DENSE_BACKWARD_INPUT_VEC4.source);
+    }
+
+    #[test]
+    fn a_16_by_16_block_has_256_accumulators_and_its_constants() {
+        let source = specialise_dense_forward(DENSE_FORWARD_VEC4.source, 16, 16);
+        assert!(
+            source.contains("const ROWS: u32 = 16u;") && source.contains("const COLS: u32 = 16u;")
+        );
+        assert_eq!(source.matches("var a").count(), 256);
+        assert!(source.contains("a15_15 += dot(x15, w15);"));
+    }
 }
