@@ -1,20 +1,23 @@
 //! The WGSL sources, compiled into the binary so the browser needs no extra fetch. Each module is
 //! labelled with its file name so a validation error points at the file to open.
 
+use std::borrow::Cow;
+
 pub(crate) struct ShaderSource {
     pub label: &'static str,
-    pub source: &'static str,
+    /// Borrowed for the files compiled in; owned for templates specialised at run time.
+    pub source: Cow<'static, str>,
 }
 
 macro_rules! shader {
     ($file:literal) => {
         ShaderSource {
             label: $file,
-            source: include_str!(concat!(
+            source: Cow::Borrowed(include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../../shaders/",
                 $file
-            )),
+            ))),
         }
     };
 }
@@ -36,7 +39,7 @@ pub(crate) const REPARAMETERIZE_BACKWARD: ShaderSource = shader!("reparameterize
 /// Draws its noise with the functions of `noise.wgsl`, prepended.
 pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
     label: "reparameterize.wgsl",
-    source: concat!(
+    source: Cow::Borrowed(concat!(
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../shaders/noise.wgsl"
@@ -45,5 +48,5 @@ pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
             env!("CARGO_MANIFEST_DIR"),
             "/../../shaders/reparameterize.wgsl"
         )),
-    ),
+    )),
 };

@@ -174,7 +174,7 @@ impl DenseForward {
                 context,
                 shaders::DENSE_FORWARD_VEC4.label,
                 specialise_dense_forward(
-                    shaders::DENSE_FORWARD_VEC4.source,
+                    &shaders::DENSE_FORWARD_VEC4.source,
                     fast.forward_block.0,
                     fast.forward_block.1,
                 ),

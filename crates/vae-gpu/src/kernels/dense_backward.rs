@@ -36,7 +36,7 @@ impl DenseBackwardInput {
                 context,
                 shaders::DENSE_BACKWARD_INPUT_VEC4.label,
                 specialise_dense_backward_input(
-                    shaders::DENSE_BACKWARD_INPUT_VEC4.source,
+                    &shaders::DENSE_BACKWARD_INPUT_VEC4.source,
                     fast.input_block.0,
                     fast.input_block.1,
                 ),
@@ -143,7 +143,7 @@ impl DenseBackwardWeight {
                 context,
                 shaders::DENSE_BACKWARD_WEIGHT_VEC4.label,
                 specialise_dense_backward_weight(
-                    shaders::DENSE_BACKWARD_WEIGHT_VEC4.source,
+                    &shaders::DENSE_BACKWARD_WEIGHT_VEC4.source,
                     fast.weight_block.0,
                     fast.weight_block.1,
                 ),

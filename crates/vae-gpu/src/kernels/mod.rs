@@ -46,7 +46,7 @@ pub(crate) async fn compute_pipeline(
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(shader.label),
-                source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                source: wgpu::ShaderSource::Wgsl(shader.source.clone()),
             });
         context
             .device
@@ -109,8 +109,7 @@ impl Kernel {
         source: String,
         constants: &[(&str, f64)],
     ) -> Result<Self, GpuError> {
-        // Pipelines are created once per device; the source lives as long as the program.
-        let source: &'static str = Box::leak(source.into_boxed_str());
+        let source = std::borrow::Cow::Owned(source);
         Self::new(context, &ShaderSource { label, source }, constants).await
     }
 

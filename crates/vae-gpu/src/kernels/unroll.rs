@@ -206,8 +206,8 @@ mod tests {
     #[test]
     fn the_committed_shader_is_the_template_expanded_at_4_by_4() {
         assert_eq!(
-            specialise_dense_forward(DENSE_FORWARD_VEC4.source, 4, 4),
-            DENSE_FORWARD_VEC4.source,
+            specialise_dense_forward(&DENSE_FORWARD_VEC4.source, 4, 4),
+            DENSE_FORWARD_VEC4.source.as_ref(),
             "regenerate the body of shaders/dense_forward_vec4.wgsl with dense_forward_body(4, 4)"
         );
     }
@@ -215,26 +215,26 @@ mod tests {
     #[test]
     fn the_committed_backward_weight_shader_is_the_template_expanded_at_4_by_4() {
         use crate::shaders::DENSE_BACKWARD_WEIGHT_VEC4;
-        let expanded = specialise_dense_backward_weight(DENSE_BACKWARD_WEIGHT_VEC4.source, 4, 4);
+        let expanded = specialise_dense_backward_weight(&DENSE_BACKWARD_WEIGHT_VEC4.source, 4, 4);
         if expanded != DENSE_BACKWARD_WEIGHT_VEC4.source {
             println!("BODY-START\n{}\nBODY-END", dense_backward_weight_body(4, 4));
         }
-        assert_eq!(expanded, DENSE_BACKWARD_WEIGHT_VEC4.source);
+        assert_eq!(expanded, DENSE_BACKWARD_WEIGHT_VEC4.source.as_ref());
     }
 
     #[test]
     fn the_committed_backward_input_shader_is_the_template_expanded_at_4_by_4() {
         use crate::shaders::DENSE_BACKWARD_INPUT_VEC4;
-        let expanded = specialise_dense_backward_input(DENSE_BACKWARD_INPUT_VEC4.source, 4, 4);
+        let expanded = specialise_dense_backward_input(&DENSE_BACKWARD_INPUT_VEC4.source, 4, 4);
         if expanded != DENSE_BACKWARD_INPUT_VEC4.source {
             println!("BODY-START\n{}\nBODY-END", dense_backward_input_body(4, 4));
         }
-        assert_eq!(expanded, DENSE_BACKWARD_INPUT_VEC4.source);
+        assert_eq!(expanded, DENSE_BACKWARD_INPUT_VEC4.source.as_ref());
     }
 
     #[test]
     fn a_16_by_16_block_has_256_accumulators_and_its_constants() {
-        let source = specialise_dense_forward(DENSE_FORWARD_VEC4.source, 16, 16);
+        let source = specialise_dense_forward(&DENSE_FORWARD_VEC4.source, 16, 16);
         assert!(
             source.contains("const ROWS: u32 = 16u;") && source.contains("const COLS: u32 = 16u;")
         );

@@ -68,6 +68,8 @@ pub struct Vae {
     v: wgpu::Buffer,
     state: wgpu::Buffer,
     ring: wgpu::Buffer,
+    /// Where each metrics read copies the ring; mapped and unmapped within the read.
+    metrics_staging: wgpu::Buffer,
     /// Two snapshots of parameters, moments and step counter: `snapshots[good]` is the last read
     /// whose losses were all finite; the other receives the next read's copy.
     snapshots: [[wgpu::Buffer; 4]; 2],
@@ -135,6 +137,12 @@ impl Vae {
             ]
         };
         let snapshots = [snapshot(), snapshot()];
+        let metrics_staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("metrics staging"),
+            size: ring.size(),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         let train_batch = Activations::new(device, config.sizes, config.batch);
         let inputs = PassInputs {
             layout: &layout,
@@ -170,6 +178,7 @@ impl Vae {
             v,
             state,
             ring,
+            metrics_staging,
             snapshots,
             good: 0,
             good_step: 0,
@@ -373,24 +382,19 @@ impl Vae {
     pub async fn metrics(&mut self) -> Result<MetricsReport, GpuError> {
         self.context.check_device()?;
         let device = &self.context.device;
-        let bytes = u64::from(METRICS_RING) * 16;
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("metrics staging"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let bytes = self.ring.size();
+        let staging = &self.metrics_staging;
         let candidate = 1 - self.good;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("metrics read"),
         });
-        encoder.copy_buffer_to_buffer(&self.ring, 0, &staging, 0, bytes);
+        encoder.copy_buffer_to_buffer(&self.ring, 0, staging, 0, bytes);
         for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[candidate]) {
             encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
         }
         self.context.queue.submit([encoder.finish()]);
         let step_at_copy = self.step;
-        let raw = read_f32(device, &staging).await?;
+        let raw = read_f32(device, staging).await?;
 
         let mut steps: Vec<StepMetrics> = raw
             .chunks_exact(4)
