@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use mnist_shard::{decompress, Shard};
+use vae_gpu::kernels::dense::MatmulStrategy;
 use vae_gpu::vae::VaeConfig;
 use vae_gpu::{bench, GpuContext};
 
@@ -21,6 +22,10 @@ pub struct BenchArgs {
     /// The Python with PyTorch to time the same step on the CPU; "none" to skip.
     #[arg(long, default_value = "python3")]
     python: String,
+    /// How the matmul kernels multiply: "registers" (register blocks, what software GPUs get) or
+    /// "tiles" (shared-memory tiles, what real GPUs get); the adapter's own choice by default.
+    #[arg(long, value_parser = ["registers", "tiles"])]
+    matmul: Option<String>,
     /// The shard whose images are trained on.
     #[arg(long, default_value = "web/mnist.shard.gz")]
     data: PathBuf,
@@ -45,8 +50,13 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             ""
         }
     );
-    println!("\nmatmul kernels (batch {}):", args.batch);
-    let matmuls = pollster::block_on(bench::matmuls(&context, args.batch, budget))
+    let strategy = args.matmul.as_deref().map(|name| match name {
+        "tiles" => MatmulStrategy::SharedTiles,
+        _ => MatmulStrategy::RegisterBlocks,
+    });
+    let chosen = strategy.unwrap_or_else(|| MatmulStrategy::for_adapter(&context));
+    println!("\nmatmul kernels ({chosen:?}, batch {}):", args.batch);
+    let matmuls = pollster::block_on(bench::matmuls(&context, args.batch, strategy, budget))
         .map_err(|e| e.to_string())?;
     for m in &matmuls {
         println!(

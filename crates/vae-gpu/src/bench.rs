@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape};
+use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape, MatmulStrategy};
 use crate::kernels::dense_backward::{
     BackwardInputBuffers, BackwardWeightBuffers, DenseBackwardInput, DenseBackwardWeight,
 };
@@ -87,15 +87,18 @@ fn time_dispatches(
     Ok(start.elapsed() / (submits * repeats))
 }
 
-/// GFLOP/s of each matmul kernel on the shapes of the default model at `batch`.
+/// GFLOP/s of each matmul kernel on the shapes of the default model at `batch`, with `strategy`
+/// (the adapter's own choice when `None`).
 pub async fn matmuls(
     context: &GpuContext,
     batch: u32,
+    strategy: Option<MatmulStrategy>,
     budget: Duration,
 ) -> Result<Vec<MatmulResult>, GpuError> {
-    let forward = DenseForward::new(context).await?;
-    let input_grad = DenseBackwardInput::new(context).await?;
-    let weight_grad = DenseBackwardWeight::new(context).await?;
+    let strategy = strategy.unwrap_or_else(|| MatmulStrategy::for_adapter(context));
+    let forward = DenseForward::with_strategy(context, strategy).await?;
+    let input_grad = DenseBackwardInput::with_strategy(context, strategy).await?;
+    let weight_grad = DenseBackwardWeight::with_strategy(context, strategy).await?;
     let mut results = Vec::new();
     let b = batch;
     let cases: [(&'static str, u32, u32, u32); 6] = [

@@ -50,3 +50,29 @@ pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
         )),
     )),
 };
+
+/// A kernel file followed by the shared tiled product it plugs into.
+macro_rules! tiled {
+    ($file:literal) => {
+        ShaderSource {
+            label: $file,
+            source: Cow::Borrowed(concat!(
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shaders/",
+                    $file
+                )),
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../shaders/matmul_tiled.wgsl"
+                )),
+            )),
+        }
+    };
+}
+
+pub(crate) const DENSE_FORWARD_TILED: ShaderSource = tiled!("dense_forward_tiled.wgsl");
+pub(crate) const DENSE_BACKWARD_INPUT_TILED: ShaderSource =
+    tiled!("dense_backward_input_tiled.wgsl");
+pub(crate) const DENSE_BACKWARD_WEIGHT_TILED: ShaderSource =
+    tiled!("dense_backward_weight_tiled.wgsl");

@@ -1,7 +1,7 @@
 //! `shaders/dense_backward_input.wgsl` and `shaders/dense_backward_weight.wgsl` on a real adapter
 //! against `vae-reference`, on awkward shapes and the model's own.
 
-use vae_gpu::kernels::dense::DenseShape;
+use vae_gpu::kernels::dense::{DenseShape, MatmulStrategy};
 use vae_gpu::kernels::dense_backward::{DenseBackwardInput, DenseBackwardWeight};
 use vae_gpu::selftest::{dense_tolerance, max_abs_difference};
 use vae_gpu::GpuContext;
@@ -37,7 +37,17 @@ const SHAPES: [(usize, usize, usize); 9] = [
 #[test]
 fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
     let context = context();
-    let kernel = pollster::block_on(DenseBackwardInput::new(&context)).unwrap();
+    for strategy in STRATEGIES {
+        check_input_gradient(&context, strategy);
+    }
+}
+
+/// Register blocks (software GPUs) and shared tiles (real GPUs), both checked on any adapter.
+const STRATEGIES: [MatmulStrategy; 2] =
+    [MatmulStrategy::RegisterBlocks, MatmulStrategy::SharedTiles];
+
+fn check_input_gradient(context: &GpuContext, strategy: MatmulStrategy) {
+    let kernel = pollster::block_on(DenseBackwardInput::with_strategy(context, strategy)).unwrap();
     let mut rng = SplitMix64::new(21);
     for (index, &(rows, inputs, outputs)) in SHAPES.iter().enumerate() {
         let relu = index % 2 == 1;
@@ -55,7 +65,7 @@ fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
             outputs: outputs as u32,
             relu,
         };
-        let gpu = pollster::block_on(kernel.run(&context, shape, &dy, &w, &act)).unwrap();
+        let gpu = pollster::block_on(kernel.run(context, shape, &dy, &w, &act)).unwrap();
         let mut expected = dense_input_grad(&to_f64(&dy), &to_f64(&w), outputs, inputs);
         if relu {
             relu_mask(&mut expected, &to_f64(&act));
@@ -80,7 +90,13 @@ fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
 #[test]
 fn weight_and_bias_gradients_match_the_reference() {
     let context = context();
-    let kernel = pollster::block_on(DenseBackwardWeight::new(&context)).unwrap();
+    for strategy in STRATEGIES {
+        check_weight_gradient(&context, strategy);
+    }
+}
+
+fn check_weight_gradient(context: &GpuContext, strategy: MatmulStrategy) {
+    let kernel = pollster::block_on(DenseBackwardWeight::with_strategy(context, strategy)).unwrap();
     let mut rng = SplitMix64::new(22);
     for &(rows, inputs, outputs) in &SHAPES {
         let dy = rng.uniform_vec(rows * outputs, -1.0, 1.0);
@@ -91,7 +107,7 @@ fn weight_and_bias_gradients_match_the_reference() {
             outputs: outputs as u32,
             relu: false,
         };
-        let (dw, db) = pollster::block_on(kernel.run(&context, shape, &dy, &x)).unwrap();
+        let (dw, db) = pollster::block_on(kernel.run(context, shape, &dy, &x)).unwrap();
         let (expected_dw, expected_db) =
             dense_param_grads(&to_f64(&dy), &to_f64(&x), inputs, outputs);
         for (name, gpu, expected) in [

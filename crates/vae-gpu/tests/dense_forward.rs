@@ -3,7 +3,7 @@
 //! A missing adapter fails these tests with the driver to install: a GPU test that skips itself
 //! silently would let a broken kernel through.
 
-use vae_gpu::kernels::dense::{DenseForward, DenseShape};
+use vae_gpu::kernels::dense::{DenseForward, DenseShape, MatmulStrategy};
 use vae_gpu::selftest::{check_dense_forward, dense_tolerance, max_abs_difference};
 use vae_gpu::{GpuContext, GpuError};
 use vae_reference::{dense_forward, Activation, SplitMix64};
@@ -27,7 +27,15 @@ fn smoke_the_engine_gets_an_adapter_and_its_kernel_matches_the_cpu() {
 #[test]
 fn dense_forward_matches_the_reference_on_awkward_shapes() {
     let context = context();
-    let kernel = pollster::block_on(DenseForward::new(&context)).unwrap();
+    // Both strategies on this adapter: register blocks (what software GPUs get) and shared
+    // tiles (what real GPUs get), so each is checked wherever the tests run.
+    for strategy in [MatmulStrategy::RegisterBlocks, MatmulStrategy::SharedTiles] {
+        check_forward(&context, strategy);
+    }
+}
+
+fn check_forward(context: &GpuContext, strategy: MatmulStrategy) {
+    let kernel = pollster::block_on(DenseForward::with_strategy(context, strategy)).unwrap();
     let mut rng = SplitMix64::new(11);
     // (rows, inputs, outputs): single elements, sizes that leave partial 4×4 blocks and partial
     // 64×16 workgroup tiles, and the model's real layers at batch 128 and 129.
@@ -52,7 +60,7 @@ fn dense_forward_matches_the_reference_on_awkward_shapes() {
             outputs: outputs as u32,
             relu,
         };
-        let gpu = pollster::block_on(kernel.run(&context, shape, &x, &w, &b)).unwrap();
+        let gpu = pollster::block_on(kernel.run(context, shape, &x, &w, &b)).unwrap();
         let activation = if relu {
             Activation::Relu
         } else {
@@ -63,7 +71,7 @@ fn dense_forward_matches_the_reference_on_awkward_shapes() {
         let tolerance = dense_tolerance(inputs, &cpu);
         assert!(
             error <= tolerance,
-            "{shape:?}: max error {error:e} over tolerance {tolerance:e}"
+            "{strategy:?} {shape:?}: max error {error:e} over tolerance {tolerance:e}"
         );
     }
 }

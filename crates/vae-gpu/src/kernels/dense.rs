@@ -99,6 +99,39 @@ pub(crate) fn check_lengths(
     Ok(())
 }
 
+/// How the dense kernels multiply on an adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulStrategy {
+    /// Register blocks and vec4 loads with no barriers: what software GPUs (lavapipe,
+    /// SwiftShader) run fastest, since each storage load there is a gather across lanes and a
+    /// barrier a coroutine switch. Falls back to the general kernels for shapes that are not
+    /// multiples of 4.
+    RegisterBlocks,
+    /// Shared-memory tiles (matmul_tiled.wgsl), any shape: what real GPUs reward.
+    SharedTiles,
+}
+
+impl MatmulStrategy {
+    pub fn for_adapter(context: &GpuContext) -> MatmulStrategy {
+        if context.adapter.is_software {
+            MatmulStrategy::RegisterBlocks
+        } else {
+            MatmulStrategy::SharedTiles
+        }
+    }
+}
+
+/// The uniform of the tiled kernels: `{ m, n, k, row_sums, flag, 3 × pad }`.
+pub(crate) fn tiled_uniform(m: u32, n: u32, k: u32, row_sums: bool, flag: bool) -> Vec<u8> {
+    let words = [m, n, k, u32::from(row_sums), u32::from(flag), 0, 0, 0];
+    bytemuck::cast_slice(&words).to_vec()
+}
+
+/// Workgroups of the tiled kernels: one per 64 × 64 tile of the `m × n` result.
+pub(crate) fn tiled_workgroups(m: u32, n: u32) -> (u32, u32) {
+    (n.div_ceil(64), m.div_ceil(64))
+}
+
 /// The vec4 fast paths: each invocation computes a 4 × 4 block of its output (fixed by the
 /// unrolled shaders); the workgroup shape is chosen per adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,6 +188,7 @@ pub struct DenseForward {
     kernel: Kernel,
     vec4: Kernel,
     fast: FastPath,
+    tiled: Option<Kernel>,
 }
 
 /// Buffers a dense forward reads and writes; lengths as in the shader's header.
@@ -167,8 +201,22 @@ pub struct DenseBuffers<'a> {
 
 impl DenseForward {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
+        Self::with_strategy(context, MatmulStrategy::for_adapter(context)).await
+    }
+
+    pub async fn with_strategy(
+        context: &GpuContext,
+        strategy: MatmulStrategy,
+    ) -> Result<Self, GpuError> {
         let fast = FastPath::for_adapter(context);
+        let tiled = match strategy {
+            MatmulStrategy::SharedTiles => {
+                Some(Kernel::new(context, &shaders::DENSE_FORWARD_TILED, &[]).await?)
+            }
+            MatmulStrategy::RegisterBlocks => None,
+        };
         Ok(Self {
+            tiled,
             kernel: dense_kernel(context, &shaders::DENSE_FORWARD).await?,
             vec4: Kernel::from_source(
                 context,
@@ -186,16 +234,21 @@ impl DenseForward {
     }
 
     /// The pipeline and dispatch for `shape`: the vec4 path when the shared dimension allows.
-    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
-        if shape.inputs.is_multiple_of(4) {
+    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
+        if let Some(tiled) = &self.tiled {
+            let uniform = tiled_uniform(shape.rows, shape.outputs, shape.inputs, false, shape.relu);
+            (tiled, tiled_workgroups(shape.rows, shape.outputs), uniform)
+        } else if shape.inputs.is_multiple_of(4) {
             let (block_rows, block_cols) = self.fast.forward_block;
             let blocks = (
                 shape.outputs.div_ceil(block_cols),
                 shape.rows.div_ceil(block_rows),
             );
-            (&self.vec4, self.fast.workgroups(blocks.0, blocks.1))
+            let workgroups = self.fast.workgroups(blocks.0, blocks.1);
+            (&self.vec4, workgroups, shape.uniform(shape.relu).to_vec())
         } else {
-            (&self.kernel, dense_workgroups(shape.outputs, shape.rows))
+            let workgroups = dense_workgroups(shape.outputs, shape.rows);
+            (&self.kernel, workgroups, shape.uniform(shape.relu).to_vec())
         }
     }
 
@@ -208,10 +261,8 @@ impl DenseForward {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.x, buffers.w, buffers.b, buffers.y];
-        let (kernel, workgroups) = self.choose(&shape);
-        kernel
-            .bind(context, &shape.uniform(shape.relu), &storage, workgroups)
-            .await
+        let (kernel, workgroups, uniform) = self.choose(&shape);
+        kernel.bind(context, &uniform, &storage, workgroups).await
     }
 
     /// Records the layer into an open compute pass (with the pipeline its binding was made for).
@@ -239,11 +290,11 @@ impl DenseForward {
             ],
         )?;
         shape.validate(context)?;
-        let (kernel, workgroups) = self.choose(&shape);
+        let (kernel, workgroups, uniform) = self.choose(&shape);
         let mut results = kernel
             .run_once(
                 context,
-                &shape.uniform(shape.relu),
+                &uniform,
                 &[
                     bytemuck::cast_slice(x),
                     bytemuck::cast_slice(w),

@@ -1,7 +1,10 @@
 //! The dense layer's backward products: `shaders/dense_backward_input.wgsl` (dx = dy · W, with the
 //! previous ReLU's mask) and `shaders/dense_backward_weight.wgsl` (dW = dyᵀ · x, db = Σ dy).
 
-use super::dense::{check_lengths, dense_kernel, dense_workgroups, DenseShape, FastPath};
+use super::dense::{
+    check_lengths, dense_kernel, dense_workgroups, tiled_uniform, tiled_workgroups, DenseShape,
+    FastPath, MatmulStrategy,
+};
 use super::unroll::{specialise_dense_backward_input, specialise_dense_backward_weight};
 use super::{Binding, Kernel};
 use crate::{shaders, GpuContext, GpuError};
@@ -11,6 +14,7 @@ pub struct DenseBackwardInput {
     kernel: Kernel,
     vec4: Kernel,
     fast: FastPath,
+    tiled: Option<Kernel>,
 }
 
 /// Both dimensions multiples of 4: the vec4 fast paths apply.
@@ -29,8 +33,22 @@ pub struct BackwardInputBuffers<'a> {
 
 impl DenseBackwardInput {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
+        Self::with_strategy(context, MatmulStrategy::for_adapter(context)).await
+    }
+
+    pub async fn with_strategy(
+        context: &GpuContext,
+        strategy: MatmulStrategy,
+    ) -> Result<Self, GpuError> {
         let fast = FastPath::for_adapter(context);
+        let tiled = match strategy {
+            MatmulStrategy::SharedTiles => {
+                Some(Kernel::new(context, &shaders::DENSE_BACKWARD_INPUT_TILED, &[]).await?)
+            }
+            MatmulStrategy::RegisterBlocks => None,
+        };
         Ok(Self {
+            tiled,
             kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_INPUT).await?,
             vec4: Kernel::from_source(
                 context,
@@ -47,16 +65,21 @@ impl DenseBackwardInput {
         })
     }
 
-    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
-        if vec4_shape(shape) {
+    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
+        if let Some(tiled) = &self.tiled {
+            let uniform = tiled_uniform(shape.rows, shape.inputs, shape.outputs, false, shape.relu);
+            (tiled, tiled_workgroups(shape.rows, shape.inputs), uniform)
+        } else if vec4_shape(shape) {
             let (block_rows, block_inputs) = self.fast.input_block;
             let blocks = (
                 shape.inputs.div_ceil(block_inputs),
                 shape.rows.div_ceil(block_rows),
             );
-            (&self.vec4, self.fast.workgroups(blocks.0, blocks.1))
+            let workgroups = self.fast.workgroups(blocks.0, blocks.1);
+            (&self.vec4, workgroups, shape.uniform(shape.relu).to_vec())
         } else {
-            (&self.kernel, dense_workgroups(shape.inputs, shape.rows))
+            let workgroups = dense_workgroups(shape.inputs, shape.rows);
+            (&self.kernel, workgroups, shape.uniform(shape.relu).to_vec())
         }
     }
 
@@ -69,10 +92,8 @@ impl DenseBackwardInput {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.dy, buffers.w, buffers.act, buffers.dx];
-        let (kernel, workgroups) = self.choose(&shape);
-        kernel
-            .bind(context, &shape.uniform(shape.relu), &storage, workgroups)
-            .await
+        let (kernel, workgroups, uniform) = self.choose(&shape);
+        kernel.bind(context, &uniform, &storage, workgroups).await
     }
 
     /// Records the dispatch (with the pipeline its binding was made for).
@@ -101,11 +122,11 @@ impl DenseBackwardInput {
             ],
         )?;
         shape.validate(context)?;
-        let (kernel, workgroups) = self.choose(&shape);
+        let (kernel, workgroups, uniform) = self.choose(&shape);
         let mut results = kernel
             .run_once(
                 context,
-                &shape.uniform(shape.relu),
+                &uniform,
                 &[
                     bytemuck::cast_slice(dy),
                     bytemuck::cast_slice(w),
@@ -124,6 +145,7 @@ pub struct DenseBackwardWeight {
     kernel: Kernel,
     vec4: Kernel,
     fast: FastPath,
+    tiled: Option<Kernel>,
 }
 
 /// Buffers of [`DenseBackwardWeight`].
@@ -136,8 +158,22 @@ pub struct BackwardWeightBuffers<'a> {
 
 impl DenseBackwardWeight {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
+        Self::with_strategy(context, MatmulStrategy::for_adapter(context)).await
+    }
+
+    pub async fn with_strategy(
+        context: &GpuContext,
+        strategy: MatmulStrategy,
+    ) -> Result<Self, GpuError> {
         let fast = FastPath::for_adapter(context);
+        let tiled = match strategy {
+            MatmulStrategy::SharedTiles => {
+                Some(Kernel::new(context, &shaders::DENSE_BACKWARD_WEIGHT_TILED, &[]).await?)
+            }
+            MatmulStrategy::RegisterBlocks => None,
+        };
         Ok(Self {
+            tiled,
             kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_WEIGHT).await?,
             vec4: Kernel::from_source(
                 context,
@@ -154,16 +190,25 @@ impl DenseBackwardWeight {
         })
     }
 
-    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32)) {
-        if vec4_shape(shape) {
+    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
+        if let Some(tiled) = &self.tiled {
+            let uniform = tiled_uniform(shape.outputs, shape.inputs, shape.rows, true, false);
+            (
+                tiled,
+                tiled_workgroups(shape.outputs, shape.inputs),
+                uniform,
+            )
+        } else if vec4_shape(shape) {
             let (block_outputs, block_inputs) = self.fast.weight_block;
             let blocks = (
                 shape.inputs.div_ceil(block_inputs),
                 shape.outputs.div_ceil(block_outputs),
             );
-            (&self.vec4, self.fast.workgroups(blocks.0, blocks.1))
+            let workgroups = self.fast.workgroups(blocks.0, blocks.1);
+            (&self.vec4, workgroups, shape.uniform(false).to_vec())
         } else {
-            (&self.kernel, dense_workgroups(shape.inputs, shape.outputs))
+            let workgroups = dense_workgroups(shape.inputs, shape.outputs);
+            (&self.kernel, workgroups, shape.uniform(false).to_vec())
         }
     }
 
@@ -175,10 +220,8 @@ impl DenseBackwardWeight {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.dy, buffers.x, buffers.dw, buffers.db];
-        let (kernel, workgroups) = self.choose(&shape);
-        kernel
-            .bind(context, &shape.uniform(false), &storage, workgroups)
-            .await
+        let (kernel, workgroups, uniform) = self.choose(&shape);
+        kernel.bind(context, &uniform, &storage, workgroups).await
     }
 
     /// Records the dispatch (with the pipeline its binding was made for).
@@ -204,11 +247,11 @@ impl DenseBackwardWeight {
             ],
         )?;
         shape.validate(context)?;
-        let (kernel, workgroups) = self.choose(&shape);
+        let (kernel, workgroups, uniform) = self.choose(&shape);
         let mut results = kernel
             .run_once(
                 context,
-                &shape.uniform(false),
+                &uniform,
                 &[bytemuck::cast_slice(dy), bytemuck::cast_slice(x)],
                 &[&vec![0.0; outputs * inputs], &vec![0.0; outputs]],
                 workgroups,
