@@ -1,0 +1,120 @@
+//! Reading the model's state back: metrics with divergence detection and rollback, parameters,
+//! gradients and moments. Every read is asynchronous and queued after the work already submitted.
+
+use super::{MetricsReport, StepMetrics, Vae};
+use crate::readback::read_f32;
+use crate::GpuError;
+
+impl Vae {
+    /// Reads the metrics of the steps since the last read. Asynchronous and never stalls the
+    /// queue: the ring is copied after the work already submitted and mapped when it is done.
+    /// A read whose losses are all finite also becomes the point [`Vae::rollback`] returns to.
+    pub async fn metrics(&mut self) -> Result<MetricsReport, GpuError> {
+        self.context.check_device()?;
+        let device = &self.context.device;
+        let bytes = self.ring.size();
+        let staging = &self.metrics_staging;
+        let candidate = 1 - self.good;
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("metrics read"),
+        });
+        encoder.copy_buffer_to_buffer(&self.ring, 0, staging, 0, bytes);
+        for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[candidate]) {
+            encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
+        }
+        self.context.queue.submit([encoder.finish()]);
+        let step_at_copy = self.step;
+        let raw = read_f32(device, staging).await?;
+
+        let mut steps: Vec<StepMetrics> = raw
+            .chunks_exact(4)
+            .map(|record| StepMetrics {
+                step: u64::from(record[0].to_bits()),
+                neg_elbo: record[1],
+                bce: record[2],
+                kl: record[3],
+            })
+            .filter(|m| m.step > self.reported_step && m.step <= step_at_copy)
+            .collect();
+        steps.sort_by_key(|m| m.step);
+        self.reported_step = self.reported_step.max(step_at_copy);
+        let diverged_at = steps
+            .iter()
+            .find(|m| !(m.neg_elbo.is_finite() && m.bce.is_finite() && m.kl.is_finite()))
+            .map(|m| m.step);
+        if diverged_at.is_none() {
+            self.good = candidate;
+            self.good_step = step_at_copy;
+        }
+        Ok(MetricsReport { steps, diverged_at })
+    }
+
+    pub(super) fn live_buffers(&self) -> [&wgpu::Buffer; 4] {
+        [&self.params, &self.m, &self.v, &self.state]
+    }
+
+    pub(super) fn snapshot_into_good(&self) {
+        let mut encoder =
+            self.context
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("snapshot"),
+                });
+        for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[self.good]) {
+            encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
+        }
+        self.context.queue.submit([encoder.finish()]);
+    }
+
+    /// Restores the parameters, Adam moments and step of the last metrics read whose losses were
+    /// all finite (or the initial ones): after a divergence, training can go on from there.
+    pub fn rollback(&mut self) {
+        let mut encoder =
+            self.context
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("rollback"),
+                });
+        for (copy, live) in self.snapshots[self.good].iter().zip(self.live_buffers()) {
+            encoder.copy_buffer_to_buffer(copy, 0, live, 0, live.size());
+        }
+        self.context.queue.submit([encoder.finish()]);
+        self.step = self.good_step;
+        self.reported_step = self.good_step;
+    }
+
+    /// The parameters, in the GPU layout ([`Vae::layout`]).
+    pub async fn read_parameters(&self) -> Result<Vec<f32>, GpuError> {
+        self.read_buffer(&self.params).await
+    }
+
+    /// The gradients of the last step, in the GPU layout.
+    pub async fn read_gradients(&self) -> Result<Vec<f32>, GpuError> {
+        self.read_buffer(&self.grads).await
+    }
+
+    /// Adam's first and second moments, in the GPU layout.
+    pub async fn read_moments(&self) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        Ok((
+            self.read_buffer(&self.m).await?,
+            self.read_buffer(&self.v).await?,
+        ))
+    }
+
+    pub(crate) async fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
+        self.context.check_device()?;
+        let device = &self.context.device;
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read back"),
+            size: buffer.size(),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("read back"),
+        });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, buffer.size());
+        self.context.queue.submit([encoder.finish()]);
+        read_f32(device, &staging).await
+    }
+}
