@@ -147,19 +147,21 @@ pub(crate) struct FastPath {
 
 impl FastPath {
     /// 8 × 8 = 64 invocations, a multiple of every common SIMD width. Software GPUs (lavapipe,
-    /// SwiftShader) turn each storage load into a gather across lanes, so the forward kernel
-    /// takes a large 16 × 16 register block there (24 GFLOP/s on lavapipe against 10 for 4 × 4);
-    /// real GPUs need many threads in flight, so 4 × 4. Shared-memory tiles, which real GPUs
-    /// reward, are not written yet.
+    /// SwiftShader) turn each storage load into a gather across lanes, so the blocks are large
+    /// there: measured on lavapipe (2 cores, `vae bench`), the forward kernel reached 25-29
+    /// GFLOP/s on 128×784×500 with 16 × 32 against 20-21 with 16 × 16 and 10 with 4 × 4; the
+    /// gradient kernels 21-26 with 16 × 16. Other adapters use shared-memory tiles
+    /// ([`MatmulStrategy::SharedTiles`]); this path is their fallback, with small 4 × 4 blocks.
     pub fn for_adapter(context: &GpuContext) -> FastPath {
-        let block = if context.adapter.is_software {
-            (16, 16)
+        let software = context.adapter.is_software;
+        let (forward_block, block) = if software {
+            ((16, 32), (16, 16))
         } else {
-            (4, 4)
+            ((4, 4), (4, 4))
         };
         FastPath {
             workgroup: (8, 8),
-            forward_block: block,
+            forward_block,
             weight_block: block,
             input_block: block,
         }
