@@ -207,3 +207,37 @@ fn a_lost_device_is_an_error_the_caller_can_act_on_not_a_panic() {
         assert!(message.contains("reload the page or restart"), "{message}");
     });
 }
+
+#[test]
+fn steps_across_epoch_ends_in_one_call_equal_the_same_steps_one_by_one() {
+    // The corpus's real 16-image shard with batches of 4: an epoch every 4 steps, so 10 steps
+    // cross two epoch ends (the second in a submit of its own).
+    let raw = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mnist-shard/tests/corpus/valid-16-train-4-test.shard"
+    ))
+    .unwrap();
+    let shard = Shard::parse(&raw, "valid-16-train-4-test.shard").unwrap();
+    let config = VaeConfig {
+        batch: 4,
+        ..small()
+    };
+    let run = |chunks: &[u32]| {
+        let mut vae = pollster::block_on(Vae::new(context(), config)).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        for &n in chunks {
+            vae.train_steps(n).unwrap();
+        }
+        assert_eq!(vae.epoch_progress(), Some((3, 2)));
+        let report = pollster::block_on(vae.metrics()).unwrap();
+        report
+            .steps
+            .iter()
+            .map(|m| (m.step, m.neg_elbo))
+            .collect::<Vec<_>>()
+    };
+    let together = run(&[10]);
+    assert_eq!(together.len(), 10);
+    assert_eq!(together, run(&[1; 10]));
+    assert_eq!(together, run(&[3, 7]));
+}

@@ -49,8 +49,12 @@ pub struct MetricsReport {
 
 struct TrainingData {
     split: GpuSplit,
-    order: wgpu::Buffer,
-    gather: GatherBinding,
+    /// Two epochs' orders, alternating, so a submit can run across an epoch's end: the next
+    /// order is written into the buffer the submit's earlier steps do not read.
+    orders: [wgpu::Buffer; 2],
+    gathers: [GatherBinding; 2],
+    /// Which of the two holds the current epoch's order.
+    active: usize,
     epoch: u64,
     /// Position of the next batch in this epoch's order.
     position: u32,
@@ -232,22 +236,33 @@ impl Vae {
             )));
         }
         let gpu_split = GpuSplit::upload(&self.context, split)?;
-        let order = storage_buffer(&self.context.device, "epoch order", split.len());
-        let gather = self
-            .kernels
-            .gather
-            .bind(
-                &self.context,
-                &gpu_split,
-                GatherBuffers {
-                    order: &order,
-                    order_len: split.len() as u32,
-                    x: &self.train_batch.x,
-                },
-                self.config.batch,
-                MAX_STEPS_PER_SUBMIT,
-            )
-            .await?;
+        let device = &self.context.device;
+        let orders = [
+            storage_buffer(device, "epoch order A", split.len()),
+            storage_buffer(device, "epoch order B", split.len()),
+        ];
+        let mut gathers = Vec::with_capacity(2);
+        for order in &orders {
+            let gather = self
+                .kernels
+                .gather
+                .bind(
+                    &self.context,
+                    &gpu_split,
+                    GatherBuffers {
+                        order,
+                        order_len: split.len() as u32,
+                        x: &self.train_batch.x,
+                    },
+                    self.config.batch,
+                    MAX_STEPS_PER_SUBMIT,
+                )
+                .await?;
+            gathers.push(gather);
+        }
+        let gathers: [GatherBinding; 2] = gathers
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("two orders, two gathers"));
         // A fresh model starts epoch 1 with its first step; a loaded one where it stopped.
         let (epoch, position) = self.resume.take().unwrap_or((0, u32::MAX));
         if epoch > 0 && position != u32::MAX {
@@ -255,12 +270,13 @@ impl Vae {
             let indices = epoch_order(self.config.seed, epoch, split.len());
             self.context
                 .queue
-                .write_buffer(&order, 0, bytemuck::cast_slice(&indices));
+                .write_buffer(&orders[0], 0, bytemuck::cast_slice(&indices));
         }
         self.data = Some(TrainingData {
             split: gpu_split,
-            order,
-            gather,
+            orders,
+            gathers,
+            active: 0,
             epoch,
             position,
         });
@@ -289,33 +305,56 @@ impl Vae {
         })
     }
 
-    /// Encodes `n` training steps (gather, forward, backward, Adam) and submits them: one submit
-    /// per call, split only where an epoch ends (the next epoch's order is uploaded between) or
-    /// past [`MAX_STEPS_PER_SUBMIT`]. Nothing is read back.
+    /// Encodes `n` training steps (gather, forward, backward, Adam) into one submit, across an
+    /// epoch's end too (the next epoch's order goes into the other order buffer). A submit holds
+    /// at most [`MAX_STEPS_PER_SUBMIT`] steps, and at most one epoch change after its first step
+    /// (more only with tiny data sets); beyond that the steps go into further submits. Nothing
+    /// is read back.
     pub fn train_steps(&mut self, n: u32) -> Result<(), GpuError> {
         self.context.check_device()?;
         let batch = self.config.batch;
         let seed = self.config.seed;
+        let data = self.data.as_mut().ok_or_else(|| {
+            GpuError::InvalidInput("no training data: call set_training_data first".into())
+        })?;
+        let count = data.split.len() as u32;
         let mut remaining = n;
         while remaining > 0 {
-            let data = self.data.as_mut().ok_or_else(|| {
-                GpuError::InvalidInput("no training data: call set_training_data first".into())
-            })?;
-            let count = data.split.len() as u32;
-            if data.position == u32::MAX || data.position + batch > count {
-                data.epoch += 1;
-                data.position = 0;
-                let order = epoch_order(seed, data.epoch, count as usize);
-                self.context
-                    .queue
-                    .write_buffer(&data.order, 0, bytemuck::cast_slice(&order));
+            // (order buffer, gather slot) of each step of this submit, and each buffer's firsts.
+            let mut plan: Vec<(usize, u32)> = Vec::new();
+            let mut firsts: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+            while remaining > 0 {
+                if data.position == u32::MAX || data.position + batch > count {
+                    let next = 1 - data.active;
+                    if !firsts[next].is_empty() {
+                        break; // this submit still reads that buffer: the epoch starts in the next
+                    }
+                    data.epoch += 1;
+                    data.position = 0;
+                    data.active = next;
+                    let order = epoch_order(seed, data.epoch, count as usize);
+                    self.context.queue.write_buffer(
+                        &data.orders[next],
+                        0,
+                        bytemuck::cast_slice(&order),
+                    );
+                }
+                let buffer = data.active;
+                if firsts[buffer].len() as u32 == MAX_STEPS_PER_SUBMIT {
+                    break;
+                }
+                plan.push((buffer, firsts[buffer].len() as u32));
+                firsts[buffer].push(data.position);
+                data.position += batch;
+                remaining -= 1;
             }
-            let left_in_epoch = (count - data.position) / batch;
-            let steps = remaining.min(left_in_epoch).min(MAX_STEPS_PER_SUBMIT);
-            let firsts: Vec<u32> = (0..steps).map(|k| data.position + k * batch).collect();
-            self.kernels
-                .gather
-                .write_steps(&self.context.queue, &data.gather, &firsts)?;
+            for (gather, firsts) in data.gathers.iter().zip(&firsts) {
+                if !firsts.is_empty() {
+                    self.kernels
+                        .gather
+                        .write_steps(&self.context.queue, gather, firsts)?;
+                }
+            }
             let mut encoder =
                 self.context
                     .device
@@ -327,17 +366,17 @@ impl Vae {
                     label: Some("training steps"),
                     timestamp_writes: None,
                 });
-                for slot in 0..steps {
+                for &(buffer, slot) in &plan {
                     self.backward.encode_advance(&self.kernels, &mut pass);
-                    self.kernels.gather.encode(&mut pass, &data.gather, slot);
+                    self.kernels
+                        .gather
+                        .encode(&mut pass, &data.gathers[buffer], slot);
                     self.forward.encode(&self.kernels, &mut pass);
                     self.backward.encode(&self.kernels, &mut pass);
                 }
             }
             self.context.queue.submit([encoder.finish()]);
-            data.position += steps * batch;
-            self.step += u64::from(steps);
-            remaining -= steps;
+            self.step += plan.len() as u64;
         }
         Ok(())
     }
