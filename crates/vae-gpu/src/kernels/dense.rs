@@ -184,13 +184,51 @@ impl FastPath {
     }
 }
 
+/// The pipelines a dense kernel chooses between on one adapter.
+pub(crate) enum DensePaths {
+    /// Unrolled register blocks for shapes in multiples of 4, the general kernel for the rest.
+    Registers {
+        vec4: Kernel,
+        general: Kernel,
+        fast: FastPath,
+    },
+    /// Shared-memory tiles, for every shape.
+    Tiles(Kernel),
+}
+
+impl DensePaths {
+    /// Compiles what `strategy` uses: the general kernel and the vec4 template specialised by
+    /// `specialise` for this adapter's blocks, or the tiled kernel.
+    pub async fn new(
+        context: &GpuContext,
+        strategy: MatmulStrategy,
+        general: &shaders::ShaderSource,
+        vec4: &shaders::ShaderSource,
+        specialise: impl FnOnce(&str, &FastPath) -> String,
+        tiled: &shaders::ShaderSource,
+    ) -> Result<Self, GpuError> {
+        Ok(match strategy {
+            MatmulStrategy::SharedTiles => {
+                DensePaths::Tiles(Kernel::new(context, tiled, &[]).await?)
+            }
+            MatmulStrategy::RegisterBlocks => {
+                let fast = FastPath::for_adapter(context);
+                let source = specialise(&vec4.source, &fast);
+                DensePaths::Registers {
+                    vec4: Kernel::from_source(context, vec4.label, source, &fast.overrides())
+                        .await?,
+                    general: dense_kernel(context, general).await?,
+                    fast,
+                }
+            }
+        })
+    }
+}
+
 /// The dense-forward pipelines, created once per device: the vec4 fast path (shared dimension a
 /// multiple of 4, as in every layer of the default model) and the general one.
 pub struct DenseForward {
-    kernel: Kernel,
-    vec4: Kernel,
-    fast: FastPath,
-    tiled: Option<Kernel>,
+    paths: DensePaths,
 }
 
 /// Buffers a dense forward reads and writes; lengths as in the shader's header.
@@ -210,47 +248,41 @@ impl DenseForward {
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
-        let fast = FastPath::for_adapter(context);
-        let tiled = match strategy {
-            MatmulStrategy::SharedTiles => {
-                Some(Kernel::new(context, &shaders::DENSE_FORWARD_TILED, &[]).await?)
-            }
-            MatmulStrategy::RegisterBlocks => None,
-        };
-        Ok(Self {
-            tiled,
-            kernel: dense_kernel(context, &shaders::DENSE_FORWARD).await?,
-            vec4: Kernel::from_source(
-                context,
-                shaders::DENSE_FORWARD_VEC4.label,
-                specialise_dense_forward(
-                    &shaders::DENSE_FORWARD_VEC4.source,
-                    fast.forward_block.0,
-                    fast.forward_block.1,
-                ),
-                &fast.overrides(),
-            )
-            .await?,
-            fast,
-        })
+        let paths = DensePaths::new(
+            context,
+            strategy,
+            &shaders::DENSE_FORWARD,
+            &shaders::DENSE_FORWARD_VEC4,
+            |source, fast| {
+                specialise_dense_forward(source, fast.forward_block.0, fast.forward_block.1)
+            },
+            &shaders::DENSE_FORWARD_TILED,
+        )
+        .await?;
+        Ok(Self { paths })
     }
 
     /// The pipeline and dispatch for `shape`: the vec4 path when the shared dimension allows.
     fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
-        if let Some(tiled) = &self.tiled {
-            let uniform = tiled_uniform(shape.rows, shape.outputs, shape.inputs, false, shape.relu);
-            (tiled, tiled_workgroups(shape.rows, shape.outputs), uniform)
-        } else if shape.inputs.is_multiple_of(4) {
-            let (block_rows, block_cols) = self.fast.forward_block;
-            let blocks = (
-                shape.outputs.div_ceil(block_cols),
-                shape.rows.div_ceil(block_rows),
-            );
-            let workgroups = self.fast.workgroups(blocks.0, blocks.1);
-            (&self.vec4, workgroups, shape.uniform(shape.relu).to_vec())
-        } else {
-            let workgroups = dense_workgroups(shape.outputs, shape.rows);
-            (&self.kernel, workgroups, shape.uniform(shape.relu).to_vec())
+        match &self.paths {
+            DensePaths::Tiles(tiled) => {
+                let uniform =
+                    tiled_uniform(shape.rows, shape.outputs, shape.inputs, false, shape.relu);
+                (tiled, tiled_workgroups(shape.rows, shape.outputs), uniform)
+            }
+            DensePaths::Registers { vec4, fast, .. } if shape.inputs.is_multiple_of(4) => {
+                let (block_rows, block_cols) = fast.forward_block;
+                let blocks = (
+                    shape.outputs.div_ceil(block_cols),
+                    shape.rows.div_ceil(block_rows),
+                );
+                let workgroups = fast.workgroups(blocks.0, blocks.1);
+                (vec4, workgroups, shape.uniform(shape.relu).to_vec())
+            }
+            DensePaths::Registers { general, .. } => {
+                let workgroups = dense_workgroups(shape.outputs, shape.rows);
+                (general, workgroups, shape.uniform(shape.relu).to_vec())
+            }
         }
     }
 

@@ -2,8 +2,8 @@
 //! previous ReLU's mask) and `shaders/dense_backward_weight.wgsl` (dW = dyᵀ · x, db = Σ dy).
 
 use super::dense::{
-    check_lengths, dense_kernel, dense_workgroups, tiled_uniform, tiled_workgroups, DenseShape,
-    FastPath, MatmulStrategy,
+    check_lengths, dense_workgroups, tiled_uniform, tiled_workgroups, DensePaths, DenseShape,
+    MatmulStrategy,
 };
 use super::unroll::{specialise_dense_backward_input, specialise_dense_backward_weight};
 use super::{Binding, Kernel};
@@ -11,10 +11,7 @@ use crate::{shaders, GpuContext, GpuError};
 
 /// dx = mask ⊙ (dy · W): the gradient flowing into a layer's input.
 pub struct DenseBackwardInput {
-    kernel: Kernel,
-    vec4: Kernel,
-    fast: FastPath,
-    tiled: Option<Kernel>,
+    paths: DensePaths,
 }
 
 /// Both dimensions multiples of 4: the vec4 fast paths apply.
@@ -40,46 +37,40 @@ impl DenseBackwardInput {
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
-        let fast = FastPath::for_adapter(context);
-        let tiled = match strategy {
-            MatmulStrategy::SharedTiles => {
-                Some(Kernel::new(context, &shaders::DENSE_BACKWARD_INPUT_TILED, &[]).await?)
-            }
-            MatmulStrategy::RegisterBlocks => None,
-        };
-        Ok(Self {
-            tiled,
-            kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_INPUT).await?,
-            vec4: Kernel::from_source(
-                context,
-                shaders::DENSE_BACKWARD_INPUT_VEC4.label,
-                specialise_dense_backward_input(
-                    &shaders::DENSE_BACKWARD_INPUT_VEC4.source,
-                    fast.input_block.0,
-                    fast.input_block.1,
-                ),
-                &fast.overrides(),
-            )
-            .await?,
-            fast,
-        })
+        let paths = DensePaths::new(
+            context,
+            strategy,
+            &shaders::DENSE_BACKWARD_INPUT,
+            &shaders::DENSE_BACKWARD_INPUT_VEC4,
+            |source, fast| {
+                specialise_dense_backward_input(source, fast.input_block.0, fast.input_block.1)
+            },
+            &shaders::DENSE_BACKWARD_INPUT_TILED,
+        )
+        .await?;
+        Ok(Self { paths })
     }
 
     fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
-        if let Some(tiled) = &self.tiled {
-            let uniform = tiled_uniform(shape.rows, shape.inputs, shape.outputs, false, shape.relu);
-            (tiled, tiled_workgroups(shape.rows, shape.inputs), uniform)
-        } else if vec4_shape(shape) {
-            let (block_rows, block_inputs) = self.fast.input_block;
-            let blocks = (
-                shape.inputs.div_ceil(block_inputs),
-                shape.rows.div_ceil(block_rows),
-            );
-            let workgroups = self.fast.workgroups(blocks.0, blocks.1);
-            (&self.vec4, workgroups, shape.uniform(shape.relu).to_vec())
-        } else {
-            let workgroups = dense_workgroups(shape.inputs, shape.rows);
-            (&self.kernel, workgroups, shape.uniform(shape.relu).to_vec())
+        match &self.paths {
+            DensePaths::Tiles(tiled) => {
+                let uniform =
+                    tiled_uniform(shape.rows, shape.inputs, shape.outputs, false, shape.relu);
+                (tiled, tiled_workgroups(shape.rows, shape.inputs), uniform)
+            }
+            DensePaths::Registers { vec4, fast, .. } if vec4_shape(shape) => {
+                let (block_rows, block_inputs) = fast.input_block;
+                let blocks = (
+                    shape.inputs.div_ceil(block_inputs),
+                    shape.rows.div_ceil(block_rows),
+                );
+                let workgroups = fast.workgroups(blocks.0, blocks.1);
+                (vec4, workgroups, shape.uniform(shape.relu).to_vec())
+            }
+            DensePaths::Registers { general, .. } => {
+                let workgroups = dense_workgroups(shape.inputs, shape.rows);
+                (general, workgroups, shape.uniform(shape.relu).to_vec())
+            }
         }
     }
 
@@ -142,10 +133,7 @@ impl DenseBackwardInput {
 
 /// dW = dyᵀ · x and db = Σ_rows dy: a layer's parameter gradients.
 pub struct DenseBackwardWeight {
-    kernel: Kernel,
-    vec4: Kernel,
-    fast: FastPath,
-    tiled: Option<Kernel>,
+    paths: DensePaths,
 }
 
 /// Buffers of [`DenseBackwardWeight`].
@@ -165,50 +153,43 @@ impl DenseBackwardWeight {
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
-        let fast = FastPath::for_adapter(context);
-        let tiled = match strategy {
-            MatmulStrategy::SharedTiles => {
-                Some(Kernel::new(context, &shaders::DENSE_BACKWARD_WEIGHT_TILED, &[]).await?)
-            }
-            MatmulStrategy::RegisterBlocks => None,
-        };
-        Ok(Self {
-            tiled,
-            kernel: dense_kernel(context, &shaders::DENSE_BACKWARD_WEIGHT).await?,
-            vec4: Kernel::from_source(
-                context,
-                shaders::DENSE_BACKWARD_WEIGHT_VEC4.label,
-                specialise_dense_backward_weight(
-                    &shaders::DENSE_BACKWARD_WEIGHT_VEC4.source,
-                    fast.weight_block.0,
-                    fast.weight_block.1,
-                ),
-                &fast.overrides(),
-            )
-            .await?,
-            fast,
-        })
+        let paths = DensePaths::new(
+            context,
+            strategy,
+            &shaders::DENSE_BACKWARD_WEIGHT,
+            &shaders::DENSE_BACKWARD_WEIGHT_VEC4,
+            |source, fast| {
+                specialise_dense_backward_weight(source, fast.weight_block.0, fast.weight_block.1)
+            },
+            &shaders::DENSE_BACKWARD_WEIGHT_TILED,
+        )
+        .await?;
+        Ok(Self { paths })
     }
 
     fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
-        if let Some(tiled) = &self.tiled {
-            let uniform = tiled_uniform(shape.outputs, shape.inputs, shape.rows, true, false);
-            (
-                tiled,
-                tiled_workgroups(shape.outputs, shape.inputs),
-                uniform,
-            )
-        } else if vec4_shape(shape) {
-            let (block_outputs, block_inputs) = self.fast.weight_block;
-            let blocks = (
-                shape.inputs.div_ceil(block_inputs),
-                shape.outputs.div_ceil(block_outputs),
-            );
-            let workgroups = self.fast.workgroups(blocks.0, blocks.1);
-            (&self.vec4, workgroups, shape.uniform(false).to_vec())
-        } else {
-            let workgroups = dense_workgroups(shape.inputs, shape.outputs);
-            (&self.kernel, workgroups, shape.uniform(false).to_vec())
+        match &self.paths {
+            DensePaths::Tiles(tiled) => {
+                let uniform = tiled_uniform(shape.outputs, shape.inputs, shape.rows, true, false);
+                (
+                    tiled,
+                    tiled_workgroups(shape.outputs, shape.inputs),
+                    uniform,
+                )
+            }
+            DensePaths::Registers { vec4, fast, .. } if vec4_shape(shape) => {
+                let (block_outputs, block_inputs) = fast.weight_block;
+                let blocks = (
+                    shape.inputs.div_ceil(block_inputs),
+                    shape.outputs.div_ceil(block_outputs),
+                );
+                let workgroups = fast.workgroups(blocks.0, blocks.1);
+                (vec4, workgroups, shape.uniform(false).to_vec())
+            }
+            DensePaths::Registers { general, .. } => {
+                let workgroups = dense_workgroups(shape.inputs, shape.outputs);
+                (general, workgroups, shape.uniform(false).to_vec())
+            }
         }
     }
 
