@@ -55,10 +55,6 @@ impl GpuSplit {
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
-
-    pub fn pixels(&self) -> usize {
-        self.pixels as usize
-    }
 }
 
 /// The order in which epoch `epoch` visits `count` images: a Fisher–Yates shuffle seeded by

@@ -1,5 +1,5 @@
 //! The VAE on the GPU: parameters, optimiser state and activations in GPU buffers, a training
-//! step of 20 dispatches, many steps per submit, and reads that never block.
+//! step of 18 dispatches, many steps per submit, and reads that never block.
 
 mod backward;
 mod checkpoint;
