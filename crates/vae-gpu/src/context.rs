@@ -17,7 +17,9 @@ pub struct AdapterSummary {
     pub is_software: bool,
 }
 
-/// A device and its queue, plus what we learned about the adapter.
+/// A device and its queue, plus what we learned about the adapter. Cloning is cheap (the
+/// handles are reference-counted): a new model on the same device takes a clone.
+#[derive(Clone)]
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,

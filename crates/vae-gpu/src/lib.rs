@@ -12,6 +12,7 @@ pub mod data;
 mod error;
 pub mod kernels;
 mod readback;
+pub use readback::PendingRead;
 pub mod selftest;
 mod shaders;
 pub mod vae;

@@ -4,6 +4,7 @@
 mod backward;
 mod checkpoint;
 mod config;
+mod evaluation;
 mod graph;
 mod inference;
 mod state;
@@ -12,7 +13,9 @@ use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
 
 pub use config::VaeConfig;
-pub use inference::{pack_parameters, Evaluation};
+pub use evaluation::{Evaluation, EvaluationRead, Evaluator};
+pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
+pub use state::{MetricsData, MetricsRead};
 
 use crate::data::{epoch_order, GpuSplit};
 use crate::kernels::gather::{GatherBinding, GatherBuffers};
@@ -72,8 +75,8 @@ pub struct Vae {
     v: wgpu::Buffer,
     state: wgpu::Buffer,
     ring: wgpu::Buffer,
-    /// Where each metrics read copies the ring; mapped and unmapped within the read.
-    metrics_staging: wgpu::Buffer,
+    /// A [`Vae::begin_metrics`] read is out and not yet finished.
+    metrics_in_flight: bool,
     /// Two snapshots of parameters, moments and step counter: `snapshots[good]` is the last read
     /// whose losses were all finite; the other receives the next read's copy.
     snapshots: [[wgpu::Buffer; 4]; 2],
@@ -141,12 +144,6 @@ impl Vae {
             ]
         };
         let snapshots = [snapshot(), snapshot()];
-        let metrics_staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("metrics staging"),
-            size: ring.size(),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let train_batch = Activations::new(device, config.sizes, config.batch);
         let inputs = PassInputs {
             layout: &layout,
@@ -182,7 +179,7 @@ impl Vae {
             v,
             state,
             ring,
-            metrics_staging,
+            metrics_in_flight: false,
             snapshots,
             good: 0,
             good_step: 0,

@@ -2,31 +2,88 @@
 //! gradients and moments. Every read is asynchronous and queued after the work already submitted.
 
 use super::{MetricsReport, StepMetrics, Vae};
-use crate::readback::read_f32;
+use crate::readback::{staging_buffer, PendingRead};
 use crate::GpuError;
+
+/// A metrics read in flight ([`Vae::begin_metrics`]); it holds no borrow of the model.
+pub struct MetricsRead {
+    read: PendingRead,
+    candidate: usize,
+    step_at_copy: u64,
+}
+
+/// What a completed [`MetricsRead`] brought back, for [`Vae::finish_metrics`].
+pub struct MetricsData {
+    records: Vec<f32>,
+    candidate: usize,
+    step_at_copy: u64,
+}
+
+impl MetricsRead {
+    /// Waits for the copy (after all the work submitted before it) without blocking.
+    pub async fn wait(self) -> Result<MetricsData, GpuError> {
+        Ok(MetricsData {
+            records: self.read.floats().await?,
+            candidate: self.candidate,
+            step_at_copy: self.step_at_copy,
+        })
+    }
+}
 
 impl Vae {
     /// Reads the metrics of the steps since the last read. Asynchronous and never stalls the
     /// queue: the ring is copied after the work already submitted and mapped when it is done.
     /// A read whose losses are all finite also becomes the point [`Vae::rollback`] returns to.
     pub async fn metrics(&mut self) -> Result<MetricsReport, GpuError> {
+        let read = self.begin_metrics()?;
+        let data = read.wait().await;
+        self.finish_metrics(data)
+    }
+
+    /// The first half of [`Vae::metrics`], for callers that keep using the model while the read
+    /// completes (a page that trains and decodes meanwhile): copies the metrics ring and a
+    /// snapshot of the parameters after the submitted work. One read at a time: hand its result
+    /// to [`Vae::finish_metrics`] before beginning another.
+    pub fn begin_metrics(&mut self) -> Result<MetricsRead, GpuError> {
         self.context.check_device()?;
+        if self.metrics_in_flight {
+            return Err(GpuError::InvalidInput(
+                "a metrics read is already in flight: finish it first".into(),
+            ));
+        }
         let device = &self.context.device;
         let bytes = self.ring.size();
-        let staging = &self.metrics_staging;
+        let staging = staging_buffer(device, bytes);
         let candidate = 1 - self.good;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("metrics read"),
         });
-        encoder.copy_buffer_to_buffer(&self.ring, 0, staging, 0, bytes);
+        encoder.copy_buffer_to_buffer(&self.ring, 0, &staging, 0, bytes);
         for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[candidate]) {
             encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
         }
         self.context.queue.submit([encoder.finish()]);
-        let step_at_copy = self.step;
-        let raw = read_f32(device, staging).await?;
+        self.metrics_in_flight = true;
+        Ok(MetricsRead {
+            read: PendingRead::start(device, staging),
+            candidate,
+            step_at_copy: self.step,
+        })
+    }
 
-        let mut steps: Vec<StepMetrics> = raw
+    /// The second half of [`Vae::metrics`]: the steps the read covers and whether any diverged.
+    /// Takes the read's result as it came, failed or not, so a new read can begin either way.
+    pub fn finish_metrics(
+        &mut self,
+        data: Result<MetricsData, GpuError>,
+    ) -> Result<MetricsReport, GpuError> {
+        self.metrics_in_flight = false;
+        let MetricsData {
+            records,
+            candidate,
+            step_at_copy,
+        } = data?;
+        let mut steps: Vec<StepMetrics> = records
             .chunks_exact(4)
             .map(|record| StepMetrics {
                 step: u64::from(record[0].to_bits()),
@@ -102,19 +159,18 @@ impl Vae {
     }
 
     pub(crate) async fn read_buffer(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
-        self.context.check_device()?;
-        let device = &self.context.device;
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("read back"),
-            size: buffer.size(),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("read back"),
-        });
-        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, buffer.size());
-        self.context.queue.submit([encoder.finish()]);
-        read_f32(device, &staging).await
+        self.read_later(buffer).floats().await
+    }
+
+    /// A fence: resolves (to the GPU's step counter, a little-endian u32) once every step
+    /// submitted so far is done. A page paces its training with it, one chunk in flight.
+    pub fn step_fence(&self) -> PendingRead {
+        self.read_later(&self.state)
+    }
+
+    /// Starts a read of `buffer` queued after the submitted work.
+    pub(crate) fn read_later(&self, buffer: &wgpu::Buffer) -> PendingRead {
+        let context = &self.context;
+        PendingRead::copy_of(&context.device, &context.queue, buffer, 0, buffer.size())
     }
 }

@@ -1,0 +1,161 @@
+//! The API a page drives while it trains: reads that hold no borrow of the model and complete
+//! while more work is queued, cached inference sessions, and an evaluation run in pieces.
+
+use mnist_shard::{decompress, Shard};
+use vae_gpu::vae::{prior_sample, Vae, VaeConfig};
+use vae_gpu::{GpuContext, GpuError};
+use vae_reference::Sizes;
+
+const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
+
+fn context() -> GpuContext {
+    pollster::block_on(GpuContext::new()).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn small() -> VaeConfig {
+    VaeConfig {
+        sizes: Sizes {
+            input: 784,
+            hidden: 64,
+            latent: 8,
+        },
+        batch: 32,
+        seed: 5,
+        ..VaeConfig::default()
+    }
+}
+
+fn with_shard<T>(run: impl FnOnce(&Shard) -> T) -> T {
+    let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
+    let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
+    run(&shard)
+}
+
+#[test]
+fn a_metrics_read_completes_while_training_goes_on_and_covers_only_its_steps() {
+    with_shard(|shard| {
+        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        vae.train_steps(5).unwrap();
+        let read = vae.begin_metrics().unwrap();
+        // One read at a time: a second is refused, not silently mixed up with the first.
+        assert!(matches!(
+            vae.begin_metrics(),
+            Err(GpuError::InvalidInput(_))
+        ));
+        // The model is free while the read is out.
+        vae.train_steps(3).unwrap();
+        let fence = vae.step_fence();
+        let first = vae.finish_metrics(pollster::block_on(read.wait())).unwrap();
+        let steps: Vec<u64> = first.steps.iter().map(|m| m.step).collect();
+        assert_eq!(steps, vec![1, 2, 3, 4, 5]);
+        assert!(first.diverged_at.is_none());
+        let counter = pollster::block_on(fence.bytes()).unwrap();
+        assert_eq!(u32::from_le_bytes(counter.try_into().unwrap()), 8);
+        let second = pollster::block_on(vae.metrics()).unwrap();
+        let steps: Vec<u64> = second.steps.iter().map(|m| m.step).collect();
+        assert_eq!(steps, vec![6, 7, 8]);
+    });
+}
+
+#[test]
+fn sessions_give_what_the_one_shot_calls_give_and_follow_training() {
+    with_shard(|shard| {
+        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        let test = shard.test();
+        let x: Vec<f32> = (0..4).flat_map(|i| test.image_f32(i)).collect();
+        let session = pollster::block_on(vae.inference(4)).unwrap();
+        let one = pollster::block_on(vae.inference(1)).unwrap();
+        assert_eq!(session.rows(), 4);
+
+        let posterior = pollster::block_on(vae.request_encode(&session, &x).unwrap().wait());
+        let (mean, logvar) = posterior.unwrap();
+        assert_eq!(
+            (mean, logvar.clone()),
+            pollster::block_on(vae.encode(&x)).unwrap()
+        );
+        let (mean, _) = pollster::block_on(vae.encode(&x)).unwrap();
+
+        // A reconstruction is the decoder at the posterior mean.
+        let reconstruction = vae.request_reconstruction(&session, &x).unwrap();
+        let reconstruction = pollster::block_on(reconstruction.wait()).unwrap();
+        assert_eq!(
+            reconstruction,
+            pollster::block_on(vae.decode(&mean)).unwrap()
+        );
+
+        let z = prior_sample(9, 0, 1, 8);
+        assert_eq!(z, prior_sample(9, 0, 1, 8));
+        assert_ne!(z, prior_sample(9, 1, 1, 8));
+        let before = pollster::block_on(vae.request_decode(&one, &z).unwrap().wait()).unwrap();
+        assert_eq!(before, pollster::block_on(vae.decode(&z)).unwrap());
+        // Several decodes in flight at once each get their own answer.
+        let reads: Vec<_> = [0.0f32, 1.0, -1.0]
+            .iter()
+            .map(|&v| vae.request_decode(&one, &[v; 8]).unwrap())
+            .collect();
+        let images: Vec<Vec<f32>> = reads
+            .into_iter()
+            .map(|read| pollster::block_on(read.wait()).unwrap())
+            .collect();
+        assert_eq!(
+            images[2],
+            pollster::block_on(vae.decode(&[-1.0; 8])).unwrap()
+        );
+        assert_ne!(images[0], images[1]);
+
+        // The session reads the live parameters: after training it decodes differently.
+        vae.train_steps(10).unwrap();
+        let after = pollster::block_on(vae.request_decode(&one, &z).unwrap().wait()).unwrap();
+        assert_ne!(before, after);
+        assert_eq!(after, pollster::block_on(vae.decode(&z)).unwrap());
+
+        // Wrong row counts and bad values are errors.
+        assert!(matches!(
+            vae.request_decode(&session, &z),
+            Err(GpuError::InvalidInput(_))
+        ));
+        assert!(matches!(
+            vae.request_decode(&one, &[f32::INFINITY; 8]),
+            Err(GpuError::InvalidInput(_))
+        ));
+        assert!(matches!(
+            pollster::block_on(vae.inference(0)),
+            Err(GpuError::InvalidInput(_))
+        ));
+    });
+}
+
+#[test]
+fn an_evaluation_in_pieces_equals_one_in_a_single_submit_and_can_repeat() {
+    with_shard(|shard| {
+        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        vae.train_steps(20).unwrap();
+        let test = shard.test();
+        let whole = pollster::block_on(vae.evaluate(&test)).unwrap();
+        let mut evaluator = pollster::block_on(vae.evaluator(&test)).unwrap();
+        // 10,000 images in batches of 32: 312 full batches and a tail of 16.
+        assert_eq!(evaluator.batches(), 313);
+        // Nothing has run yet: there is no result to read.
+        assert!(matches!(
+            vae.request_evaluation(&mut evaluator),
+            Err(GpuError::InvalidInput(_))
+        ));
+        for _ in 0..2 {
+            let mut remaining = evaluator.batches();
+            while remaining > 0 {
+                remaining = vae.run_evaluation(&mut evaluator, 50).unwrap();
+            }
+            let pieces = vae.request_evaluation(&mut evaluator).unwrap();
+            assert_eq!(pollster::block_on(pieces.wait()).unwrap(), whole);
+        }
+        // Half an evaluation cannot be read.
+        vae.run_evaluation(&mut evaluator, 7).unwrap();
+        assert!(matches!(
+            vae.request_evaluation(&mut evaluator),
+            Err(GpuError::InvalidInput(_))
+        ));
+    });
+}
