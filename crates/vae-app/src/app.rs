@@ -1,12 +1,17 @@
-//! The page: connects to the GPU once on load, then shows what it got.
+//! The page: connects to the GPU and downloads the data on load, then opens the lab.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vae_gpu::selftest::{check_dense_forward, KernelCheck};
+use vae_gpu::vae::VaeConfig;
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
-use crate::components::{AdapterPanel, DataPanel, KernelCheckPanel, WebGpuUnavailable};
+use crate::components::{
+    AdapterPanel, DataPanel, ExplorePanel, Gallery, KernelCheckPanel, TrainPanel, WebGpuUnavailable,
+};
 use crate::data::{load_shard, DataState};
+use crate::lab::{LabController, LabHandle, LabUi};
+use crate::settings::SettingsForm;
 
 /// Where the page stands with the GPU.
 #[derive(Clone, Debug)]
@@ -22,25 +27,28 @@ enum GpuState {
     },
 }
 
-async fn connect() -> GpuState {
+async fn connect(device: StoredValue<Option<GpuContext>, LocalStorage>) -> GpuState {
     match GpuContext::new().await {
         Err(GpuError::WebGpuUnavailable { reason }) => GpuState::Unavailable(reason),
         Err(error) => GpuState::Failed(error.to_string()),
-        Ok(context) => GpuState::Ready {
-            adapter: context.adapter.clone(),
-            check: check_dense_forward(&context)
+        Ok(context) => {
+            let check = check_dense_forward(&context)
                 .await
-                .map_err(|error| error.to_string()),
-        },
+                .map_err(|error| error.to_string());
+            let adapter = context.adapter.clone();
+            device.set_value(Some(context));
+            GpuState::Ready { adapter, check }
+        }
     }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     let state = RwSignal::new(GpuState::Connecting);
+    let device = StoredValue::new_local(None::<GpuContext>);
     // Never block the main thread on the GPU: the connection and the check run as a task and
     // the page renders "connecting" until they report.
-    spawn_local(async move { state.set(connect().await) });
+    spawn_local(async move { state.set(connect(device).await) });
     // The data downloads alongside; a failure here leaves the GPU side usable.
     let data = RwSignal::new(DataState::Downloading {
         received: 0,
@@ -48,43 +56,96 @@ pub fn App() -> impl IntoView {
     });
     spawn_local(load_shard(data));
 
+    // The lab opens once both are in; its signals belong to the page, made once here.
+    let ui = LabUi::new();
+    let form = SettingsForm::new(&VaeConfig::default());
+    let lab = RwSignal::new(None::<(LabHandle, Vec<u8>)>);
+    Effect::new(move |_| {
+        let gpu_ready = state.with(|s| matches!(s, GpuState::Ready { check: Ok(_), .. }));
+        let shard = data.with(|d| match d {
+            DataState::Ready { shard, preview, .. } => Some((
+                shard.clone(),
+                preview
+                    .digits
+                    .iter()
+                    .map(|(label, _)| *label)
+                    .collect::<Vec<u8>>(),
+            )),
+            _ => None,
+        });
+        let (true, Some((shard, _))) = (gpu_ready, shard.clone()) else {
+            return;
+        };
+        if lab.with_untracked(Option::is_some) {
+            return;
+        }
+        let Some(context) = device.get_value() else {
+            return;
+        };
+        let labels = shard_labels(&shard);
+        let controller = LabController::new(context, shard, ui);
+        controller.rebuild(VaeConfig::default(), false);
+        lab.set(Some((StoredValue::new_local(controller), labels)));
+    });
+
     view! {
         <header class="masthead">
             <h1>"VAE Lab"</h1>
             <p class="tagline">
-                "A variational autoencoder lab that runs on your own GPU, in this page, through WebGPU."
+                "Train a variational autoencoder on your own GPU, in this page, through WebGPU: \
+                 drag the latent sliders, press Train and watch the ELBO climb."
             </p>
         </header>
-        <main id="gpu-status" aria-live="polite">
-            {move || match state.get() {
-                GpuState::Connecting => {
-                    view! { <p class="status connecting">"Connecting to your GPU…"</p> }.into_any()
-                }
-                GpuState::Unavailable(reason) => view! { <WebGpuUnavailable reason /> }.into_any(),
-                GpuState::Failed(message) => {
-                    view! {
-                        <section class="panel error" id="gpu-error" role="alert">
-                            <h2>"The GPU could not be used"</h2>
-                            <p>{message}</p>
-                            <p>"Reload the page to try again; if it persists, update your browser and GPU driver."</p>
-                        </section>
+        <main>
+            <div id="gpu-status" aria-live="polite">
+                {move || match state.get() {
+                    GpuState::Connecting => {
+                        Some(view! { <p class="status connecting">"Connecting to your GPU…"</p> }.into_any())
                     }
-                        .into_any()
-                }
-                GpuState::Ready { adapter, check } => {
-                    view! {
-                        <AdapterPanel adapter />
-                        <KernelCheckPanel check />
+                    GpuState::Unavailable(reason) => Some(view! { <WebGpuUnavailable reason /> }.into_any()),
+                    GpuState::Failed(message) => {
+                        Some(view! {
+                            <section class="panel error" id="gpu-error" role="alert">
+                                <h2>"The GPU could not be used"</h2>
+                                <p>{message}</p>
+                                <p>"Reload the page to try again; if it persists, update your browser and GPU driver."</p>
+                            </section>
+                        }
+                            .into_any())
                     }
-                        .into_any()
-                }
+                    GpuState::Ready { .. } => None,
+                }}
+            </div>
+            {move || {
+                lab.get().map(|(handle, labels)| {
+                    view! {
+                        <div class="lab">
+                            <ExplorePanel lab=handle ui labels />
+                            <TrainPanel lab=handle ui form />
+                            <Gallery ui />
+                        </div>
+                    }
+                })
             }}
-            <DataPanel state=data />
+            <div class="system">
+                {move || match state.get() {
+                    GpuState::Ready { adapter, check } => {
+                        Some(view! {
+                            <AdapterPanel adapter />
+                            <KernelCheckPanel check />
+                        })
+                    }
+                    _ => None,
+                }}
+                <DataPanel state=data />
+            </div>
         </main>
         <footer class="colophon">
             <p>
-                "Everything runs in your browser: the kernels are our own WGSL, run on your GPU by "
-                <a href="https://wgpu.rs">"wgpu"</a>" through WebGPU; no server computes anything."
+                "What runs where: everything in your browser. The model trains on your GPU through \
+                 WebGPU, with kernels we wrote in WGSL and run with "
+                <a href="https://wgpu.rs">"wgpu"</a>"; the page is Rust compiled to WebAssembly ("
+                <a href="https://leptos.dev">"Leptos"</a>"). No server computes anything."
             </p>
             <p>
                 "Data: the MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and \
@@ -94,4 +155,15 @@ pub fn App() -> impl IntoView {
             </p>
         </footer>
     }
+}
+
+/// Labels of the test digits the sliders can jump to.
+fn shard_labels(shard: &crate::data::ShardBytes) -> Vec<u8> {
+    let bytes = shard.bytes();
+    mnist_shard::Shard::parse(&bytes, crate::data::SHARD_URL)
+        .map(|s| {
+            let labels = s.test().labels();
+            labels[..labels.len().min(crate::lab::PICKABLE_DIGITS)].to_vec()
+        })
+        .unwrap_or_default()
 }

@@ -1,5 +1,7 @@
 //! The bundled MNIST shard in the page: downloaded with progress, validated by `mnist-shard`.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use mnist_shard::{decompress, Shard};
 
@@ -18,6 +20,35 @@ pub struct Preview {
     pub digits: Vec<(u8, Vec<bool>)>,
 }
 
+/// The decompressed, validated shard, shared by everything that reads it.
+#[derive(Clone)]
+pub struct ShardBytes {
+    bytes: Arc<Vec<u8>>,
+    train: usize,
+}
+
+impl ShardBytes {
+    pub fn bytes(&self) -> Arc<Vec<u8>> {
+        Arc::clone(&self.bytes)
+    }
+
+    pub fn train_len(&self) -> usize {
+        self.train
+    }
+}
+
+impl std::fmt::Debug for ShardBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ShardBytes({} bytes)", self.bytes.len())
+    }
+}
+
+impl PartialEq for ShardBytes {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.bytes, &other.bytes)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum DataState {
     Downloading {
@@ -29,6 +60,7 @@ pub enum DataState {
         test: usize,
         download_bytes: usize,
         preview: Preview,
+        shard: ShardBytes,
     },
     Failed(String),
 }
@@ -44,7 +76,9 @@ pub async fn load_shard(state: RwSignal<DataState>) {
 }
 
 fn summarize(download: &[u8]) -> Result<DataState, String> {
-    let raw = decompress(download, SHARD_URL).map_err(|e| e.to_string())?;
+    let raw = decompress(download, SHARD_URL)
+        .map_err(|e| e.to_string())?
+        .into_owned();
     let shard = Shard::parse(&raw, SHARD_URL).map_err(|e| e.to_string())?;
     let test = shard.test();
     let digits = (0..PREVIEW.min(test.len()))
@@ -55,14 +89,19 @@ fn summarize(download: &[u8]) -> Result<DataState, String> {
             (test.labels()[i], pixels)
         })
         .collect();
+    let train = shard.train().len();
     Ok(DataState::Ready {
-        train: shard.train().len(),
+        train,
         test: test.len(),
         download_bytes: download.len(),
         preview: Preview {
             width: test.width(),
             height: test.height(),
             digits,
+        },
+        shard: ShardBytes {
+            bytes: Arc::new(raw),
+            train,
         },
     })
 }

@@ -5,7 +5,10 @@
 mod app;
 mod components;
 mod data;
+mod draw;
 mod fetch;
+mod lab;
+mod settings;
 
 fn main() {
     // A Rust panic should say what happened in the console rather than "unreachable executed".

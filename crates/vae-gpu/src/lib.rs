@@ -13,6 +13,8 @@ mod error;
 pub mod kernels;
 mod readback;
 pub use readback::PendingRead;
+/// The wgpu this engine is built on, for callers that need its types (limits, adapters).
+pub use wgpu;
 pub mod selftest;
 mod shaders;
 pub mod vae;

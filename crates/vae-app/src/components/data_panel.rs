@@ -1,8 +1,7 @@
+use crate::data::{DataState, Preview};
+use crate::draw::{draw_digits, DigitGrid};
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::{Clamped, JsCast};
-
-use crate::data::{DataState, Preview};
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
@@ -44,7 +43,7 @@ pub fn DataPanel(state: RwSignal<DataState>) -> impl IntoView {
                     }
                         .into_any()
                 }
-                DataState::Ready { train, test, download_bytes, preview } => {
+                DataState::Ready { train, test, download_bytes, preview, .. } => {
                     view! {
                         <p id="data-summary">
                             {format!(
@@ -87,7 +86,12 @@ fn DigitStrip(preview: Preview) -> impl IntoView {
         .join(" ");
     Effect::new(move |_| {
         if let Some(canvas) = canvas.get() {
-            draw_digits(&canvas, &preview);
+            let values: Vec<f32> = preview
+                .digits
+                .iter()
+                .flat_map(|(_, pixels)| pixels.iter().map(|&on| if on { 1.0 } else { 0.0 }))
+                .collect();
+            draw_digits(&canvas, &values, DigitGrid::new(1, preview.digits.len()));
         }
     });
     view! {
@@ -101,38 +105,5 @@ fn DigitStrip(preview: Preview) -> impl IntoView {
             aria-label=format!("test digits {labels}")
             data-labels=labels
         ></canvas>
-    }
-}
-
-fn draw_digits(canvas: &web_sys::HtmlCanvasElement, preview: &Preview) {
-    let Some(context) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|context| context.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
-    let columns = preview.digits.len();
-    let stride = preview.width * columns;
-    let mut rgba = vec![255u8; stride * preview.height * 4];
-    for (column, (_, pixels)) in preview.digits.iter().enumerate() {
-        for (p, &on) in pixels.iter().enumerate() {
-            if on {
-                let (x, y) = (
-                    column * preview.width + p % preview.width,
-                    p / preview.width,
-                );
-                let at = (y * stride + x) * 4;
-                rgba[at..at + 3].fill(0);
-            }
-        }
-    }
-    if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-        Clamped(&rgba),
-        stride as u32,
-        preview.height as u32,
-    ) {
-        let _ = context.put_image_data(&image, 0.0, 0.0);
     }
 }

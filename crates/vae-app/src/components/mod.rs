@@ -1,11 +1,18 @@
-//! Small presentational components, one concern each.
+//! The page's components, one concern each.
 
 mod adapter;
+mod chart;
 mod data_panel;
+mod explore;
+mod gallery;
 mod kernel_check;
+mod train_panel;
 mod unavailable;
 
 pub use adapter::AdapterPanel;
 pub use data_panel::DataPanel;
+pub use explore::ExplorePanel;
+pub use gallery::Gallery;
 pub use kernel_check::KernelCheckPanel;
+pub use train_panel::TrainPanel;
 pub use unavailable::WebGpuUnavailable;

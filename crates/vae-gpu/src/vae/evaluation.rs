@@ -54,6 +54,12 @@ impl Evaluator {
         self.full + u32::from(self.tail > 0)
     }
 
+    /// Abandons the evaluation under way (its batches already submitted are simply unread);
+    /// the next run starts afresh.
+    pub fn cancel(&mut self) {
+        self.next = 0;
+    }
+
     /// Batches of the evaluation under way not yet submitted.
     pub fn remaining(&self) -> u32 {
         self.batches() - self.next

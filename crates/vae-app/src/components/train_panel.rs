@@ -1,0 +1,276 @@
+//! Train: the controls, the settings, the live curves and a readout of where training stands.
+
+use leptos::prelude::*;
+
+use super::chart::{Chart, Series, Style};
+use crate::lab::{Curve, LabHandle, LabUi, Phase, Progress};
+use crate::settings::{FormErrors, SettingsForm};
+
+/// An exponential moving average for the smoothed lines (display only).
+fn smoothed(values: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    let mut average: Option<f64> = None;
+    values
+        .map(|(x, y)| {
+            let next = average.map_or(y, |a| a + 0.1 * (y - a));
+            average = Some(next);
+            (x, next)
+        })
+        .collect()
+}
+
+fn elbo_series(curve: &Curve) -> Vec<Series> {
+    let raw = || {
+        curve
+            .train
+            .iter()
+            .map(|p| (p.step as f64, f64::from(p.neg_elbo)))
+    };
+    vec![
+        Series {
+            name: "−ELBO per step",
+            class: "c-elbo",
+            style: Style::Faint,
+            points: raw().collect(),
+        },
+        Series {
+            name: "−ELBO, smoothed",
+            class: "c-elbo",
+            style: Style::Line,
+            points: smoothed(raw()),
+        },
+        Series {
+            name: "reconstruction (BCE), smoothed",
+            class: "c-bce",
+            style: Style::Dashed,
+            points: smoothed(
+                curve
+                    .train
+                    .iter()
+                    .map(|p| (p.step as f64, f64::from(p.bce))),
+            ),
+        },
+        Series {
+            name: "test −ELBO per epoch",
+            class: "c-test",
+            style: Style::Markers,
+            points: curve
+                .test
+                .iter()
+                .map(|p| (p.step as f64, p.neg_elbo))
+                .collect(),
+        },
+    ]
+}
+
+fn kl_series(curve: &Curve) -> Vec<Series> {
+    let raw = || curve.train.iter().map(|p| (p.step as f64, f64::from(p.kl)));
+    vec![
+        Series {
+            name: "KL per step",
+            class: "c-kl",
+            style: Style::Faint,
+            points: raw().collect(),
+        },
+        Series {
+            name: "KL, smoothed",
+            class: "c-kl",
+            style: Style::Line,
+            points: smoothed(raw()),
+        },
+        Series {
+            name: "test KL per epoch",
+            class: "c-test",
+            style: Style::Markers,
+            points: curve.test.iter().map(|p| (p.step as f64, p.kl)).collect(),
+        },
+    ]
+}
+
+fn test_values(tests: &[crate::lab::TestPoint]) -> String {
+    let values: Vec<String> = tests.iter().map(|t| format!("{:.3}", t.neg_elbo)).collect();
+    values.join(",")
+}
+
+fn duration(ms: f64) -> String {
+    let seconds = (ms / 1000.0) as u64;
+    format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[component]
+fn Field(
+    id: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<String>>,
+    #[prop(into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let described = error_id.clone();
+    view! {
+        <div class="field" class:invalid=move || error.with(Option::is_some)>
+            <label for=id>{label}<span class="hint">{hint}</span></label>
+            <input
+                id=id
+                type="text"
+                inputmode="decimal"
+                autocomplete="off"
+                spellcheck="false"
+                prop:value=move || value.get()
+                on:input=move |event| value.set(event_target_value(&event))
+                disabled=move || disabled.get()
+                aria-invalid=move || error.with(Option::is_some).to_string()
+                aria-describedby=described
+            />
+            <p class="field-error" id=error_id role="alert">{move || error.get()}</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoView {
+    let errors = RwSignal::new(FormErrors::default());
+    let phase = ui.phase;
+    let training = move || phase.with(|p| *p == Phase::Training);
+    let idle = move || phase.with(|p| matches!(p, Phase::Ready | Phase::Diverged(_)));
+
+    // Train with the settings shown: the model is rebuilt first if they changed.
+    let apply = move |then_train: bool| {
+        lab.with_value(|controller| {
+            match form.parse(controller.limits(), controller.training_images()) {
+                Err(found) => errors.set(found),
+                Ok(config) => {
+                    errors.set(FormErrors::default());
+                    if then_train && ui.model.get_untracked() == Some(config) {
+                        controller.train();
+                    } else {
+                        controller.rebuild(config, then_train);
+                    }
+                }
+            }
+        })
+    };
+    let on_train = move |_| apply(true);
+    let on_reset = move |_| apply(false);
+    let on_pause = move |_| lab.with_value(|c| c.pause());
+    let field_error =
+        move |pick: fn(&FormErrors) -> Option<String>| Signal::derive(move || errors.with(pick));
+    let disabled = Signal::derive(move || !idle());
+
+    view! {
+        <section class="panel train" id="train" aria-labelledby="train-title">
+            <h2 id="train-title">"Train"</h2>
+            <div class="button-row">
+                <button id="train-start" class="primary" on:click=on_train disabled=move || !idle()>
+                    {move || if ui.progress.with(|p| p.step > 0) { "Resume" } else { "Train" }}
+                </button>
+                <button id="train-pause" on:click=on_pause disabled=move || !training()>"Pause"</button>
+                <button id="train-reset" on:click=on_reset disabled=move || !idle()>"Reset"</button>
+                <span class="phase" id="phase" data-phase=move || format!("{:?}", phase.get()).split('(').next().unwrap_or("").to_string()>
+                    {move || match phase.get() {
+                        Phase::Building => "Preparing the model…",
+                        Phase::Ready => "Ready",
+                        Phase::Training => "Training",
+                        Phase::Diverged(_) => "Stopped: diverged",
+                        Phase::Failed(_) => "Stopped: GPU error",
+                    }}
+                </span>
+            </div>
+            {move || match phase.get() {
+                Phase::Diverged(text) => Some(view! { <p class="note warning" id="diverged" role="alert">{text}</p> }.into_any()),
+                Phase::Failed(text) => Some(view! {
+                    <p class="note warning" id="lab-error" role="alert">
+                        {text}" Reload the page to start again."
+                    </p>
+                }.into_any()),
+                _ => None,
+            }}
+            <Readout progress=ui.progress curve=ui.curve />
+            <Chart
+                id="elbo-chart"
+                title="negative ELBO per step and per epoch, in nats per image"
+                x_label="training steps"
+                y_label="nats per image"
+                series=Signal::derive(move || ui.curve.with(elbo_series))
+            />
+            <Chart
+                id="kl-chart"
+                title="KL divergence per step, in nats per image"
+                x_label="training steps"
+                y_label="KL, nats per image"
+                series=Signal::derive(move || ui.curve.with(kl_series))
+            />
+            <details class="settings" open>
+                <summary>"Settings"</summary>
+                <p class="caption">"Editable while stopped. Changing them starts a fresh model on Train or Reset."</p>
+                <div class="fields">
+                    <Field id="lr" label="Learning rate" hint="Adam" value=form.learning_rate error=field_error(|e| e.learning_rate.clone()) disabled=disabled />
+                    <Field id="batch" label="Batch size" hint="images per step" value=form.batch error=field_error(|e| e.batch.clone()) disabled=disabled />
+                    <Field id="latent" label="Latent size" hint="one slider each" value=form.latent error=field_error(|e| e.latent.clone()) disabled=disabled />
+                    <Field id="hidden" label="Hidden width" hint="units per layer" value=form.hidden error=field_error(|e| e.hidden.clone()) disabled=disabled />
+                    <Field id="seed" label="Seed" hint="init, shuffles, noise" value=form.seed error=field_error(|e| e.seed.clone()) disabled=disabled />
+                </div>
+                {move || errors.with(|e| e.general.clone()).map(|text| view! { <p class="field-error" id="settings-error" role="alert">{text}</p> })}
+            </details>
+        </section>
+    }
+}
+
+#[component]
+fn Readout(progress: RwSignal<Progress>, curve: RwSignal<Curve>) -> impl IntoView {
+    let latest = move || curve.with(|c| c.train.last().copied());
+    let tests = move || curve.with(|c| c.test.clone());
+    view! {
+        <dl class="readout" id="readout">
+            <dt>"Step"</dt>
+            <dd id="step-count" data-step=move || progress.with(|p| p.step.to_string())>
+                {move || progress.with(|p| grouped(p.step))}
+            </dd>
+            <dt>"Epoch"</dt>
+            <dd id="epoch">
+                {move || progress.with(|p| format!("{} ({} of {} steps)", p.epoch.max(1), p.epoch_step, p.steps_per_epoch))}
+                {move || progress.with(|p| p.evaluating).then_some(" · evaluating on the test set…")}
+            </dd>
+            <dt>"Speed"</dt>
+            <dd id="speed" data-ms-per-step=move || progress.with(|p| format!("{:.3}", p.ms_per_step))>
+                {move || progress.with(|p| if p.ms_per_step > 0.0 {
+                    format!("{} images/s · {:.1} ms per step", grouped(p.images_per_second as u64), p.ms_per_step)
+                } else {
+                    "—".to_string()
+                })}
+            </dd>
+            <dt>"Elapsed"</dt>
+            <dd id="elapsed">{move || progress.with(|p| duration(p.elapsed_ms))}</dd>
+            <dt>"Last step"</dt>
+            <dd id="latest">
+                {move || match latest() {
+                    Some(p) => format!("−ELBO {:.1} = BCE {:.1} + KL {:.1} nats", p.neg_elbo, p.bce, p.kl),
+                    None => "—".to_string(),
+                }}
+            </dd>
+            <dt>"Test −ELBO"</dt>
+            <dd
+                id="test-elbo"
+                data-values={move || test_values(&tests())}
+            >
+                {move || match tests().last() {
+                    Some(t) if t.epoch == 0 => format!("{:.1} nats at initialisation", t.neg_elbo),
+                    Some(t) => format!("{:.1} nats after epoch {} (BCE {:.1} + KL {:.1})", t.neg_elbo, t.epoch, t.bce, t.kl),
+                    None => "evaluating…".to_string(),
+                }}
+            </dd>
+        </dl>
+    }
+}

@@ -1,0 +1,122 @@
+//! Pixels on the page: digits drawn into 2D canvases pixel for pixel, and frame timing.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{Clamped, JsCast};
+
+/// MNIST's image size; the canvases are made for it.
+pub const DIGIT_SIDE: usize = 28;
+
+/// How digits are laid out in one canvas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DigitGrid {
+    pub rows: usize,
+    pub columns: usize,
+}
+
+impl DigitGrid {
+    pub fn new(rows: usize, columns: usize) -> Self {
+        Self { rows, columns }
+    }
+
+    pub fn single() -> Self {
+        Self::new(1, 1)
+    }
+
+    pub fn width(self) -> usize {
+        self.columns * DIGIT_SIDE
+    }
+
+    pub fn height(self) -> usize {
+        self.rows * DIGIT_SIDE
+    }
+}
+
+fn prefers_dark() -> bool {
+    web_sys::window()
+        .and_then(|window| {
+            window
+                .match_media("(prefers-color-scheme: dark)")
+                .ok()
+                .flatten()
+        })
+        .is_some_and(|query| query.matches())
+}
+
+/// Draws images of 28×28 values in [0, 1] (ink probability) row by row into `canvas`, ink dark
+/// on light paper, or light on dark in a dark theme. The canvas is scaled up by CSS without
+/// smoothing, so each value stays one crisp square.
+pub fn draw_digits(canvas: &web_sys::HtmlCanvasElement, values: &[f32], grid: DigitGrid) {
+    let Some(context) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|context| context.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let (paper, ink) = if prefers_dark() {
+        ([28.0, 25.0, 23.0], [255.0, 255.0, 255.0])
+    } else {
+        ([255.0, 255.0, 255.0], [0.0, 0.0, 0.0])
+    };
+    let pixels = DIGIT_SIDE * DIGIT_SIDE;
+    let stride = grid.width();
+    let mut rgba = vec![255u8; stride * grid.height() * 4];
+    for (index, image) in values.chunks_exact(pixels).enumerate() {
+        if index >= grid.rows * grid.columns {
+            break;
+        }
+        let (top, left) = (
+            (index / grid.columns) * DIGIT_SIDE,
+            (index % grid.columns) * DIGIT_SIDE,
+        );
+        for (p, &value) in image.iter().enumerate() {
+            let value = if value.is_finite() {
+                value.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let at = ((top + p / DIGIT_SIDE) * stride + left + p % DIGIT_SIDE) * 4;
+            for channel in 0..3 {
+                let mixed = paper[channel] + (ink[channel] - paper[channel]) * value;
+                rgba[at + channel] = mixed.round() as u8;
+            }
+        }
+    }
+    if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(&rgba),
+        stride as u32,
+        grid.height() as u32,
+    ) {
+        let _ = context.put_image_data(&image, 0.0, 0.0);
+    }
+}
+
+/// `performance.now()`, in milliseconds.
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or(0.0, |performance| performance.now())
+}
+
+/// Records a User Timing measure `name` from `start` (a `performance.now()` time) to the next
+/// animation frame: the frame that shows what was just drawn. Benchmarks read these entries.
+pub fn measure_to_next_frame(name: &'static str, start: f64) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let on_frame = Closure::once_into_js(move |frame_time: f64| {
+        let Some(performance) = web_sys::window().and_then(|window| window.performance()) else {
+            return;
+        };
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"start".into(), &start.into());
+        let _ = js_sys::Reflect::set(&options, &"end".into(), &frame_time.max(start).into());
+        if let Ok(measure) = js_sys::Reflect::get(&performance, &"measure".into()) {
+            if let Some(measure) = measure.dyn_ref::<js_sys::Function>() {
+                let _ = measure.call2(&performance, &name.into(), &options);
+            }
+        }
+    });
+    let _ = window.request_animation_frame(on_frame.unchecked_ref());
+}

@@ -1,0 +1,333 @@
+//! The lab's live side: one model on the GPU and the work the page asks of it. The page talks
+//! to a [`LabController`]; it never touches the engine directly and holds no math.
+//!
+//! Nothing here waits on the GPU while holding the model: every GPU read is an owned future
+//! ([`vae_gpu::PendingRead`] and friends) awaited in its own task, which then takes the model
+//! again for a moment. So training, decoding for the sliders and reading metrics overlap, and
+//! the page's main thread only ever encodes work.
+
+mod schedule;
+mod ui;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use mnist_shard::Shard;
+use vae_gpu::vae::{prior_sample, Evaluator, Inference, Vae, VaeConfig};
+use vae_gpu::{GpuContext, GpuError};
+
+use crate::data::{ShardBytes, SHARD_URL};
+use crate::draw::{draw_digits, DigitGrid};
+pub use ui::{Curve, LabUi, Phase, Progress, TestPoint, TrainPoint};
+
+/// Prior samples shown in the gallery (a fixed draw: the same z's, watched as the decoder learns).
+pub const SAMPLE_ROWS: usize = 4;
+pub const SAMPLE_COLUMNS: usize = 8;
+/// Test images shown with their reconstructions.
+pub const RECONSTRUCTIONS: usize = 8;
+/// Test digits the sliders can jump to.
+pub const PICKABLE_DIGITS: usize = 16;
+
+/// The model and everything bound to it. Replaced whole on reset.
+struct Lab {
+    /// Tells late replies (reads started before a reset) that they are for an old model.
+    generation: u64,
+    vae: Vae,
+    slider: Inference,
+    samples: Inference,
+    reconstructions: Inference,
+    evaluator: Evaluator,
+    prior_z: Vec<f32>,
+    /// The first test images: reconstructed in the gallery, pickable for the sliders.
+    test_images: Vec<Vec<f32>>,
+    schedule: schedule::Schedule,
+    decode_in_flight: bool,
+    decode_again: bool,
+    /// When the oldest slider input not yet on screen happened (`performance.now()`).
+    input_waiting_since: Option<f64>,
+    gallery_in_flight: bool,
+    random_draws: u32,
+}
+
+/// What the page holds to drive the lab. Not `Send` (GPU handles on the web are not): the page
+/// keeps it in a [`LabHandle`].
+#[derive(Clone)]
+pub struct LabController {
+    lab: Rc<RefCell<Option<Lab>>>,
+    context: GpuContext,
+    shard: ShardBytes,
+    generations: Rc<RefCell<u64>>,
+    pub ui: LabUi,
+}
+
+/// The controller as components hold it: a `Copy` handle to page-local storage.
+pub type LabHandle = StoredValue<LabController, LocalStorage>;
+
+fn message(error: GpuError) -> String {
+    error.to_string()
+}
+
+impl LabController {
+    pub fn new(context: GpuContext, shard: ShardBytes, ui: LabUi) -> Self {
+        Self {
+            lab: Rc::new(RefCell::new(None)),
+            context,
+            shard,
+            generations: Rc::new(RefCell::new(0)),
+            ui,
+        }
+    }
+
+    pub fn limits(&self) -> &vae_gpu::wgpu::Limits {
+        &self.context.limits
+    }
+
+    pub fn training_images(&self) -> usize {
+        self.shard.train_len()
+    }
+
+    /// A fresh model with `config`: built, shown, and its test −ELBO at initialisation plotted;
+    /// then trained if `then_train`.
+    pub fn rebuild(&self, config: VaeConfig, then_train: bool) {
+        let this = self.clone();
+        *self.lab.borrow_mut() = None;
+        self.ui.phase.set(Phase::Building);
+        spawn_local(async move {
+            match this.build(config).await {
+                Ok(()) => {
+                    this.redraw_everything();
+                    this.start_initial_evaluation();
+                    if then_train {
+                        this.train();
+                    }
+                }
+                Err(error) => this.ui.phase.set(Phase::Failed(message(error))),
+            }
+        });
+    }
+
+    async fn build(&self, config: VaeConfig) -> Result<(), GpuError> {
+        let generation = {
+            let mut generations = self.generations.borrow_mut();
+            *generations += 1;
+            *generations
+        };
+        let raw = self.shard.bytes();
+        let shard =
+            Shard::parse(&raw, SHARD_URL).map_err(|e| GpuError::InvalidInput(e.to_string()))?;
+        let mut vae = Vae::new(self.context.clone(), config).await?;
+        vae.set_training_data(&shard.train()).await?;
+        let slider = vae.inference(1).await?;
+        let samples = vae.inference((SAMPLE_ROWS * SAMPLE_COLUMNS) as u32).await?;
+        let reconstructions = vae.inference(RECONSTRUCTIONS as u32).await?;
+        let evaluator = vae.evaluator(&shard.test()).await?;
+        let test = shard.test();
+        let test_images = (0..PICKABLE_DIGITS.max(RECONSTRUCTIONS).min(test.len()))
+            .map(|i| test.image_f32(i))
+            .collect();
+        let latent = config.sizes.latent;
+        let steps_per_epoch = vae.steps_per_epoch().unwrap_or(0);
+        *self.lab.borrow_mut() = Some(Lab {
+            generation,
+            vae,
+            slider,
+            samples,
+            reconstructions,
+            evaluator,
+            prior_z: prior_sample(config.seed, 0, SAMPLE_ROWS * SAMPLE_COLUMNS, latent),
+            test_images,
+            schedule: schedule::Schedule::new(),
+            decode_in_flight: false,
+            decode_again: false,
+            input_waiting_since: None,
+            gallery_in_flight: false,
+            random_draws: 0,
+        });
+        self.ui.model.set(Some(config));
+        self.ui.curve.set(Curve::default());
+        self.ui.progress.set(Progress {
+            steps_per_epoch,
+            ..Progress::default()
+        });
+        self.ui.z.set(vec![0.0; latent]);
+        Ok(())
+    }
+
+    /// The current generation's lab, borrowed for a moment, or None after a reset.
+    fn with_lab<T>(&self, generation: Option<u64>, run: impl FnOnce(&mut Lab) -> T) -> Option<T> {
+        let mut guard = self.lab.borrow_mut();
+        let lab = guard.as_mut()?;
+        if generation.is_some_and(|g| g != lab.generation) {
+            return None;
+        }
+        Some(run(lab))
+    }
+
+    /// Shows a GPU failure instead of the lab (the model is gone, e.g. a lost device).
+    fn fail(&self, error: GpuError) {
+        if let Some(lab) = self.lab.borrow_mut().as_mut() {
+            lab.schedule.training = false;
+        }
+        self.ui.phase.set(Phase::Failed(message(error)));
+    }
+
+    /// Moves the latent point: decoded at once, or as soon as the decode in flight is back
+    /// (input events are coalesced to one decode at a time).
+    pub fn set_z(&self, z: Vec<f32>, input_at: Option<f64>) {
+        self.ui.z.set(z);
+        if let Some(lab) = self.lab.borrow_mut().as_mut() {
+            if lab.input_waiting_since.is_none() {
+                lab.input_waiting_since = input_at;
+            }
+        }
+        self.decode_sliders();
+    }
+
+    /// z from the prior, a new draw each time.
+    pub fn random_z(&self) {
+        let z = self.with_lab(None, |lab| {
+            lab.random_draws += 1;
+            let config = lab.vae.config();
+            prior_sample(
+                config.seed ^ 0x5EED,
+                lab.random_draws,
+                1,
+                config.sizes.latent,
+            )
+        });
+        if let Some(z) = z {
+            self.set_z(z, None);
+        }
+    }
+
+    /// The sliders jump to test digit `index`'s posterior mean.
+    pub fn encode_test_digit(&self, index: usize) {
+        let read = self.with_lab(None, |lab| {
+            let x = lab.test_images.get(index)?;
+            Some((lab.generation, lab.vae.request_encode(&lab.slider, x)))
+        });
+        let Some(Some((generation, read))) = read else {
+            return;
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            let result = match read {
+                Ok(read) => read.wait().await,
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok((mean, _)) if this.is_current(generation) => this.set_z(mean, None),
+                Ok(_) => {}
+                Err(error) => this.fail(error),
+            }
+        });
+    }
+
+    fn is_current(&self, generation: u64) -> bool {
+        self.with_lab(Some(generation), |_| ()).is_some()
+    }
+
+    fn decode_sliders(&self) {
+        let z = self.ui.z.get_untracked();
+        let request = self.with_lab(None, |lab| {
+            if lab.decode_in_flight {
+                lab.decode_again = true;
+                return None;
+            }
+            if z.len() != lab.vae.config().sizes.latent {
+                return None;
+            }
+            lab.decode_in_flight = true;
+            let since = lab.input_waiting_since.take();
+            Some((
+                lab.generation,
+                since,
+                lab.vae.request_decode(&lab.slider, &z),
+            ))
+        });
+        let Some(Some((generation, since, read))) = request else {
+            return;
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            let result = match read {
+                Ok(read) => read.wait().await,
+                Err(error) => Err(error),
+            };
+            let again = this.with_lab(Some(generation), |lab| {
+                lab.decode_in_flight = false;
+                std::mem::take(&mut lab.decode_again)
+            });
+            let Some(again) = again else { return };
+            match result {
+                Ok(pixels) => {
+                    if let Some(canvas) = this.ui.canvases.decoded.get_untracked() {
+                        draw_digits(&canvas, &pixels, DigitGrid::single());
+                        if let Some(since) = since {
+                            crate::draw::measure_to_next_frame("slider-to-frame", since);
+                        }
+                    }
+                }
+                Err(error) => return this.fail(error),
+            }
+            if again {
+                this.decode_sliders();
+            }
+        });
+    }
+
+    /// Prior samples and reconstructions, drawn when they are back.
+    fn refresh_gallery(&self) {
+        let requests = self.with_lab(None, |lab| {
+            if lab.gallery_in_flight {
+                return None;
+            }
+            let x: Vec<f32> = lab.test_images[..RECONSTRUCTIONS].concat();
+            let samples = lab.vae.request_decode(&lab.samples, &lab.prior_z);
+            let reconstructions = lab.vae.request_reconstruction(&lab.reconstructions, &x);
+            lab.gallery_in_flight = true;
+            Some((lab.generation, x, samples, reconstructions))
+        });
+        let Some(Some((generation, x, samples, reconstructions))) = requests else {
+            return;
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            let drawn = async {
+                let samples = samples?.wait().await?;
+                let reconstructions = reconstructions?.wait().await?;
+                Ok::<_, GpuError>((samples, reconstructions))
+            }
+            .await;
+            if this
+                .with_lab(Some(generation), |lab| lab.gallery_in_flight = false)
+                .is_none()
+            {
+                return;
+            }
+            match drawn {
+                Ok((samples, reconstructions)) => {
+                    let canvases = this.ui.canvases;
+                    if let Some(canvas) = canvases.samples.get_untracked() {
+                        let grid = DigitGrid::new(SAMPLE_ROWS, SAMPLE_COLUMNS);
+                        draw_digits(&canvas, &samples, grid);
+                    }
+                    if let Some(canvas) = canvases.reconstructions.get_untracked() {
+                        // Originals on top, reconstructions below.
+                        let both = [x, reconstructions].concat();
+                        draw_digits(&canvas, &both, DigitGrid::new(2, RECONSTRUCTIONS));
+                    }
+                }
+                Err(error) => this.fail(error),
+            }
+        });
+    }
+
+    /// Decoded digit and gallery, after anything that changed the parameters at once.
+    pub fn redraw_everything(&self) {
+        self.decode_sliders();
+        self.refresh_gallery();
+    }
+}

@@ -1,0 +1,134 @@
+//! The hyperparameter form: text as typed, checked field by field with messages a person can
+//! act on, then against the adapter's limits by the engine.
+
+use leptos::prelude::*;
+use vae_gpu::vae::VaeConfig;
+use vae_gpu::wgpu;
+use vae_reference::{AdamConfig, Sizes};
+
+/// One slider per latent dimension: more would not fit a page.
+pub const MAX_LATENT: usize = 64;
+const MAX_HIDDEN: usize = 4096;
+const MAX_BATCH: u32 = 4096;
+
+/// The form's fields, as typed.
+#[derive(Clone, Copy)]
+pub struct SettingsForm {
+    pub learning_rate: RwSignal<String>,
+    pub batch: RwSignal<String>,
+    pub latent: RwSignal<String>,
+    pub hidden: RwSignal<String>,
+    pub seed: RwSignal<String>,
+}
+
+/// A message per field that is wrong, and one for the whole (adapter limits).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FormErrors {
+    pub learning_rate: Option<String>,
+    pub batch: Option<String>,
+    pub latent: Option<String>,
+    pub hidden: Option<String>,
+    pub seed: Option<String>,
+    pub general: Option<String>,
+}
+
+impl SettingsForm {
+    pub fn new(config: &VaeConfig) -> Self {
+        Self {
+            learning_rate: RwSignal::new(config.adam.lr.to_string()),
+            batch: RwSignal::new(config.batch.to_string()),
+            latent: RwSignal::new(config.sizes.latent.to_string()),
+            hidden: RwSignal::new(config.sizes.hidden.to_string()),
+            seed: RwSignal::new(config.seed.to_string()),
+        }
+    }
+
+    /// The configuration the form describes, or what is wrong with it.
+    pub fn parse(
+        &self,
+        limits: &wgpu::Limits,
+        training_images: usize,
+    ) -> Result<VaeConfig, FormErrors> {
+        let mut errors = FormErrors::default();
+        let learning_rate = self.learning_rate.get_untracked().trim().parse::<f64>();
+        let learning_rate = match learning_rate {
+            Ok(lr) if lr.is_finite() && lr > 0.0 && lr <= 1.0 => Some(lr),
+            Ok(_) => {
+                errors.learning_rate =
+                    Some("Must be above 0 and at most 1; 0.001 is the classic value.".into());
+                None
+            }
+            Err(_) => {
+                errors.learning_rate = Some("Enter a number, such as 0.001.".into());
+                None
+            }
+        };
+        let max_batch = MAX_BATCH.min(training_images as u32);
+        let batch = whole(
+            &self.batch.get_untracked(),
+            1,
+            max_batch as u64,
+            &mut errors.batch,
+            "images per step",
+        );
+        let latent = whole(
+            &self.latent.get_untracked(),
+            1,
+            MAX_LATENT as u64,
+            &mut errors.latent,
+            "dimensions (one slider each)",
+        );
+        let hidden = whole(
+            &self.hidden.get_untracked(),
+            1,
+            MAX_HIDDEN as u64,
+            &mut errors.hidden,
+            "units",
+        );
+        let seed = match self.seed.get_untracked().trim().parse::<u64>() {
+            Ok(seed) => Some(seed),
+            Err(_) => {
+                errors.seed = Some("Enter a whole number from 0 up, such as 0.".into());
+                None
+            }
+        };
+        let (Some(lr), Some(batch), Some(latent), Some(hidden), Some(seed)) =
+            (learning_rate, batch, latent, hidden, seed)
+        else {
+            return Err(errors);
+        };
+        let config = VaeConfig {
+            sizes: Sizes {
+                input: Sizes::MNIST.input,
+                hidden: hidden as usize,
+                latent: latent as usize,
+            },
+            batch: batch as u32,
+            adam: AdamConfig {
+                lr,
+                ..AdamConfig::default()
+            },
+            seed,
+        };
+        // What only the adapter can say (its buffer limits).
+        config.validate(limits).map_err(|error| FormErrors {
+            general: Some(error.to_string()),
+            ..FormErrors::default()
+        })?;
+        Ok(config)
+    }
+}
+
+fn whole(text: &str, low: u64, high: u64, error: &mut Option<String>, unit: &str) -> Option<u64> {
+    match text.trim().parse::<u64>() {
+        Ok(value) if (low..=high).contains(&value) => Some(value),
+        Ok(_) => {
+            *error = Some(format!("Must be between {low} and {high} {unit}."));
+            None
+        }
+        Err(_) => {
+            *error = Some(format!("Enter a whole number between {low} and {high}."));
+            None
+        }
+    }
+}
