@@ -7,10 +7,11 @@ use vae_gpu::vae::VaeConfig;
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
 use crate::components::{
-    AdapterPanel, DataPanel, ExplorePanel, Gallery, KernelCheckPanel, TrainPanel, WebGpuUnavailable,
+    AdapterPanel, BenchPanel, DataPanel, ExplorePanel, Gallery, KernelCheckPanel, TrainPanel,
+    WebGpuUnavailable,
 };
-use crate::data::{load_shard, DataState};
-use crate::lab::{LabController, LabHandle, LabUi};
+use crate::data::{load_shard, DataState, ShardSlot};
+use crate::lab::{LabController, LabHandle, LabUi, Phase};
 use crate::settings::SettingsForm;
 
 /// Where the page stands with the GPU.
@@ -21,10 +22,7 @@ enum GpuState {
     Unavailable(String),
     /// WebGPU exists but something else failed (device creation, a kernel): show it plainly.
     Failed(String),
-    Ready {
-        adapter: AdapterSummary,
-        check: Result<KernelCheck, String>,
-    },
+    Ready(AdapterSummary),
 }
 
 async fn connect(device: StoredValue<Option<GpuContext>, LocalStorage>) -> GpuState {
@@ -32,12 +30,10 @@ async fn connect(device: StoredValue<Option<GpuContext>, LocalStorage>) -> GpuSt
         Err(GpuError::WebGpuUnavailable { reason }) => GpuState::Unavailable(reason),
         Err(error) => GpuState::Failed(error.to_string()),
         Ok(context) => {
-            let check = check_dense_forward(&context)
-                .await
-                .map_err(|error| error.to_string());
+            crate::draw::mark("gpu-ready");
             let adapter = context.adapter.clone();
             device.set_value(Some(context));
-            GpuState::Ready { adapter, check }
+            GpuState::Ready(adapter)
         }
     }
 }
@@ -59,33 +55,62 @@ pub fn App() -> impl IntoView {
     // The lab opens once both are in; its signals belong to the page, made once here.
     let ui = LabUi::new();
     let form = SettingsForm::new(&VaeConfig::default());
-    let lab = RwSignal::new(None::<(LabHandle, Vec<u8>)>);
+    let lab = RwSignal::new(None::<LabHandle>);
+    let shard_slot = StoredValue::new_local(ShardSlot::default());
+    let labels = RwSignal::new(Vec::<u8>::new());
+    // The kernel self-check waits until the lab has its model and first evaluation: it
+    // compiles a pipeline of its own, and the lab opening sooner matters more than a diagnostic.
+    let check = RwSignal::new(None::<Result<KernelCheck, String>>);
     Effect::new(move |_| {
-        let gpu_ready = state.with(|s| matches!(s, GpuState::Ready { check: Ok(_), .. }));
-        let shard = data.with(|d| match d {
-            DataState::Ready { shard, preview, .. } => Some((
-                shard.clone(),
-                preview
-                    .digits
-                    .iter()
-                    .map(|(label, _)| *label)
-                    .collect::<Vec<u8>>(),
-            )),
-            _ => None,
-        });
-        let (true, Some((shard, _))) = (gpu_ready, shard.clone()) else {
+        // After the first test evaluation, or once the lab or its data has failed.
+        let settled = ui.curve.with(|c| !c.test.is_empty())
+            || ui.phase.with(|p| matches!(p, Phase::Failed(_)))
+            || data.with(|d| matches!(d, DataState::Failed(_)));
+        if !settled || check.with_untracked(Option::is_some) || lab.with_untracked(Option::is_none)
+        {
             return;
-        };
-        if lab.with_untracked(Option::is_some) {
+        }
+        if let Some(context) = device.get_value() {
+            check.set(Some(Err("running".into())));
+            spawn_local(async move {
+                let result = check_dense_forward(&context)
+                    .await
+                    .map_err(|error| error.to_string());
+                crate::draw::mark("kernel-check");
+                check.set(Some(result));
+            });
+        }
+    });
+    // `?bench` runs the engine benchmark instead of opening the lab (they would share the GPU).
+    let search = web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .unwrap_or_default();
+    let bench_mode = search.contains("bench");
+    let bench_blocks = search.contains("bench=blocks");
+    let bench = RwSignal::new(None::<crate::data::ShardBytes>);
+    // The data, when it arrives, goes to the lab (or the benchmark) through the slot.
+    Effect::new(move |_| {
+        if let DataState::Ready { shard, .. } = data.get() {
+            labels.set(shard_labels(&shard));
+            if bench_mode {
+                bench.set(Some(shard));
+            } else {
+                shard_slot.with_value(|slot| slot.fill(shard));
+            }
+        }
+    });
+    // The lab starts as soon as the GPU is there: its kernels compile while the data downloads.
+    Effect::new(move |_| {
+        let gpu_ready = state.with(|s| matches!(s, GpuState::Ready(_)));
+        if !gpu_ready || bench_mode || lab.with_untracked(Option::is_some) {
             return;
         }
         let Some(context) = device.get_value() else {
             return;
         };
-        let labels = shard_labels(&shard);
-        let controller = LabController::new(context, shard, ui);
+        let controller = LabController::new(context, shard_slot.get_value(), ui);
         controller.rebuild(VaeConfig::default(), false);
-        lab.set(Some((StoredValue::new_local(controller), labels)));
+        lab.set(Some(StoredValue::new_local(controller)));
     });
 
     view! {
@@ -116,8 +141,9 @@ pub fn App() -> impl IntoView {
                     GpuState::Ready { .. } => None,
                 }}
             </div>
+            {move || bench.get().map(|shard| view! { <BenchPanel context=device shard blocks=bench_blocks /> })}
             {move || {
-                lab.get().map(|(handle, labels)| {
+                lab.get().map(|handle| {
                     view! {
                         <div class="lab">
                             <ExplorePanel lab=handle ui labels />
@@ -129,10 +155,14 @@ pub fn App() -> impl IntoView {
             }}
             <div class="system">
                 {move || match state.get() {
-                    GpuState::Ready { adapter, check } => {
+                    GpuState::Ready(adapter) => {
                         Some(view! {
                             <AdapterPanel adapter />
-                            <KernelCheckPanel check />
+                            {move || match check.get() {
+                                Some(Err(running)) if running == "running" => None,
+                                Some(result) => Some(view! { <KernelCheckPanel check=result /> }),
+                                None => None,
+                            }}
                         })
                     }
                     _ => None,

@@ -105,3 +105,42 @@ fn summarize(download: &[u8]) -> Result<DataState, String> {
         },
     })
 }
+
+/// The shard once it has arrived, for whoever needs it: the lab compiles its kernels while the
+/// data downloads, then waits here.
+#[derive(Clone, Default)]
+pub struct ShardSlot(std::rc::Rc<std::cell::RefCell<SlotState>>);
+
+#[derive(Default)]
+struct SlotState {
+    shard: Option<ShardBytes>,
+    waiting: Vec<futures_channel::oneshot::Sender<ShardBytes>>,
+}
+
+impl ShardSlot {
+    pub fn fill(&self, shard: ShardBytes) {
+        let mut state = self.0.borrow_mut();
+        for waiter in state.waiting.drain(..) {
+            let _ = waiter.send(shard.clone());
+        }
+        state.shard = Some(shard);
+    }
+
+    pub fn get(&self) -> Option<ShardBytes> {
+        self.0.borrow().shard.clone()
+    }
+
+    /// The shard, once it is there (None only if the slot is dropped first).
+    pub async fn wait(&self) -> Option<ShardBytes> {
+        let receiver = {
+            let mut state = self.0.borrow_mut();
+            if let Some(shard) = &state.shard {
+                return Some(shard.clone());
+            }
+            let (sender, receiver) = futures_channel::oneshot::channel();
+            state.waiting.push(sender);
+            receiver
+        };
+        receiver.await.ok()
+    }
+}

@@ -92,6 +92,13 @@ pub fn draw_digits(canvas: &web_sys::HtmlCanvasElement, values: &[f32], grid: Di
     }
 }
 
+/// A User Timing mark: milestones of the page's start-up, read by the benchmark.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|window| window.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
 /// `performance.now()`, in milliseconds.
 pub fn now_ms() -> f64 {
     web_sys::window()

@@ -56,7 +56,8 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     });
     let chosen = strategy.unwrap_or_else(|| MatmulStrategy::for_adapter(&context));
     println!("\nmatmul kernels ({chosen:?}, batch {}):", args.batch);
-    let matmuls = pollster::block_on(bench::matmuls(&context, args.batch, strategy, budget))
+    let choice = strategy.map_or(bench::KernelChoice::Adapter, bench::KernelChoice::Strategy);
+    let matmuls = pollster::block_on(bench::matmuls(&context, args.batch, choice, budget))
         .map_err(|e| e.to_string())?;
     for m in &matmuls {
         println!(

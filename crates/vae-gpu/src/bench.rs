@@ -1,13 +1,15 @@
-//! Native benchmarks of the engine on whatever adapter it runs: each matmul kernel's GFLOP/s on
-//! the model's shapes, a training step, and decoding one latent vector. Timed on the host around
-//! submits that are waited for, after a warm-up; the same numbers on every backend.
+//! Benchmarks of the engine on whatever adapter it runs, natively or in a browser: each matmul
+//! kernel's GFLOP/s on the model's shapes, a training step, and decoding one latent vector.
+//! Timed on the host around submits that are waited for (a small read queued after the work),
+//! after a warm-up; the same numbers on every backend.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape, MatmulStrategy};
+use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape, FastPath, MatmulStrategy};
 use crate::kernels::dense_backward::{
     BackwardInputBuffers, BackwardWeightBuffers, DenseBackwardInput, DenseBackwardWeight,
 };
+use crate::readback::PendingRead;
 use crate::vae::{Vae, VaeConfig};
 use crate::{GpuContext, GpuError};
 
@@ -19,6 +21,8 @@ pub struct MatmulResult {
     pub shape: String,
     pub gflops: f64,
     pub ms: f64,
+    /// The first run, pipeline compilation included (what a page waits for at start-up).
+    pub first_ms: f64,
 }
 
 /// Training, measured over many steps.
@@ -29,12 +33,39 @@ pub struct StepResult {
     pub images_per_second: f64,
 }
 
-fn wait(context: &GpuContext) -> Result<(), GpuError> {
-    context
-        .device
-        .poll(wgpu::PollType::wait_indefinitely())
+/// Seconds on a monotonic clock (`performance.now()` in a browser, where `Instant` panics).
+fn now() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|window| window.performance())
+            .map_or(0.0, |performance| performance.now() / 1000.0)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+    }
+}
+
+/// Waits, without blocking a browser, until the work submitted so far is done.
+async fn wait(context: &GpuContext, fence: &wgpu::Buffer) -> Result<(), GpuError> {
+    PendingRead::copy_of(&context.device, &context.queue, fence, 0, 4)
+        .bytes()
+        .await
         .map(|_| ())
-        .map_err(|error| GpuError::DeviceLost(error.to_string()))
+}
+
+fn fence_buffer(context: &GpuContext) -> wgpu::Buffer {
+    context.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("bench fence"),
+        size: 4,
+        usage: wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    })
 }
 
 fn buffer(context: &GpuContext, floats: usize) -> wgpu::Buffer {
@@ -53,13 +84,14 @@ fn buffer(context: &GpuContext, floats: usize) -> wgpu::Buffer {
 
 /// Runs `encode` `repeats` times per submit until `budget` has passed (at least 3 submits)
 /// and returns the mean time of one repeat.
-fn time_dispatches(
+async fn time_dispatches(
     context: &GpuContext,
     repeats: u32,
     budget: Duration,
     encode: &dyn Fn(&mut wgpu::ComputePass<'_>),
-) -> Result<Duration, GpuError> {
-    let submit = || {
+) -> Result<(Duration, Duration), GpuError> {
+    let fence = fence_buffer(context);
+    let submit = || async {
         let mut encoder = context
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -75,30 +107,58 @@ fn time_dispatches(
             }
         }
         context.queue.submit([encoder.finish()]);
-        wait(context)
+        wait(context, &fence).await
     };
-    submit()?; // warm-up: pipeline compilation, first-touch of memory
-    let start = Instant::now();
+    let start = now();
+    submit().await?; // warm-up: pipeline compilation, first-touch of memory
+    let first = Duration::from_secs_f64(now() - start);
+    let start = now();
     let mut submits = 0u32;
-    while submits < 3 || start.elapsed() < budget {
-        submit()?;
+    while submits < 3 || now() - start < budget.as_secs_f64() {
+        submit().await?;
         submits += 1;
     }
-    Ok(start.elapsed() / (submits * repeats))
+    Ok((
+        Duration::from_secs_f64((now() - start) / f64::from(submits * repeats)),
+        first,
+    ))
 }
 
-/// GFLOP/s of each matmul kernel on the shapes of the default model at `batch`, with `strategy`
-/// (the adapter's own choice when `None`).
+/// Which matmul kernels to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelChoice {
+    /// What the engine picks for this adapter.
+    Adapter,
+    Strategy(MatmulStrategy),
+    /// Register blocks of a given shape (for tuning them on a new kind of adapter).
+    Blocks(FastPath),
+}
+
+/// GFLOP/s of each matmul kernel on the shapes of the default model at `batch`.
 pub async fn matmuls(
     context: &GpuContext,
     batch: u32,
-    strategy: Option<MatmulStrategy>,
+    choice: KernelChoice,
     budget: Duration,
 ) -> Result<Vec<MatmulResult>, GpuError> {
-    let strategy = strategy.unwrap_or_else(|| MatmulStrategy::for_adapter(context));
-    let forward = DenseForward::with_strategy(context, strategy).await?;
-    let input_grad = DenseBackwardInput::with_strategy(context, strategy).await?;
-    let weight_grad = DenseBackwardWeight::with_strategy(context, strategy).await?;
+    let (forward, input_grad, weight_grad) = match choice {
+        KernelChoice::Blocks(fast) => (
+            DenseForward::with_blocks(context, fast).await?,
+            DenseBackwardInput::with_blocks(context, fast).await?,
+            DenseBackwardWeight::with_blocks(context, fast).await?,
+        ),
+        other => {
+            let strategy = match other {
+                KernelChoice::Strategy(strategy) => strategy,
+                _ => MatmulStrategy::for_adapter(context),
+            };
+            (
+                DenseForward::with_strategy(context, strategy).await?,
+                DenseBackwardInput::with_strategy(context, strategy).await?,
+                DenseBackwardWeight::with_strategy(context, strategy).await?,
+            )
+        }
+    };
     let mut results = Vec::new();
     let b = batch;
     let cases: [(&'static str, u32, u32, u32); 6] = [
@@ -175,13 +235,15 @@ pub async fn matmuls(
                     .await?,
             ),
         };
-        let time = time_dispatches(context, 8, budget, &|pass| binding.encode(pass))?;
+        let (time, first) =
+            time_dispatches(context, 8, budget, &|pass| binding.encode(pass)).await?;
         let flops = 2.0 * f64::from(rows) * f64::from(inputs) * f64::from(outputs);
         results.push(MatmulResult {
             kernel,
             shape: label,
             gflops: flops / time.as_secs_f64() / 1e9,
             ms: time.as_secs_f64() * 1e3,
+            first_ms: first.as_secs_f64() * 1e3,
         });
     }
     Ok(results)
@@ -199,24 +261,27 @@ pub async fn training(
     vae.train_steps(5)?;
     vae.metrics().await?;
     let chunk = 20;
-    let start = Instant::now();
+    let start = now();
     let mut steps = 0u32;
-    while steps < 3 * chunk || start.elapsed() < budget {
+    while steps < 3 * chunk || now() - start < budget.as_secs_f64() {
         vae.train_steps(chunk)?;
         // One small read per chunk, as the app does: it also waits for the chunk to finish.
         vae.metrics().await?;
         steps += chunk;
     }
-    let per_step = start.elapsed() / steps;
+    let per_step = Duration::from_secs_f64((now() - start) / f64::from(steps));
     // Decoding one z: what a latent slider costs, end to end (upload, 2 dispatches, read back).
     let z = vec![0.0f32; config.sizes.latent];
     vae.decode(&z).await?;
-    let start = Instant::now();
+    // With a session made once, as the page's sliders use it.
+    let session = vae.inference(1).await?;
+    vae.request_decode(&session, &z)?.wait().await?;
+    let start = now();
     let decodes = 20;
     for _ in 0..decodes {
-        vae.decode(&z).await?;
+        vae.request_decode(&session, &z)?.wait().await?;
     }
-    let decode = start.elapsed() / decodes;
+    let decode = Duration::from_secs_f64((now() - start) / f64::from(decodes));
     Ok((
         StepResult {
             batch: config.batch,

@@ -5,7 +5,6 @@
 //! buffer-mapping callback; natively the same functions poll the device to drive it.
 //! The crate knows nothing of any UI.
 
-#[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 mod context;
 pub mod data;

@@ -1,7 +1,7 @@
 //! `shaders/dense_backward_input.wgsl` and `shaders/dense_backward_weight.wgsl` on a real adapter
 //! against `vae-reference`, on awkward shapes and the model's own.
 
-use vae_gpu::kernels::dense::{DenseShape, MatmulStrategy};
+use vae_gpu::kernels::dense::{DenseShape, FastPath, MatmulStrategy};
 use vae_gpu::kernels::dense_backward::{DenseBackwardInput, DenseBackwardWeight};
 use vae_gpu::selftest::{dense_tolerance, max_abs_difference};
 use vae_gpu::GpuContext;
@@ -38,7 +38,13 @@ const SHAPES: [(usize, usize, usize); 9] = [
 fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
     let context = context();
     for strategy in STRATEGIES {
-        check_input_gradient(&context, strategy);
+        let kernel =
+            pollster::block_on(DenseBackwardInput::with_strategy(&context, strategy)).unwrap();
+        check_input_gradient(&context, strategy, &kernel);
+    }
+    for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
+        let kernel = pollster::block_on(DenseBackwardInput::with_blocks(&context, fast)).unwrap();
+        check_input_gradient(&context, fast, &kernel);
     }
 }
 
@@ -46,8 +52,11 @@ fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
 const STRATEGIES: [MatmulStrategy; 2] =
     [MatmulStrategy::RegisterBlocks, MatmulStrategy::SharedTiles];
 
-fn check_input_gradient(context: &GpuContext, strategy: MatmulStrategy) {
-    let kernel = pollster::block_on(DenseBackwardInput::with_strategy(context, strategy)).unwrap();
+fn check_input_gradient(
+    context: &GpuContext,
+    strategy: impl std::fmt::Debug,
+    kernel: &DenseBackwardInput,
+) {
     let mut rng = SplitMix64::new(21);
     for (index, &(rows, inputs, outputs)) in SHAPES.iter().enumerate() {
         let relu = index % 2 == 1;
@@ -75,7 +84,7 @@ fn check_input_gradient(context: &GpuContext, strategy: MatmulStrategy) {
         let tolerance = dense_tolerance(outputs, &expected);
         assert!(
             error <= tolerance,
-            "{shape:?}: error {error:e} over {tolerance:e}"
+            "{strategy:?} {shape:?}: error {error:e} over {tolerance:e}"
         );
         if relu {
             // Masked entries are exactly zero, not merely small.
@@ -91,12 +100,21 @@ fn check_input_gradient(context: &GpuContext, strategy: MatmulStrategy) {
 fn weight_and_bias_gradients_match_the_reference() {
     let context = context();
     for strategy in STRATEGIES {
-        check_weight_gradient(&context, strategy);
+        let kernel =
+            pollster::block_on(DenseBackwardWeight::with_strategy(&context, strategy)).unwrap();
+        check_weight_gradient(&context, strategy, &kernel);
+    }
+    for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
+        let kernel = pollster::block_on(DenseBackwardWeight::with_blocks(&context, fast)).unwrap();
+        check_weight_gradient(&context, fast, &kernel);
     }
 }
 
-fn check_weight_gradient(context: &GpuContext, strategy: MatmulStrategy) {
-    let kernel = pollster::block_on(DenseBackwardWeight::with_strategy(context, strategy)).unwrap();
+fn check_weight_gradient(
+    context: &GpuContext,
+    strategy: impl std::fmt::Debug,
+    kernel: &DenseBackwardWeight,
+) {
     let mut rng = SplitMix64::new(22);
     for &(rows, inputs, outputs) in &SHAPES {
         let dy = rng.uniform_vec(rows * outputs, -1.0, 1.0);
@@ -118,7 +136,7 @@ fn check_weight_gradient(context: &GpuContext, strategy: MatmulStrategy) {
             let tolerance = dense_tolerance(rows, &expected);
             assert!(
                 error <= tolerance,
-                "{shape:?} {name}: error {error:e} over {tolerance:e}"
+                "{strategy:?} {shape:?} {name}: error {error:e} over {tolerance:e}"
             );
         }
     }

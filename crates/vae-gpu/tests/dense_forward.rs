@@ -3,7 +3,7 @@
 //! A missing adapter fails these tests with the driver to install: a GPU test that skips itself
 //! silently would let a broken kernel through.
 
-use vae_gpu::kernels::dense::{DenseForward, DenseShape, MatmulStrategy};
+use vae_gpu::kernels::dense::{DenseForward, DenseShape, FastPath, MatmulStrategy};
 use vae_gpu::selftest::{check_dense_forward, dense_tolerance, max_abs_difference};
 use vae_gpu::{GpuContext, GpuError};
 use vae_reference::{dense_forward, Activation, SplitMix64};
@@ -30,12 +30,17 @@ fn dense_forward_matches_the_reference_on_awkward_shapes() {
     // Both strategies on this adapter: register blocks (what software GPUs get) and shared
     // tiles (what real GPUs get), so each is checked wherever the tests run.
     for strategy in [MatmulStrategy::RegisterBlocks, MatmulStrategy::SharedTiles] {
-        check_forward(&context, strategy);
+        let kernel = pollster::block_on(DenseForward::with_strategy(&context, strategy)).unwrap();
+        check_forward(&context, strategy, &kernel);
+    }
+    // The blocks other adapters get, checked here too.
+    for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
+        let kernel = pollster::block_on(DenseForward::with_blocks(&context, fast)).unwrap();
+        check_forward(&context, fast, &kernel);
     }
 }
 
-fn check_forward(context: &GpuContext, strategy: MatmulStrategy) {
-    let kernel = pollster::block_on(DenseForward::with_strategy(context, strategy)).unwrap();
+fn check_forward(context: &GpuContext, strategy: impl std::fmt::Debug, kernel: &DenseForward) {
     let mut rng = SplitMix64::new(11);
     // (rows, inputs, outputs): single elements, sizes that leave partial 4×4 blocks and partial
     // 64×16 workgroup tiles, and the model's real layers at batch 128 and 129.

@@ -10,19 +10,25 @@ use crate::lab::{LabHandle, LabUi, PICKABLE_DIGITS};
 const Z_LIMIT: f32 = 3.0;
 
 #[component]
-pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: Vec<u8>) -> impl IntoView {
+pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> impl IntoView {
     let latent = move || ui.model.with(|m| m.map_or(0, |m| m.sizes.latent));
     let picked = RwSignal::new(0usize);
     let ready = move || ui.model.with(Option::is_some);
     let reset = move |_| lab.with_value(|c| c.set_z(vec![0.0; latent()], None));
     let random = move |_| lab.with_value(|c| c.random_z());
     let encode = move |_| lab.with_value(|c| c.encode_test_digit(picked.get_untracked()));
-    let digits = labels
-        .into_iter()
-        .take(PICKABLE_DIGITS)
-        .enumerate()
-        .map(|(i, label)| view! { <option value=i.to_string()>{format!("Test digit {} (a {label})", i + 1)}</option> })
-        .collect_view();
+    let digits = move || {
+        labels
+            .get()
+            .into_iter()
+            .take(PICKABLE_DIGITS)
+            .enumerate()
+            .map(|(i, label)| {
+                let text = format!("Test digit {} (a {label})", i + 1);
+                view! { <option value=i.to_string()>{text}</option> }
+            })
+            .collect_view()
+    };
     view! {
         <section class="panel explore" id="explore" aria-labelledby="explore-title">
             <h2 id="explore-title">"Explore the latent space"</h2>

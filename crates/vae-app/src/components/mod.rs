@@ -1,6 +1,7 @@
 //! The page's components, one concern each.
 
 mod adapter;
+mod bench;
 mod chart;
 mod data_panel;
 mod explore;
@@ -10,6 +11,7 @@ mod train_panel;
 mod unavailable;
 
 pub use adapter::AdapterPanel;
+pub use bench::BenchPanel;
 pub use data_panel::DataPanel;
 pub use explore::ExplorePanel;
 pub use gallery::Gallery;

@@ -18,7 +18,7 @@ use mnist_shard::Shard;
 use vae_gpu::vae::{prior_sample, Evaluator, Inference, Vae, VaeConfig};
 use vae_gpu::{GpuContext, GpuError};
 
-use crate::data::{ShardBytes, SHARD_URL};
+use crate::data::{ShardSlot, SHARD_URL};
 use crate::draw::{draw_digits, DigitGrid};
 pub use ui::{Curve, LabUi, Phase, Progress, TestPoint, TrainPoint};
 
@@ -57,7 +57,7 @@ struct Lab {
 pub struct LabController {
     lab: Rc<RefCell<Option<Lab>>>,
     context: GpuContext,
-    shard: ShardBytes,
+    shard: ShardSlot,
     generations: Rc<RefCell<u64>>,
     pub ui: LabUi,
 }
@@ -70,7 +70,7 @@ fn message(error: GpuError) -> String {
 }
 
 impl LabController {
-    pub fn new(context: GpuContext, shard: ShardBytes, ui: LabUi) -> Self {
+    pub fn new(context: GpuContext, shard: ShardSlot, ui: LabUi) -> Self {
         Self {
             lab: Rc::new(RefCell::new(None)),
             context,
@@ -84,8 +84,9 @@ impl LabController {
         &self.context.limits
     }
 
+    /// Training images in the data (0 until it has arrived).
     pub fn training_images(&self) -> usize {
-        self.shard.train_len()
+        self.shard.get().map_or(0, |shard| shard.train_len())
     }
 
     /// A fresh model with `config`: built, shown, and its test −ELBO at initialisation plotted;
@@ -97,6 +98,7 @@ impl LabController {
         spawn_local(async move {
             match this.build(config).await {
                 Ok(()) => {
+                    crate::draw::mark("lab-ready");
                     this.redraw_everything();
                     this.start_initial_evaluation();
                     if then_train {
@@ -114,10 +116,16 @@ impl LabController {
             *generations += 1;
             *generations
         };
-        let raw = self.shard.bytes();
+        // The kernels compile while the data may still be downloading.
+        let mut vae = Vae::new(self.context.clone(), config).await?;
+        let Some(data) = self.shard.wait().await else {
+            return Err(GpuError::InvalidInput(
+                "the training data never arrived".into(),
+            ));
+        };
+        let raw = data.bytes();
         let shard =
             Shard::parse(&raw, SHARD_URL).map_err(|e| GpuError::InvalidInput(e.to_string()))?;
-        let mut vae = Vae::new(self.context.clone(), config).await?;
         vae.set_training_data(&shard.train()).await?;
         let slider = vae.inference(1).await?;
         let samples = vae.inference((SAMPLE_ROWS * SAMPLE_COLUMNS) as u32).await?;
@@ -265,6 +273,7 @@ impl LabController {
                 Ok(pixels) => {
                     if let Some(canvas) = this.ui.canvases.decoded.get_untracked() {
                         draw_digits(&canvas, &pixels, DigitGrid::single());
+                        crate::draw::mark("decoded");
                         if let Some(since) = since {
                             crate::draw::measure_to_next_frame("slider-to-frame", since);
                         }

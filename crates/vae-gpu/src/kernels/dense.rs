@@ -135,7 +135,7 @@ pub(crate) fn tiled_workgroups(m: u32, n: u32) -> (u32, u32) {
 /// The vec4 fast paths: each invocation computes a 4 × 4 block of its output (fixed by the
 /// unrolled shaders); the workgroup shape is chosen per adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct FastPath {
+pub struct FastPath {
     pub workgroup: (u32, u32),
     /// The forward kernel's register block, rows × columns of the output per invocation.
     pub forward_block: (u32, u32),
@@ -153,19 +153,39 @@ impl FastPath {
     /// gradient kernels 21-26 with 16 × 16. Other adapters use shared-memory tiles
     /// ([`MatmulStrategy::SharedTiles`]); this path is their fallback, with small 4 × 4 blocks.
     pub fn for_adapter(context: &GpuContext) -> FastPath {
-        let software = context.adapter.is_software;
-        let (forward_block, block) = if software {
-            ((16, 32), (16, 16))
-        } else {
-            ((4, 4), (4, 4))
-        };
-        FastPath {
-            workgroup: (8, 8),
-            forward_block,
-            weight_block: block,
-            input_block: block,
+        match (context.adapter.is_software, cfg!(target_arch = "wasm32")) {
+            (true, false) => Self::NATIVE_SOFTWARE,
+            (true, true) => Self::BROWSER_SOFTWARE,
+            (false, _) => Self::SMALL,
         }
     }
+
+    /// lavapipe (see above).
+    pub const NATIVE_SOFTWARE: FastPath = FastPath {
+        workgroup: (8, 8),
+        forward_block: (16, 32),
+        weight_block: (16, 16),
+        input_block: (16, 16),
+    };
+
+    /// A browser's software WebGPU (Chromium's SwiftShader) compiles a shader's unrolled block
+    /// superlinearly: measured in Chromium 156 (`?bench` page), the 16 × 32 forward kernel took
+    /// 4.6-5.2 s to compile against 0.7-0.8 s for 8 × 16, for 6.9 against 5.3 GFLOP/s. A page
+    /// that opens in two seconds is worth more than 10% on a training step there.
+    pub const BROWSER_SOFTWARE: FastPath = FastPath {
+        workgroup: (8, 8),
+        forward_block: (8, 16),
+        weight_block: (16, 16),
+        input_block: (8, 16),
+    };
+
+    /// The fallback of real GPUs, which use shared-memory tiles.
+    pub const SMALL: FastPath = FastPath {
+        workgroup: (8, 8),
+        forward_block: (4, 4),
+        weight_block: (4, 4),
+        input_block: (4, 4),
+    };
 
     /// The workgroup-size overrides every fast-path shader takes.
     pub fn overrides(&self) -> [(&'static str, f64); 2] {
@@ -202,6 +222,7 @@ impl DensePaths {
     pub async fn new(
         context: &GpuContext,
         strategy: MatmulStrategy,
+        fast: Option<FastPath>,
         general: &shaders::ShaderSource,
         vec4: &shaders::ShaderSource,
         specialise: impl FnOnce(&str, &FastPath) -> String,
@@ -212,7 +233,7 @@ impl DensePaths {
                 DensePaths::Tiles(Kernel::new(context, tiled, &[]).await?)
             }
             MatmulStrategy::RegisterBlocks => {
-                let fast = FastPath::for_adapter(context);
+                let fast = fast.unwrap_or_else(|| FastPath::for_adapter(context));
                 let source = specialise(&vec4.source, &fast);
                 DensePaths::Registers {
                     vec4: Kernel::from_source(context, vec4.label, source, &fast.overrides())
@@ -248,9 +269,23 @@ impl DenseForward {
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
+        Self::with_paths(context, strategy, None).await
+    }
+
+    /// Register blocks of the given shape, whatever the adapter (for tuning them).
+    pub async fn with_blocks(context: &GpuContext, fast: FastPath) -> Result<Self, GpuError> {
+        Self::with_paths(context, MatmulStrategy::RegisterBlocks, Some(fast)).await
+    }
+
+    async fn with_paths(
+        context: &GpuContext,
+        strategy: MatmulStrategy,
+        fast: Option<FastPath>,
+    ) -> Result<Self, GpuError> {
         let paths = DensePaths::new(
             context,
             strategy,
+            fast,
             &shaders::DENSE_FORWARD,
             &shaders::DENSE_FORWARD_VEC4,
             |source, fast| {

@@ -1,6 +1,7 @@
 //! The dense layer's backward products: `shaders/dense_backward_input.wgsl` (dx = dy · W, with the
 //! previous ReLU's mask) and `shaders/dense_backward_weight.wgsl` (dW = dyᵀ · x, db = Σ dy).
 
+use super::dense::FastPath;
 use super::dense::{
     check_lengths, dense_workgroups, tiled_uniform, tiled_workgroups, DensePaths, DenseShape,
     MatmulStrategy,
@@ -37,9 +38,23 @@ impl DenseBackwardInput {
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
+        Self::with_paths(context, strategy, None).await
+    }
+
+    /// Register blocks of the given shape, whatever the adapter (for tuning them).
+    pub async fn with_blocks(context: &GpuContext, fast: FastPath) -> Result<Self, GpuError> {
+        Self::with_paths(context, MatmulStrategy::RegisterBlocks, Some(fast)).await
+    }
+
+    async fn with_paths(
+        context: &GpuContext,
+        strategy: MatmulStrategy,
+        fast: Option<FastPath>,
+    ) -> Result<Self, GpuError> {
         let paths = DensePaths::new(
             context,
             strategy,
+            fast,
             &shaders::DENSE_BACKWARD_INPUT,
             &shaders::DENSE_BACKWARD_INPUT_VEC4,
             |source, fast| {
@@ -153,9 +168,23 @@ impl DenseBackwardWeight {
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
+        Self::with_paths(context, strategy, None).await
+    }
+
+    /// Register blocks of the given shape, whatever the adapter (for tuning them).
+    pub async fn with_blocks(context: &GpuContext, fast: FastPath) -> Result<Self, GpuError> {
+        Self::with_paths(context, MatmulStrategy::RegisterBlocks, Some(fast)).await
+    }
+
+    async fn with_paths(
+        context: &GpuContext,
+        strategy: MatmulStrategy,
+        fast: Option<FastPath>,
+    ) -> Result<Self, GpuError> {
         let paths = DensePaths::new(
             context,
             strategy,
+            fast,
             &shaders::DENSE_BACKWARD_WEIGHT,
             &shaders::DENSE_BACKWARD_WEIGHT_VEC4,
             |source, fast| {
