@@ -91,10 +91,14 @@ pub fn App() -> impl IntoView {
     // The data, when it arrives, goes to the lab (or the benchmark) through the slot.
     Effect::new(move |_| {
         if let DataState::Ready { shard, .. } = data.get() {
-            labels.set(shard_labels(&shard));
             if bench_mode {
-                bench.set(Some(shard));
-            } else {
+                // The benchmark needs the device too.
+                let gpu_ready = state.with(|s| matches!(s, GpuState::Ready(_)));
+                if gpu_ready && bench.with_untracked(Option::is_none) {
+                    bench.set(Some(shard));
+                }
+            } else if shard_slot.with_value(|slot| slot.get().is_none()) {
+                labels.set(shard_labels(&shard));
                 shard_slot.with_value(|slot| slot.fill(shard));
             }
         }

@@ -113,17 +113,22 @@ pub fn measure_to_next_frame(name: &'static str, start: f64) {
         return;
     };
     let on_frame = Closure::once_into_js(move |frame_time: f64| {
-        let Some(performance) = web_sys::window().and_then(|window| window.performance()) else {
-            return;
-        };
-        let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &"start".into(), &start.into());
-        let _ = js_sys::Reflect::set(&options, &"end".into(), &frame_time.max(start).into());
-        if let Ok(measure) = js_sys::Reflect::get(&performance, &"measure".into()) {
-            if let Some(measure) = measure.dyn_ref::<js_sys::Function>() {
-                let _ = measure.call2(&performance, &name.into(), &options);
-            }
-        }
+        measure(name, start, frame_time.max(start));
     });
     let _ = window.request_animation_frame(on_frame.unchecked_ref());
+}
+
+/// Records a User Timing measure `name` from `start` to `end` (`performance.now()` times).
+pub fn measure(name: &str, start: f64, end: f64) {
+    let Some(performance) = web_sys::window().and_then(|window| window.performance()) else {
+        return;
+    };
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"start".into(), &start.into());
+    let _ = js_sys::Reflect::set(&options, &"end".into(), &end.into());
+    if let Ok(measure) = js_sys::Reflect::get(&performance, &"measure".into()) {
+        if let Some(measure) = measure.dyn_ref::<js_sys::Function>() {
+            let _ = measure.call2(&performance, &name.into(), &options);
+        }
+    }
 }

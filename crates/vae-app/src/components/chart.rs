@@ -47,7 +47,9 @@ fn ticks(low: f64, high: f64, count: f64) -> Vec<f64> {
 }
 
 fn label(value: f64) -> String {
-    if value.abs() >= 10_000.0 {
+    if value.abs() >= 1e6 {
+        format!("{value:.0e}")
+    } else if value.abs() >= 10_000.0 {
         format!("{}k", value / 1000.0)
     } else if value.fract().abs() < 1e-9 {
         format!("{value:.0}")
@@ -65,12 +67,21 @@ impl Scale {
     fn fit(series: &[Series]) -> Option<Self> {
         let points = series.iter().flat_map(|s| s.points.iter());
         let (mut x, mut y) = ((f64::MAX, f64::MIN), (f64::MAX, f64::MIN));
-        for &(px, py) in points {
+        let mut values = Vec::new();
+        for &(px, py) in points.filter(|(px, py)| px.is_finite() && py.is_finite()) {
             x = (x.0.min(px), x.1.max(px));
             y = (y.0.min(py), y.1.max(py));
+            values.push(py);
         }
         if x.0 > x.1 {
             return None;
+        }
+        // A run blowing up before it diverges would flatten everything else: the axis stops at
+        // twice the 95th percentile and the plot area clips what lies beyond.
+        values.sort_by(f64::total_cmp);
+        let p95 = values[(values.len() - 1) * 95 / 100];
+        if p95 > 0.0 {
+            y.1 = y.1.min(2.0 * p95);
         }
         let pad = ((y.1 - y.0) * 0.06).max(0.5);
         let y_step = tick_step(y.1 - y.0 + 2.0 * pad, 5.0);
@@ -139,7 +150,14 @@ pub fn Chart(
                     let x_ticks = ticks(scale.x.0, scale.x.1, 6.0);
                     let y_ticks = ticks(scale.y.0, scale.y.1, 5.0);
                     let bottom = HEIGHT - BOTTOM;
+                    let clip = format!("{id}-plot");
+                    let clip_url = format!("url(#{clip})");
                     view! {
+                        <defs>
+                            <clipPath id=clip>
+                                <rect x=LEFT y=TOP width=WIDTH - LEFT - RIGHT height=bottom - TOP></rect>
+                            </clipPath>
+                        </defs>
                         <g class="axes">
                             {y_ticks
                                 .into_iter()
@@ -178,6 +196,7 @@ pub fn Chart(
                                 {y_label}
                             </text>
                         </g>
+                        <g clip-path=clip_url>
                         {series
                             .iter()
                             .map(|s| match s.style {
@@ -209,6 +228,7 @@ pub fn Chart(
                                 }
                             })
                             .collect_view()}
+                        </g>
                     }
                         .into_any()
                 }}
@@ -253,5 +273,6 @@ mod tests {
         assert_eq!(tick_step(1.0, 4.0), 0.5);
         assert_eq!(label(1500.0), "1500");
         assert_eq!(label(25000.0), "25k");
+        assert_eq!(label(3e12), "3e12");
     }
 }

@@ -249,13 +249,11 @@ impl LabController {
             }
             lab.decode_in_flight = true;
             let since = lab.input_waiting_since.take();
-            Some((
-                lab.generation,
-                since,
-                lab.vae.request_decode(&lab.slider, &z),
-            ))
+            let requested = crate::draw::now_ms();
+            let read = lab.vae.request_decode(&lab.slider, &z);
+            Some((lab.generation, since, requested, read))
         });
-        let Some(Some((generation, since, read))) = request else {
+        let Some(Some((generation, since, requested, read))) = request else {
             return;
         };
         let this = self.clone();
@@ -274,6 +272,8 @@ impl LabController {
                     if let Some(canvas) = this.ui.canvases.decoded.get_untracked() {
                         draw_digits(&canvas, &pixels, DigitGrid::single());
                         crate::draw::mark("decoded");
+                        // GPU decode, read back and drawn: what a slider costs besides the frame.
+                        crate::draw::measure("decode-drawn", requested, crate::draw::now_ms());
                         if let Some(since) = since {
                             crate::draw::measure_to_next_frame("slider-to-frame", since);
                         }
