@@ -48,7 +48,7 @@ impl SettingsForm {
         &self,
         limits: &wgpu::Limits,
         training_images: usize,
-    ) -> Result<VaeConfig, FormErrors> {
+    ) -> Result<VaeConfig, Box<FormErrors>> {
         let mut errors = FormErrors::default();
         let learning_rate = self.learning_rate.get_untracked().trim().parse::<f64>();
         let learning_rate = match learning_rate {
@@ -95,7 +95,7 @@ impl SettingsForm {
         let (Some(lr), Some(batch), Some(latent), Some(hidden), Some(seed)) =
             (learning_rate, batch, latent, hidden, seed)
         else {
-            return Err(errors);
+            return Err(Box::new(errors));
         };
         let config = VaeConfig {
             sizes: Sizes {
@@ -111,9 +111,11 @@ impl SettingsForm {
             seed,
         };
         // What only the adapter can say (its buffer limits).
-        config.validate(limits).map_err(|error| FormErrors {
-            general: Some(error.to_string()),
-            ..FormErrors::default()
+        config.validate(limits).map_err(|error| {
+            Box::new(FormErrors {
+                general: Some(error.to_string()),
+                ..FormErrors::default()
+            })
         })?;
         Ok(config)
     }

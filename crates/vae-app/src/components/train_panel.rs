@@ -150,7 +150,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
     let apply = move |then_train: bool| {
         lab.with_value(|controller| {
             match form.parse(controller.limits(), controller.training_images()) {
-                Err(found) => errors.set(found),
+                Err(found) => errors.set(*found),
                 Ok(config) => {
                     errors.set(FormErrors::default());
                     if then_train && ui.model.get_untracked() == Some(config) {

@@ -169,12 +169,14 @@ impl FastPath {
     };
 
     /// A browser's software WebGPU (Chromium's SwiftShader) compiles a shader's unrolled block
-    /// superlinearly: measured in Chromium 156 (`?bench` page), the 16 × 32 forward kernel took
-    /// 4.6-5.2 s to compile against 0.7-0.8 s for 8 × 16, for 6.9 against 5.3 GFLOP/s. A page
-    /// that opens in two seconds is worth more than 10% on a training step there.
+    /// superlinearly: measured in Chromium 156 (the page's `?bench`), the forward kernel took
+    /// 4.6-5.2 s to compile with 16 × 32 blocks, 1.6 s with 16 × 16, 0.7-0.8 s with 8 × 16 and
+    /// 0.33 s with 8 × 8, for 6.9, 6.5, 5.3 and 4.4 GFLOP/s on 128×784×500. The page's first
+    /// digit waits for these compiles: 8 × 8 opens it in about 2 s rather than 12, for some 8 ms
+    /// more per training step. The gradient kernels compile faster and keep larger blocks.
     pub const BROWSER_SOFTWARE: FastPath = FastPath {
         workgroup: (8, 8),
-        forward_block: (8, 16),
+        forward_block: (8, 8),
         weight_block: (16, 16),
         input_block: (8, 16),
     };
