@@ -1,7 +1,12 @@
 //! `vae`: the VAE lab on the command line, running the same WGSL kernels as the browser.
 
 mod bench;
+mod common;
+mod data;
+mod eval;
+mod sample;
 mod shard;
+mod train;
 
 use std::process::ExitCode;
 
@@ -27,6 +32,13 @@ enum Command {
     /// Measure the engine on this adapter: matmul GFLOP/s, ms per training step, decode latency,
     /// and PyTorch on the CPU in the same run when it is installed.
     Bench(bench::BenchArgs),
+    /// Train the VAE (the bundled data by default), with the test −ELBO and a checkpoint after
+    /// every epoch; Ctrl-C saves and stops.
+    Train(train::TrainArgs),
+    /// A checkpoint's test −ELBO (BCE + KL), averaged over draws of ε.
+    Eval(eval::EvalArgs),
+    /// PNG grids of a checkpoint's samples from the prior, reconstructions, and a latent sweep.
+    Sample(sample::SampleArgs),
     /// Build or inspect the bundled MNIST shard (`web/mnist.shard.gz`).
     #[command(subcommand)]
     Shard(shard::ShardCommand),
@@ -38,6 +50,9 @@ fn main() -> ExitCode {
         Command::Info => pollster::block_on(info()).map_err(|error| error.to_string()),
         Command::Shard(command) => shard::run(command).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Train(args) => train::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(args) => eval::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Sample(args) => sample::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

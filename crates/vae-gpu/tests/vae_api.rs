@@ -241,3 +241,39 @@ fn steps_across_epoch_ends_in_one_call_equal_the_same_steps_one_by_one() {
     assert_eq!(together, run(&[1; 10]));
     assert_eq!(together, run(&[3, 7]));
 }
+
+#[test]
+fn a_plain_state_dict_loads_with_sizes_from_its_shapes() {
+    use safetensors::tensor::TensorView;
+    let vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+    let bytes = pollster::block_on(vae.save()).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    // Only the model's tensors, no metadata: what PyTorch's safetensors.torch.save_file writes.
+    let plain: Vec<(String, TensorView<'_>)> = file
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("optimizer."))
+        .collect();
+    assert_eq!(plain.len(), 10);
+    let state_dict = safetensors::serialize(plain.clone(), None).unwrap();
+    let loaded = pollster::block_on(Vae::load(context(), &state_dict)).unwrap();
+    assert_eq!(loaded.config().sizes, small().sizes);
+    assert_eq!(loaded.step(), 0);
+    assert_eq!(
+        pollster::block_on(loaded.read_parameters()).unwrap(),
+        pollster::block_on(vae.read_parameters()).unwrap()
+    );
+    // A tensor of the wrong shape is named in the error.
+    let broken: Vec<(String, TensorView<'_>)> = plain
+        .into_iter()
+        .filter(|(name, _)| name != "decoder.dec1.bias")
+        .collect();
+    let state_dict = safetensors::serialize(broken, None).unwrap();
+    match pollster::block_on(Vae::load(context(), &state_dict)) {
+        Err(GpuError::Checkpoint(message)) => {
+            assert!(message.contains("decoder.dec1.bias"), "{message}")
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a state dict without decoder.dec1.bias loaded"),
+    }
+}

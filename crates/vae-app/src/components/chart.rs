@@ -77,11 +77,11 @@ impl Scale {
             return None;
         }
         // A run blowing up before it diverges would flatten everything else: the axis stops at
-        // twice the 95th percentile and the plot area clips what lies beyond.
+        // four times the median and the plot area clips what lies beyond.
         values.sort_by(f64::total_cmp);
-        let p95 = values[(values.len() - 1) * 95 / 100];
-        if p95 > 0.0 {
-            y.1 = y.1.min(2.0 * p95);
+        let median = values[values.len() / 2];
+        if median > 0.0 {
+            y.1 = y.1.min(4.0 * median);
         }
         let pad = ((y.1 - y.0) * 0.06).max(0.5);
         let y_step = tick_step(y.1 - y.0 + 2.0 * pad, 5.0);

@@ -69,13 +69,18 @@ impl Vae {
 
     /// A model from [`Vae::save`]'s bytes: same parameters, moments, step and configuration.
     /// Training data must be set again; training then resumes where the checkpoint left off.
+    /// A file without our metadata is read as a plain state dict (PyTorch's
+    /// `safetensors.torch.save_file(model.state_dict(), …)`): [`Vae::load_state_dict`].
     pub async fn load(context: GpuContext, bytes: &[u8]) -> Result<Self, GpuError> {
         let (_, metadata) = SafeTensors::read_metadata(bytes)
             .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
-        let meta = metadata
+        let Some(meta) = metadata
             .metadata()
             .clone()
-            .ok_or_else(|| fail("no metadata: not a VAE Lab checkpoint"))?;
+            .filter(|meta| meta.contains_key("format"))
+        else {
+            return Self::load_state_dict(context, bytes).await;
+        };
         let get = |key: &str| {
             meta.get(key)
                 .ok_or_else(|| fail(format!("metadata has no \"{key}\"")))
@@ -118,33 +123,9 @@ impl Vae {
         }
 
         let file = SafeTensors::deserialize(bytes).map_err(|error| fail(error.to_string()))?;
-        let layout = Layout::aligned(config.sizes, super::ALIGN);
-        let flat = |prefix: &str| -> Result<Vec<f32>, GpuError> {
-            let mut out = vec![0.0f32; layout.len()];
-            for tensor in Tensor::ALL {
-                let name = format!("{prefix}{}", tensor.name());
-                let view = file
-                    .tensor(&name)
-                    .map_err(|_| fail(format!("tensor \"{name}\" is missing")))?;
-                let shape = tensor.shape(config.sizes);
-                if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
-                    return Err(fail(format!(
-                        "tensor \"{name}\" is {:?} {:?}, the model needs F32 {shape:?}",
-                        view.dtype(),
-                        view.shape()
-                    )));
-                }
-                let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
-                if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
-                    return Err(fail(format!("tensor \"{name}\" holds {bad}")));
-                }
-                out[layout.range(tensor)].copy_from_slice(&values);
-            }
-            Ok(out)
-        };
-        let params = flat("")?;
-        let m = flat("optimizer.m.")?;
-        let v = flat("optimizer.v.")?;
+        let params = flat_tensors(&file, "", config.sizes)?;
+        let m = flat_tensors(&file, "optimizer.m.", config.sizes)?;
+        let v = flat_tensors(&file, "optimizer.v.", config.sizes)?;
         if let Some(bad) = v.iter().find(|&&v| v < 0.0) {
             return Err(fail(format!("a second moment is negative ({bad})")));
         }
@@ -161,4 +142,64 @@ impl Vae {
         vae.snapshot_into_good();
         Ok(vae)
     }
+
+    /// A model from a plain state dict in safetensors (the article's PyTorch names, weights
+    /// `[out, in]`): sizes from the tensors' shapes, the default training settings, Adam's
+    /// moments at zero, step 0.
+    pub async fn load_state_dict(context: GpuContext, bytes: &[u8]) -> Result<Self, GpuError> {
+        let file = SafeTensors::deserialize(bytes)
+            .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
+        let shape_of = |name: &str| -> Result<Vec<usize>, GpuError> {
+            let view = file.tensor(name).map_err(|_| {
+                fail(format!(
+                    "tensor \"{name}\" is missing: not a VAE state dict"
+                ))
+            })?;
+            if view.shape().len() != 2 {
+                return Err(fail(format!("tensor \"{name}\" is not a matrix")));
+            }
+            Ok(view.shape().to_vec())
+        };
+        let enc1 = shape_of(Tensor::Enc1Weight.name())?;
+        let mean = shape_of(Tensor::MeanWeight.name())?;
+        let sizes = Sizes {
+            input: enc1[1],
+            hidden: enc1[0],
+            latent: mean[0],
+        };
+        let config = VaeConfig {
+            sizes,
+            ..VaeConfig::default()
+        };
+        config.validate(&context.limits)?;
+        let params = flat_tensors(&file, "", sizes)?;
+        Vae::with_parameters(context, config, &params).await
+    }
+}
+
+/// The tensors named `prefix` + each tensor's name, checked (F32, the model's shapes, finite)
+/// and laid out as the GPU's flat buffer.
+fn flat_tensors(file: &SafeTensors<'_>, prefix: &str, sizes: Sizes) -> Result<Vec<f32>, GpuError> {
+    let layout = Layout::aligned(sizes, super::ALIGN);
+    let mut out = vec![0.0f32; layout.len()];
+    for tensor in Tensor::ALL {
+        let name = format!("{prefix}{}", tensor.name());
+        let view = file
+            .tensor(&name)
+            .map_err(|_| fail(format!("tensor \"{name}\" is missing")))?;
+        let shape = tensor.shape(sizes);
+        if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
+            return Err(fail(format!(
+                "tensor \"{name}\" is {:?} {:?}, the model needs F32 {shape:?}",
+                view.dtype(),
+                view.shape()
+            )));
+        }
+        let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(fail(format!("tensor \"{name}\" holds {bad}")));
+        }
+        out[layout.range(tensor)].copy_from_slice(&values);
+    }
+    Ok(out)
 }

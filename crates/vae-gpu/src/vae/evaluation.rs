@@ -44,6 +44,8 @@ pub struct Evaluator {
     groups: Vec<BatchGroup>,
     /// The next batch of the evaluation under way.
     next: u32,
+    /// Which draw of ε the next evaluation uses.
+    draw: u32,
     _split: GpuSplit,
     _order: wgpu::Buffer,
 }
@@ -52,6 +54,12 @@ impl Evaluator {
     /// Batches in one evaluation.
     pub fn batches(&self) -> u32 {
         self.full + u32::from(self.tail > 0)
+    }
+
+    /// Makes the next evaluation use draw `draw` of ε (0 unless set): independent draws give
+    /// independent estimates of the same −ELBO.
+    pub fn set_draw(&mut self, draw: u32) {
+        self.draw = draw;
     }
 
     /// Abandons the evaluation under way (its batches already submitted are simply unread);
@@ -108,6 +116,22 @@ impl Vae {
         let mut evaluator = self.evaluator(split).await?;
         self.run_evaluation(&mut evaluator, u32::MAX)?;
         self.request_evaluation(&mut evaluator)?.wait().await
+    }
+
+    /// `draws` evaluations over `split`, each with its own draw of ε (draw 0 is [`Vae::evaluate`]'s).
+    pub async fn evaluate_draws(
+        &self,
+        split: &mnist_shard::Split<'_>,
+        draws: u32,
+    ) -> Result<Vec<Evaluation>, GpuError> {
+        let mut evaluator = self.evaluator(split).await?;
+        let mut results = Vec::with_capacity(draws as usize);
+        for draw in 0..draws {
+            evaluator.set_draw(draw);
+            self.run_evaluation(&mut evaluator, u32::MAX)?;
+            results.push(self.request_evaluation(&mut evaluator)?.wait().await?);
+        }
+        Ok(results)
     }
 
     /// Uploads `split` and binds everything an evaluation on it needs, once.
@@ -199,6 +223,7 @@ impl Vae {
             advance,
             groups,
             next: 0,
+            draw: 0,
             _split: split_on_gpu,
             _order: order,
         })
@@ -211,9 +236,12 @@ impl Vae {
         self.context.check_device()?;
         let context = &self.context;
         if evaluator.next == 0 {
+            // Each draw keys its batches' noise apart from every other draw's.
+            let base =
+                EVALUATION_STEP_BASE.wrapping_add(evaluator.draw.wrapping_mul(evaluator.batches()));
             context
                 .queue
-                .write_buffer(&evaluator.state, 0, &EVALUATION_STEP_BASE.to_le_bytes());
+                .write_buffer(&evaluator.state, 0, &base.to_le_bytes());
         }
         let end = evaluator.next.saturating_add(n).min(evaluator.batches());
         let mut encoder = context

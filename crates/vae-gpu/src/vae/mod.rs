@@ -7,7 +7,7 @@ mod config;
 mod evaluation;
 mod graph;
 mod inference;
-mod state;
+pub mod state;
 
 use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
@@ -45,8 +45,9 @@ pub struct StepMetrics {
 pub struct MetricsReport {
     /// The steps since the previous read (at most [`METRICS_RING`] of them), oldest first.
     pub steps: Vec<StepMetrics>,
-    /// The first step whose loss was NaN or infinite, if any: training diverged, and
-    /// [`Vae::rollback`] restores the parameters of the last good read.
+    /// The first step whose loss was NaN or infinite, or over [`state::BLOW_UP_FACTOR`] times
+    /// the first step's, if any: training diverged, and [`Vae::rollback`] restores the
+    /// parameters of the last good read.
     pub diverged_at: Option<u64>,
 }
 
@@ -77,6 +78,8 @@ pub struct Vae {
     ring: wgpu::Buffer,
     /// A [`Vae::begin_metrics`] read is out and not yet finished.
     metrics_in_flight: bool,
+    /// The first finite loss a metrics read reported: the scale a blow-up is measured against.
+    first_loss: Option<f32>,
     /// Two snapshots of parameters, moments and step counter: `snapshots[good]` is the last read
     /// whose losses were all finite; the other receives the next read's copy.
     snapshots: [[wgpu::Buffer; 4]; 2],
@@ -180,6 +183,7 @@ impl Vae {
             state,
             ring,
             metrics_in_flight: false,
+            first_loss: None,
             snapshots,
             good: 0,
             good_step: 0,

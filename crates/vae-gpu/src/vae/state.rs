@@ -2,6 +2,9 @@
 //! gradients and moments. Every read is asynchronous and queued after the work already submitted.
 
 use super::{MetricsReport, StepMetrics, Vae};
+
+/// A step whose −ELBO exceeds this many times the first reported step's counts as diverged.
+pub const BLOW_UP_FACTOR: f32 = 100.0;
 use crate::readback::{staging_buffer, PendingRead};
 use crate::GpuError;
 
@@ -95,9 +98,20 @@ impl Vae {
             .collect();
         steps.sort_by_key(|m| m.step);
         self.reported_step = self.reported_step.max(step_at_copy);
+        if self.first_loss.is_none() {
+            self.first_loss = steps.iter().map(|m| m.neg_elbo).find(|l| l.is_finite());
+        }
+        // A loss far above the first one is a blow-up: NaN follows within a few steps, and the
+        // parameters are already useless, so that read must not become the rollback point.
+        let limit = self
+            .first_loss
+            .map_or(f32::INFINITY, |l| BLOW_UP_FACTOR * l.abs().max(1.0));
         let diverged_at = steps
             .iter()
-            .find(|m| !(m.neg_elbo.is_finite() && m.bce.is_finite() && m.kl.is_finite()))
+            .find(|m| {
+                let finite = m.neg_elbo.is_finite() && m.bce.is_finite() && m.kl.is_finite();
+                !finite || m.neg_elbo > limit
+            })
             .map(|m| m.step);
         if diverged_at.is_none() {
             self.good = candidate;

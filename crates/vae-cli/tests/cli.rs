@@ -1,0 +1,275 @@
+//! The `vae` binary end to end, on the real adapter (lavapipe where there is no GPU): training on
+//! a small binarized-MNIST-format folder made here, resuming, evaluating, sampling, Ctrl-C, and
+//! the one-line errors bad input must give.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn vae() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vae"));
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        command.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    }
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    vae().args(args).output().expect("the vae binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh folder under the target directory.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// binarized_mnist_{train,test}.amat with seeded random strokes: `train` and `test` images.
+fn amat_folder(name: &str, train: usize, test: usize) -> PathBuf {
+    let dir = scratch(name);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut bit = |p: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        if (state >> 33) % 100 < p {
+            "1"
+        } else {
+            "0"
+        }
+    };
+    for (part, count) in [("train", train), ("test", test)] {
+        let mut lines = String::new();
+        for image in 0..count {
+            let row = 4 + image % 20;
+            let pixels: Vec<&str> = (0..784)
+                .map(|p| {
+                    bit(if p / 28 == row || p % 28 == row {
+                        80
+                    } else {
+                        3
+                    })
+                })
+                .collect();
+            lines.push_str(&pixels.join(" "));
+            lines.push('\n');
+        }
+        std::fs::write(dir.join(format!("binarized_mnist_{part}.amat")), lines).unwrap();
+    }
+    dir
+}
+
+fn assert_one_line_error(output: &Output, contains: &str) {
+    assert!(!output.status.success(), "should have failed");
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(contains), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn train_resume_eval_and_sample_on_binarized_mnist_files() {
+    let data = amat_folder("cli-amat", 256, 64);
+    let out = scratch("cli-run");
+    let checkpoint = out.join("model.safetensors");
+    let json = out.join("curve.json");
+    let common = [
+        "--data",
+        data.to_str().unwrap(),
+        "--batch",
+        "32",
+        "--hidden",
+        "32",
+        "--latent",
+        "4",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let first = run(&[&["train", "--epochs", "1"], &common[..]].concat());
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let stdout = text(&first.stdout);
+    assert!(stdout.contains("epoch   1  step      8"), "{stdout}");
+    assert!(checkpoint.exists());
+
+    // Resuming goes on from step 8 to the end of epoch 2.
+    let resumed = [
+        &[
+            "train",
+            "--epochs",
+            "2",
+            "--resume",
+            checkpoint.to_str().unwrap(),
+        ],
+        &common[..],
+    ]
+    .concat();
+    let second = run(&resumed);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stdout).contains("epoch   2  step     16"),
+        "{}",
+        text(&second.stdout)
+    );
+    let curve = std::fs::read_to_string(&json).unwrap();
+    assert!(curve.contains("\"epoch\": 2, \"step\": 16"), "{curve}");
+    assert!(curve.contains("\"test_neg_elbo\""), "{curve}");
+
+    let eval = run(&[
+        "eval",
+        checkpoint.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--samples",
+        "3",
+    ]);
+    assert!(eval.status.success(), "{}", text(&eval.stderr));
+    let line = text(&eval.stdout);
+    assert!(
+        line.contains("test −ELBO") && line.contains("3 draws") && line.contains("on 64 images"),
+        "{line}"
+    );
+
+    let pictures = out.join("pictures");
+    let sample = run(&[
+        "sample",
+        checkpoint.to_str().unwrap(),
+        "--out",
+        pictures.to_str().unwrap(),
+        "--grid",
+        "4",
+        "--sweep",
+        "1",
+        "3",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(sample.status.success(), "{}", text(&sample.stderr));
+    for name in ["prior.png", "reconstructions.png", "sweep.png"] {
+        let bytes = std::fs::read(pictures.join(name)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{name}");
+    }
+    // Latent 4 has no dimension 7.
+    let bad_sweep = run(&[
+        "sample",
+        checkpoint.to_str().unwrap(),
+        "--sweep",
+        "0",
+        "7",
+        "--out",
+        pictures.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&bad_sweep, "--sweep 7");
+}
+
+#[test]
+fn ctrl_c_saves_the_checkpoint_and_exits_cleanly() {
+    let data = amat_folder("cli-ctrl-c", 256, 64);
+    let out = scratch("cli-ctrl-c-run");
+    let checkpoint = out.join("interrupted.safetensors");
+    let mut child = vae()
+        .args([
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "100000",
+            "--batch",
+            "32",
+            "--hidden",
+            "32",
+            "--latent",
+            "4",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.starts_with("training on"), "{line}");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(status.success(), "{status:?}: {rest}");
+    assert!(rest.contains("interrupted at step"), "{rest}");
+    let eval = run(&[
+        "eval",
+        checkpoint.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(eval.status.success(), "{}", text(&eval.stderr));
+}
+
+#[test]
+fn bad_input_gives_one_clear_line_and_a_failing_exit() {
+    let out = scratch("cli-errors");
+    assert_one_line_error(
+        &run(&["eval", "/nonexistent/model.safetensors"]),
+        "/nonexistent/model.safetensors",
+    );
+    let junk = out.join("junk.safetensors");
+    std::fs::write(&junk, b"these bytes are no checkpoint").unwrap();
+    assert_one_line_error(
+        &run(&["eval", junk.to_str().unwrap()]),
+        "not a safetensors file",
+    );
+    assert_one_line_error(
+        &run(&["train", "--data", "/nonexistent/data"]),
+        "/nonexistent/data",
+    );
+    let empty = scratch("cli-empty-data");
+    assert_one_line_error(
+        &run(&["train", "--data", empty.to_str().unwrap()]),
+        "no data found",
+    );
+    let data = amat_folder("cli-bad-amat", 4, 4);
+    std::fs::write(data.join("binarized_mnist_test.amat"), "0 1 2\n").unwrap();
+    assert_one_line_error(
+        &run(&[
+            "eval",
+            junk.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ]),
+        "not 0 or 1",
+    );
+    assert_one_line_error(
+        &run(&[
+            "train",
+            "--batch",
+            "0",
+            "--epochs",
+            "1",
+            "--checkpoint",
+            out.join("x").to_str().unwrap(),
+        ]),
+        "batch size 0",
+    );
+    assert_one_line_error(
+        &run(&["eval", junk.to_str().unwrap(), "--samples", "0"]),
+        "--samples 0",
+    );
+}
