@@ -159,3 +159,34 @@ fn an_evaluation_in_pieces_equals_one_in_a_single_submit_and_can_repeat() {
         ));
     });
 }
+
+#[test]
+fn a_snapshot_becomes_the_rollback_point_only_once_a_clean_step_has_used_it() {
+    with_shard(|shard| {
+        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        let initial = pollster::block_on(vae.read_parameters()).unwrap();
+        vae.train_steps(10).unwrap();
+        pollster::block_on(vae.metrics()).unwrap();
+        let at_ten = pollster::block_on(vae.read_parameters()).unwrap();
+        vae.train_steps(10).unwrap();
+        pollster::block_on(vae.metrics()).unwrap();
+        // Steps 11-20 ran fine from the step-10 parameters: those are good now; 20's wait.
+        vae.rollback();
+        assert_eq!(vae.step(), 10);
+        assert_eq!(pollster::block_on(vae.read_parameters()).unwrap(), at_ten);
+
+        // After one read, step 11 has not yet run on the step-10 parameters: the rollback point
+        // is still the initial state.
+        let mut fresh = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(fresh.set_training_data(&shard.train())).unwrap();
+        fresh.train_steps(10).unwrap();
+        pollster::block_on(fresh.metrics()).unwrap();
+        fresh.rollback();
+        assert_eq!(fresh.step(), 0);
+        assert_eq!(
+            pollster::block_on(fresh.read_parameters()).unwrap(),
+            initial
+        );
+    });
+}

@@ -139,6 +139,7 @@ impl Vae {
         vae.reported_step = step;
         vae.resume = Some((epoch, position));
         vae.good_step = step;
+        vae.pending = None;
         vae.snapshot_into_good();
         Ok(vae)
     }

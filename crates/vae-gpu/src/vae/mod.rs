@@ -82,9 +82,13 @@ pub struct Vae {
     first_loss: Option<f32>,
     /// Two snapshots of parameters, moments and step counter: `snapshots[good]` is the last read
     /// whose losses were all finite; the other receives the next read's copy.
-    snapshots: [[wgpu::Buffer; 4]; 2],
+    snapshots: [[wgpu::Buffer; 4]; 3],
     good: usize,
     good_step: u64,
+    /// A snapshot whose own losses were fine but whose parameters no step has used yet: a
+    /// step's loss judges the parameters before its update, so a snapshot becomes good only
+    /// when the next read shows the step after it was fine. (slot, step)
+    pending: Option<(usize, u64)>,
     train_batch: Activations,
     forward: ForwardPass,
     backward: BackwardPass,
@@ -146,7 +150,7 @@ impl Vae {
                 storage_buffer(device, "snapshot step counter", 1),
             ]
         };
-        let snapshots = [snapshot(), snapshot()];
+        let snapshots = [snapshot(), snapshot(), snapshot()];
         let train_batch = Activations::new(device, config.sizes, config.batch);
         let inputs = PassInputs {
             layout: &layout,
@@ -187,6 +191,7 @@ impl Vae {
             snapshots,
             good: 0,
             good_step: 0,
+            pending: None,
             train_batch,
             forward,
             backward,

@@ -57,7 +57,11 @@ impl Vae {
         let device = &self.context.device;
         let bytes = self.ring.size();
         let staging = staging_buffer(device, bytes);
-        let candidate = 1 - self.good;
+        // The slot neither good nor pending.
+        let pending = self.pending.map(|(slot, _)| slot);
+        let candidate = (0..3)
+            .find(|&slot| slot != self.good && Some(slot) != pending)
+            .unwrap_or_else(|| unreachable!("three slots, at most two in use"));
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("metrics read"),
         });
@@ -113,9 +117,31 @@ impl Vae {
                 !finite || m.neg_elbo > limit
             })
             .map(|m| m.step);
-        if diverged_at.is_none() {
-            self.good = candidate;
-            self.good_step = step_at_copy;
+        match diverged_at {
+            None => {
+                // The pending snapshot is good once a step after it ran fine.
+                if let Some((slot, step)) = self.pending {
+                    if steps.iter().any(|m| m.step == step + 1) {
+                        self.good = slot;
+                        self.good_step = step;
+                        self.pending = None;
+                    }
+                }
+                if step_at_copy > self.good_step
+                    && self.pending.is_none_or(|(_, step)| step_at_copy > step)
+                {
+                    self.pending = Some((candidate, step_at_copy));
+                }
+            }
+            // The pending snapshot is confirmed only by a clean step after it.
+            Some(at) => {
+                if let Some((slot, step)) = self.pending.take() {
+                    if at > step + 1 {
+                        self.good = slot;
+                        self.good_step = step;
+                    }
+                }
+            }
         }
         Ok(MetricsReport { steps, diverged_at })
     }
@@ -137,8 +163,9 @@ impl Vae {
         self.context.queue.submit([encoder.finish()]);
     }
 
-    /// Restores the parameters, Adam moments and step of the last metrics read whose losses were
-    /// all finite (or the initial ones): after a divergence, training can go on from there.
+    /// Restores the parameters, Adam moments and step of the last snapshot known good (or the
+    /// initial ones): one taken at a metrics read whose following step still had a finite loss
+    /// below the blow-up limit. After a divergence, training can go on from there.
     pub fn rollback(&mut self) {
         let mut encoder =
             self.context
@@ -152,6 +179,7 @@ impl Vae {
         self.context.queue.submit([encoder.finish()]);
         self.step = self.good_step;
         self.reported_step = self.good_step;
+        self.pending = None;
     }
 
     /// The parameters, in the GPU layout ([`Vae::layout`]).
