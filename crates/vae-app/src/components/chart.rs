@@ -54,7 +54,9 @@ fn label(value: f64) -> String {
     } else if value.fract().abs() < 1e-9 {
         format!("{value:.0}")
     } else {
-        format!("{value}")
+        // Ticks are multiples of 1, 2 or 5 × 10^k: three decimals show them without float noise.
+        let text = format!("{value:.3}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -274,5 +276,7 @@ mod tests {
         assert_eq!(label(1500.0), "1500");
         assert_eq!(label(25000.0), "25k");
         assert_eq!(label(3e12), "3e12");
+        assert_eq!(label(0.6000000000000001), "0.6");
+        assert_eq!(label(2.5), "2.5");
     }
 }

@@ -48,6 +48,8 @@ struct Lab {
     /// When the oldest slider input not yet on screen happened (`performance.now()`).
     input_waiting_since: Option<f64>,
     gallery_in_flight: bool,
+    /// The parameters changed while the gallery was being drawn: draw it again after.
+    gallery_again: bool,
     random_draws: u32,
 }
 
@@ -151,6 +153,7 @@ impl LabController {
             decode_again: false,
             input_waiting_since: None,
             gallery_in_flight: false,
+            gallery_again: false,
             random_draws: 0,
         });
         self.ui.model.set(Some(config));
@@ -291,6 +294,7 @@ impl LabController {
     fn refresh_gallery(&self) {
         let requests = self.with_lab(None, |lab| {
             if lab.gallery_in_flight {
+                lab.gallery_again = true;
                 return None;
             }
             let x: Vec<f32> = lab.test_images[..RECONSTRUCTIONS].concat();
@@ -310,12 +314,12 @@ impl LabController {
                 Ok::<_, GpuError>((samples, reconstructions))
             }
             .await;
-            if this
-                .with_lab(Some(generation), |lab| lab.gallery_in_flight = false)
-                .is_none()
-            {
+            let Some(again) = this.with_lab(Some(generation), |lab| {
+                lab.gallery_in_flight = false;
+                std::mem::take(&mut lab.gallery_again)
+            }) else {
                 return;
-            }
+            };
             match drawn {
                 Ok((samples, reconstructions)) => {
                     let canvases = this.ui.canvases;
@@ -327,6 +331,9 @@ impl LabController {
                         // Originals on top, reconstructions below.
                         let both = [x, reconstructions].concat();
                         draw_digits(&canvas, &both, DigitGrid::new(2, RECONSTRUCTIONS));
+                    }
+                    if again {
+                        this.refresh_gallery();
                     }
                 }
                 Err(error) => this.fail(error),
