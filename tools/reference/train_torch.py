@@ -52,6 +52,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json")
+    parser.add_argument("--save", help="write the trained state dict here (safetensors), for `vae eval`")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train = torch.from_numpy(load_amat(find(args.data, "train")))
@@ -81,6 +82,9 @@ def main():
         records.append(record)
         print(f"epoch {epoch:>3}  train −ELBO {record['train_neg_elbo']:7.2f}  test −ELBO {neg_elbo:7.2f} "
               f"(BCE {bce:.2f} + KL {kl:.2f})  {record['seconds']:.0f} s", flush=True)
+    if args.save:
+        from safetensors.torch import save_file
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.save)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"framework": f"PyTorch {torch.__version__}", "epochs": records}, f, indent=2)
