@@ -4,7 +4,8 @@
 #   scripts/setup.sh          what `trunk serve` needs: the wasm32 target, trunk, wasm-bindgen-cli
 #                             (the version in Cargo.lock), wasm-opt (binaryen 132 from npm)
 #   scripts/setup.sh --test   also what the tests need: Chromium and lavapipe (mesa-vulkan-drivers)
-#                             from Debian, playwright-core from npm (package-lock.json)
+#                             from Debian, playwright-core from npm (package-lock.json), numpy and
+#                             safetensors from PyPI in a venv (the checkpoint round trip)
 #
 # Every tool comes from a package registry (crates.io, npm, Debian): nothing downloads binaries
 # from elsewhere. Where it cannot install (not root, not Debian, no Rust or Node), it prints what
@@ -120,6 +121,20 @@ if [ "$with_test_tools" = 1 ]; then
   if [ "$installed" != "$wanted" ]; then
     say "npm ci (playwright-core $wanted; it drives Debian's Chromium and downloads no browser)"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  fi
+  # The checkpoint round trip's independent reader (scripts/roundtrip.sh): numpy and safetensors
+  # from PyPI, in a venv of its own so no system Python is touched.
+  venv="$cargo_home/vae-lab-tools/python"
+  if ! "$venv/bin/python" -c "import numpy, safetensors" 2>/dev/null; then
+    if ! have python3 || ! python3 -c "import venv, ensurepip" 2>/dev/null; then
+      if is_debian_root; then apt_install python3 python3-venv; else
+        cannot "Python 3 with venv is missing" "On Debian/Ubuntu: sudo apt-get install -y python3 python3-venv" "Elsewhere: install Python 3.9 or newer, then re-run."
+      fi
+    fi
+    say "python venv with numpy and safetensors (tools/reference/requirements-light.txt) in $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tools/reference/requirements-light.txt
   fi
 fi
 

@@ -28,5 +28,6 @@ step "cargo fmt --check" cargo fmt --all --check
 step "clippy (native)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32)" cargo clippy "${wasm_crates[@]}" --target wasm32-unknown-unknown --locked -- -D warnings
 step "cargo test (GPU tests on a real adapter)" cargo test --workspace --locked
+step "checkpoint round trip (vae CLI and a numpy reader)" scripts/roundtrip.sh
 step "trunk build --release" trunk build --release
 step "browser end-to-end (playwright-core + Chromium)" node --test e2e/

@@ -125,27 +125,22 @@ fn amat(folder: &Path, name: &str) -> Result<Data, String> {
     let test = parse_amat(&amat_file(folder, "test").ok_or_else(|| missing("test"))?)?;
     // The .amat files carry no labels; the model needs none.
     let (train_labels, test_labels) = (vec![0u8; train.count], vec![0u8; test.count]);
-    let options = BuildOptions {
-        train_count: train.count,
-        test_count: test.count,
-        seed: 0,
-    };
-    let bytes = build(
-        Source {
-            images: &train,
-            labels: &train_labels,
-        },
-        Source {
-            images: &test,
-            labels: &test_labels,
-        },
-        options,
-    )
-    .map_err(|e| e.to_string())?;
+    let bytes = build_shard((&train, &train_labels), (&test, &test_labels))?;
     Ok(Data {
         bytes,
         name: format!("binarized MNIST ({name})"),
     })
+}
+
+/// All of both parts in a shard; pixels binarised with seed 0 (0 and 255 stay 0 and 1).
+fn build_shard(train: (&IdxImages, &[u8]), test: (&IdxImages, &[u8])) -> Result<Vec<u8>, String> {
+    let options = BuildOptions {
+        train_count: train.0.count,
+        test_count: test.0.count,
+        seed: 0,
+    };
+    let source = |(images, labels)| Source { images, labels };
+    build(source(train), source(test), options).map_err(|e| e.to_string())
 }
 
 fn idx_folder(folder: &Path, name: &str) -> Result<Data, String> {
@@ -166,23 +161,7 @@ fn idx_folder(folder: &Path, name: &str) -> Result<Data, String> {
         labels("t10k-labels-idx1-ubyte.gz")?,
     );
     // Binarised once with seed 0, as the bundled shard (which keeps the first 50,000).
-    let options = BuildOptions {
-        train_count: train.count,
-        test_count: test.count,
-        seed: 0,
-    };
-    let bytes = build(
-        Source {
-            images: &train,
-            labels: &train_labels,
-        },
-        Source {
-            images: &test,
-            labels: &test_labels,
-        },
-        options,
-    )
-    .map_err(|e| e.to_string())?;
+    let bytes = build_shard((&train, &train_labels), (&test, &test_labels))?;
     Ok(Data {
         bytes,
         name: format!("MNIST IDX ({name}), binarised with seed 0"),

@@ -53,7 +53,7 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
         String::new()
     };
     println!(
-        "{}: test −ELBO {neg_elbo:.3}{spread} nats per image = BCE {bce:.3} + KL {kl:.3}, on {} images of {}",
+        "{}: test −ELBO {neg_elbo:.4}{spread} nats per image = BCE {bce:.4} + KL {kl:.4}, on {} images of {}",
         args.checkpoint.display(),
         test.len(),
         data.name
