@@ -1,7 +1,8 @@
 // Other in-browser trainers of the same VAE in the same Chromium, for the comparison in README:
 //   (cd bench/peers && npm install) && trunk build --release && node bench/peers.mjs
-// TensorFlow.js on its webgpu, wasm and webgl backends (bench/peers/tfjs.html): ms per training
-// step of batch 128, after a warm-up, on the shard the lab ships.
+// TensorFlow.js on its webgpu, wasm and webgl backends (bench/peers/tfjs.html) and jax-js on its
+// webgpu and wasm backends (bench/peers/jaxjs.html): ms per training step of batch 128, after a
+// warm-up, on the shard the lab ships. Served cross-origin isolated, so WebAssembly may use threads.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -13,7 +14,11 @@ const server = createServer(async (request, response) => {
   const file = normalize(join(root, decodeURIComponent(new URL(request.url, 'http://x').pathname)));
   try {
     if (!file.startsWith(root) || !(await stat(file)).isFile()) throw new Error();
-    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+    response.writeHead(200, {
+      'content-type': types[extname(file)] ?? 'application/octet-stream',
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-embedder-policy': 'require-corp',
+    });
     response.end(await readFile(file));
   } catch {
     response.writeHead(404).end();
@@ -26,13 +31,17 @@ try {
   console.log(`Chromium ${browser.version()}, ${new Date().toISOString()}\n`);
   console.log('| framework | backend | ms per step (batch 128) |');
   console.log('|---|---|---|');
-  for (const [backend, steps] of [['wasm', 20], ['webgl', 10], ['webgpu', 5]]) {
+  const runs = [
+    ['tfjs', 'wasm', 20], ['tfjs', 'webgl', 10], ['tfjs', 'webgpu', 5],
+    ['jaxjs', 'wasm', 20], ['jaxjs', 'webgpu', 10],
+  ];
+  for (const [peer, backend, steps] of runs) {
     const page = await browser.newPage();
-    await page.goto(`${base}tfjs.html?backend=${backend}&steps=${steps}`);
+    await page.goto(`${base}${peer}.html?backend=${backend}&steps=${steps}`);
     await page.waitForFunction(() => document.querySelector('#result').textContent !== 'running', null, { timeout: 600_000 });
     const result = JSON.parse(await page.locator('#result').textContent());
     console.log(result.error
-      ? `| TensorFlow.js | ${backend} | failed: ${result.error} |`
+      ? `| ${peer} | ${backend} | failed: ${result.error.split('\n')[0]} |`
       : `| ${result.framework} | ${backend} | ${result.msPerStep.toFixed(1)} (${result.steps} steps, loss ${result.lastLoss.toFixed(1)}) |`);
     await page.close();
   }
