@@ -21,13 +21,11 @@ def main():
     parser.add_argument("--samples", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    tensors = load_file(args.checkpoint)
-    # A `vae train` checkpoint also holds Adam's moments under "optimizer.": not the model's.
-    state = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
+    state = load_file(args.checkpoint)
     hidden, input_size = state["encoder.enc1.weight"].shape
     latent = state["encoder.mean_x.weight"].shape[0]
     model = VAE(input_size, hidden, latent)
-    model.load_state_dict(state)
+    model.load_state_dict(state)  # strict; the optimizer's tensors are set aside by VAE
     test = torch.from_numpy(load_amat(find(args.data, "test")))
     generator = torch.Generator().manual_seed(args.seed)
     draws = np.array([evaluate(model, test, 128, generator) for _ in range(args.samples)])

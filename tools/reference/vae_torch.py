@@ -38,6 +38,12 @@ class VAE(nn.Module):
         self.encoder = Encoder(input_size, hidden, latent)
         self.decoder = Decoder(input_size, hidden, latent)
 
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """A `vae train` checkpoint also carries Adam's moments under "optimizer.": not the
+        model's, so `model.load_state_dict(safetensors.torch.load_file(path))` just works."""
+        model_only = {k: v for k, v in state_dict.items() if not k.startswith("optimizer.")}
+        return super().load_state_dict(model_only, strict=strict, assign=assign)
+
     def loss(self, x, eps):
         """Batch-mean −ELBO with the given noise: (loss, bce, kl), each a scalar tensor."""
         mean, logvar = self.encoder(x)
