@@ -91,6 +91,11 @@ fn test_values(tests: &[crate::lab::TestPoint]) -> String {
     values.join(",")
 }
 
+fn train_times(tests: &[crate::lab::TestPoint]) -> String {
+    let values: Vec<String> = tests.iter().map(|t| format!("{:.0}", t.train_ms)).collect();
+    values.join(",")
+}
+
 fn duration(ms: f64) -> String {
     let seconds = (ms / 1000.0) as u64;
     format!("{}:{:02}", seconds / 60, seconds % 60)
@@ -264,6 +269,7 @@ fn Readout(progress: RwSignal<Progress>, curve: RwSignal<Curve>) -> impl IntoVie
             <dd
                 id="test-elbo"
                 data-values={move || test_values(&tests())}
+                data-train-ms={move || train_times(&tests())}
             >
                 {move || match tests().last() {
                     Some(t) if t.epoch == 0 => format!("{:.1} nats at initialisation", t.neg_elbo),

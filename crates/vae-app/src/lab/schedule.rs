@@ -400,9 +400,9 @@ impl LabController {
             Ok(evaluation) => evaluation,
             Err(error) => return self.fail(error),
         };
-        let Some(progress) = self.with_lab(Some(generation), |lab| {
+        let Some((progress, train_ms)) = self.with_lab(Some(generation), |lab| {
             lab.schedule.evaluating = None;
-            lab.progress(now_ms())
+            (lab.progress(now_ms()), lab.schedule.trained_ms)
         }) else {
             return;
         };
@@ -410,6 +410,7 @@ impl LabController {
             curve.test.push(TestPoint {
                 epoch,
                 step,
+                train_ms,
                 neg_elbo: evaluation.neg_elbo,
                 bce: evaluation.bce,
                 kl: evaluation.kl,

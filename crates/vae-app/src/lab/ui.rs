@@ -50,6 +50,8 @@ pub struct TrainPoint {
 pub struct TestPoint {
     pub epoch: u64,
     pub step: u64,
+    /// Time spent training when it was taken (evaluations excluded), in milliseconds.
+    pub train_ms: f64,
     pub neg_elbo: f64,
     pub bce: f64,
     pub kl: f64,
