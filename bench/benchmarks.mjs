@@ -46,7 +46,8 @@ function timeTo(curve, threshold, stopped) {
   const hit = curve.find((p) => p.test <= threshold);
   if (hit) return `${hit.seconds.toFixed(0)} s (epoch ${hit.epoch})`;
   const last = curve.at(-1);
-  return last ? `not in ${epochs} epoch${epochs > 1 ? "s" : ""} (${last.test.toFixed(1)})` : `not reached${stopped ? ` in ${budget} s` : ''}`;
+  const limit = stopped ? `${budget} s` : `${epochs} epoch${epochs > 1 ? 's' : ''}`;
+  return last ? `not in ${limit} (${last.test.toFixed(1)})` : `not reached in ${limit}`;
 }
 
 // --- Our engine, natively.
