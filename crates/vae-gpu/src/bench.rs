@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape, FastPath, MatmulStrategy};
+pub use crate::kernels::dense::KernelChoice;
+use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape};
 use crate::kernels::dense_backward::{
     BackwardInputBuffers, BackwardWeightBuffers, DenseBackwardInput, DenseBackwardWeight,
 };
@@ -124,16 +125,6 @@ async fn time_dispatches(
     ))
 }
 
-/// Which matmul kernels to measure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KernelChoice {
-    /// What the engine picks for this adapter.
-    Adapter,
-    Strategy(MatmulStrategy),
-    /// Register blocks of a given shape (for tuning them on a new kind of adapter).
-    Blocks(FastPath),
-}
-
 /// GFLOP/s of each matmul kernel on the shapes of the default model at `batch`.
 pub async fn matmuls(
     context: &GpuContext,
@@ -141,24 +132,9 @@ pub async fn matmuls(
     choice: KernelChoice,
     budget: Duration,
 ) -> Result<Vec<MatmulResult>, GpuError> {
-    let (forward, input_grad, weight_grad) = match choice {
-        KernelChoice::Blocks(fast) => (
-            DenseForward::with_blocks(context, fast).await?,
-            DenseBackwardInput::with_blocks(context, fast).await?,
-            DenseBackwardWeight::with_blocks(context, fast).await?,
-        ),
-        other => {
-            let strategy = match other {
-                KernelChoice::Strategy(strategy) => strategy,
-                _ => MatmulStrategy::for_adapter(context),
-            };
-            (
-                DenseForward::with_strategy(context, strategy).await?,
-                DenseBackwardInput::with_strategy(context, strategy).await?,
-                DenseBackwardWeight::with_strategy(context, strategy).await?,
-            )
-        }
-    };
+    let forward = DenseForward::with_choice(context, choice).await?;
+    let input_grad = DenseBackwardInput::with_choice(context, choice).await?;
+    let weight_grad = DenseBackwardWeight::with_choice(context, choice).await?;
     let mut results = Vec::new();
     let b = batch;
     let cases: [(&'static str, u32, u32, u32); 6] = [

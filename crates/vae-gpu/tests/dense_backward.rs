@@ -1,7 +1,7 @@
 //! `shaders/dense_backward_input.wgsl` and `shaders/dense_backward_weight.wgsl` on a real adapter
 //! against `vae-reference`, on awkward shapes and the model's own.
 
-use vae_gpu::kernels::dense::{DenseShape, FastPath, MatmulStrategy};
+use vae_gpu::kernels::dense::{DenseShape, FastPath, KernelChoice, MatmulStrategy};
 use vae_gpu::kernels::dense_backward::{DenseBackwardInput, DenseBackwardWeight};
 use vae_gpu::selftest::{dense_tolerance, max_abs_difference};
 use vae_gpu::GpuContext;
@@ -43,7 +43,11 @@ fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
         check_input_gradient(&context, strategy, &kernel);
     }
     for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
-        let kernel = pollster::block_on(DenseBackwardInput::with_blocks(&context, fast)).unwrap();
+        let kernel = pollster::block_on(DenseBackwardInput::with_choice(
+            &context,
+            KernelChoice::Blocks(fast),
+        ))
+        .unwrap();
         check_input_gradient(&context, fast, &kernel);
     }
 }
@@ -105,7 +109,11 @@ fn weight_and_bias_gradients_match_the_reference() {
         check_weight_gradient(&context, strategy, &kernel);
     }
     for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
-        let kernel = pollster::block_on(DenseBackwardWeight::with_blocks(&context, fast)).unwrap();
+        let kernel = pollster::block_on(DenseBackwardWeight::with_choice(
+            &context,
+            KernelChoice::Blocks(fast),
+        ))
+        .unwrap();
         check_weight_gradient(&context, fast, &kernel);
     }
 }

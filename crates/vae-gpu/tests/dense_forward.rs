@@ -3,7 +3,7 @@
 //! A missing adapter fails these tests with the driver to install: a GPU test that skips itself
 //! silently would let a broken kernel through.
 
-use vae_gpu::kernels::dense::{DenseForward, DenseShape, FastPath, MatmulStrategy};
+use vae_gpu::kernels::dense::{DenseForward, DenseShape, FastPath, KernelChoice, MatmulStrategy};
 use vae_gpu::selftest::{check_dense_forward, dense_tolerance, max_abs_difference};
 use vae_gpu::{GpuContext, GpuError};
 use vae_reference::{dense_forward, Activation, SplitMix64};
@@ -35,7 +35,11 @@ fn dense_forward_matches_the_reference_on_awkward_shapes() {
     }
     // The blocks other adapters get, checked here too.
     for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
-        let kernel = pollster::block_on(DenseForward::with_blocks(&context, fast)).unwrap();
+        let kernel = pollster::block_on(DenseForward::with_choice(
+            &context,
+            KernelChoice::Blocks(fast),
+        ))
+        .unwrap();
         check_forward(&context, fast, &kernel);
     }
 }

@@ -1,35 +1,11 @@
 //! The API a page drives while it trains: reads that hold no borrow of the model and complete
 //! while more work is queued, cached inference sessions, and an evaluation run in pieces.
 
-use mnist_shard::{decompress, Shard};
-use vae_gpu::vae::{prior_sample, Vae, VaeConfig};
-use vae_gpu::{GpuContext, GpuError};
-use vae_reference::Sizes;
+use vae_gpu::vae::{prior_sample, Vae};
+use vae_gpu::GpuError;
 
-const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
-
-fn context() -> GpuContext {
-    pollster::block_on(GpuContext::new()).unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn small() -> VaeConfig {
-    VaeConfig {
-        sizes: Sizes {
-            input: 784,
-            hidden: 64,
-            latent: 8,
-        },
-        batch: 32,
-        seed: 5,
-        ..VaeConfig::default()
-    }
-}
-
-fn with_shard<T>(run: impl FnOnce(&Shard) -> T) -> T {
-    let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
-    let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
-    run(&shard)
-}
+mod common;
+use common::{context, small, with_shard};
 
 #[test]
 fn a_metrics_read_completes_while_training_goes_on_and_covers_only_its_steps() {

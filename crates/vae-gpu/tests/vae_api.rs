@@ -1,35 +1,13 @@
 //! The engine's API on a real adapter: checkpoints, resuming, bad settings, divergence and
 //! rollback, encoding and decoding. A small hidden width keeps these fast; the math is the same.
 
-use mnist_shard::{decompress, Shard};
+use mnist_shard::Shard;
 use vae_gpu::vae::{Vae, VaeConfig};
-use vae_gpu::{GpuContext, GpuError};
-use vae_reference::{AdamConfig, Sizes};
+use vae_gpu::GpuError;
+use vae_reference::AdamConfig;
 
-const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
-
-fn context() -> GpuContext {
-    pollster::block_on(GpuContext::new()).unwrap_or_else(|error| panic!("{error}"))
-}
-
-fn small() -> VaeConfig {
-    VaeConfig {
-        sizes: Sizes {
-            input: 784,
-            hidden: 64,
-            latent: 8,
-        },
-        batch: 32,
-        seed: 17,
-        ..VaeConfig::default()
-    }
-}
-
-fn with_shard<T>(run: impl FnOnce(&Shard) -> T) -> T {
-    let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
-    let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
-    run(&shard)
-}
+mod common;
+use common::{context, small, with_shard};
 
 fn losses(vae: &mut Vae, steps: u32) -> Vec<f32> {
     vae.train_steps(steps).unwrap();

@@ -111,6 +111,15 @@ pub enum MatmulStrategy {
     SharedTiles,
 }
 
+/// Which dense kernels to build: the adapter's choice, a strategy, or register blocks of a given
+/// shape whatever the adapter (to tune them, or to test other adapters' blocks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelChoice {
+    Adapter,
+    Strategy(MatmulStrategy),
+    Blocks(FastPath),
+}
+
 impl MatmulStrategy {
     pub fn for_adapter(context: &GpuContext) -> MatmulStrategy {
         if context.adapter.is_software {
@@ -223,13 +232,17 @@ impl DensePaths {
     /// `specialise` for this adapter's blocks, or the tiled kernel.
     pub async fn new(
         context: &GpuContext,
-        strategy: MatmulStrategy,
-        fast: Option<FastPath>,
+        choice: KernelChoice,
         general: &shaders::ShaderSource,
         vec4: &shaders::ShaderSource,
         specialise: impl FnOnce(&str, &FastPath) -> String,
         tiled: &shaders::ShaderSource,
     ) -> Result<Self, GpuError> {
+        let (strategy, fast) = match choice {
+            KernelChoice::Adapter => (MatmulStrategy::for_adapter(context), None),
+            KernelChoice::Strategy(strategy) => (strategy, None),
+            KernelChoice::Blocks(fast) => (MatmulStrategy::RegisterBlocks, Some(fast)),
+        };
         Ok(match strategy {
             MatmulStrategy::SharedTiles => {
                 DensePaths::Tiles(Kernel::new(context, tiled, &[]).await?)
@@ -264,30 +277,20 @@ pub struct DenseBuffers<'a> {
 
 impl DenseForward {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
-        Self::with_strategy(context, MatmulStrategy::for_adapter(context)).await
+        Self::with_choice(context, KernelChoice::Adapter).await
     }
 
     pub async fn with_strategy(
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
-        Self::with_paths(context, strategy, None).await
+        Self::with_choice(context, KernelChoice::Strategy(strategy)).await
     }
 
-    /// Register blocks of the given shape, whatever the adapter (for tuning them).
-    pub async fn with_blocks(context: &GpuContext, fast: FastPath) -> Result<Self, GpuError> {
-        Self::with_paths(context, MatmulStrategy::RegisterBlocks, Some(fast)).await
-    }
-
-    async fn with_paths(
-        context: &GpuContext,
-        strategy: MatmulStrategy,
-        fast: Option<FastPath>,
-    ) -> Result<Self, GpuError> {
+    pub async fn with_choice(context: &GpuContext, choice: KernelChoice) -> Result<Self, GpuError> {
         let paths = DensePaths::new(
             context,
-            strategy,
-            fast,
+            choice,
             &shaders::DENSE_FORWARD,
             &shaders::DENSE_FORWARD_VEC4,
             |source, fast| {

@@ -1,7 +1,7 @@
 //! The dense layer's backward products: `shaders/dense_backward_input.wgsl` (dx = dy · W, with the
 //! previous ReLU's mask) and `shaders/dense_backward_weight.wgsl` (dW = dyᵀ · x, db = Σ dy).
 
-use super::dense::FastPath;
+use super::dense::KernelChoice;
 use super::dense::{
     check_lengths, dense_workgroups, tiled_uniform, tiled_workgroups, DensePaths, DenseShape,
     MatmulStrategy,
@@ -31,30 +31,20 @@ pub struct BackwardInputBuffers<'a> {
 
 impl DenseBackwardInput {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
-        Self::with_strategy(context, MatmulStrategy::for_adapter(context)).await
+        Self::with_choice(context, KernelChoice::Adapter).await
     }
 
     pub async fn with_strategy(
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
-        Self::with_paths(context, strategy, None).await
+        Self::with_choice(context, KernelChoice::Strategy(strategy)).await
     }
 
-    /// Register blocks of the given shape, whatever the adapter (for tuning them).
-    pub async fn with_blocks(context: &GpuContext, fast: FastPath) -> Result<Self, GpuError> {
-        Self::with_paths(context, MatmulStrategy::RegisterBlocks, Some(fast)).await
-    }
-
-    async fn with_paths(
-        context: &GpuContext,
-        strategy: MatmulStrategy,
-        fast: Option<FastPath>,
-    ) -> Result<Self, GpuError> {
+    pub async fn with_choice(context: &GpuContext, choice: KernelChoice) -> Result<Self, GpuError> {
         let paths = DensePaths::new(
             context,
-            strategy,
-            fast,
+            choice,
             &shaders::DENSE_BACKWARD_INPUT,
             &shaders::DENSE_BACKWARD_INPUT_VEC4,
             |source, fast| {
@@ -161,30 +151,20 @@ pub struct BackwardWeightBuffers<'a> {
 
 impl DenseBackwardWeight {
     pub async fn new(context: &GpuContext) -> Result<Self, GpuError> {
-        Self::with_strategy(context, MatmulStrategy::for_adapter(context)).await
+        Self::with_choice(context, KernelChoice::Adapter).await
     }
 
     pub async fn with_strategy(
         context: &GpuContext,
         strategy: MatmulStrategy,
     ) -> Result<Self, GpuError> {
-        Self::with_paths(context, strategy, None).await
+        Self::with_choice(context, KernelChoice::Strategy(strategy)).await
     }
 
-    /// Register blocks of the given shape, whatever the adapter (for tuning them).
-    pub async fn with_blocks(context: &GpuContext, fast: FastPath) -> Result<Self, GpuError> {
-        Self::with_paths(context, MatmulStrategy::RegisterBlocks, Some(fast)).await
-    }
-
-    async fn with_paths(
-        context: &GpuContext,
-        strategy: MatmulStrategy,
-        fast: Option<FastPath>,
-    ) -> Result<Self, GpuError> {
+    pub async fn with_choice(context: &GpuContext, choice: KernelChoice) -> Result<Self, GpuError> {
         let paths = DensePaths::new(
             context,
-            strategy,
-            fast,
+            choice,
             &shaders::DENSE_BACKWARD_WEIGHT,
             &shaders::DENSE_BACKWARD_WEIGHT_VEC4,
             |source, fast| {
