@@ -57,6 +57,10 @@ fn check_forward(context: &GpuContext, strategy: impl std::fmt::Debug, kernel: &
         (128, 784, 500),
         (129, 500, 20),
         (5, 500, 784),
+        // One latent vector decoded, as a slider does (the thin kernel on register blocks).
+        (1, 20, 500),
+        (1, 500, 784),
+        (2, 784, 500),
     ];
     for (index, &(rows, inputs, outputs)) in shapes.iter().enumerate() {
         let relu = index % 2 == 0;

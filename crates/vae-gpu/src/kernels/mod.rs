@@ -2,6 +2,7 @@
 
 pub mod dense;
 pub mod dense_backward;
+mod dense_paths;
 pub mod gather;
 pub mod step;
 mod unroll;

@@ -1,0 +1,169 @@
+//! How the dense kernels multiply on an adapter: the strategy (register blocks or shared-memory
+//! tiles), the register blocks' shapes per adapter, and the pipelines each kernel chooses between.
+
+use super::dense::dense_kernel;
+use super::Kernel;
+use crate::GpuError;
+use crate::{shaders, GpuContext};
+
+/// How the dense kernels multiply on an adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulStrategy {
+    /// Register blocks and vec4 loads with no barriers: what software GPUs (lavapipe,
+    /// SwiftShader) run fastest, since each storage load there is a gather across lanes and a
+    /// barrier a coroutine switch. Falls back to the general kernels for shapes that are not
+    /// multiples of 4.
+    RegisterBlocks,
+    /// Shared-memory tiles (matmul_tiled.wgsl), any shape: what real GPUs reward.
+    SharedTiles,
+}
+
+/// Which dense kernels to build: the adapter's choice, a strategy, or register blocks of a given
+/// shape whatever the adapter (to tune them, or to test other adapters' blocks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelChoice {
+    Adapter,
+    Strategy(MatmulStrategy),
+    Blocks(FastPath),
+}
+
+impl MatmulStrategy {
+    pub fn for_adapter(context: &GpuContext) -> MatmulStrategy {
+        if context.adapter.is_software {
+            MatmulStrategy::RegisterBlocks
+        } else {
+            MatmulStrategy::SharedTiles
+        }
+    }
+}
+
+/// The uniform of the tiled kernels: `{ m, n, k, row_sums, flag, 3 × pad }`.
+pub(crate) fn tiled_uniform(m: u32, n: u32, k: u32, row_sums: bool, flag: bool) -> Vec<u8> {
+    let words = [m, n, k, u32::from(row_sums), u32::from(flag), 0, 0, 0];
+    bytemuck::cast_slice(&words).to_vec()
+}
+
+/// Workgroups of the tiled kernels: one per 64 × 64 tile of the `m × n` result.
+pub(crate) fn tiled_workgroups(m: u32, n: u32) -> (u32, u32) {
+    (n.div_ceil(64), m.div_ceil(64))
+}
+
+/// The vec4 fast paths: each invocation computes a 4 × 4 block of its output (fixed by the
+/// unrolled shaders); the workgroup shape is chosen per adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FastPath {
+    pub workgroup: (u32, u32),
+    /// The forward kernel's register block, rows × columns of the output per invocation.
+    pub forward_block: (u32, u32),
+    /// The weight-gradient kernel's block, outputs × inputs of dw per invocation (multiples of 4).
+    pub weight_block: (u32, u32),
+    /// The input-gradient kernel's block, rows × inputs of dx per invocation (inputs a multiple of 4).
+    pub input_block: (u32, u32),
+}
+
+impl FastPath {
+    /// 8 × 8 = 64 invocations, a multiple of every common SIMD width. Software GPUs (lavapipe,
+    /// SwiftShader) turn each storage load into a gather across lanes, so the blocks are large
+    /// there: measured on lavapipe (2 cores, `vae bench`), the forward kernel reached 25-29
+    /// GFLOP/s on 128×784×500 with 16 × 32 against 20-21 with 16 × 16 and 10 with 4 × 4; the
+    /// gradient kernels 21-26 with 16 × 16. Other adapters use shared-memory tiles
+    /// ([`MatmulStrategy::SharedTiles`]); this path is their fallback, with small 4 × 4 blocks.
+    pub fn for_adapter(context: &GpuContext) -> FastPath {
+        match (context.adapter.is_software, cfg!(target_arch = "wasm32")) {
+            (true, false) => Self::NATIVE_SOFTWARE,
+            (true, true) => Self::BROWSER_SOFTWARE,
+            (false, _) => Self::SMALL,
+        }
+    }
+
+    /// lavapipe (see above).
+    pub const NATIVE_SOFTWARE: FastPath = FastPath {
+        workgroup: (8, 8),
+        forward_block: (16, 32),
+        weight_block: (16, 16),
+        input_block: (16, 16),
+    };
+
+    /// A browser's software WebGPU (Chromium's SwiftShader) compiles a shader's unrolled block
+    /// superlinearly: measured in Chromium 156 (the page's `?bench`), the forward kernel took
+    /// 4.6-5.2 s to compile with 16 × 32 blocks, 1.6 s with 16 × 16, 0.7-0.8 s with 8 × 16 and
+    /// 0.33 s with 8 × 8, for 6.9, 6.5, 5.3 and 4.4 GFLOP/s on 128×784×500. The page's first
+    /// digit waits for these compiles: 8 × 8 opens it in about 2 s rather than 12, for some 8 ms
+    /// more per training step. The gradient kernels compile faster and keep larger blocks.
+    pub const BROWSER_SOFTWARE: FastPath = FastPath {
+        workgroup: (8, 8),
+        forward_block: (8, 8),
+        weight_block: (16, 16),
+        input_block: (8, 16),
+    };
+
+    /// The fallback of real GPUs, which use shared-memory tiles.
+    pub const SMALL: FastPath = FastPath {
+        workgroup: (8, 8),
+        forward_block: (4, 4),
+        weight_block: (4, 4),
+        input_block: (4, 4),
+    };
+
+    /// The workgroup-size overrides every fast-path shader takes.
+    pub fn overrides(&self) -> [(&'static str, f64); 2] {
+        [
+            ("WG_X", f64::from(self.workgroup.0)),
+            ("WG_Y", f64::from(self.workgroup.1)),
+        ]
+    }
+
+    /// Workgroups covering `cols × rows` invocations.
+    pub fn workgroups(&self, cols: u32, rows: u32) -> (u32, u32) {
+        (
+            cols.div_ceil(self.workgroup.0),
+            rows.div_ceil(self.workgroup.1),
+        )
+    }
+}
+
+/// The pipelines a dense kernel chooses between on one adapter.
+pub(crate) enum DensePaths {
+    /// Unrolled register blocks for shapes in multiples of 4, the general kernel for the rest.
+    Registers {
+        vec4: Kernel,
+        general: Kernel,
+        fast: FastPath,
+    },
+    /// Shared-memory tiles, for every shape.
+    Tiles(Kernel),
+}
+
+impl DensePaths {
+    /// Compiles what `strategy` uses: the general kernel and the vec4 template specialised by
+    /// `specialise` for this adapter's blocks, or the tiled kernel.
+    pub async fn new(
+        context: &GpuContext,
+        choice: KernelChoice,
+        general: &shaders::ShaderSource,
+        vec4: &shaders::ShaderSource,
+        specialise: impl FnOnce(&str, &FastPath) -> String,
+        tiled: &shaders::ShaderSource,
+    ) -> Result<Self, GpuError> {
+        let (strategy, fast) = match choice {
+            KernelChoice::Adapter => (MatmulStrategy::for_adapter(context), None),
+            KernelChoice::Strategy(strategy) => (strategy, None),
+            KernelChoice::Blocks(fast) => (MatmulStrategy::RegisterBlocks, Some(fast)),
+        };
+        Ok(match strategy {
+            MatmulStrategy::SharedTiles => {
+                DensePaths::Tiles(Kernel::new(context, tiled, &[]).await?)
+            }
+            MatmulStrategy::RegisterBlocks => {
+                let fast = fast.unwrap_or_else(|| FastPath::for_adapter(context));
+                let source = specialise(&vec4.source, &fast);
+                DensePaths::Registers {
+                    vec4: Kernel::from_source(context, vec4.label, source, &fast.overrides())
+                        .await?,
+                    general: dense_kernel(context, general).await?,
+                    fast,
+                }
+            }
+        })
+    }
+}
