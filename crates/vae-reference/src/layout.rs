@@ -104,6 +104,8 @@ impl Tensor {
 pub struct Layout {
     pub sizes: Sizes,
     ranges: Vec<std::ops::Range<usize>>,
+    /// The flat vector's length: past the last tensor, rounded up to the alignment.
+    end: usize,
 }
 
 impl Layout {
@@ -114,7 +116,8 @@ impl Layout {
 
     /// Each tensor starting at a multiple of `align` elements, except that the log-variance head
     /// follows the mean head directly (weights, and biases), so the two stay one contiguous
-    /// `[2·latent, …]` block. The GPU binds tensors at 256-byte offsets: `align` 64.
+    /// `[2·latent, …]` block, and the whole a multiple of `align` long. The GPU binds tensors at
+    /// 256-byte offsets and updates the flat vector in vec4s: `align` 64.
     pub fn aligned(sizes: Sizes, align: usize) -> Layout {
         let mut start = 0usize;
         let ranges = Tensor::ALL
@@ -129,7 +132,11 @@ impl Layout {
                 range
             })
             .collect();
-        Layout { sizes, ranges }
+        Layout {
+            sizes,
+            ranges,
+            end: start.div_ceil(align) * align,
+        }
     }
 
     /// The mean and log-variance heads' weights (or, with `bias`, biases) as one block.
@@ -152,7 +159,7 @@ impl Layout {
 
     /// Total number of parameters (815,824 for the MNIST model).
     pub fn len(&self) -> usize {
-        self.ranges.last().map_or(0, |range| range.end)
+        self.end
     }
 
     pub fn is_empty(&self) -> bool {
@@ -196,5 +203,15 @@ mod tests {
         assert_eq!(layout.heads(false).len(), 2 * 20 * 500);
         assert_eq!(layout.heads(true).len(), 40);
         assert!(layout.len() < packed.len() + 10 * 64);
+        assert_eq!(layout.len() % 64, 0);
+        // Odd sizes too: the end is padded, the last tensor is where it was.
+        let odd = Sizes {
+            input: 7,
+            hidden: 5,
+            latent: 3,
+        };
+        let layout = Layout::aligned(odd, 64);
+        assert_eq!(layout.len() % 64, 0);
+        assert_eq!(layout.range(Tensor::OutBias).len(), 7);
     }
 }

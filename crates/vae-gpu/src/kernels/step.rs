@@ -5,8 +5,9 @@
 use super::Kernel;
 use crate::{shaders, GpuContext, GpuError};
 
-/// Invocations per workgroup of the one-dimensional kernels (adam.wgsl's @workgroup_size).
-pub const ADAM_WORKGROUP: u32 = 256;
+/// Parameters one invocation of adam.wgsl updates: 16 vec4s (its VEC4S_PER_INVOCATION), in
+/// workgroups of 64.
+pub const ADAM_PER_WORKGROUP: u32 = 16 * 4 * 64;
 /// Invocations per workgroup of the per-row and per-element kernels.
 pub const ROW_WORKGROUP: u32 = 64;
 

@@ -6,7 +6,8 @@ use vae_reference::Tensor;
 use super::graph::{part, shape, whole, Activations, Kernels, PassInputs};
 use crate::kernels::dense_backward::{BackwardInputBuffers, BackwardWeightBuffers};
 use crate::kernels::step::{
-    adam_uniform, advance_uniform, rows_uniform, spread_workgroups, ADAM_WORKGROUP, ROW_WORKGROUP,
+    adam_uniform, advance_uniform, rows_uniform, spread_workgroups, ADAM_PER_WORKGROUP,
+    ROW_WORKGROUP,
 };
 use crate::kernels::Binding;
 use crate::{GpuContext, GpuError};
@@ -173,7 +174,7 @@ impl BackwardPass {
                         whole(optimizer.m),
                         whole(optimizer.v),
                     ],
-                    spread_workgroups(count, ADAM_WORKGROUP),
+                    spread_workgroups(count, ADAM_PER_WORKGROUP),
                 )
                 .await?,
         })
