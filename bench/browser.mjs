@@ -7,7 +7,7 @@
 //   - training on the page: ms per step and images/s;
 //   - the engine benchmark page (`?bench`): the same step and kernels without the UI.
 // Prints a Markdown table and writes target/bench/browser.json.
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { distDir, launchChromium, openPage, serveDist } from '../e2e/harness.mjs';
@@ -23,7 +23,9 @@ const round = (value, digits = 1) => Number(value.toFixed(digits));
 
 async function pageWeight() {
   const files = {};
-  for (const name of await readdir(distDir)) {
+  // Recursive: wasm-bindgen's JS snippets sit in dist/snippets/.
+  for (const name of await readdir(distDir, { recursive: true })) {
+    if (!(await stat(join(distDir, name))).isFile()) continue;
     const bytes = await readFile(join(distDir, name));
     // The shard ships gzip-compressed already; everything else a server would gzip.
     const gzip = name.endsWith('.gz') ? bytes.length : gzipSync(bytes, { level: 9 }).length;

@@ -13,6 +13,8 @@
 // BLOCK_INPUTS / 4). A template: the block and the fully unrolled body between the `unroll`
 // markers are generated per adapter at pipeline creation (crates/vae-gpu/src/kernels/unroll.rs);
 // as committed it is the complete 4 × 4 kernel.
+// On software adapters with a fixed subgroup size the generator also shares the block's rows of dy:
+// each lane loads a part and takes the rest by subgroupBroadcast (a one-dimensional workgroup).
 // Dispatch ceil(inputs / BLOCK_INPUTS / WG_X) × ceil(rows / BLOCK_ROWS / WG_Y).
 // Edges: indices past the end are clamped for loads and skipped for stores.
 
@@ -68,12 +70,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let w2_0 = w[(4u * k + 2u) * i_vecs + iv0];
         let w3_0 = w[(4u * k + 3u) * i_vecs + iv0];
         let g0 = dy[dyb0 + k];
-        a0_0 += g0.x * w0_0 + g0.y * w1_0 + g0.z * w2_0 + g0.w * w3_0;
         let g1 = dy[dyb1 + k];
-        a1_0 += g1.x * w0_0 + g1.y * w1_0 + g1.z * w2_0 + g1.w * w3_0;
         let g2 = dy[dyb2 + k];
-        a2_0 += g2.x * w0_0 + g2.y * w1_0 + g2.z * w2_0 + g2.w * w3_0;
         let g3 = dy[dyb3 + k];
+        a0_0 += g0.x * w0_0 + g0.y * w1_0 + g0.z * w2_0 + g0.w * w3_0;
+        a1_0 += g1.x * w0_0 + g1.y * w1_0 + g1.z * w2_0 + g1.w * w3_0;
+        a2_0 += g2.x * w0_0 + g2.y * w1_0 + g2.z * w2_0 + g2.w * w3_0;
         a3_0 += g3.x * w0_0 + g3.y * w1_0 + g3.z * w2_0 + g3.w * w3_0;
     }
     if (row0 + 0u < params.rows) {

@@ -14,6 +14,8 @@
 // block also sum their outputs' bias gradients. A template: the block and the fully unrolled body
 // between the `unroll` markers are generated per adapter at pipeline creation
 // (crates/vae-gpu/src/kernels/unroll.rs); as committed it is the complete 4 × 4 kernel.
+// On software adapters with a fixed subgroup size the generator also shares the block's vec4s of dy:
+// each lane loads a part and takes the rest by subgroupBroadcast (a one-dimensional workgroup).
 // Dispatch ceil(inputs / BLOCK_INPUTS / WG_X) × ceil(outputs / BLOCK_OUTPUTS / WG_Y).
 // Edges: block indices past the end are clamped for loads and skipped for stores.
 

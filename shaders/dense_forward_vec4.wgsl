@@ -17,6 +17,8 @@
 // llvmpipe keeps indexed arrays in memory); as committed it is the complete 4 × 4 kernel. On
 // lavapipe (2 cores, `vae bench`) 16 × 32 reached 25-29 GFLOP/s on 128×784×500, 16 × 16 20-21,
 // 4 × 4 10. The workgroup size is an override.
+// On software adapters with a fixed subgroup size the generator also shares the block's rows of x:
+// each lane loads a part and takes the rest by subgroupBroadcast (a one-dimensional workgroup).
 // Dispatch ceil(outputs / (WG_X · COLS)) × ceil(rows / (WG_Y · ROWS)).
 // Edges: rows and columns past the end are clamped for loads and skipped for stores.
 

@@ -15,6 +15,9 @@ pub struct AdapterSummary {
     pub driver: String,
     /// A CPU emulation (lavapipe, SwiftShader, WARP): correct but slow, worth telling the user.
     pub is_software: bool,
+    /// Lanes per subgroup when the adapter offers subgroup operations at one fixed size (8 on
+    /// lavapipe, 4 on SwiftShader); the device is then created with them enabled.
+    pub subgroup_size: Option<u32>,
 }
 
 /// A device and its queue, plus what we learned about the adapter. Cloning is cheap (the
@@ -40,15 +43,27 @@ impl GpuContext {
         // Ask for everything the adapter offers: the defaults are the WebGPU minimums, too
         // small for a full training set in one storage buffer.
         let limits = adapter.limits();
+        #[allow(unused_mut)]
+        let mut summary = describe_adapter(&adapter).await;
+        let features = if summary.subgroup_size.is_some() && adapter_lists_subgroups(&adapter) {
+            wgpu::Features::SUBGROUP
+        } else {
+            wgpu::Features::empty()
+        };
+        #[cfg(target_arch = "wasm32")]
+        web::ask_for_subgroups();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("vae-gpu device"),
-                required_features: wgpu::Features::empty(),
+                required_features: features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
             .await?;
-        let summary = describe_adapter(&adapter).await;
+        #[cfg(target_arch = "wasm32")]
+        if !web::subgroups_granted() {
+            summary.subgroup_size = None;
+        }
         let lost = Arc::new(Mutex::new(None));
         let report = Arc::clone(&lost);
         device.set_device_lost_callback(move |reason, message| {
@@ -130,7 +145,23 @@ async fn describe_adapter(adapter: &wgpu::Adapter) -> AdapterSummary {
             .collect::<Vec<_>>()
             .join(" "),
         is_software: info.device_type == wgpu::DeviceType::Cpu,
+        subgroup_size: fixed_subgroup_size(&info),
     }
+}
+
+/// The subgroup size, when it cannot vary between pipelines: the register-block kernels then
+/// share loads between lanes (kernels::dense::FastPath::sharing_lanes), if the device gets
+/// subgroups.
+fn fixed_subgroup_size(info: &wgpu::AdapterInfo) -> Option<u32> {
+    let (min, max) = (info.subgroup_min_size, info.subgroup_max_size);
+    (min == max && min > 0).then_some(min)
+}
+
+/// Natively wgpu lists subgroups among the adapter's features. Its WebGPU backend (wgpu 30)
+/// does not map the browser's "subgroups" feature at all: there `web::ask_for_subgroups`
+/// requests it and `web::subgroups_granted` tells whether the device got it.
+fn adapter_lists_subgroups(adapter: &wgpu::Adapter) -> bool {
+    adapter.features().contains(wgpu::Features::SUBGROUP)
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -158,6 +189,7 @@ async fn describe_adapter(adapter: &wgpu::Adapter) -> AdapterSummary {
         backend: "WebGPU".into(),
         driver: String::new(),
         is_software: info.device_type == wgpu::DeviceType::Cpu || details.is_fallback,
+        subgroup_size: fixed_subgroup_size(&info),
     }
 }
 
@@ -165,6 +197,7 @@ async fn describe_adapter(adapter: &wgpu::Adapter) -> AdapterSummary {
 /// (no unstable web-sys APIs, so no special RUSTFLAGS are needed).
 #[cfg(target_arch = "wasm32")]
 mod web {
+    use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
 
@@ -174,6 +207,35 @@ mod web {
         pub architecture: String,
         pub description: String,
         pub is_fallback: bool,
+    }
+
+    #[wasm_bindgen(inline_js = r#"
+        let granted = false;
+        let patched = false;
+        // wgpu 30 asks a browser only for the features it maps, and "subgroups" is not one:
+        // the next device requested gets it whenever its adapter offers it.
+        export function ask_for_subgroups() {
+            granted = false;
+            if (patched || typeof GPUAdapter === 'undefined') return;
+            patched = true;
+            const requestDevice = GPUAdapter.prototype.requestDevice;
+            GPUAdapter.prototype.requestDevice = async function (descriptor) {
+                const wanted = { ...(descriptor ?? {}) };
+                const features = [...(wanted.requiredFeatures ?? [])];
+                if (this.features.has('subgroups') && !features.includes('subgroups')) {
+                    features.push('subgroups');
+                }
+                wanted.requiredFeatures = features;
+                const device = await requestDevice.call(this, wanted);
+                granted = device.features.has('subgroups');
+                return device;
+            };
+        }
+        export function subgroups_granted() { return granted; }
+    "#)]
+    extern "C" {
+        pub(super) fn ask_for_subgroups();
+        pub(super) fn subgroups_granted() -> bool;
     }
 
     fn get(object: &JsValue, key: &str) -> Option<JsValue> {

@@ -1,7 +1,7 @@
 //! `shaders/dense_forward.wgsl`: y = act(x · Wᵀ + b), and what the dense kernels share.
 
 use super::unroll::specialise_dense_forward;
-use super::{Binding, Kernel};
+use super::{Binding, Kernel, Pick};
 use crate::{shaders, GpuContext, GpuError};
 
 pub(crate) use super::dense_paths::{tiled_uniform, tiled_workgroups, DensePaths};
@@ -13,19 +13,12 @@ const BLOCK: u32 = 4;
 /// 64 on AMD) and within the WebGPU minimum of 256 per workgroup.
 const WORKGROUP: (u32, u32) = (16, 4);
 
-pub(crate) async fn dense_kernel(
-    context: &GpuContext,
-    shader: &shaders::ShaderSource,
-) -> Result<Kernel, GpuError> {
-    Kernel::new(
-        context,
-        shader,
-        &[
-            ("WG_X", f64::from(WORKGROUP.0)),
-            ("WG_Y", f64::from(WORKGROUP.1)),
-        ],
-    )
-    .await
+/// The general dense kernels' workgroup size, as their override constants.
+pub(crate) fn dense_constants() -> [(&'static str, f64); 2] {
+    [
+        ("WG_X", f64::from(WORKGROUP.0)),
+        ("WG_Y", f64::from(WORKGROUP.1)),
+    ]
 }
 
 /// Workgroups to cover an output of `rows × cols` in 4 × 4 blocks.
@@ -142,8 +135,9 @@ impl DenseForward {
             choice,
             &shaders::DENSE_FORWARD,
             &shaders::DENSE_FORWARD_VEC4,
-            |source, fast| {
-                specialise_dense_forward(source, fast.forward_block.0, fast.forward_block.1)
+            |source, fast, lanes| {
+                let (rows, cols) = fast.forward_block;
+                specialise_dense_forward(source, rows, cols, lanes)
             },
             &shaders::DENSE_FORWARD_TILED,
         )
@@ -153,7 +147,12 @@ impl DenseForward {
                 Kernel::from_source(
                     context,
                     shaders::DENSE_FORWARD_VEC4.label,
-                    specialise_dense_forward(&shaders::DENSE_FORWARD_VEC4.source, 1, THIN_COLS),
+                    specialise_dense_forward(
+                        &shaders::DENSE_FORWARD_VEC4.source,
+                        1,
+                        THIN_COLS,
+                        None,
+                    ),
                     &[("WG_X", f64::from(THIN_WORKGROUP)), ("WG_Y", 1.0)],
                 )
                 .await?,
@@ -165,21 +164,29 @@ impl DenseForward {
 
     /// The pipeline and dispatch for `shape`: the vec4 path when the shared dimension allows,
     /// its thin variant for fewer rows than a block.
-    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
+    fn choose(&self, shape: &DenseShape) -> (Pick<'_>, (u32, u32), Vec<u8>) {
         if let (Some(thin), DensePaths::Registers { fast, .. }) = (&self.thin, &self.paths) {
             if shape.inputs.is_multiple_of(4) && shape.rows < fast.forward_block.0 {
                 let workgroups = (
                     shape.outputs.div_ceil(THIN_COLS * THIN_WORKGROUP),
                     shape.rows,
                 );
-                return (thin, workgroups, shape.uniform(shape.relu).to_vec());
+                return (
+                    Pick::Compiled(thin),
+                    workgroups,
+                    shape.uniform(shape.relu).to_vec(),
+                );
             }
         }
         match &self.paths {
             DensePaths::Tiles(tiled) => {
                 let uniform =
                     tiled_uniform(shape.rows, shape.outputs, shape.inputs, false, shape.relu);
-                (tiled, tiled_workgroups(shape.rows, shape.outputs), uniform)
+                (
+                    Pick::Compiled(tiled),
+                    tiled_workgroups(shape.rows, shape.outputs),
+                    uniform,
+                )
             }
             DensePaths::Registers { vec4, fast, .. } if shape.inputs.is_multiple_of(4) => {
                 let (block_rows, block_cols) = fast.forward_block;
@@ -188,11 +195,19 @@ impl DenseForward {
                     shape.rows.div_ceil(block_rows),
                 );
                 let workgroups = fast.workgroups(blocks.0, blocks.1);
-                (vec4, workgroups, shape.uniform(shape.relu).to_vec())
+                (
+                    Pick::Compiled(vec4),
+                    workgroups,
+                    shape.uniform(shape.relu).to_vec(),
+                )
             }
             DensePaths::Registers { general, .. } => {
                 let workgroups = dense_workgroups(shape.outputs, shape.rows);
-                (general, workgroups, shape.uniform(shape.relu).to_vec())
+                (
+                    Pick::Lazy(general),
+                    workgroups,
+                    shape.uniform(shape.relu).to_vec(),
+                )
             }
         }
     }
@@ -206,7 +221,8 @@ impl DenseForward {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.x, buffers.w, buffers.b, buffers.y];
-        let (kernel, workgroups, uniform) = self.choose(&shape);
+        let (pick, workgroups, uniform) = self.choose(&shape);
+        let kernel = pick.kernel(context).await?;
         kernel.bind(context, &uniform, &storage, workgroups).await
     }
 
@@ -235,7 +251,8 @@ impl DenseForward {
             ],
         )?;
         shape.validate(context)?;
-        let (kernel, workgroups, uniform) = self.choose(&shape);
+        let (pick, workgroups, uniform) = self.choose(&shape);
+        let kernel = pick.kernel(context).await?;
         let mut results = kernel
             .run_once(
                 context,

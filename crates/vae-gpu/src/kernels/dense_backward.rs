@@ -7,7 +7,7 @@ use super::dense::{
     MatmulStrategy,
 };
 use super::unroll::{specialise_dense_backward_input, specialise_dense_backward_weight};
-use super::{Binding, Kernel};
+use super::{Binding, Pick};
 use crate::{shaders, GpuContext, GpuError};
 
 /// dx = mask ⊙ (dy · W): the gradient flowing into a layer's input.
@@ -47,8 +47,9 @@ impl DenseBackwardInput {
             choice,
             &shaders::DENSE_BACKWARD_INPUT,
             &shaders::DENSE_BACKWARD_INPUT_VEC4,
-            |source, fast| {
-                specialise_dense_backward_input(source, fast.input_block.0, fast.input_block.1)
+            |source, fast, lanes| {
+                let (rows, inputs) = fast.input_block;
+                specialise_dense_backward_input(source, rows, inputs, lanes)
             },
             &shaders::DENSE_BACKWARD_INPUT_TILED,
         )
@@ -56,12 +57,16 @@ impl DenseBackwardInput {
         Ok(Self { paths })
     }
 
-    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
+    fn choose(&self, shape: &DenseShape) -> (Pick<'_>, (u32, u32), Vec<u8>) {
         match &self.paths {
             DensePaths::Tiles(tiled) => {
                 let uniform =
                     tiled_uniform(shape.rows, shape.inputs, shape.outputs, false, shape.relu);
-                (tiled, tiled_workgroups(shape.rows, shape.inputs), uniform)
+                (
+                    Pick::Compiled(tiled),
+                    tiled_workgroups(shape.rows, shape.inputs),
+                    uniform,
+                )
             }
             DensePaths::Registers { vec4, fast, .. } if vec4_shape(shape) => {
                 let (block_rows, block_inputs) = fast.input_block;
@@ -70,11 +75,19 @@ impl DenseBackwardInput {
                     shape.rows.div_ceil(block_rows),
                 );
                 let workgroups = fast.workgroups(blocks.0, blocks.1);
-                (vec4, workgroups, shape.uniform(shape.relu).to_vec())
+                (
+                    Pick::Compiled(vec4),
+                    workgroups,
+                    shape.uniform(shape.relu).to_vec(),
+                )
             }
             DensePaths::Registers { general, .. } => {
                 let workgroups = dense_workgroups(shape.inputs, shape.rows);
-                (general, workgroups, shape.uniform(shape.relu).to_vec())
+                (
+                    Pick::Lazy(general),
+                    workgroups,
+                    shape.uniform(shape.relu).to_vec(),
+                )
             }
         }
     }
@@ -88,7 +101,8 @@ impl DenseBackwardInput {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.dy, buffers.w, buffers.act, buffers.dx];
-        let (kernel, workgroups, uniform) = self.choose(&shape);
+        let (pick, workgroups, uniform) = self.choose(&shape);
+        let kernel = pick.kernel(context).await?;
         kernel.bind(context, &uniform, &storage, workgroups).await
     }
 
@@ -118,7 +132,8 @@ impl DenseBackwardInput {
             ],
         )?;
         shape.validate(context)?;
-        let (kernel, workgroups, uniform) = self.choose(&shape);
+        let (pick, workgroups, uniform) = self.choose(&shape);
+        let kernel = pick.kernel(context).await?;
         let mut results = kernel
             .run_once(
                 context,
@@ -167,8 +182,9 @@ impl DenseBackwardWeight {
             choice,
             &shaders::DENSE_BACKWARD_WEIGHT,
             &shaders::DENSE_BACKWARD_WEIGHT_VEC4,
-            |source, fast| {
-                specialise_dense_backward_weight(source, fast.weight_block.0, fast.weight_block.1)
+            |source, fast, lanes| {
+                let (outputs, inputs) = fast.weight_block;
+                specialise_dense_backward_weight(source, outputs, inputs, lanes)
             },
             &shaders::DENSE_BACKWARD_WEIGHT_TILED,
         )
@@ -176,12 +192,12 @@ impl DenseBackwardWeight {
         Ok(Self { paths })
     }
 
-    fn choose(&self, shape: &DenseShape) -> (&Kernel, (u32, u32), Vec<u8>) {
+    fn choose(&self, shape: &DenseShape) -> (Pick<'_>, (u32, u32), Vec<u8>) {
         match &self.paths {
             DensePaths::Tiles(tiled) => {
                 let uniform = tiled_uniform(shape.outputs, shape.inputs, shape.rows, true, false);
                 (
-                    tiled,
+                    Pick::Compiled(tiled),
                     tiled_workgroups(shape.outputs, shape.inputs),
                     uniform,
                 )
@@ -193,11 +209,19 @@ impl DenseBackwardWeight {
                     shape.outputs.div_ceil(block_outputs),
                 );
                 let workgroups = fast.workgroups(blocks.0, blocks.1);
-                (vec4, workgroups, shape.uniform(false).to_vec())
+                (
+                    Pick::Compiled(vec4),
+                    workgroups,
+                    shape.uniform(false).to_vec(),
+                )
             }
             DensePaths::Registers { general, .. } => {
                 let workgroups = dense_workgroups(shape.inputs, shape.outputs);
-                (general, workgroups, shape.uniform(false).to_vec())
+                (
+                    Pick::Lazy(general),
+                    workgroups,
+                    shape.uniform(false).to_vec(),
+                )
             }
         }
     }
@@ -210,7 +234,8 @@ impl DenseBackwardWeight {
     ) -> Result<Binding, GpuError> {
         shape.validate(context)?;
         let storage = [buffers.dy, buffers.x, buffers.dw, buffers.db];
-        let (kernel, workgroups, uniform) = self.choose(&shape);
+        let (pick, workgroups, uniform) = self.choose(&shape);
+        let kernel = pick.kernel(context).await?;
         kernel.bind(context, &uniform, &storage, workgroups).await
     }
 
@@ -237,7 +262,8 @@ impl DenseBackwardWeight {
             ],
         )?;
         shape.validate(context)?;
-        let (kernel, workgroups, uniform) = self.choose(&shape);
+        let (pick, workgroups, uniform) = self.choose(&shape);
+        let kernel = pick.kernel(context).await?;
         let mut results = kernel
             .run_once(
                 context,

@@ -1,8 +1,8 @@
 //! How the dense kernels multiply on an adapter: the strategy (register blocks or shared-memory
 //! tiles), the register blocks' shapes per adapter, and the pipelines each kernel chooses between.
 
-use super::dense::dense_kernel;
-use super::Kernel;
+use super::dense::dense_constants;
+use super::{Kernel, LazyKernel};
 use crate::GpuError;
 use crate::{shaders, GpuContext};
 
@@ -84,17 +84,21 @@ impl FastPath {
         input_block: (16, 16),
     };
 
-    /// A browser's software WebGPU (Chromium's SwiftShader) compiles a shader's unrolled block
-    /// superlinearly: measured in Chromium 156 (the page's `?bench`), the forward kernel took
-    /// 4.6-5.2 s to compile with 16 × 32 blocks, 1.6 s with 16 × 16, 0.7-0.8 s with 8 × 16 and
-    /// 0.33 s with 8 × 8, for 6.9, 6.5, 5.3 and 4.4 GFLOP/s on 128×784×500. The page's first
-    /// digit waits for these compiles: 8 × 8 opens it in about 2 s rather than 12, for some 8 ms
-    /// more per training step. The gradient kernels compile faster and keep larger blocks.
+    /// A browser's software WebGPU (Chromium's SwiftShader, subgroups of 4) compiles a shader's
+    /// unrolled block superlinearly, and the page's first digit waits for these compiles
+    /// (measured in Chromium 156 on 2 cores, fresh page: marks around each kernel's creation).
+    /// The forward kernel, its rows of x shared across the subgroup
+    /// ([`FastPath::sharing_lanes`]): 8 × 8 compiles in 0.33-0.38 s and runs at 5.4-5.8
+    /// GFLOP/s on 128×784×500 and 128×500×784, 16 × 8 takes 0.7-0.8 s for 6.1-6.9 (unshared
+    /// 8 × 8: 4.3-4.8; 16 × 32: 4.6-5.2 s to compile). The input gradient at 16 × 8 shared
+    /// 5.5-5.6 (8 × 16 unshared: 4.4-5.0). The weight gradient measured 2.6-4.0 whatever its
+    /// block (16 × 4 to 32 × 8, `?bench=blocks`); 32 × 8 shares two vec4s of dy per lane where
+    /// eight were loaded.
     pub const BROWSER_SOFTWARE: FastPath = FastPath {
         workgroup: (8, 8),
         forward_block: (8, 8),
-        weight_block: (16, 16),
-        input_block: (8, 16),
+        weight_block: (32, 8),
+        input_block: (16, 8),
     };
 
     /// The fallback of real GPUs, which use shared-memory tiles.
@@ -113,6 +117,14 @@ impl FastPath {
         ]
     }
 
+    /// The subgroup size across which the kernels share the loads every lane needs: software
+    /// adapters with subgroups of one fixed size dividing the workgroup's rows (lavapipe 8,
+    /// SwiftShader 4), where each load is a gather and the lanes-to-invocations layout is known.
+    pub fn sharing_lanes(&self, context: &GpuContext) -> Option<u32> {
+        let lanes = context.adapter.subgroup_size?;
+        (context.adapter.is_software && self.workgroup.0.is_multiple_of(lanes)).then_some(lanes)
+    }
+
     /// Workgroups covering `cols × rows` invocations.
     pub fn workgroups(&self, cols: u32, rows: u32) -> (u32, u32) {
         (
@@ -127,7 +139,7 @@ pub(crate) enum DensePaths {
     /// Unrolled register blocks for shapes in multiples of 4, the general kernel for the rest.
     Registers {
         vec4: Kernel,
-        general: Kernel,
+        general: LazyKernel,
         fast: FastPath,
     },
     /// Shared-memory tiles, for every shape.
@@ -136,13 +148,14 @@ pub(crate) enum DensePaths {
 
 impl DensePaths {
     /// Compiles what `strategy` uses: the general kernel and the vec4 template specialised by
-    /// `specialise` for this adapter's blocks, or the tiled kernel.
+    /// `specialise` for this adapter's blocks (and subgroup size, [`FastPath::sharing_lanes`]),
+    /// or the tiled kernel.
     pub async fn new(
         context: &GpuContext,
         choice: KernelChoice,
-        general: &shaders::ShaderSource,
+        general: &'static shaders::ShaderSource,
         vec4: &shaders::ShaderSource,
-        specialise: impl FnOnce(&str, &FastPath) -> String,
+        specialise: impl FnOnce(&str, &FastPath, Option<u32>) -> String,
         tiled: &shaders::ShaderSource,
     ) -> Result<Self, GpuError> {
         let (strategy, fast) = match choice {
@@ -156,14 +169,39 @@ impl DensePaths {
             }
             MatmulStrategy::RegisterBlocks => {
                 let fast = fast.unwrap_or_else(|| FastPath::for_adapter(context));
-                let source = specialise(&vec4.source, &fast);
+                let lanes = fast.sharing_lanes(context);
+                let mut source = specialise(&vec4.source, &fast, lanes);
+                let mut overrides = fast.overrides().to_vec();
+                if lanes.is_some() {
+                    // naga 30 re-validates a module after substituting its overrides with no
+                    // subgroup stages allowed, rejecting every subgroup operation: the
+                    // workgroup size goes into the source as constants instead.
+                    source = overrides_as_constants(&source, &overrides);
+                    overrides.clear();
+                }
                 DensePaths::Registers {
-                    vec4: Kernel::from_source(context, vec4.label, source, &fast.overrides())
-                        .await?,
-                    general: dense_kernel(context, general).await?,
+                    vec4: Kernel::from_source(context, vec4.label, source, &overrides).await?,
+                    general: LazyKernel::new(general, &dense_constants()),
                     fast,
                 }
             }
         })
     }
+}
+
+/// `source` with each `override NAME: u32 = …;` of `values` turned into a constant of its value.
+fn overrides_as_constants(source: &str, values: &[(&str, f64)]) -> String {
+    source
+        .lines()
+        .map(|line| {
+            let value = values
+                .iter()
+                .find(|(name, _)| line.starts_with(&format!("override {name}: u32")));
+            match value {
+                Some((name, value)) => format!("const {name}: u32 = {}u;", *value as u32),
+                None => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

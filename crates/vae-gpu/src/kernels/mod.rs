@@ -67,6 +67,48 @@ pub(crate) async fn compute_pipeline(
     .await
 }
 
+/// A kernel compiled the first time a binding needs it: the dense kernels' general paths, for
+/// shapes that are not multiples of 4, which the default model never has. Compiling them at
+/// start-up cost the page a few hundred milliseconds before its first digit on SwiftShader.
+pub(crate) struct LazyKernel {
+    shader: &'static ShaderSource,
+    constants: Vec<(&'static str, f64)>,
+    compiled: std::sync::OnceLock<Kernel>,
+}
+
+impl LazyKernel {
+    pub(crate) fn new(shader: &'static ShaderSource, constants: &[(&'static str, f64)]) -> Self {
+        Self {
+            shader,
+            constants: constants.to_vec(),
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub(crate) async fn get(&self, context: &GpuContext) -> Result<&Kernel, GpuError> {
+        if let Some(kernel) = self.compiled.get() {
+            return Ok(kernel);
+        }
+        let kernel = Kernel::new(context, self.shader, &self.constants).await?;
+        Ok(self.compiled.get_or_init(|| kernel))
+    }
+}
+
+/// The kernel a shape picked: compiled already, or compiled on first use.
+pub(crate) enum Pick<'a> {
+    Compiled(&'a Kernel),
+    Lazy(&'a LazyKernel),
+}
+
+impl<'a> Pick<'a> {
+    pub(crate) async fn kernel(self, context: &GpuContext) -> Result<&'a Kernel, GpuError> {
+        match self {
+            Pick::Compiled(kernel) => Ok(kernel),
+            Pick::Lazy(lazy) => lazy.get(context).await,
+        }
+    }
+}
+
 /// A compute kernel whose bindings follow one convention: binding 0 is a uniform with its
 /// parameters, then the storage buffers in the order the shader's header lists them.
 pub struct Kernel {
