@@ -7,8 +7,8 @@ use vae_gpu::vae::VaeConfig;
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
 use crate::components::{
-    AdapterPanel, BenchPanel, DataPanel, ExplorePanel, Gallery, KernelCheckPanel, TrainPanel,
-    WebGpuUnavailable,
+    AdapterPanel, BenchPanel, BenchScope, DataPanel, ExplorePanel, Gallery, KernelCheckPanel,
+    TrainPanel, WebGpuUnavailable,
 };
 use crate::data::{load_shard, DataState, ShardSlot};
 use crate::lab::{LabController, LabHandle, LabUi, Phase};
@@ -86,7 +86,7 @@ pub fn App() -> impl IntoView {
         .and_then(|window| window.location().search().ok())
         .unwrap_or_default();
     let bench_mode = search.contains("bench");
-    let bench_blocks = search.contains("bench=blocks");
+    let bench_scope = BenchScope::from_query(&search);
     let bench = RwSignal::new(None::<crate::data::ShardBytes>);
     // The data, when it arrives, goes to the lab (or the benchmark) through the slot.
     Effect::new(move |_| {
@@ -145,7 +145,7 @@ pub fn App() -> impl IntoView {
                     GpuState::Ready { .. } => None,
                 }}
             </div>
-            {move || bench.get().map(|shard| view! { <BenchPanel context=device shard blocks=bench_blocks /> })}
+            {move || bench.get().map(|shard| view! { <BenchPanel context=device shard scope=bench_scope /> })}
             {move || {
                 lab.get().map(|handle| {
                     view! {

@@ -1,6 +1,7 @@
 //! The engine benchmark in the browser (`?bench` on the page's URL): the same measurements as
 //! `vae bench` natively, on this browser's WebGPU adapter; `?bench=blocks` adds the register-block
-//! shapes other adapters get. `bench/browser.mjs` drives it.
+//! shapes other adapters get, `?bench=step` measures only the training step and a decode (quick
+//! enough to alternate two builds). `bench/browser.mjs` and `bench/engine.mjs` drive it.
 
 use std::time::Duration;
 
@@ -20,6 +21,30 @@ const BLOCKS: [FastPath; 3] = [
     FastPath::NATIVE_SOFTWARE,
 ];
 
+/// How much the benchmark page measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchScope {
+    /// The training step and a decode only.
+    Step,
+    /// Those, and each matmul kernel with the adapter's choice and with shared tiles.
+    Kernels,
+    /// Those, and the register blocks other adapters get.
+    Blocks,
+}
+
+impl BenchScope {
+    /// From the page's query string: `?bench`, `?bench=step` or `?bench=blocks`.
+    pub fn from_query(search: &str) -> Self {
+        if search.contains("bench=step") {
+            Self::Step
+        } else if search.contains("bench=blocks") {
+            Self::Blocks
+        } else {
+            Self::Kernels
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct Row {
     what: String,
@@ -31,7 +56,7 @@ struct Row {
 async fn run(
     context: GpuContext,
     shard: ShardBytes,
-    blocks: bool,
+    scope: BenchScope,
     rows: RwSignal<Vec<Row>>,
 ) -> Result<(), String> {
     let push = |what: String, shape: String, value: f64, unit| {
@@ -70,6 +95,9 @@ async fn run(
         decode.as_secs_f64() * 1e3,
         "ms",
     );
+    if scope == BenchScope::Step {
+        return Ok(());
+    }
 
     let mut choices = vec![
         ("adapter's choice".to_string(), KernelChoice::Adapter),
@@ -78,7 +106,7 @@ async fn run(
             KernelChoice::Strategy(MatmulStrategy::SharedTiles),
         ),
     ];
-    if blocks {
+    if scope == BenchScope::Blocks {
         for fast in BLOCKS {
             let (f, i, w) = (fast.forward_block, fast.input_block, fast.weight_block);
             let name = format!("blocks {}×{}, {}×{}, {}×{}", f.0, f.1, i.0, i.1, w.0, w.1);
@@ -107,13 +135,13 @@ async fn run(
 pub fn BenchPanel(
     context: StoredValue<Option<GpuContext>, LocalStorage>,
     shard: ShardBytes,
-    blocks: bool,
+    scope: BenchScope,
 ) -> impl IntoView {
     let rows = RwSignal::new(Vec::<Row>::new());
     let status = RwSignal::new("running…".to_string());
     if let Some(context) = context.get_value() {
         spawn_local(async move {
-            let outcome = run(context, shard, blocks, rows).await;
+            let outcome = run(context, shard, scope, rows).await;
             status.set(match outcome {
                 Ok(()) => "done".into(),
                 Err(error) => format!("failed: {error}"),

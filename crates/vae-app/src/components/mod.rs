@@ -11,7 +11,7 @@ mod train_panel;
 mod unavailable;
 
 pub use adapter::AdapterPanel;
-pub use bench::BenchPanel;
+pub use bench::{BenchPanel, BenchScope};
 pub use data_panel::DataPanel;
 pub use explore::ExplorePanel;
 pub use gallery::Gallery;
