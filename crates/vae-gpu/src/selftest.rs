@@ -22,17 +22,20 @@ impl KernelCheck {
     }
 }
 
-/// Runs `shaders/dense_forward.wgsl` as the encoder's first layer (784 → 500, ReLU) on 7 rows,
-/// an odd count that leaves a partial tile, with inputs and weights in the ranges of real use
-/// (pixels in [0, 1), PyTorch's default init ±1/√784).
+/// Runs `shaders/dense_forward.wgsl` as the encoder's first layer (784 → 500, ReLU) on 37 rows:
+/// more than a register block (so the batch kernel, with its lanes sharing loads where the
+/// adapter allows, not the one-row kernel) and an odd count that leaves a partial block, with
+/// inputs and weights in the ranges of real use (pixels in [0, 1), PyTorch's default init
+/// ±1/√784).
 pub async fn check_dense_forward(context: &GpuContext) -> Result<KernelCheck, GpuError> {
+    const ROWS: u32 = 37;
     let shape = DenseShape {
-        rows: 7,
+        rows: ROWS,
         inputs: 784,
         outputs: 500,
         relu: true,
     };
-    let (rows, inputs, outputs) = (7, 784, 500);
+    let (rows, inputs, outputs) = (ROWS as usize, 784, 500);
     let mut rng = SplitMix64::new(2);
     let bound = 1.0 / (inputs as f32).sqrt();
     let x = rng.uniform_vec(rows * inputs, 0.0, 1.0);

@@ -88,10 +88,10 @@ impl FastPath {
     /// unrolled block superlinearly, and the page's first digit waits for these compiles
     /// (measured in Chromium 156 on 2 cores, fresh page: marks around each kernel's creation).
     /// The forward kernel, its rows of x shared across the subgroup
-    /// ([`FastPath::sharing_lanes`]): 8 × 8 compiles in 0.33-0.38 s and runs at 5.4-5.8
-    /// GFLOP/s on 128×784×500 and 128×500×784, 16 × 8 takes 0.7-0.8 s for 6.1-6.9 (unshared
-    /// 8 × 8: 4.3-4.8; 16 × 32: 4.6-5.2 s to compile). The input gradient at 16 × 8 shared
-    /// 5.5-5.6 (8 × 16 unshared: 4.4-5.0). The weight gradient measured 2.6-4.0 whatever its
+    /// ([`FastPath::sharing_lanes`]): 8 × 8 compiles in 0.33-0.38 s and ran at 4.5-5.8
+    /// GFLOP/s on 128×784×500 and 128×500×784 over several runs, 16 × 8 takes 0.7-0.8 s for
+    /// 6.1-6.9 (unshared 8 × 8: 4.3-4.8; 16 × 32: 4.6-5.2 s to compile). The input gradient at
+    /// 16 × 8 shared 5.2-5.6 (8 × 16 unshared: 4.4-5.0). The weight gradient measured 2.6-4.0 whatever its
     /// block (16 × 4 to 32 × 8, `?bench=blocks`); 32 × 8 shares two vec4s of dy per lane where
     /// eight were loaded.
     pub const BROWSER_SOFTWARE: FastPath = FastPath {
