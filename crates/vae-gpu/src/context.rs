@@ -43,9 +43,8 @@ impl GpuContext {
         // Ask for everything the adapter offers: the defaults are the WebGPU minimums, too
         // small for a full training set in one storage buffer.
         let limits = adapter.limits();
-        #[allow(unused_mut)]
-        let mut summary = describe_adapter(&adapter).await;
-        let features = if summary.subgroup_size.is_some() && adapter_lists_subgroups(&adapter) {
+        let described = describe_adapter(&adapter).await;
+        let features = if described.subgroup_size.is_some() && adapter_lists_subgroups(&adapter) {
             wgpu::Features::SUBGROUP
         } else {
             wgpu::Features::empty()
@@ -60,10 +59,13 @@ impl GpuContext {
                 ..Default::default()
             })
             .await?;
-        #[cfg(target_arch = "wasm32")]
-        if !web::subgroups_granted() {
-            summary.subgroup_size = None;
-        }
+        // The kernels may use subgroups only if this device has them.
+        let summary = AdapterSummary {
+            subgroup_size: described
+                .subgroup_size
+                .filter(|_| device_has_subgroups(features)),
+            ..described
+        };
         let lost = Arc::new(Mutex::new(None));
         let report = Arc::clone(&lost);
         device.set_device_lost_callback(move |reason, message| {
@@ -162,6 +164,20 @@ fn fixed_subgroup_size(info: &wgpu::AdapterInfo) -> Option<u32> {
 /// requests it and `web::subgroups_granted` tells whether the device got it.
 fn adapter_lists_subgroups(adapter: &wgpu::Adapter) -> bool {
     adapter.features().contains(wgpu::Features::SUBGROUP)
+}
+
+/// Whether the device just created has subgroups: natively, whether they were requested (the
+/// adapter listed them); in a browser, what `web::subgroups_granted` saw.
+fn device_has_subgroups(requested: wgpu::Features) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = requested;
+        web::subgroups_granted()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        requested.contains(wgpu::Features::SUBGROUP)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
