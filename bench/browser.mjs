@@ -1,32 +1,47 @@
-// The lab's browser benchmark: `node bench/browser.mjs` after `trunk build --release`.
-// Real headless Chromium (WebGPU via SwiftShader here, the GPU where there is one), the page as
-// a visitor gets it, measured through its own User Timing entries and readouts:
+// The lab's browser benchmark: `node bench/browser.mjs [--browser chromium|firefox|both]
+// [--dist DIR]` after `trunk build --release`. Real headless browsers (Chromium: WebGPU via
+// SwiftShader here; Firefox ESR: WebGPU via wgpu on lavapipe here; the GPU where there is one),
+// the page as a visitor gets it, measured through its own User Timing entries and readouts:
 //   - page weight (raw and gzip) and time to interactive (first decoded digit on screen);
 //   - latent-slider latency, input event to the frame that shows the new digit, p50/p95, while
 //     idle and while training; and one decode drawn (GPU decode + read back + canvas);
-//   - training on the page: ms per step and images/s;
-//   - the engine benchmark page (`?bench`): the same step and kernels without the UI.
-// Prints a Markdown table and writes target/bench/browser.json.
+//   - training on the page against the engine alone, in turns, three rounds: a 15 s window of
+//     the lab's step counter (no input meanwhile), then the engine benchmark page
+//     (`?bench=step`: the same step without the UI) in another tab, which hides the lab and so
+//     pauses it; the page's step over the engine's, per round, is the page's overhead, measured
+//     within the same minute on a machine whose speed drifts;
+//   - the main thread's time spent encoding a step, on the page and in the engine alone.
+// Prints a Markdown table per browser and writes target/bench/browser.json.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
-import { join } from 'node:path';
-import { distDir, launchChromium, openPage, serveDist } from '../e2e/harness.mjs';
+import { join, resolve } from 'node:path';
+import { distDir, helpers, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
 
 const TIMEOUT = 120_000;
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : fallback;
+};
+const which = option('browser', 'both');
+const browsers = which === 'both' ? ['chromium', 'firefox'] : [which];
+const dist = resolve(option('dist', distDir));
 const quantile = (values, q) => {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 };
 const median = (values) => quantile(values, 0.5);
-const round = (value, digits = 1) => Number(value.toFixed(digits));
+const number = (value) => (value == null ? NaN : Number(value));
+const round = (value, digits = 1) => Number(Number(value).toFixed(digits));
+const round2 = (value) => round(value, 2);
 
 async function pageWeight() {
   const files = {};
   // Recursive: wasm-bindgen's JS snippets sit in dist/snippets/.
-  for (const name of await readdir(distDir, { recursive: true })) {
-    if (!(await stat(join(distDir, name))).isFile()) continue;
-    const bytes = await readFile(join(distDir, name));
+  for (const name of await readdir(dist, { recursive: true })) {
+    if (!(await stat(join(dist, name))).isFile()) continue;
+    const bytes = await readFile(join(dist, name));
     // The shard ships gzip-compressed already; everything else a server would gzip.
     const gzip = name.endsWith('.gz') ? bytes.length : gzipSync(bytes, { level: 9 }).length;
     const kind = name.endsWith('.wasm') ? 'wasm' : name.endsWith('.js') ? 'js'
@@ -41,11 +56,7 @@ async function pageWeight() {
 
 async function openLab(browser, url) {
   const opened = await openPage(browser, url);
-  await opened.page.waitForFunction(
-    () => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '',
-    null,
-    { timeout: TIMEOUT },
-  );
+  await opened.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', { timeout: TIMEOUT });
   return opened;
 }
 
@@ -55,105 +66,139 @@ const marks = (page) =>
 /** Moves a slider `count` times with real key presses, `gap` ms apart; returns the measures. */
 async function sliderLatency(page, count, gap) {
   await page.evaluate(() => performance.clearMeasures());
-  const slider = page.locator('#z-1');
-  await slider.focus();
+  await page.focus('#z-1');
   for (let i = 0; i < count; i += 1) {
     await page.keyboard.press(i % 40 < 20 ? 'ArrowRight' : 'ArrowLeft');
-    await page.waitForTimeout(gap);
+    await sleep(gap);
   }
-  await page.waitForTimeout(500);
+  await sleep(500);
   return page.evaluate(() => ({
     frame: performance.getEntriesByName('slider-to-frame').map((m) => m.duration),
     drawn: performance.getEntriesByName('decode-drawn').map((m) => m.duration),
   }));
 }
 
+/** Steps the page's counter advances over `ms` of wall time, with nothing else going on. */
+async function trainingWindow(page, ms) {
+  const read = () => page.evaluate(() => ({ step: Number(document.querySelector('#step-count').dataset.step), at: performance.now() }));
+  const start = await read();
+  await sleep(ms);
+  const end = await read();
+  const steps = end.step - start.step;
+  return { steps, msPerStep: steps > 0 ? (end.at - start.at) / steps : NaN };
+}
+
 async function engineBench(browser, url) {
-  const { page } = await openPage(browser, `${url}?bench`);
-  await page.waitForFunction(
-    () => /^(done|failed)/.test(document.querySelector('#bench-status')?.dataset.status ?? ''),
-    null,
-    { timeout: 300_000 },
-  );
-  const status = await page.locator('#bench-status').getAttribute('data-status');
+  const { page, until } = await openPage(browser, `${url}?bench=step`);
+  await page.bringToFront();
+  await until(() => /^(done|failed)/.test(document.querySelector('#bench-status')?.dataset.status ?? ''), { timeout: 300_000 });
+  const status = await page.$eval('#bench-status', (node) => node.dataset.status);
   if (status !== 'done') throw new Error(`engine benchmark ${status}`);
-  const rows = await page.locator('.bench-row').evaluateAll((rows) =>
-    rows.map((r) => ({ what: r.dataset.what, shape: r.dataset.shape, value: Number(r.dataset.value), unit: r.dataset.unit })),
+  const rows = await page.$$eval('.bench-row', (nodes) =>
+    nodes.map((r) => ({ what: r.dataset.what, shape: r.dataset.shape, value: Number(r.dataset.value), unit: r.dataset.unit })),
   );
   await page.close();
   return rows;
 }
 
-const server = await serveDist();
-const { browser, close } = await launchChromium({ webgpu: true });
-try {
-  const version = browser.version();
-  const weight = await pageWeight();
+async function measure(name, server) {
+  const { browser, close } = await launchBrowser(name, { webgpu: true });
+  try {
+    const version = await browser.version();
+    const { page, text, attr, until } = await openLab(browser, server.url);
+    const adapter = await text('#adapter-name');
+    const route = await attr('#adapter', 'data-draw-route');
+    const idle = await sliderLatency(page, 60, 120);
 
-  // Time to interactive: three fresh loads (each a new page; shaders compile each time).
-  const loads = [];
-  for (let i = 0; i < 3; i += 1) {
-    const { page } = await openLab(browser, server.url);
-    loads.push(await marks(page));
+    await page.click('#train-start');
+    await sleep(5_000); // past the first chunks' warm-up
+    const rounds = [];
+    let engine;
+    for (let turn = 0; turn < 3; turn += 1) {
+      const window = await trainingWindow(page, 15_000);
+      engine = await engineBench(browser, server.url);
+      const step = engine.find((r) => r.what === 'training step');
+      rounds.push({ page: round2(window.msPerStep), engine: round2(step.value), ratio: round(window.msPerStep / step.value, 3) });
+      // Shown again, the lab resumes by itself.
+      await page.bringToFront();
+      await until(() => document.querySelector('#phase').dataset.phase === 'Training', { timeout: TIMEOUT });
+      await sleep(3_000);
+    }
+    const busy = await sliderLatency(page, 40, 250);
+    const readout = {
+      msPerStep: number(await attr('#speed', 'data-ms-per-step')),
+      gpuMsPerStep: number(await attr('#speed', 'data-gpu-ms-per-step')),
+      encodeMsPerStep: number(await attr('#speed', 'data-encode-ms-per-step')),
+      dispatchesPerStep: number(await attr('#speed', 'data-dispatches-per-step')),
+      text: await text('#speed'),
+    };
+    await page.click('#train-pause');
     await page.close();
+    // Time to interactive: three fresh loads (each a new page; shaders compile each time).
+    const loads = [];
+    for (let i = 0; i < 3; i += 1) {
+      const { page: fresh } = await openLab(browser, server.url);
+      loads.push(await marks(fresh));
+      await fresh.close();
+    }
+    const decode = engine.find((r) => r.what === 'decode one z');
+    const encode = engine.find((r) => r.what === 'encode one step (CPU)');
+    const single = engine.find((r) => r.what.startsWith('encode one step alone'));
+    return {
+      browser: `${name} ${version}`,
+      adapter,
+      drawRoute: route,
+      timeToInteractiveMs: {
+        labReady: round(median(loads.map((m) => m['lab-ready']))),
+        firstDecodedDigit: round(median(loads.map((m) => m.decoded))),
+        runs: loads.map((m) => round(m.decoded)),
+      },
+      sliderToFrameMs: {
+        idle: { p50: round(quantile(idle.frame, 0.5)), p95: round(quantile(idle.frame, 0.95)), n: idle.frame.length },
+        training: { p50: round(quantile(busy.frame, 0.5)), p95: round(quantile(busy.frame, 0.95)), n: busy.frame.length },
+      },
+      decodeDrawnMs: { p50: round(quantile(idle.drawn, 0.5), 2), p95: round(quantile(idle.drawn, 0.95), 2), n: idle.drawn.length },
+      training: {
+        rounds,
+        pageMsPerStep: median(rounds.map((r) => r.page)),
+        engineMsPerStep: median(rounds.map((r) => r.engine)),
+        ratio: median(rounds.map((r) => r.ratio)),
+        readout,
+      },
+      engine: { decodeMs: decode?.value, encodeMsPerStep: encode?.value, encodeMsSingleStep: single?.value, rows: engine },
+    };
+  } finally {
+    await close();
   }
-  const { page } = await openLab(browser, server.url);
-  const adapter = await page.locator('#adapter-name').textContent();
-  const idle = await sliderLatency(page, 60, 120);
+}
 
-  await page.locator('#train-start').click();
-  await page.waitForTimeout(5_000); // past the first chunks' warm-up
-  const busy = await sliderLatency(page, 40, 250);
-  await page.waitForTimeout(10_000);
-  const speed = await page.locator('#speed').getAttribute('data-ms-per-step');
-  const imagesText = await page.locator('#speed').textContent();
-  await page.locator('#train-pause').click();
-  await page.close();
-
-  const engine = await engineBench(browser, server.url);
-  const results = {
-    date: new Date().toISOString(),
-    browser: `Chromium ${version}`,
-    adapter,
-    pageWeightBytes: weight,
-    timeToInteractiveMs: {
-      labReady: round(median(loads.map((m) => m['lab-ready']))),
-      firstDecodedDigit: round(median(loads.map((m) => m.decoded))),
-      runs: loads.map((m) => round(m.decoded)),
-    },
-    sliderToFrameMs: {
-      idle: { p50: round(quantile(idle.frame, 0.5)), p95: round(quantile(idle.frame, 0.95)), n: idle.frame.length },
-      training: { p50: round(quantile(busy.frame, 0.5)), p95: round(quantile(busy.frame, 0.95)), n: busy.frame.length },
-    },
-    decodeDrawnMs: { p50: round(quantile(idle.drawn, 0.5), 2), p95: round(quantile(idle.drawn, 0.95), 2), n: idle.drawn.length },
-    trainingOnPage: { msPerStep: round(Number(speed)), readout: imagesText },
-    engine,
-  };
+const server = await serveDist({ dir: dist });
+try {
+  const weight = await pageWeight();
+  const results = { date: new Date().toISOString(), dist, pageWeightBytes: weight, browsers: [] };
+  for (const name of browsers) results.browsers.push(await measure(name, server));
   await mkdir('target/bench', { recursive: true });
   await writeFile('target/bench/browser.json', `${JSON.stringify(results, null, 2)}\n`);
 
   const kb = (bytes) => `${(bytes / 1000).toFixed(0)} kB`;
   const w = weight;
-  const step = engine.find((r) => r.what === 'training step');
-  const decode = engine.find((r) => r.what === 'decode one z');
-  console.log(`Browser benchmark — ${results.browser}, adapter "${adapter}", ${results.date}\n`);
-  console.log('| measure | value |');
-  console.log('|---|---|');
-  console.log(`| training step on the page (batch 128) | ${results.trainingOnPage.msPerStep} ms (${imagesText}) |`);
-  console.log(`| training step, engine alone (\`?bench\`) | ${round(step.value)} ms |`);
-  console.log(`| decode one z, drawn (GPU + read back + canvas), p50 / p95 | ${results.decodeDrawnMs.p50} / ${results.decodeDrawnMs.p95} ms |`);
-  console.log(`| decode one z, engine alone | ${round(decode.value, 2)} ms |`);
-  console.log(`| slider → frame, idle, p50 / p95 | ${results.sliderToFrameMs.idle.p50} / ${results.sliderToFrameMs.idle.p95} ms (n=${idle.frame.length}) |`);
-  console.log(`| slider → frame, while training, p50 / p95 | ${results.sliderToFrameMs.training.p50} / ${results.sliderToFrameMs.training.p95} ms (n=${busy.frame.length}) |`);
-  console.log(`| time to interactive (first decoded digit), median of 3 | ${results.timeToInteractiveMs.firstDecodedDigit} ms (${results.timeToInteractiveMs.runs.join(', ')}) |`);
-  console.log(`| page weight, gzip (raw) | ${kb(w.total.gzip)} (${kb(w.total.raw)}): wasm ${kb(w.wasm.gzip)} (${kb(w.wasm.raw)}), JS ${kb(w.js.gzip)}, data ${kb(w.data.gzip)}, rest ${kb(w['html, css, icon'].gzip)} |`);
-  console.log('\nEngine kernels on this adapter (`?bench`):\n');
-  console.log('| kernel | shape | value |');
-  console.log('|---|---|---|');
-  for (const row of engine.filter((r) => r.unit === 'GFLOP/s')) {
-    console.log(`| ${row.what} | ${row.shape} | ${round(row.value, 2)} GFLOP/s |`);
+  console.log(`Browser benchmark, ${results.date}, ${dist}\n`);
+  for (const r of results.browsers) {
+    const t = r.training;
+    console.log(`### ${r.browser}, adapter "${r.adapter}"${r.drawRoute ? `, digits drawn by ${r.drawRoute}` : ''}\n`);
+    console.log('| measure | value |');
+    console.log('|---|---|');
+    console.log(`| training step on the page / engine alone (\`?bench=step\`), median of 3 alternated rounds | ${t.pageMsPerStep} / ${t.engineMsPerStep} ms: ratio ${t.ratio} (rounds: ${t.rounds.map((x) => `${x.page}/${x.engine}`).join(', ')}) |`);
+    console.log(`| the page's readout | ${t.readout.text}; GPU alone ${round(t.readout.gpuMsPerStep)} ms per step |`);
+    console.log(`| main thread encoding one step: on the page; engine, 20 steps a submit; one step a submit with its fence | ${round(t.readout.encodeMsPerStep, 3)}; ${round(r.engine.encodeMsPerStep ?? NaN, 3)}; ${round(r.engine.encodeMsSingleStep ?? NaN, 3)} ms (${t.readout.dispatchesPerStep} dispatches a step) |`);
+    console.log(`| decode one z, drawn, p50 / p95 | ${r.decodeDrawnMs.p50} / ${r.decodeDrawnMs.p95} ms |`);
+    console.log(`| decode one z, engine alone | ${round(r.engine.decodeMs, 2)} ms |`);
+    console.log(`| slider → frame, idle, p50 / p95 | ${r.sliderToFrameMs.idle.p50} / ${r.sliderToFrameMs.idle.p95} ms (n=${r.sliderToFrameMs.idle.n}) |`);
+    console.log(`| slider → frame, while training, p50 / p95 | ${r.sliderToFrameMs.training.p50} / ${r.sliderToFrameMs.training.p95} ms (n=${r.sliderToFrameMs.training.n}) |`);
+    console.log(`| time to interactive (first decoded digit), median of 3 | ${r.timeToInteractiveMs.firstDecodedDigit} ms (${r.timeToInteractiveMs.runs.join(', ')}) |`);
+    console.log('');
   }
+  console.log(`Page weight, gzip (raw): ${kb(w.total.gzip)} (${kb(w.total.raw)}): wasm ${kb(w.wasm.gzip)} (${kb(w.wasm.raw)}), JS ${kb(w.js.gzip)}, data ${kb(w.data.gzip)}, rest ${kb(w['html, css, icon'].gzip)}`);
 } finally {
-  await close();
   await server.close();
 }

@@ -1,23 +1,28 @@
-// The engine benchmark page alone (`?bench`, or `?bench=blocks`): `node bench/engine.mjs [blocks]`
-// after `trunk build --release`. Prints each kernel's figure and the training step on this
-// browser's WebGPU adapter; quicker than bench/browser.mjs when only the engine changed.
-import { launchChromium, openPage, serveDist } from '../e2e/harness.mjs';
+// The engine benchmark page alone (`?bench`, `?bench=step` or `?bench=blocks`):
+//   node bench/engine.mjs [step|blocks] [--browser chromium|firefox] [--dist DIR]
+// after `trunk build --release`. Prints each kernel's figure, the training step and the host
+// time to encode one, on this browser's WebGPU adapter; quicker than bench/browser.mjs when
+// only the engine changed.
+import { resolve } from 'node:path';
+import { distDir, launchBrowser, openPage, serveDist } from '../e2e/harness.mjs';
 
-const query = process.argv[2] ? `?bench=${process.argv[2]}` : '?bench';
-const server = await serveDist();
-const { browser, close } = await launchChromium({ webgpu: true });
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : fallback;
+};
+const scope = args[0] && !args[0].startsWith('--') ? args[0] : null;
+const query = scope ? `?bench=${scope}` : '?bench';
+const server = await serveDist({ dir: resolve(option('dist', distDir)) });
+const { browser, close } = await launchBrowser(option('browser', 'chromium'), { webgpu: true });
 try {
-  const { page } = await openPage(browser, `${server.url}${query}`);
-  await page.waitForFunction(
-    () => /^(done|failed)/.test(document.querySelector('#bench-status')?.dataset.status ?? ''),
-    null,
-    { timeout: 600_000 },
+  const { page, until } = await openPage(browser, `${server.url}${query}`);
+  await until(() => /^(done|failed)/.test(document.querySelector('#bench-status')?.dataset.status ?? ''), { timeout: 600_000 });
+  const status = await page.$eval('#bench-status', (node) => node.dataset.status);
+  const rows = await page.$$eval('.bench-row', (nodes) =>
+    nodes.map((r) => [r.dataset.what, r.dataset.shape, r.dataset.value, r.dataset.unit]),
   );
-  const status = await page.locator('#bench-status').getAttribute('data-status');
-  const rows = await page.locator('.bench-row').evaluateAll((rows) =>
-    rows.map((r) => [r.dataset.what, r.dataset.shape, r.dataset.value, r.dataset.unit]),
-  );
-  console.log(`status: ${status} (${browser.version()})`);
+  console.log(`status: ${status} (${await browser.version()})`);
   for (const row of rows) console.log(row.join(' | '));
 } finally {
   await close();

@@ -1,9 +1,10 @@
-// The app in real headless Chromium. `node --test e2e/` after `trunk build --release`.
+// The app in every browser the suite runs (harness.mjs). `node --test e2e/` after
+// `trunk build --release`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, openPage, screenshot, serveDist } from './harness.mjs';
+import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
 
-// SwiftShader compiles and runs WGSL on the CPU: give GPU work time, but fail rather than hang.
+// Software GPUs compile and run WGSL on the CPU: give GPU work time, but fail rather than hang.
 const GPU_TIMEOUT = 60_000;
 
 let server;
@@ -14,62 +15,63 @@ after(async () => {
   await server?.close();
 });
 
-describe('with WebGPU (SwiftShader)', () => {
-  let chromium;
-  before(async () => {
-    chromium = await launchChromium({ webgpu: true });
-  });
-  after(async () => {
-    await chromium?.close();
+forEachBrowser((kind) => {
+  describe(`${kind.title}, with WebGPU`, () => {
+    let browser;
+    before(async () => {
+      browser = await launchBrowser(kind, { webgpu: true });
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    test('the page loads and names the WebGPU adapter, noting it is a software fallback', async () => {
+      const { page, text, attr, waitFor, assertNoErrors } = await openPage(browser.browser, server.url);
+      await waitFor('#adapter-name', GPU_TIMEOUT);
+      const name = await text('#adapter-name');
+      assert.match(name, kind.adapterPattern, `adapter name: ${name}`);
+      assert.equal(await text('#adapter-backend'), 'WebGPU');
+      assert.equal(await attr('#adapter', 'data-software'), 'true');
+      assert.match(await text('#adapter-software-note'), /software fallback/);
+      await screenshot(page, `${kind.name}-webgpu-adapter`);
+      assertNoErrors();
+    });
+
+    test('a WGSL kernel from shaders/ runs on the device and matches the CPU reference', async () => {
+      const { page, text, attr, waitFor, assertNoErrors } = await openPage(browser.browser, server.url);
+      await waitFor('#kernel-check', GPU_TIMEOUT);
+      assert.equal(await attr('#kernel-check', 'data-passed'), 'true', await text('#kernel-check'));
+      const maxError = Number(await attr('#kernel-check', 'data-max-error'));
+      const tolerance = Number(await attr('#kernel-check', 'data-tolerance'));
+      assert.ok(Number.isFinite(maxError) && maxError >= 0, `max error ${maxError}`);
+      assert.ok(maxError <= tolerance, `max error ${maxError} over tolerance ${tolerance}`);
+      assert.ok(tolerance < 1e-3, `tolerance ${tolerance} is too loose to mean anything`);
+      assert.match(await text('#kernel-check'), /dense_forward\.wgsl/);
+      await screenshot(page, `${kind.name}-webgpu-kernel-check`);
+      assertNoErrors();
+    });
   });
 
-  test('the page loads and names the WebGPU adapter, noting it is a software fallback', async () => {
-    const { page, assertNoErrors } = await openPage(chromium.browser, server.url);
-    await page.locator('#adapter-name').waitFor({ timeout: GPU_TIMEOUT });
-    const name = await page.locator('#adapter-name').textContent();
-    assert.match(name, /swiftshader/i, `adapter name: ${name}`);
-    assert.equal(await page.locator('#adapter-backend').textContent(), 'WebGPU');
-    assert.equal(await page.locator('#adapter').getAttribute('data-software'), 'true');
-    assert.match(await page.locator('#adapter-software-note').textContent(), /software fallback/);
-    await screenshot(page, 'webgpu-adapter');
-    assertNoErrors();
-  });
+  describe(`${kind.title}, without WebGPU`, () => {
+    let browser;
+    before(async () => {
+      browser = await launchBrowser(kind, { webgpu: false });
+    });
+    after(async () => {
+      await browser?.close();
+    });
 
-  test('a WGSL kernel from shaders/ runs on the device and matches the CPU reference', async () => {
-    const { page, assertNoErrors } = await openPage(chromium.browser, server.url);
-    const check = page.locator('#kernel-check');
-    await check.waitFor({ timeout: GPU_TIMEOUT });
-    assert.equal(await check.getAttribute('data-passed'), 'true', await check.textContent());
-    const maxError = Number(await check.getAttribute('data-max-error'));
-    const tolerance = Number(await check.getAttribute('data-tolerance'));
-    assert.ok(Number.isFinite(maxError) && maxError >= 0, `max error ${maxError}`);
-    assert.ok(maxError <= tolerance, `max error ${maxError} over tolerance ${tolerance}`);
-    assert.ok(tolerance < 1e-3, `tolerance ${tolerance} is too loose to mean anything`);
-    assert.match(await check.textContent(), /dense_forward\.wgsl/);
-    await screenshot(page, 'webgpu-kernel-check');
-    assertNoErrors();
-  });
-});
-
-describe('without WebGPU', () => {
-  let chromium;
-  before(async () => {
-    chromium = await launchChromium({ webgpu: false });
-  });
-  after(async () => {
-    await chromium?.close();
-  });
-
-  test('the page says WebGPU is unavailable and what to do, with no panic', async () => {
-    const { page, assertNoErrors } = await openPage(chromium.browser, server.url);
-    const message = page.locator('#webgpu-unavailable');
-    await message.waitFor({ timeout: GPU_TIMEOUT });
-    const text = await message.textContent();
-    assert.match(text, /WebGPU is not available/);
-    assert.match(text, /Chrome or Edge 113/);
-    assert.match(text, /--enable-unsafe-webgpu/);
-    assert.equal(await page.locator('#adapter').count(), 0);
-    await screenshot(page, 'no-webgpu');
-    assertNoErrors();
+    test('the page says WebGPU is unavailable and what to do, with no panic', async () => {
+      const { page, text, count, waitFor, assertNoErrors } = await openPage(browser.browser, server.url);
+      await waitFor('#webgpu-unavailable', GPU_TIMEOUT);
+      const message = await text('#webgpu-unavailable');
+      assert.match(message, /WebGPU is not available/);
+      assert.match(message, /Chrome or Edge 113/);
+      assert.match(message, /--enable-unsafe-webgpu/);
+      assert.match(message, /dom\.webgpu\.enabled/);
+      assert.equal(await count('#adapter'), 0);
+      await screenshot(page, `${kind.name}-no-webgpu`);
+      assertNoErrors();
+    });
   });
 });

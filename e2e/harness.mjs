@@ -1,11 +1,15 @@
-// What every browser test needs: the trunk-built dist/ served on 127.0.0.1 by the suite itself,
-// Debian's Chromium launched by playwright-core (never a downloaded browser), a page that fails
-// the test on any console error or uncaught exception, and a screenshot of each state.
+// What every browser test needs, in every browser the suite runs: the trunk-built dist/ served on
+// 127.0.0.1 by the suite itself, a browser launched by puppeteer-core (Debian's Chromium over CDP,
+// Debian's Firefox ESR over WebDriver BiDi; never a downloaded browser), a page that fails the
+// test on any console error or uncaught exception, and a screenshot of each state.
+//
+// Tests are written once and run per browser: `forEachBrowser((b) => describe(b.title, ...))`.
+// E2E_BROWSERS=chromium (or firefox) narrows the run; both are the default.
 import { createServer } from 'node:http';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 const repo = resolve(import.meta.dirname, '..');
 export const distDir = join(repo, 'dist');
@@ -21,15 +25,27 @@ const contentTypes = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serves dist/ on an ephemeral loopback port; resolves to { url, close }. */
-export async function serveDist() {
-  if (!existsSync(join(distDir, 'index.html'))) {
-    throw new Error(`${distDir}/index.html is missing: run \`trunk build --release\` first`);
+/**
+ * Serves dist/ (or `dir`, another build of it) on an ephemeral loopback port; resolves to
+ * { url, override, close }.
+ * `override(path, handler)` answers requests for `path` with `handler(request, response)`
+ * instead (a damaged data file, a delayed one) until the returned function is called: the
+ * server side of a test, so every browser meets the same bytes.
+ */
+export async function serveDist({ dir = distDir } = {}) {
+  if (!existsSync(join(dir, 'index.html'))) {
+    throw new Error(`${dir}/index.html is missing: run \`trunk build --release\` first`);
   }
+  const overrides = new Map();
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
-    const file = normalize(join(distDir, path === '/' ? 'index.html' : path));
-    if (!file.startsWith(distDir)) {
+    const override = overrides.get(path);
+    if (override) {
+      await override(request, response);
+      return;
+    }
+    const file = normalize(join(dir, path === '/' ? 'index.html' : path));
+    if (!file.startsWith(dir)) {
       response.writeHead(403).end();
       return;
     }
@@ -49,57 +65,151 @@ export async function serveDist() {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise((done) => server.close(done)),
+    override(path, handler) {
+      overrides.set(path, handler);
+      return () => overrides.delete(path);
+    },
+    close: () =>
+      new Promise((done) => {
+        server.closeAllConnections?.();
+        server.close(done);
+      }),
   };
 }
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/lib/chromium/chromium';
+const firefoxPath = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
-/**
- * Launches headless Chromium. With `webgpu: true` it gets WebGPU through SwiftShader (a CPU
- * emulation); without, Chromium on Linux offers no adapter, which is how the no-WebGPU path is tested.
- * playwright gives each launch a fresh temporary profile and removes it on close.
- */
-export async function launchChromium({ webgpu }) {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`no Chromium at ${chromiumPath}: run scripts/setup.sh --test (or set CHROMIUM_PATH)`);
-  }
-  const args = [
-    '--headless=new',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-quic',
-  ];
-  if (process.getuid?.() === 0) args.push('--no-sandbox');
-  if (webgpu) args.push('--enable-unsafe-webgpu');
-  const browser = await chromium.launch({ executablePath: chromiumPath, args, headless: true });
-  return { browser, close: () => browser.close() };
+/** What each browser is, how it gets WebGPU, and how to launch it. */
+export const BROWSERS = {
+  chromium: {
+    name: 'chromium',
+    title: 'Chromium (WebGPU: Dawn on SwiftShader)',
+    executablePath: chromiumPath,
+    // The adapter's name as the page shows it.
+    adapterPattern: /swiftshader/i,
+  },
+  firefox: {
+    name: 'firefox',
+    title: 'Firefox ESR (WebGPU: wgpu on lavapipe)',
+    executablePath: firefoxPath,
+    // Firefox reveals neither vendor nor architecture of its adapter.
+    adapterPattern: /unnamed WebGPU adapter/i,
+  },
+};
+
+/** The browsers this run tests: E2E_BROWSERS (comma-separated) or both. */
+export function selectedBrowsers() {
+  const names = (process.env.E2E_BROWSERS ?? 'chromium,firefox').split(',').map((n) => n.trim()).filter(Boolean);
+  return names.map((name) => {
+    const browser = BROWSERS[name];
+    if (!browser) throw new Error(`E2E_BROWSERS: unknown browser "${name}" (chromium, firefox)`);
+    return browser;
+  });
+}
+
+/** Calls `define(browser)` once per selected browser: one test file, every browser. */
+export function forEachBrowser(define) {
+  for (const browser of selectedBrowsers()) define(browser);
 }
 
 /**
- * Opens a page that records console errors and uncaught exceptions; call `assertNoErrors()` at
- * the end of the test. `expectErrors` lists patterns of console errors the test provokes on
- * purpose (the browser's own log line for a failed download); `route` serves chosen responses
- * for URLs matching its pattern, such as a damaged data file.
+ * Launches a headless browser. With `webgpu: true` Chromium gets WebGPU through SwiftShader
+ * (`--enable-unsafe-webgpu`) and Firefox through its own wgpu on the system's Vulkan driver
+ * (lavapipe here; the `dom.webgpu.enabled` pref). Without, neither offers WebGPU: Chromium on
+ * Linux has no adapter, Firefox no `navigator.gpu`, which is how the no-WebGPU path is tested.
+ * Each launch gets a fresh temporary profile, removed on close.
  */
-export async function openPage(browser, url, { expectErrors = [], route } = {}) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+export async function launchBrowser(kind, { webgpu }) {
+  const which = typeof kind === 'string' ? BROWSERS[kind] : kind;
+  if (!existsSync(which.executablePath)) {
+    throw new Error(`no ${which.name} at ${which.executablePath}: run scripts/setup.sh --test`);
+  }
+  let options;
+  if (which.name === 'firefox') {
+    options = {
+      browser: 'firefox',
+      executablePath: which.executablePath,
+      headless: true,
+      extraPrefsFirefox: {
+        'dom.webgpu.enabled': webgpu,
+        'gfx.webgpu.ignore-blocklist': webgpu,
+        // No first-run pages, update checks or telemetry pings on a machine with no internet.
+        'app.update.enabled': false,
+        'browser.shell.checkDefaultBrowser': false,
+        'datareporting.policy.dataSubmissionEnabled': false,
+        'toolkit.telemetry.enabled': false,
+      },
+    };
+  } else {
+    const args = [
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+    ];
+    if (process.getuid?.() === 0) args.push('--no-sandbox');
+    if (webgpu) args.push('--enable-unsafe-webgpu');
+    options = { executablePath: which.executablePath, headless: true, args };
+  }
+  const browser = await puppeteer.launch({ ...options, protocolTimeout: 600_000 });
+  return { browser, name: which.name, close: () => browser.close() };
+}
+
+/** Chromium only, for scripts that measure Chromium alone (bench/probe). */
+export const launchChromium = (options) => launchBrowser('chromium', options);
+
+export const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * Opens a page (1280×800) that records console errors and uncaught exceptions; call
+ * `assertNoErrors()` at the end of the test. `expectErrors` lists patterns of console errors the
+ * test provokes on purpose (a browser's own log line for a failed download). `serve`, with the
+ * `server` from serveDist(), answers one path differently while the page is open:
+ * `{ path, handler }`. Resolves to the page, with helpers for what tests read off it.
+ */
+export async function openPage(browser, url, { expectErrors = [], server, serve } = {}) {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 800 });
   const errors = [];
   page.on('console', (message) => {
-    const text = `${message.text()} (${message.location().url})`;
+    const text = `${message.text()} (${message.location()?.url ?? ''})`;
     if (message.type() === 'error' && !expectErrors.some((pattern) => pattern.test(text))) {
       errors.push(`console.error: ${text}`);
     }
   });
-  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
-  if (route) await page.route(route.url, route.handler);
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message ?? error}`));
+  const restore = serve ? server.override(serve.path, serve.handler) : () => {};
+  page.once('close', restore);
   await page.goto(url);
   return {
     page,
+    ...helpers(page),
     assertNoErrors() {
       if (errors.length > 0) throw new Error(`the page reported errors:\n${errors.join('\n')}`);
+    },
+  };
+}
+
+/** What tests read off a page, the same in every browser. */
+export function helpers(page) {
+  return {
+    text: (selector) => page.$eval(selector, (node) => node.textContent),
+    attr: (selector, name) => page.$eval(selector, (node, n) => node.getAttribute(n), name),
+    value: (selector) => page.$eval(selector, (node) => node.value),
+    count: (selector) => page.$$eval(selector, (nodes) => nodes.length),
+    /** Waits for `selector` to be in the page (`timeout` ms). */
+    waitFor: (selector, timeout = 60_000) => page.waitForSelector(selector, { timeout }),
+    /** Waits until `fn(...args)` is truthy in the page. */
+    until: (fn, { timeout = 60_000, polling } = {}, ...args) =>
+      page.waitForFunction(fn, { timeout, ...(polling ? { polling } : {}) }, ...args),
+    /** Replaces a text field's content as a person would: select it all, type the new text. */
+    async fill(selector, text) {
+      await page.focus(selector);
+      await page.$eval(selector, (node) => node.select());
+      await page.keyboard.press('Backspace');
+      await page.keyboard.type(text);
     },
   };
 }

@@ -3,9 +3,10 @@
 #
 #   scripts/setup.sh          what `trunk serve` needs: the wasm32 target, trunk, wasm-bindgen-cli
 #                             (the version in Cargo.lock), wasm-opt (binaryen 132 from npm)
-#   scripts/setup.sh --test   also what the tests need: Chromium and lavapipe (mesa-vulkan-drivers)
-#                             from Debian, playwright-core from npm (package-lock.json), numpy and
-#                             safetensors from PyPI in a venv (the checkpoint round trip)
+#   scripts/setup.sh --test   also what the tests need: Chromium, Firefox ESR and lavapipe
+#                             (mesa-vulkan-drivers) from Debian, puppeteer-core from npm
+#                             (package-lock.json; it drives both browsers and downloads none),
+#                             numpy and safetensors from PyPI in a venv (the checkpoint round trip)
 #
 # Every tool comes from a package registry (crates.io, npm, Debian): nothing downloads binaries
 # from elsewhere. Where it cannot install (not root, not Debian, no Rust or Node), it prints what
@@ -14,7 +15,7 @@ set -euo pipefail
 
 TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
-DEBIAN_TEST_PACKAGES=(chromium mesa-vulkan-drivers libvulkan1)
+DEBIAN_TEST_PACKAGES=(chromium firefox-esr mesa-vulkan-drivers libvulkan1)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -43,7 +44,7 @@ apt_install() {
   if ! is_debian_root; then
     cannot "missing system packages: $*" \
       "On Debian/Ubuntu: sudo apt-get install -y $*" \
-      "Elsewhere install the equivalents (Chromium; Mesa's Vulkan drivers incl. lavapipe; the Vulkan loader; Node.js with npm), then re-run."
+      "Elsewhere install the equivalents (Chromium; Firefox ESR; Mesa's Vulkan drivers incl. lavapipe; the Vulkan loader; Node.js with npm), then re-run."
   fi
   if [ "$apt_updated" = 0 ]; then
     say "apt-get update"
@@ -116,11 +117,11 @@ if [ "$with_test_tools" = 1 ]; then
     # shellcheck disable=SC2086 # a list of package names
     apt_install $missing
   fi
-  wanted=$(node -p "require('./package-lock.json').packages['node_modules/playwright-core'].version")
-  installed=$(node -p "require('./node_modules/playwright-core/package.json').version" 2>/dev/null || true)
+  wanted=$(node -p "require('./package-lock.json').packages['node_modules/puppeteer-core'].version")
+  installed=$(node -p "require('./node_modules/puppeteer-core/package.json').version" 2>/dev/null || true)
   if [ "$installed" != "$wanted" ]; then
-    say "npm ci (playwright-core $wanted; it drives Debian's Chromium and downloads no browser)"
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+    say "npm ci (puppeteer-core $wanted; it drives Debian's Chromium and Firefox and downloads no browser)"
+    PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   fi
   # The checkpoint round trip's independent reader (scripts/roundtrip.sh): numpy and safetensors
   # from PyPI, in a venv of its own so no system Python is touched.

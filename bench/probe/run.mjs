@@ -1,15 +1,15 @@
 // SwiftShader probes: small hand-written WebGPU pages that measure what bounds our kernels in this
 // browser, outside the engine. `node bench/probe/run.mjs matmul|adam|latency` prints one line per
-// case. They are how the register-block, subgroup and Adam choices were made, and the evidence for
+// case (`--browser firefox` runs them in Firefox ESR instead of Chromium). They are how the register-block, subgroup and Adam choices were made, and the evidence for
 // what no kernel of ours can beat there (see README, "Browser benchmark").
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { launchChromium } from '../../e2e/harness.mjs';
+import { launchBrowser } from '../../e2e/harness.mjs';
 
 const probe = process.argv[2];
-if (!['matmul', 'adam', 'latency'].includes(probe)) {
-  console.error('usage: node bench/probe/run.mjs matmul|adam|latency');
+if (!['matmul', 'adam', 'latency', 'order', 'encode'].includes(probe)) {
+  console.error('usage: node bench/probe/run.mjs matmul|adam|latency|order|encode [--browser chromium|firefox]');
   process.exit(2);
 }
 const server = createServer(async (request, response) => {
@@ -33,14 +33,15 @@ const server = createServer(async (request, response) => {
   }
 });
 await new Promise((done) => server.listen(0, '127.0.0.1', done));
-const { browser, close } = await launchChromium({ webgpu: true });
+const at = process.argv.indexOf('--browser');
+const { browser, close } = await launchBrowser(at > 0 ? process.argv[at + 1] : 'chromium', { webgpu: true });
 try {
   const page = await browser.newPage();
   page.on('console', (message) => console.log(message.text()));
   const failed = new Promise((_, reject) => page.on('pageerror', reject));
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
   await Promise.race([
-    page.waitForFunction(() => window.probeDone === true, null, { timeout: 600_000 }),
+    page.waitForFunction(() => window.probeDone === true, { timeout: 600_000 }),
     failed,
   ]);
 } finally {

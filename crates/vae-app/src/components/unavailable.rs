@@ -16,6 +16,9 @@ pub fn WebGpuUnavailable(reason: String) -> impl IntoView {
                 <li>"On Linux, Chrome and Chromium keep WebGPU behind a flag: open "
                     <code>"chrome://flags/#enable-unsafe-webgpu"</code>", enable it and restart, or \
                      start the browser with "<code>"--enable-unsafe-webgpu"</code>"."</li>
+                <li>"In Firefox where WebGPU is not on by default (Linux, for one): open "
+                    <code>"about:config"</code>", set "<code>"dom.webgpu.enabled"</code>" to true and \
+                     reload; a blocklisted GPU also needs "<code>"gfx.webgpu.ignore-blocklist"</code>"."</li>
                 <li>"If WebGPU is on and this still appears, your GPU or driver may be blocklisted: \
                      update the driver, or check "<code>"chrome://gpu"</code>"."</li>
             </ul>
