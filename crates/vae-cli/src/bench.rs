@@ -78,6 +78,14 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         step.ms_per_step, step.images_per_second
     );
     println!(
+        "  host time to encode a step: {:.4} ms in submits of {} steps, {:.4} ms alone with its \
+         fence ({} dispatches a step)",
+        step.encode_ms_per_step,
+        bench::STEP_CHUNK,
+        step.encode_ms_single_step,
+        step.dispatches_per_step
+    );
+    println!(
         "  decode one z (upload, decoder, read back): {:.3} ms",
         decode.as_secs_f64() * 1e3
     );

@@ -32,7 +32,16 @@ pub struct StepResult {
     pub batch: u32,
     pub ms_per_step: f64,
     pub images_per_second: f64,
+    /// Host (main-thread) time to encode and submit one step, in chunks of [`STEP_CHUNK`]
+    /// steps: the CPU floor under a step, whatever the GPU.
+    pub encode_ms_per_step: f64,
+    /// The same for a chunk of one step and its fence: what each submit costs besides.
+    pub encode_ms_single_step: f64,
+    pub dispatches_per_step: u32,
 }
+
+/// Steps per submit while timing training.
+pub const STEP_CHUNK: u32 = 20;
 
 /// Seconds on a monotonic clock (`performance.now()` in a browser, where `Instant` panics).
 fn now() -> f64 {
@@ -54,7 +63,7 @@ fn now() -> f64 {
 
 /// Waits, without blocking a browser, until the work submitted so far is done.
 async fn wait(context: &GpuContext, fence: &wgpu::Buffer) -> Result<(), GpuError> {
-    PendingRead::copy_of(&context.device, &context.queue, fence, 0, 4)
+    PendingRead::copy_of(context, fence, 0, 4, None)
         .bytes()
         .await
         .map(|_| ())
@@ -236,16 +245,28 @@ pub async fn training(
     vae.set_training_data(split).await?;
     vae.train_steps(5)?;
     vae.metrics().await?;
-    let chunk = 20;
+    let chunk = STEP_CHUNK;
     let start = now();
     let mut steps = 0u32;
+    let mut encoding = 0.0;
     while steps < 3 * chunk || now() - start < budget.as_secs_f64() {
+        let encode_start = now();
         vae.train_steps(chunk)?;
+        encoding += now() - encode_start;
         // One small read per chunk, as the app does: it also waits for the chunk to finish.
         vae.metrics().await?;
         steps += chunk;
     }
     let per_step = Duration::from_secs_f64((now() - start) / f64::from(steps));
+    // One step per submit, with its fence, as a page with a slow GPU queues them.
+    let mut single = 0.0;
+    let singles = 5;
+    for _ in 0..singles {
+        let encode_start = now();
+        let fence = vae.train_steps_fenced(1)?;
+        single += now() - encode_start;
+        fence.bytes().await?;
+    }
     // Decoding one z: what a latent slider costs, end to end (upload, 2 dispatches, read back).
     let z = vec![0.0f32; config.sizes.latent];
     vae.decode(&z).await?;
@@ -263,6 +284,9 @@ pub async fn training(
             batch: config.batch,
             ms_per_step: per_step.as_secs_f64() * 1e3,
             images_per_second: f64::from(config.batch) / per_step.as_secs_f64(),
+            encode_ms_per_step: encoding * 1e3 / f64::from(steps),
+            encode_ms_single_step: single * 1e3 / f64::from(singles),
+            dispatches_per_step: vae.dispatches_per_step(),
         },
         decode,
     ))

@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::readback::ReadWatch;
 use crate::GpuError;
 
 /// What the user should know about the adapter we run on.
@@ -30,6 +31,8 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// Set by wgpu when the device is lost (driver reset, GPU removed, tab backgrounded too long).
     lost: Arc<Mutex<Option<String>>>,
+    /// Keeps read-back completions prompt while any read is out.
+    pub(crate) reads: ReadWatch,
 }
 
 impl GpuContext {
@@ -73,12 +76,14 @@ impl GpuContext {
                 *lost = Some(format!("{reason:?}: {message}"));
             }
         });
+        let reads = ReadWatch::new(&queue);
         Ok(Self {
             device,
             queue,
             adapter: summary,
             limits,
             lost,
+            reads,
         })
     }
 

@@ -1,8 +1,9 @@
-//! Reading GPU memory back to the CPU without ever blocking a browser's main thread.
+//! Reading GPU memory back to the CPU without ever blocking a browser's main thread, through
+//! staging buffers that are reused, and with completions that arrive promptly in every browser.
 
 use futures_channel::oneshot;
 
-use crate::GpuError;
+use crate::{GpuContext, GpuError};
 
 /// A copy to a `MAP_READ` buffer that has been submitted and is being mapped. It owns the device
 /// and the buffer (wgpu handles are reference-counted), so whoever started it is free again at
@@ -10,13 +11,21 @@ use crate::GpuError;
 pub struct PendingRead {
     device: wgpu::Device,
     buffer: wgpu::Buffer,
+    /// Where the buffer goes back once read, for the next read of the same size.
+    pool: Option<StagingPool>,
     mapped: oneshot::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    /// Keeps the browser's GPU channel serviced while this read is out (see [`ReadWatch`]).
+    _waiting: ReadGuard,
 }
 
 impl PendingRead {
     /// Starts mapping `buffer`; call after submitting the work that fills it. The mapping
     /// resolves once all work submitted before it is done.
-    pub(crate) fn start(device: &wgpu::Device, buffer: wgpu::Buffer) -> Self {
+    pub(crate) fn start(
+        context: &GpuContext,
+        buffer: wgpu::Buffer,
+        pool: Option<&StagingPool>,
+    ) -> Self {
         let (sender, mapped) = oneshot::channel();
         buffer
             .slice(..)
@@ -25,28 +34,36 @@ impl PendingRead {
                 let _ = sender.send(result);
             });
         Self {
-            device: device.clone(),
+            device: context.device.clone(),
             buffer,
+            pool: pool.cloned(),
             mapped,
+            _waiting: context.reads.waiting(),
         }
     }
 
     /// Starts a read of `size` bytes of `source` from `offset`, queued after the work already
-    /// submitted.
+    /// submitted, into a buffer of `pool` (one of that size) or a new one.
     pub(crate) fn copy_of(
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        context: &GpuContext,
         source: &wgpu::Buffer,
         offset: u64,
         size: u64,
+        pool: Option<&StagingPool>,
     ) -> Self {
-        let staging = staging_buffer(device, size);
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("read back"),
-        });
+        let pool = pool.filter(|pool| pool.size == size.max(4));
+        let staging = match pool {
+            Some(pool) => pool.take(&context.device),
+            None => staging_buffer(&context.device, size),
+        };
+        let mut encoder = context
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read back"),
+            });
         encoder.copy_buffer_to_buffer(source, offset, &staging, 0, size);
-        queue.submit([encoder.finish()]);
-        Self::start(device, staging)
+        context.queue.submit([encoder.finish()]);
+        Self::start(context, staging, pool)
     }
 
     /// The bytes, once the GPU has got there. On the web the browser resolves the mapping from
@@ -69,6 +86,9 @@ impl PendingRead {
             .map_err(|error| GpuError::Map(error.to_string()))?
             .to_vec();
         self.buffer.unmap();
+        if let Some(pool) = &self.pool {
+            pool.give_back(self.buffer);
+        }
         Ok(bytes)
     }
 
@@ -90,8 +110,244 @@ pub(crate) fn staging_buffer(device: &wgpu::Device, size: u64) -> wgpu::Buffer {
 
 /// Reads `f32`s back from a `MAP_READ` buffer whose filling work is already submitted.
 pub(crate) async fn read_f32(
-    device: &wgpu::Device,
+    context: &GpuContext,
     buffer: &wgpu::Buffer,
 ) -> Result<Vec<f32>, GpuError> {
-    PendingRead::start(device, buffer.clone()).floats().await
+    PendingRead::start(context, buffer.clone(), None)
+        .floats()
+        .await
+}
+
+/// Shared and mutable in one place: `Rc<RefCell>` on the web, where wgpu's handles are neither
+/// `Send` nor `Sync`, `Arc<Mutex>` natively.
+#[cfg(target_arch = "wasm32")]
+type Shared<T> = std::rc::Rc<std::cell::RefCell<T>>;
+#[cfg(not(target_arch = "wasm32"))]
+type Shared<T> = std::sync::Arc<std::sync::Mutex<T>>;
+
+fn with_shared<T, R>(shared: &Shared<T>, run: impl FnOnce(&mut T) -> R) -> R {
+    #[cfg(target_arch = "wasm32")]
+    {
+        run(&mut shared.borrow_mut())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        // A poisoned lock only means a panic elsewhere mid-push; the list itself is intact.
+        let mut guard = shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        run(&mut guard)
+    }
+}
+
+/// Staging buffers of one size, reused: a read takes one and gives it back once its bytes are
+/// out, so a page that reads metrics, fences and decodes many times a second allocates none
+/// after the first few. Buffers of reads still in flight are simply not in the pool yet.
+#[derive(Clone)]
+pub(crate) struct StagingPool {
+    size: u64,
+    free: Shared<Vec<wgpu::Buffer>>,
+}
+
+/// Free buffers a pool keeps; more reads than this in flight at once allocate the rest.
+const POOL_KEEPS: usize = 4;
+
+impl StagingPool {
+    pub(crate) fn new(size: u64) -> Self {
+        Self {
+            size: size.max(4),
+            free: Shared::default(),
+        }
+    }
+
+    pub(crate) fn take(&self, device: &wgpu::Device) -> wgpu::Buffer {
+        with_shared(&self.free, Vec::pop).unwrap_or_else(|| staging_buffer(device, self.size))
+    }
+
+    fn give_back(&self, buffer: wgpu::Buffer) {
+        with_shared(&self.free, |free| {
+            if free.len() < POOL_KEEPS && buffer.size() == self.size {
+                free.push(buffer);
+            }
+        });
+    }
+
+    /// Buffers waiting for reuse (for tests: reads give theirs back).
+    #[cfg(test)]
+    fn free_buffers(&self) -> usize {
+        with_shared(&self.free, |free| free.len())
+    }
+}
+
+/// Keeps completion callbacks prompt while reads are out.
+///
+/// Firefox services its WebGPU channel on a timer when the page sends nothing: a read back
+/// awaited alone resolves 60-90 ms after the GPU finished (`node bench/probe/run.mjs latency
+/// --browser firefox`), but within a few ms when anything else reaches the GPU process
+/// meanwhile. So while at least one read is out, an empty submit is sent every
+/// [`NUDGE_EVERY_MS`]; with none out, nothing runs. Chromium delivers promptly either way, and
+/// an empty submit costs it one small message. Natively reads poll the device instead, and
+/// this is a no-op.
+#[derive(Clone)]
+pub(crate) struct ReadWatch {
+    #[cfg(target_arch = "wasm32")]
+    state: Shared<nudge::State>,
+}
+
+/// Held by each read in flight; dropping the last stops the nudging.
+pub(crate) struct ReadGuard {
+    #[cfg(target_arch = "wasm32")]
+    state: Shared<nudge::State>,
+}
+
+/// How often an empty submit goes out while reads are waiting (browsers clamp repeating timers
+/// to about 4 ms anyway).
+pub const NUDGE_EVERY_MS: i32 = 4;
+
+impl ReadWatch {
+    pub(crate) fn new(queue: &wgpu::Queue) -> Self {
+        #[cfg(target_arch = "wasm32")]
+        {
+            Self {
+                state: std::rc::Rc::new(std::cell::RefCell::new(nudge::State::new(queue.clone()))),
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let _ = queue;
+            Self {}
+        }
+    }
+
+    pub(crate) fn waiting(&self) -> ReadGuard {
+        #[cfg(target_arch = "wasm32")]
+        {
+            nudge::State::start(&self.state);
+            ReadGuard {
+                state: self.state.clone(),
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        ReadGuard {}
+    }
+}
+
+impl Drop for ReadGuard {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        nudge::State::stop(&self.state);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod nudge {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+
+    use super::{Shared, NUDGE_EVERY_MS};
+
+    pub(super) struct State {
+        queue: wgpu::Queue,
+        waiting: usize,
+        timer: Option<i32>,
+        tick: Option<Closure<dyn FnMut()>>,
+    }
+
+    impl State {
+        pub(super) fn new(queue: wgpu::Queue) -> Self {
+            Self {
+                queue,
+                waiting: 0,
+                timer: None,
+                tick: None,
+            }
+        }
+
+        pub(super) fn start(shared: &Shared<Self>) {
+            let mut state = shared.borrow_mut();
+            state.waiting += 1;
+            if state.timer.is_some() {
+                return;
+            }
+            let Some(window) = web_sys::window() else {
+                return;
+            };
+            let queue = state.queue.clone();
+            let tick = state.tick.get_or_insert_with(|| {
+                Closure::<dyn FnMut()>::new(move || {
+                    queue.submit([]);
+                })
+            });
+            state.timer = window
+                .set_interval_with_callback_and_timeout_and_arguments_0(
+                    tick.as_ref().unchecked_ref(),
+                    NUDGE_EVERY_MS,
+                )
+                .ok();
+        }
+
+        pub(super) fn stop(shared: &Shared<Self>) {
+            let mut state = shared.borrow_mut();
+            state.waiting = state.waiting.saturating_sub(1);
+            if state.waiting > 0 {
+                return;
+            }
+            if let (Some(timer), Some(window)) = (state.timer.take(), web_sys::window()) {
+                window.clear_interval_with_handle(timer);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use wgpu::util::DeviceExt;
+
+    use super::*;
+
+    #[test]
+    fn reads_reuse_their_pools_buffers() {
+        let context = pollster::block_on(GpuContext::new()).expect("a GPU adapter (lavapipe)");
+        let values: Vec<f32> = (0..64).map(|i| i as f32).collect();
+        let source = context
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("source"),
+                contents: bytemuck::cast_slice(&values),
+                usage: wgpu::BufferUsages::COPY_SRC,
+            });
+        let pool = StagingPool::new(source.size());
+        for round in 0..3 {
+            let read = PendingRead::copy_of(&context, &source, 0, source.size(), Some(&pool));
+            assert_eq!(
+                pool.free_buffers(),
+                0,
+                "round {round}: the read holds the buffer"
+            );
+            let back = pollster::block_on(read.floats()).unwrap();
+            assert_eq!(back, values);
+            assert_eq!(
+                pool.free_buffers(),
+                1,
+                "round {round}: given back, and only one made"
+            );
+        }
+        // Two at once need two buffers; both come back, up to what the pool keeps.
+        let reads: Vec<PendingRead> = (0..2)
+            .map(|_| PendingRead::copy_of(&context, &source, 0, source.size(), Some(&pool)))
+            .collect();
+        assert_eq!(pool.free_buffers(), 0);
+        for read in reads {
+            pollster::block_on(read.bytes()).unwrap();
+        }
+        assert_eq!(pool.free_buffers(), 2);
+        // A read of another size does not take the pool's buffers.
+        let part = PendingRead::copy_of(&context, &source, 16, 32, Some(&pool));
+        assert_eq!(pool.free_buffers(), 2);
+        assert_eq!(
+            pollster::block_on(part.floats()).unwrap(),
+            values[4..12].to_vec()
+        );
+        assert_eq!(pool.free_buffers(), 2);
+    }
 }

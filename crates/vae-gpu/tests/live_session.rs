@@ -1,7 +1,7 @@
 //! The API a page drives while it trains: reads that hold no borrow of the model and complete
 //! while more work is queued, cached inference sessions, and an evaluation run in pieces.
 
-use vae_gpu::vae::{prior_sample, Vae};
+use vae_gpu::vae::{prior_sample, Snapshot, Vae};
 use vae_gpu::GpuError;
 
 mod common;
@@ -19,9 +19,8 @@ fn a_metrics_read_completes_while_training_goes_on_and_covers_only_its_steps() {
             vae.begin_metrics(),
             Err(GpuError::InvalidInput(_))
         ));
-        // The model is free while the read is out.
-        vae.train_steps(3).unwrap();
-        let fence = vae.step_fence();
+        // The model is free while the read is out; a fence can ride in the steps' own submit.
+        let fence = vae.train_steps_fenced(3).unwrap();
         let first = vae.finish_metrics(pollster::block_on(read.wait())).unwrap();
         let steps: Vec<u64> = first.steps.iter().map(|m| m.step).collect();
         assert_eq!(steps, vec![1, 2, 3, 4, 5]);
@@ -31,6 +30,19 @@ fn a_metrics_read_completes_while_training_goes_on_and_covers_only_its_steps() {
         let second = pollster::block_on(vae.metrics()).unwrap();
         let steps: Vec<u64> = second.steps.iter().map(|m| m.step).collect();
         assert_eq!(steps, vec![6, 7, 8]);
+        // A step is the gather (which advances the counter), the forward pass, the backward
+        // pass and Adam: 17 dispatches.
+        assert_eq!(vae.dispatches_per_step(), 17);
+        let plain = vae.step_fence();
+        assert_eq!(
+            u32::from_le_bytes(
+                pollster::block_on(plain.bytes())
+                    .unwrap()
+                    .try_into()
+                    .unwrap()
+            ),
+            8
+        );
     });
 }
 
@@ -164,5 +176,34 @@ fn a_snapshot_becomes_the_rollback_point_only_once_a_clean_step_has_used_it() {
             pollster::block_on(fresh.read_parameters()).unwrap(),
             initial
         );
+    });
+}
+
+#[test]
+fn reads_without_a_snapshot_confirm_the_last_one_and_never_become_rollback_points() {
+    with_shard(|shard| {
+        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        let lightly = |vae: &mut Vae| {
+            let read = vae.begin_metrics_with(Snapshot::Skip).unwrap();
+            vae.finish_metrics(pollster::block_on(read.wait())).unwrap()
+        };
+        vae.train_steps(10).unwrap();
+        pollster::block_on(vae.metrics()).unwrap();
+        let at_ten = pollster::block_on(vae.read_parameters()).unwrap();
+        // Reads without snapshots at 15 and 20: they confirm step 10's and report their steps.
+        vae.train_steps(5).unwrap();
+        let report = lightly(&mut vae);
+        assert_eq!(report.steps.len(), 5);
+        assert_eq!(report.steps[0].step, 11);
+        vae.train_steps(5).unwrap();
+        lightly(&mut vae);
+        vae.rollback();
+        assert_eq!(
+            vae.step(),
+            10,
+            "back to the last snapshot, not to a light read"
+        );
+        assert_eq!(pollster::block_on(vae.read_parameters()).unwrap(), at_ten);
     });
 }

@@ -20,6 +20,8 @@ struct Params {
     pixels: u32,
     words_per_image: u32,
     image_count: u32,
+    /// Added to the step counter by the gather (1 in training, 0 in evaluation).
+    advance: u32,
 }
 
 /// The gather pipeline, created once per device.
@@ -36,6 +38,9 @@ pub struct GatherBuffers<'a> {
     pub order_len: u32,
     /// The batch, `[batch, pixels]` f32.
     pub x: &'a wgpu::Buffer,
+    /// The step counter the gather advances by one per step (training's), or none
+    /// (evaluation: its batches are not steps).
+    pub step_counter: Option<&'a wgpu::Buffer>,
 }
 
 /// A gather bound to a split, an epoch-order buffer and an output; `slots` steps can be encoded
@@ -48,6 +53,8 @@ pub struct GatherBinding {
     order_len: u32,
     base: Params,
     workgroups: (u32, u32),
+    /// Bound in place of a step counter when there is none.
+    _no_counter: Option<wgpu::Buffer>,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -82,6 +89,7 @@ impl BatchGather {
                 storage_entry(1, true),
                 storage_entry(2, true),
                 storage_entry(3, false),
+                storage_entry(4, false),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -118,6 +126,7 @@ impl BatchGather {
             order,
             order_len,
             x,
+            step_counter,
         } = buffers;
         if batch == 0 || slots == 0 || batch > order_len {
             return Err(GpuError::InvalidInput(format!(
@@ -138,6 +147,17 @@ impl BatchGather {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        let no_counter = step_counter.is_none().then(|| {
+            context.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("gather_batch: no step counter"),
+                size: 4,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        });
+        let counter = step_counter
+            .or(no_counter.as_ref())
+            .unwrap_or_else(|| unreachable!("a counter or the stand-in"));
         let bind_group = create_checked(context, "gather_batch.wgsl bind group", || {
             context
                 .device
@@ -165,6 +185,10 @@ impl BatchGather {
                             binding: 3,
                             resource: x.as_entire_binding(),
                         },
+                        wgpu::BindGroupEntry {
+                            binding: 4,
+                            resource: counter.as_entire_binding(),
+                        },
                     ],
                 })
         })
@@ -181,8 +205,10 @@ impl BatchGather {
                 pixels: split.pixels,
                 words_per_image: split.words_per_image,
                 image_count: split.count,
+                advance: u32::from(step_counter.is_some()),
             },
             workgroups: (split.pixels.div_ceil(self.workgroup), batch),
+            _no_counter: no_counter,
         })
     }
 
@@ -220,9 +246,11 @@ impl BatchGather {
         Ok(())
     }
 
-    /// Records the gather of step `slot` (as written by [`Self::write_steps`]).
+    /// Records the gather of step `slot` (as written by [`Self::write_steps`]), which also
+    /// advances the step counter if one is bound.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, binding: &GatherBinding, slot: u32) {
         debug_assert!(slot < binding.slots);
+        super::count_dispatch();
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &binding.bind_group, &[slot * SLOT as u32]);
         pass.dispatch_workgroups(binding.workgroups.0, binding.workgroups.1, 1);
@@ -274,6 +302,7 @@ impl BatchGather {
                     order: &order_buffer,
                     order_len,
                     x: &x,
+                    step_counter: None,
                 },
                 batch,
                 slots,
@@ -307,6 +336,6 @@ impl BatchGather {
                 message: error.to_string(),
             });
         }
-        read_f32(device, &staging).await
+        read_f32(context, &staging).await
     }
 }

@@ -123,9 +123,22 @@ pub struct Binding {
     workgroups: (u32, u32),
 }
 
+/// Dispatches recorded so far by this process: what a training step costs the CPU is mostly
+/// its dispatches (three calls into the browser's WebGPU each), so the engine reports them.
+static DISPATCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn dispatches_recorded() -> u64 {
+    DISPATCHES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(crate) fn count_dispatch() {
+    DISPATCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl Binding {
     /// Records the dispatch into an open compute pass.
     pub(crate) fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        count_dispatch();
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.dispatch_workgroups(self.workgroups.0, self.workgroups.1, 1);
@@ -288,7 +301,7 @@ impl Kernel {
         }
         let mut results = Vec::with_capacity(outputs.len());
         for ((_, staging), &len) in outputs.iter().zip(&output_lens) {
-            let mut values = read_f32(device, staging).await?;
+            let mut values = read_f32(context, staging).await?;
             values.truncate(len);
             results.push(values);
         }

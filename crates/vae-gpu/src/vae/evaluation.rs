@@ -197,6 +197,7 @@ impl Vae {
                         order: &order,
                         order_len: images,
                         x: &activations.x,
+                        step_counter: None,
                     },
                     rows,
                     count,

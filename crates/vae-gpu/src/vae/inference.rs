@@ -5,7 +5,7 @@ use vae_reference::Layout;
 
 use super::graph::{storage_buffer, Activations, ForwardPass, PassInputs};
 use super::Vae;
-use crate::readback::{staging_buffer, PendingRead};
+use crate::readback::{PendingRead, StagingPool};
 use crate::GpuError;
 
 /// Buffers and bindings for running `rows` images through the encoder and decoder outside
@@ -18,6 +18,9 @@ pub struct Inference {
     // The forward pass's bindings need a step counter and a metrics slot, unused here.
     _state: wgpu::Buffer,
     _ring: wgpu::Buffer,
+    /// Staging buffers for what requests read back (the heads or the images), reused.
+    heads_reads: StagingPool,
+    image_reads: StagingPool,
 }
 
 impl Inference {
@@ -83,6 +86,8 @@ impl Vae {
             ForwardPass::bind(&self.context, &self.kernels, &inputs, &activations).await?;
         Ok(Inference {
             rows,
+            heads_reads: StagingPool::new(activations.heads.size()),
+            image_reads: StagingPool::new(activations.logits.size()),
             activations,
             forward,
             _state: state,
@@ -119,7 +124,7 @@ impl Vae {
         self.context
             .queue
             .write_buffer(&a.x, 0, bytemuck::cast_slice(x));
-        let read = self.submit_and_read(&a.heads, |encoder| {
+        let read = self.submit_and_read(&a.heads, &session.heads_reads, |encoder| {
             self.compute(encoder, |pass| {
                 session.forward.encode_encoder(&self.kernels, pass)
             });
@@ -144,11 +149,15 @@ impl Vae {
         self.context
             .queue
             .write_buffer(&a.z, 0, bytemuck::cast_slice(z));
-        Ok(ImageRead(self.submit_and_read(&a.logits, |encoder| {
-            self.compute(encoder, |pass| {
-                session.forward.encode_decoder(&self.kernels, pass)
-            });
-        })))
+        Ok(ImageRead(self.submit_and_read(
+            &a.logits,
+            &session.image_reads,
+            |encoder| {
+                self.compute(encoder, |pass| {
+                    session.forward.encode_decoder(&self.kernels, pass)
+                });
+            },
+        )))
     }
 
     /// Queues encoder, then decoder at each image's posterior mean (no sampling: the picture
@@ -164,24 +173,28 @@ impl Vae {
         self.context
             .queue
             .write_buffer(&a.x, 0, bytemuck::cast_slice(x));
-        Ok(ImageRead(self.submit_and_read(&a.logits, |encoder| {
-            self.compute(encoder, |pass| {
-                session.forward.encode_encoder(&self.kernels, pass)
-            });
-            // heads rows are [mean | logvar]: the means go to z row by row.
-            for row in 0..u64::from(session.rows) {
-                encoder.copy_buffer_to_buffer(
-                    &a.heads,
-                    row * 2 * latent_bytes,
-                    &a.z,
-                    row * latent_bytes,
-                    latent_bytes,
-                );
-            }
-            self.compute(encoder, |pass| {
-                session.forward.encode_decoder(&self.kernels, pass)
-            });
-        })))
+        Ok(ImageRead(self.submit_and_read(
+            &a.logits,
+            &session.image_reads,
+            |encoder| {
+                self.compute(encoder, |pass| {
+                    session.forward.encode_encoder(&self.kernels, pass)
+                });
+                // heads rows are [mean | logvar]: the means go to z row by row.
+                for row in 0..u64::from(session.rows) {
+                    encoder.copy_buffer_to_buffer(
+                        &a.heads,
+                        row * 2 * latent_bytes,
+                        &a.z,
+                        row * latent_bytes,
+                        latent_bytes,
+                    );
+                }
+                self.compute(encoder, |pass| {
+                    session.forward.encode_decoder(&self.kernels, pass)
+                });
+            },
+        )))
     }
 
     fn rows_of(&self, values: &[f32], width: usize, what: &str) -> Result<u32, GpuError> {
@@ -212,22 +225,23 @@ impl Vae {
         Ok(())
     }
 
-    /// Records `work`, copies `output` to a new staging buffer in the same submit, and starts
-    /// mapping it.
+    /// Records `work`, copies `output` to a staging buffer of `pool` in the same submit, and
+    /// starts mapping it.
     fn submit_and_read(
         &self,
         output: &wgpu::Buffer,
+        pool: &StagingPool,
         work: impl FnOnce(&mut wgpu::CommandEncoder),
     ) -> PendingRead {
         let device = &self.context.device;
-        let staging = staging_buffer(device, output.size());
+        let staging = pool.take(device);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("inference"),
         });
         work(&mut encoder);
         encoder.copy_buffer_to_buffer(output, 0, &staging, 0, output.size());
         self.context.queue.submit([encoder.finish()]);
-        PendingRead::start(device, staging)
+        PendingRead::start(&self.context, staging, Some(pool))
     }
 
     fn compute(

@@ -1,5 +1,5 @@
 //! The VAE on the GPU: parameters, optimiser state and activations in GPU buffers, a training
-//! step of 18 dispatches, many steps per submit, and reads that never block.
+//! step of 17 dispatches, many steps per submit, and reads that never block.
 
 mod backward;
 mod checkpoint;
@@ -15,10 +15,11 @@ use wgpu::util::DeviceExt;
 pub use config::VaeConfig;
 pub use evaluation::{Evaluation, EvaluationRead, Evaluator};
 pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
-pub use state::{MetricsData, MetricsRead};
+pub use state::{MetricsData, MetricsRead, Snapshot};
 
 use crate::data::{epoch_order, GpuSplit};
 use crate::kernels::gather::{GatherBinding, GatherBuffers};
+use crate::readback::{PendingRead, StagingPool};
 use crate::{GpuContext, GpuError};
 use backward::{BackwardPass, OptimizerBuffers};
 use graph::{storage_buffer, Activations, ForwardPass, Kernels, PassInputs};
@@ -98,6 +99,15 @@ pub struct Vae {
     reported_step: u64,
     /// Epoch and position a loaded checkpoint stopped at, applied when data is set.
     resume: Option<(u64, u32)>,
+    /// Staging buffers reused by the reads a page makes many times a second.
+    reads: ReadPools,
+    dispatches_per_step: u32,
+}
+
+/// The staging buffers of the model's recurring reads: fences and metrics.
+struct ReadPools {
+    fences: StagingPool,
+    metrics: StagingPool,
 }
 
 impl Vae {
@@ -199,6 +209,11 @@ impl Vae {
             step: 0,
             reported_step: 0,
             resume: None,
+            reads: ReadPools {
+                fences: StagingPool::new(4),
+                metrics: StagingPool::new(u64::from(4 * METRICS_RING) * 4),
+            },
+            dispatches_per_step: 0,
         };
         vae.snapshot_into_good();
         Ok(vae)
@@ -259,6 +274,7 @@ impl Vae {
                         order,
                         order_len: split.len() as u32,
                         x: &self.train_batch.x,
+                        step_counter: Some(&self.state),
                     },
                     self.config.batch,
                     MAX_STEPS_PER_SUBMIT,
@@ -317,6 +333,20 @@ impl Vae {
     /// (more only with tiny data sets); beyond that the steps go into further submits. Nothing
     /// is read back.
     pub fn train_steps(&mut self, n: u32) -> Result<(), GpuError> {
+        self.encode_training(n, false).map(|_| ())
+    }
+
+    /// [`Vae::train_steps`] and a [`Vae::step_fence`] after them, the fence's copy recorded in
+    /// the steps' own submit: one submit less per chunk for a page that paces its training by
+    /// fences (each submit costs a browser's main thread a few tenths of a millisecond).
+    pub fn train_steps_fenced(&mut self, n: u32) -> Result<PendingRead, GpuError> {
+        match self.encode_training(n, true)? {
+            Some(fence) => Ok(fence),
+            None => Ok(self.step_fence()),
+        }
+    }
+
+    fn encode_training(&mut self, n: u32, fenced: bool) -> Result<Option<PendingRead>, GpuError> {
         self.context.check_device()?;
         let batch = self.config.batch;
         let seed = self.config.seed;
@@ -324,7 +354,9 @@ impl Vae {
             GpuError::InvalidInput("no training data: call set_training_data first".into())
         })?;
         let count = data.split.len() as u32;
+        let dispatches_before = crate::kernels::dispatches_recorded();
         let mut remaining = n;
+        let mut fence = None;
         while remaining > 0 {
             // (order buffer, gather slot) of each step of this submit, and each buffer's firsts.
             let mut plan: Vec<(usize, u32)> = Vec::new();
@@ -373,7 +405,7 @@ impl Vae {
                     timestamp_writes: None,
                 });
                 for &(buffer, slot) in &plan {
-                    self.backward.encode_advance(&self.kernels, &mut pass);
+                    // The gather also advances the step counter.
                     self.kernels
                         .gather
                         .encode(&mut pass, &data.gathers[buffer], slot);
@@ -381,10 +413,28 @@ impl Vae {
                     self.backward.encode(&self.kernels, &mut pass);
                 }
             }
+            let staging = (fenced && remaining == 0).then(|| {
+                let staging = self.reads.fences.take(&self.context.device);
+                encoder.copy_buffer_to_buffer(&self.state, 0, &staging, 0, self.state.size());
+                staging
+            });
             self.context.queue.submit([encoder.finish()]);
             self.step += plan.len() as u64;
+            fence = staging.map(|staging| {
+                PendingRead::start(&self.context, staging, Some(&self.reads.fences))
+            });
         }
-        Ok(())
+        let dispatches = crate::kernels::dispatches_recorded() - dispatches_before;
+        if n > 0 {
+            self.dispatches_per_step = (dispatches / u64::from(n)) as u32;
+        }
+        Ok(fence)
+    }
+
+    /// Compute dispatches the last [`Vae::train_steps`] recorded per step: what a step costs
+    /// the CPU that encodes it is mostly these (each a pipeline, a bind group and a dispatch).
+    pub fn dispatches_per_step(&self) -> u32 {
+        self.dispatches_per_step
     }
 
     /// One training step on the given images (`[batch, input]`, 0/1 pixels) instead of the next

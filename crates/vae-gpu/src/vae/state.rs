@@ -5,20 +5,31 @@ use super::{MetricsReport, StepMetrics, Vae};
 
 /// A step whose −ELBO exceeds this many times the first reported step's counts as diverged.
 pub const BLOW_UP_FACTOR: f32 = 100.0;
-use crate::readback::{staging_buffer, PendingRead};
+use crate::readback::PendingRead;
 use crate::GpuError;
+
+/// Whether a metrics read also copies the parameters, moments and step aside as a point
+/// [`Vae::rollback`] may return to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Snapshot {
+    Take,
+    /// The losses only: three copies of the model the size of its parameters are left out,
+    /// for a page that reads its curve several times a second and needs a rollback point less
+    /// often.
+    Skip,
+}
 
 /// A metrics read in flight ([`Vae::begin_metrics`]); it holds no borrow of the model.
 pub struct MetricsRead {
     read: PendingRead,
-    candidate: usize,
+    candidate: Option<usize>,
     step_at_copy: u64,
 }
 
 /// What a completed [`MetricsRead`] brought back, for [`Vae::finish_metrics`].
 pub struct MetricsData {
     records: Vec<f32>,
-    candidate: usize,
+    candidate: Option<usize>,
     step_at_copy: u64,
 }
 
@@ -48,6 +59,13 @@ impl Vae {
     /// snapshot of the parameters after the submitted work. One read at a time: hand its result
     /// to [`Vae::finish_metrics`] before beginning another.
     pub fn begin_metrics(&mut self) -> Result<MetricsRead, GpuError> {
+        self.begin_metrics_with(Snapshot::Take)
+    }
+
+    /// [`Vae::begin_metrics`], with or without the snapshot. A read without one still confirms
+    /// the snapshot before it (its steps ran on those parameters) and still detects divergence;
+    /// a rollback then returns to the last snapshot taken and confirmed.
+    pub fn begin_metrics_with(&mut self, snapshot: Snapshot) -> Result<MetricsRead, GpuError> {
         self.context.check_device()?;
         if self.metrics_in_flight {
             return Err(GpuError::InvalidInput(
@@ -56,7 +74,7 @@ impl Vae {
         }
         let device = &self.context.device;
         let bytes = self.ring.size();
-        let staging = staging_buffer(device, bytes);
+        let staging = self.reads.metrics.take(device);
         // The slot neither good nor pending.
         let pending = self.pending.map(|(slot, _)| slot);
         let candidate = (0..3)
@@ -66,13 +84,16 @@ impl Vae {
             label: Some("metrics read"),
         });
         encoder.copy_buffer_to_buffer(&self.ring, 0, &staging, 0, bytes);
-        for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[candidate]) {
-            encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
+        let candidate = (snapshot == Snapshot::Take).then_some(candidate);
+        if let Some(slot) = candidate {
+            for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[slot]) {
+                encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
+            }
         }
         self.context.queue.submit([encoder.finish()]);
         self.metrics_in_flight = true;
         Ok(MetricsRead {
-            read: PendingRead::start(device, staging),
+            read: PendingRead::start(&self.context, staging, Some(&self.reads.metrics)),
             candidate,
             step_at_copy: self.step,
         })
@@ -127,10 +148,12 @@ impl Vae {
                         self.pending = None;
                     }
                 }
-                if step_at_copy > self.good_step
-                    && self.pending.is_none_or(|(_, step)| step_at_copy > step)
-                {
-                    self.pending = Some((candidate, step_at_copy));
+                if let Some(slot) = candidate {
+                    if step_at_copy > self.good_step
+                        && self.pending.is_none_or(|(_, step)| step_at_copy > step)
+                    {
+                        self.pending = Some((slot, step_at_copy));
+                    }
                 }
             }
             // The pending snapshot is confirmed only by a clean step after it.
@@ -205,14 +228,21 @@ impl Vae {
     }
 
     /// A fence: resolves (to the GPU's step counter, a little-endian u32) once every step
-    /// submitted so far is done. A page paces its training with it, one chunk in flight.
+    /// submitted so far is done. A page paces its training with it, a few chunks in flight;
+    /// its staging buffers are reused.
     pub fn step_fence(&self) -> PendingRead {
-        self.read_later(&self.state)
+        let size = self.state.size();
+        PendingRead::copy_of(
+            &self.context,
+            &self.state,
+            0,
+            size,
+            Some(&self.reads.fences),
+        )
     }
 
     /// Starts a read of `buffer` queued after the submitted work.
     pub(crate) fn read_later(&self, buffer: &wgpu::Buffer) -> PendingRead {
-        let context = &self.context;
-        PendingRead::copy_of(&context.device, &context.queue, buffer, 0, buffer.size())
+        PendingRead::copy_of(&self.context, buffer, 0, buffer.size(), None)
     }
 }
