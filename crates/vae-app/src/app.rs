@@ -114,7 +114,9 @@ pub fn App() -> impl IntoView {
         };
         let controller = LabController::new(context, shard_slot.get_value(), ui);
         controller.rebuild(VaeConfig::default(), false);
-        lab.set(Some(StoredValue::new_local(controller)));
+        let handle = StoredValue::new_local(controller);
+        follow_visibility(handle);
+        lab.set(Some(handle));
     });
 
     view! {
@@ -189,6 +191,24 @@ pub fn App() -> impl IntoView {
             </p>
         </footer>
     }
+}
+
+/// A hidden tab pauses training and a shown one resumes it (`visibilitychange`).
+fn follow_visibility(lab: LabHandle) {
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else {
+        return;
+    };
+    let watched = document.clone();
+    let changed = Closure::<dyn FnMut()>::new(move || {
+        let hidden = watched.hidden();
+        lab.with_value(|controller| controller.page_visibility(hidden));
+    });
+    let _ = document
+        .add_event_listener_with_callback("visibilitychange", changed.as_ref().unchecked_ref());
+    // The page lives as long as the document: so does its listener.
+    changed.forget();
 }
 
 /// Labels of the test digits the sliders can jump to.

@@ -87,7 +87,29 @@ async fn run(
         step.ms_per_step,
         "ms",
     );
-    push("training".into(), batch, step.images_per_second, "images/s");
+    push(
+        "training".into(),
+        batch.clone(),
+        step.images_per_second,
+        "images/s",
+    );
+    let dispatches = format!(
+        "{} steps a submit, {} dispatches a step",
+        bench::STEP_CHUNK,
+        step.dispatches_per_step
+    );
+    push(
+        "encode one step (CPU)".into(),
+        dispatches,
+        step.encode_ms_per_step,
+        "ms",
+    );
+    push(
+        "encode one step alone, with its fence (CPU)".into(),
+        "1 step a submit".into(),
+        step.encode_ms_single_step,
+        "ms",
+    );
     let decoded = "20→500→784, read back".to_string();
     push(
         "decode one z".into(),

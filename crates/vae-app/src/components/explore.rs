@@ -62,7 +62,15 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                     </div>
                     <p class="caption">"Decoded on your GPU as you drag; the sliders jump to an encoded digit's posterior mean."</p>
                 </div>
-                <div class="sliders" role="group" aria-label="latent dimensions">
+                <div
+                    class="sliders"
+                    role="group"
+                    aria-label="latent dimensions"
+                    on:pointerenter=move |_| lab.with_value(|c| c.pointer_at_sliders(true))
+                    on:pointerleave=move |_| lab.with_value(|c| c.pointer_at_sliders(false))
+                    on:focusin=move |_| lab.with_value(|c| c.focus_at_sliders(true))
+                    on:focusout=move |_| lab.with_value(|c| c.focus_at_sliders(false))
+                >
                     <For each=move || 0..latent() key=|i| *i let:i>
                         {
                             let value = move || ui.z.with(|z| z.get(i).copied().unwrap_or(0.0));

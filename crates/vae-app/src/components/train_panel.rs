@@ -148,7 +148,7 @@ fn Field(
 pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoView {
     let errors = RwSignal::new(FormErrors::default());
     let phase = ui.phase;
-    let training = move || phase.with(|p| *p == Phase::Training);
+    let training = move || phase.with(|p| matches!(p, Phase::Training | Phase::Hidden));
     let idle = move || phase.with(|p| matches!(p, Phase::Ready | Phase::Diverged(_)));
 
     // Train with the settings shown: the model is rebuilt first if they changed.
@@ -188,6 +188,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                         Phase::Building => "Preparing the model…",
                         Phase::Ready => "Ready",
                         Phase::Training => "Training",
+                        Phase::Hidden => "Paused while this tab is hidden",
                         Phase::Diverged(_) => "Stopped: diverged",
                         Phase::Failed(_) => "Stopped: GPU error",
                     }}
@@ -249,9 +250,23 @@ fn Readout(progress: RwSignal<Progress>, curve: RwSignal<Curve>) -> impl IntoVie
                 {move || progress.with(|p| p.evaluating).then_some(" · evaluating on the test set…")}
             </dd>
             <dt>"Speed"</dt>
-            <dd id="speed" data-ms-per-step=move || progress.with(|p| format!("{:.3}", p.ms_per_step))>
+            <dd
+                id="speed"
+                data-ms-per-step=move || progress.with(|p| format!("{:.3}", p.ms_per_step))
+                data-gpu-ms-per-step=move || progress.with(|p| format!("{:.3}", p.gpu_ms_per_step))
+                data-encode-ms-per-step=move || progress.with(|p| format!("{:.4}", p.encode_ms_per_step))
+                data-dispatches-per-step=move || progress.with(|p| p.dispatches_per_step.to_string())
+            >
                 {move || progress.with(|p| if p.ms_per_step > 0.0 {
                     format!("{} images/s · {:.1} ms per step", grouped(p.images_per_second as u64), p.ms_per_step)
+                } else {
+                    "—".to_string()
+                })}
+            </dd>
+            <dt>"CPU per step"</dt>
+            <dd id="encode-cost">
+                {move || progress.with(|p| if p.dispatches_per_step > 0 {
+                    format!("{:.3} ms to encode, {} dispatches", p.encode_ms_per_step, p.dispatches_per_step)
                 } else {
                     "—".to_string()
                 })}

@@ -6,6 +6,7 @@
 //! again for a moment. So training, decoding for the sliders and reading metrics overlap, and
 //! the page's main thread only ever encodes work.
 
+mod pacing;
 mod schedule;
 mod ui;
 
@@ -148,7 +149,7 @@ impl LabController {
             evaluator,
             prior_z: prior_sample(config.seed, 0, SAMPLE_ROWS * SAMPLE_COLUMNS, latent),
             test_images,
-            schedule: schedule::Schedule::new(),
+            schedule: schedule::Schedule::new(self.context.adapter.is_software),
             decode_in_flight: false,
             decode_again: false,
             input_waiting_since: None,
@@ -191,6 +192,10 @@ impl LabController {
         if let Some(lab) = self.lab.borrow_mut().as_mut() {
             if lab.input_waiting_since.is_none() {
                 lab.input_waiting_since = input_at;
+            }
+            if input_at.is_some() {
+                // A person is dragging: training queues less so the digit answers at once.
+                lab.schedule.last_input_at = crate::draw::now_ms();
             }
         }
         self.decode_sliders();

@@ -1,26 +1,36 @@
-//! Training on the page: chunks of steps sized to about a frame of GPU time, one chunk in
-//! flight (the next is encoded the moment the last is done, so the GPU stays busy and a slider's
-//! decode never queues behind more than one chunk), metrics read a few times a second, and the
-//! test set evaluated in pieces at each epoch's end.
+//! Training on the page: chunks of steps queued ahead so the GPU never waits for a completion
+//! callback (the policy is [`Pacer`]'s), metrics read a few times a second while training goes
+//! on, the test set evaluated in pieces at each epoch's end, and a hidden tab paused and resumed.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::vae::{EvaluationRead, MetricsData, MetricsRead};
+use vae_gpu::vae::{EvaluationRead, MetricsData, MetricsRead, Snapshot};
 use vae_gpu::{GpuError, PendingRead};
 
+use super::pacing::{Pacer, Work};
 use super::{Lab, LabController, Phase, Progress, TestPoint, TrainPoint};
 use crate::draw::now_ms;
 
-/// GPU time a chunk should take: short enough that a decode queued behind it is still on
-/// screen within a couple of frames.
-const CHUNK_TARGET_MS: f64 = 20.0;
-const MAX_STEPS_PER_CHUNK: u32 = 32;
-/// Metrics are read this often, or after this many steps (the GPU keeps 256).
+/// Most steps in one chunk (the engine's most per submit).
+const MAX_STEPS_PER_CHUNK: u32 = vae_gpu::vae::MAX_STEPS_PER_SUBMIT;
+/// Metrics are read (and the curve and readout redrawn) this often, or after this many steps
+/// (the GPU keeps 256).
 const METRICS_EVERY_MS: f64 = 250.0;
 const METRICS_EVERY_STEPS: u64 = 128;
+/// The same on a software adapter. Its GPU is an emulation on the CPU cores that also repaint
+/// the page, and each redraw of the curve and readout takes time from it: in Firefox here, the
+/// page at 4 redraws a second took 49 ms a step where the engine alone took 40-44, and with
+/// the redraws, reads and gallery held back, 40-44 (`bench/browser.mjs`, alternated runs).
+const SOFTWARE_METRICS_EVERY_MS: f64 = 1000.0;
+/// A metrics read also takes a rollback snapshot (three copies the size of the model) at most
+/// this often: a divergence then costs at most about two seconds of training, and the copies
+/// stay off the GPU's time the rest of the while (a few percent of a step on a software GPU).
+const SNAPSHOT_EVERY_MS: f64 = 1000.0;
 /// Steps past the last read at which training waits for the read in flight.
 const METRICS_BACKLOG_STEPS: u64 = 192;
 const GALLERY_EVERY_MS: f64 = 1000.0;
+/// The lab counts as interactive (short chunks, one queued) this long after a slider moved.
+const INTERACTIVE_FOR_MS: f64 = 500.0;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Evaluating {
@@ -31,33 +41,36 @@ enum Evaluating {
     Reading,
 }
 
-#[derive(Clone, Copy, Debug)]
-enum ChunkKind {
-    Train(u32),
-    Evaluate(u32),
-}
-
 pub(super) struct Schedule {
     pub training: bool,
-    chunk_in_flight: bool,
+    /// How often the curve and readout are brought up to date.
+    refresh_every_ms: f64,
+    /// Training stopped because the page was hidden, and goes on when it is shown.
+    resume_when_visible: bool,
     metrics_in_flight: bool,
     evaluating: Option<Evaluating>,
-    ms_per_step: Option<f64>,
-    ms_per_eval_batch: Option<f64>,
-    trained_ms: f64,
-    trained_steps: u64,
+    pacer: Pacer,
+    /// Main-thread time spent encoding training steps, and how many.
+    encode_ms: f64,
+    encoded_steps: u64,
     running_since: Option<f64>,
     elapsed_before: f64,
     last_read_at: f64,
+    last_snapshot_at: f64,
     step_at_read: u64,
     last_gallery_at: f64,
+    last_progress_at: f64,
+    /// When a slider last moved (`performance.now()`).
+    pub last_input_at: f64,
+    /// The pointer is over the sliders, and whether one has focus: a drag may start any moment.
+    pointer_at_sliders: bool,
+    focus_at_sliders: bool,
 }
 
 /// Work to await, started while the lab was borrowed.
 enum Action {
     Chunk {
-        kind: ChunkKind,
-        started: f64,
+        id: u64,
         fence: PendingRead,
     },
     Metrics(MetricsRead),
@@ -68,104 +81,122 @@ enum Action {
     },
 }
 
-fn smooth(previous: Option<f64>, sample: f64) -> f64 {
-    previous.map_or(sample, |p| 0.7 * p + 0.3 * sample)
-}
-
 impl Schedule {
-    pub fn new() -> Self {
+    /// `software`: the adapter is a CPU emulation (redraws are held back to leave it the CPU).
+    pub fn new(software: bool) -> Self {
         Self {
             training: false,
-            chunk_in_flight: false,
+            refresh_every_ms: if software {
+                SOFTWARE_METRICS_EVERY_MS
+            } else {
+                METRICS_EVERY_MS
+            },
+            resume_when_visible: false,
             metrics_in_flight: false,
             evaluating: None,
-            ms_per_step: None,
-            ms_per_eval_batch: None,
-            trained_ms: 0.0,
-            trained_steps: 0,
+            pacer: Pacer::default(),
+            encode_ms: 0.0,
+            encoded_steps: 0,
             running_since: None,
             elapsed_before: 0.0,
             last_read_at: 0.0,
+            last_snapshot_at: f64::NEG_INFINITY,
             step_at_read: 0,
             last_gallery_at: 0.0,
+            last_progress_at: f64::NEG_INFINITY,
+            last_input_at: f64::NEG_INFINITY,
+            pointer_at_sliders: false,
+            focus_at_sliders: false,
         }
     }
 
-    fn steps_per_chunk(&self) -> u32 {
-        self.ms_per_step.map_or(1, |ms| {
-            ((CHUNK_TARGET_MS / ms.max(1e-3)) as u32).clamp(1, MAX_STEPS_PER_CHUNK)
-        })
-    }
-
-    fn batches_per_piece(&self) -> u32 {
-        self.ms_per_eval_batch.map_or(2, |ms| {
-            ((CHUNK_TARGET_MS / ms.max(1e-3)) as u32).clamp(1, 4 * MAX_STEPS_PER_CHUNK)
-        })
+    fn interactive(&self, now: f64) -> bool {
+        self.pointer_at_sliders
+            || self.focus_at_sliders
+            || now - self.last_input_at < INTERACTIVE_FOR_MS
     }
 
     fn elapsed(&self, now: f64) -> f64 {
         self.elapsed_before + self.running_since.map_or(0.0, |since| now - since)
     }
+
+    fn stop_clock(&mut self, now: f64) {
+        if let Some(since) = self.running_since.take() {
+            self.elapsed_before += now - since;
+        }
+    }
 }
 
 impl Lab {
-    /// Encodes the next piece of work, if any is due and none is in flight.
+    /// Encodes the next pieces of work while the queue has room: as many chunks as the pacer
+    /// allows, then a metrics read if one is due.
     fn next_work(&mut self, now: f64) -> Result<Vec<Action>, GpuError> {
-        let s = &mut self.schedule;
-        if s.chunk_in_flight {
-            return Ok(Vec::new());
-        }
-        match s.evaluating {
-            Some(Evaluating::Reading) => return Ok(Vec::new()),
-            Some(Evaluating::Batches { epoch }) => {
-                let n = s.batches_per_piece();
-                let remaining = self.vae.run_evaluation(&mut self.evaluator, n)?;
-                if remaining == 0 {
-                    s.evaluating = Some(Evaluating::Reading);
-                    let read = self.vae.request_evaluation(&mut self.evaluator)?;
-                    let step = self.vae.step();
-                    return Ok(vec![Action::Evaluation { epoch, step, read }]);
-                }
-                s.chunk_in_flight = true;
-                return Ok(vec![Action::Chunk {
-                    kind: ChunkKind::Evaluate(n),
-                    started: now,
-                    fence: self.vae.step_fence(),
-                }]);
+        let mut actions = Vec::new();
+        loop {
+            let s = &mut self.schedule;
+            if !s.pacer.has_room(s.interactive(now)) {
+                break;
             }
-            None => {}
+            match s.evaluating {
+                Some(Evaluating::Reading) => break,
+                Some(Evaluating::Batches { epoch }) => {
+                    let most = self.evaluator.remaining().max(1);
+                    let n = s.pacer.units(Work::Evaluate, s.interactive(now), most);
+                    let remaining = self.vae.run_evaluation(&mut self.evaluator, n)?;
+                    let id = s.pacer.submitted(Work::Evaluate, n, now);
+                    actions.push(Action::Chunk {
+                        id,
+                        fence: self.vae.step_fence(),
+                    });
+                    if remaining == 0 {
+                        s.evaluating = Some(Evaluating::Reading);
+                        let read = self.vae.request_evaluation(&mut self.evaluator)?;
+                        let step = self.vae.step();
+                        actions.push(Action::Evaluation { epoch, step, read });
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            if !s.training {
+                break;
+            }
+            let step = self.vae.step();
+            if s.metrics_in_flight && step.saturating_sub(s.step_at_read) >= METRICS_BACKLOG_STEPS {
+                break; // the read's return pumps again
+            }
+            let (epoch, done) = self.vae.epoch_progress().unwrap_or((1, 0));
+            let per_epoch = self.vae.steps_per_epoch().unwrap_or(1).max(1);
+            // A chunk never runs past an epoch's end, so the evaluation sees that epoch's model.
+            let left = (per_epoch - done).min(u64::from(MAX_STEPS_PER_CHUNK)) as u32;
+            let n = s.pacer.units(Work::Train, s.interactive(now), left);
+            let encode_start = now_ms();
+            let fence = self.vae.train_steps_fenced(n)?;
+            s.encode_ms += now_ms() - encode_start;
+            s.encoded_steps += u64::from(n);
+            let id = s.pacer.submitted(Work::Train, n, now);
+            actions.push(Action::Chunk { id, fence });
+            let epoch_done = done + u64::from(n) == per_epoch;
+            if epoch_done {
+                s.evaluating = Some(Evaluating::Batches { epoch });
+            }
         }
-        if !s.training {
-            return Ok(Vec::new());
-        }
+        let s = &mut self.schedule;
         let step = self.vae.step();
-        if s.metrics_in_flight && step - s.step_at_read >= METRICS_BACKLOG_STEPS {
-            return Ok(Vec::new()); // the read's return pumps again
-        }
-        let (epoch, done) = self.vae.epoch_progress().unwrap_or((1, 0));
-        let per_epoch = self.vae.steps_per_epoch().unwrap_or(1).max(1);
-        // A chunk never runs past an epoch's end, so the evaluation sees that epoch's model.
-        let n = u64::from(s.steps_per_chunk()).min(per_epoch - done) as u32;
-        self.vae.train_steps(n)?;
-        let epoch_done = done + u64::from(n) == per_epoch;
-        s.chunk_in_flight = true;
-        let mut actions = vec![Action::Chunk {
-            kind: ChunkKind::Train(n),
-            started: now,
-            fence: self.vae.step_fence(),
-        }];
-        let step = self.vae.step();
-        let read_due = now - s.last_read_at >= METRICS_EVERY_MS
-            || step - s.step_at_read >= METRICS_EVERY_STEPS
-            || epoch_done;
-        if !s.metrics_in_flight && read_due {
-            actions.push(Action::Metrics(self.vae.begin_metrics()?));
+        let read_due = now - s.last_read_at >= s.refresh_every_ms
+            || step.saturating_sub(s.step_at_read) >= METRICS_EVERY_STEPS
+            || s.evaluating.is_some();
+        if !s.metrics_in_flight && step != s.step_at_read && read_due {
+            let snapshot = if now - s.last_snapshot_at >= SNAPSHOT_EVERY_MS {
+                s.last_snapshot_at = now;
+                Snapshot::Take
+            } else {
+                Snapshot::Skip
+            };
+            actions.push(Action::Metrics(self.vae.begin_metrics_with(snapshot)?));
             s.metrics_in_flight = true;
             s.last_read_at = now;
             s.step_at_read = step;
-        }
-        if epoch_done {
-            s.evaluating = Some(Evaluating::Batches { epoch });
         }
         Ok(actions)
     }
@@ -173,25 +204,33 @@ impl Lab {
     fn progress(&self, now: f64) -> Progress {
         let s = &self.schedule;
         let (epoch, epoch_step) = self.vae.epoch_progress().unwrap_or((1, 0));
-        let seconds = s.trained_ms / 1000.0;
+        let ms_per_step = s.pacer.ms_per_step().unwrap_or(0.0);
         Progress {
             step: self.vae.step(),
             epoch,
             epoch_step,
             steps_per_epoch: self.vae.steps_per_epoch().unwrap_or(0),
-            images_per_second: if seconds > 0.0 {
-                (s.trained_steps * u64::from(self.vae.config().batch)) as f64 / seconds
+            images_per_second: if ms_per_step > 0.0 {
+                f64::from(self.vae.config().batch) * 1000.0 / ms_per_step
             } else {
                 0.0
             },
-            ms_per_step: if s.trained_steps > 0 {
-                s.trained_ms / s.trained_steps as f64
+            ms_per_step,
+            gpu_ms_per_step: s.pacer.gpu_ms_per_step().unwrap_or(0.0),
+            encode_ms_per_step: if s.encoded_steps > 0 {
+                s.encode_ms / s.encoded_steps as f64
             } else {
                 0.0
             },
+            dispatches_per_step: self.vae.dispatches_per_step(),
             elapsed_ms: s.elapsed(now),
             evaluating: s.evaluating.is_some(),
         }
+    }
+
+    /// Time spent training so far (evaluations and pauses left out), in milliseconds.
+    pub(super) fn training_ms(&self) -> f64 {
+        self.schedule.pacer.training_ms()
     }
 }
 
@@ -201,6 +240,7 @@ impl LabController {
         let now = now_ms();
         let started = self.with_lab(None, |lab| {
             lab.schedule.training = true;
+            lab.schedule.resume_when_visible = false;
             lab.schedule.running_since.get_or_insert(now);
         });
         if started.is_some() {
@@ -209,29 +249,81 @@ impl LabController {
         }
     }
 
-    /// Stops after the chunk in flight; its metrics are read so the curve ends where it stopped.
+    /// Stops after the chunks in flight; their metrics are read so the curve ends where it
+    /// stopped.
     pub fn pause(&self) {
-        let now = now_ms();
-        let paused = self.with_lab(None, |lab| {
-            let s = &mut lab.schedule;
-            s.training = false;
-            if let Some(since) = s.running_since.take() {
-                s.elapsed_before += now - since;
+        // Paused while hidden: Pause also cancels going on when shown.
+        let waiting = self
+            .with_lab(None, |lab| {
+                std::mem::take(&mut lab.schedule.resume_when_visible)
+            })
+            .unwrap_or(false);
+        if self.stop_training(false) || waiting {
+            self.ui.phase.set(Phase::Ready);
+        }
+    }
+
+    /// The pointer came over the sliders or left them: while a visitor is at the sliders,
+    /// training queues half a frame at a time.
+    pub fn pointer_at_sliders(&self, there: bool) {
+        self.with_lab(None, |lab| lab.schedule.pointer_at_sliders = there);
+    }
+
+    /// A slider took or lost the keyboard focus.
+    pub fn focus_at_sliders(&self, there: bool) {
+        self.with_lab(None, |lab| lab.schedule.focus_at_sliders = there);
+    }
+
+    /// The page was hidden or shown again. Hidden, training stops as on Pause (a background
+    /// tab gets little time, and the visitor is not watching); shown, it goes on by itself.
+    pub fn page_visibility(&self, hidden: bool) {
+        if hidden {
+            if self.stop_training(true) {
+                self.ui.phase.set(Phase::Hidden);
             }
+            return;
+        }
+        let resume = self
+            .with_lab(None, |lab| lab.schedule.resume_when_visible)
+            .unwrap_or(false);
+        if resume {
+            self.train();
+        }
+    }
+
+    /// Stops queueing training and reads the last metrics; true if training was running.
+    fn stop_training(&self, resume_when_visible: bool) -> bool {
+        let now = now_ms();
+        let stopped = self.with_lab(None, |lab| {
+            let s = &mut lab.schedule;
+            if !s.training {
+                return None;
+            }
+            s.training = false;
+            s.resume_when_visible = resume_when_visible;
+            s.stop_clock(now);
             if s.metrics_in_flight {
-                return Ok(None);
+                return Some(Ok(None));
             }
             s.metrics_in_flight = true;
             s.last_read_at = now;
             s.step_at_read = lab.vae.step();
-            lab.vae.begin_metrics().map(Some)
+            Some(
+                lab.vae
+                    .begin_metrics()
+                    .map(|read| Some((lab.generation, read))),
+            )
         });
-        if let Some(result) = paused {
-            self.ui.phase.set(Phase::Ready);
-            match result {
-                Ok(Some(read)) => self.spawn(lab_generation(self), Action::Metrics(read)),
-                Ok(None) => {}
-                Err(error) => self.fail(error),
+        match stopped.flatten() {
+            None => false,
+            Some(Ok(Some((generation, read)))) => {
+                self.spawn(generation, Action::Metrics(read));
+                true
+            }
+            Some(Ok(None)) => true,
+            Some(Err(error)) => {
+                self.fail(error);
+                false
             }
         }
     }
@@ -245,7 +337,7 @@ impl LabController {
     }
 
     /// Encodes whatever is due and sets its waits going.
-    fn pump(&self) {
+    pub(super) fn pump(&self) {
         let now = now_ms();
         let Some((generation, work)) =
             self.with_lab(None, |lab| (lab.generation, lab.next_work(now)))
@@ -254,16 +346,10 @@ impl LabController {
         };
         match work {
             Ok(actions) => {
-                if actions.iter().any(|a| {
-                    matches!(
-                        a,
-                        Action::Evaluation { .. }
-                            | Action::Chunk {
-                                kind: ChunkKind::Evaluate(_),
-                                ..
-                            }
-                    )
-                }) {
+                let evaluating = self
+                    .with_lab(None, |lab| lab.schedule.evaluating.is_some())
+                    .unwrap_or(false);
+                if evaluating {
                     self.ui.progress.update(|p| p.evaluating = true);
                 }
                 for action in actions {
@@ -278,13 +364,9 @@ impl LabController {
         let this = self.clone();
         spawn_local(async move {
             match action {
-                Action::Chunk {
-                    kind,
-                    started,
-                    fence,
-                } => {
+                Action::Chunk { id, fence } => {
                     let done = fence.bytes().await;
-                    this.on_chunk_done(generation, kind, started, done.map(|_| ()));
+                    this.on_chunk_done(generation, id, done.map(|_| ()));
                 }
                 Action::Metrics(read) => {
                     let data = read.wait().await;
@@ -298,45 +380,38 @@ impl LabController {
         });
     }
 
-    fn on_chunk_done(
-        &self,
-        generation: u64,
-        kind: ChunkKind,
-        started: f64,
-        done: Result<(), GpuError>,
-    ) {
+    fn on_chunk_done(&self, generation: u64, id: u64, done: Result<(), GpuError>) {
+        let now = now_ms();
         if let Err(error) = done {
+            self.with_lab(Some(generation), |lab| lab.schedule.pacer.abandon(id));
             return self.fail(error);
         }
-        let now = now_ms();
-        let elapsed = now - started;
-        let Some((progress, gallery_due)) = self.with_lab(Some(generation), |lab| {
+        let Some((gallery_due, progress_due)) = self.with_lab(Some(generation), |lab| {
             let s = &mut lab.schedule;
-            s.chunk_in_flight = false;
-            match kind {
-                ChunkKind::Train(n) => {
-                    s.trained_ms += elapsed;
-                    s.trained_steps += u64::from(n);
-                    s.ms_per_step = Some(smooth(s.ms_per_step, elapsed / f64::from(n)));
-                }
-                ChunkKind::Evaluate(n) => {
-                    let per_batch = elapsed / f64::from(n);
-                    s.ms_per_eval_batch = Some(smooth(s.ms_per_eval_batch, per_batch));
-                }
-            }
+            s.pacer.completed(id, now);
             let gallery_due = s.training && now - s.last_gallery_at >= GALLERY_EVERY_MS;
             if gallery_due {
                 s.last_gallery_at = now;
             }
-            (lab.progress(now), gallery_due)
+            let progress_due = now - s.last_progress_at >= s.refresh_every_ms || !s.training;
+            if progress_due {
+                s.last_progress_at = now;
+            }
+            (gallery_due, progress_due)
         }) else {
             return;
         };
-        self.ui.progress.set(progress);
+        // The GPU first: the next chunk goes out before the page spends time on its readout.
+        self.pump();
+        if progress_due {
+            if let Some(progress) = self.with_lab(Some(generation), |lab| lab.progress(now_ms())) {
+                self.ui.progress.set(progress);
+            }
+        }
         if gallery_due {
+            // The digit under the sliders and the gallery follow the model as it learns.
             self.redraw_everything();
         }
-        self.pump();
     }
 
     fn on_metrics(&self, generation: u64, data: Result<MetricsData, GpuError>) {
@@ -344,13 +419,13 @@ impl LabController {
             lab.schedule.metrics_in_flight = false;
             let report = lab.vae.finish_metrics(data)?;
             let diverged = report.diverged_at.map(|at| {
-                lab.schedule.training = false;
-                if let Some(since) = lab.schedule.running_since.take() {
-                    lab.schedule.elapsed_before += now_ms() - since;
-                }
-                if lab.schedule.evaluating.is_some() {
+                let s = &mut lab.schedule;
+                s.training = false;
+                s.resume_when_visible = false;
+                s.stop_clock(now_ms());
+                if s.evaluating.is_some() {
                     lab.evaluator.cancel();
-                    lab.schedule.evaluating = None;
+                    s.evaluating = None;
                 }
                 lab.vae.rollback();
                 (at, lab.vae.step(), lab.vae.config().adam.lr)
@@ -402,7 +477,7 @@ impl LabController {
         };
         let Some((progress, train_ms)) = self.with_lab(Some(generation), |lab| {
             lab.schedule.evaluating = None;
-            (lab.progress(now_ms()), lab.schedule.trained_ms)
+            (lab.progress(now_ms()), lab.training_ms())
         }) else {
             return;
         };
@@ -420,8 +495,4 @@ impl LabController {
         self.refresh_gallery();
         self.pump();
     }
-}
-
-fn lab_generation(controller: &LabController) -> u64 {
-    controller.with_lab(None, |lab| lab.generation).unwrap_or(0)
 }

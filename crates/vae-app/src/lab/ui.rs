@@ -12,6 +12,8 @@ pub enum Phase {
     /// A model is ready; not training.
     Ready,
     Training,
+    /// Training paused because the tab is hidden; it goes on when the tab is shown again.
+    Hidden,
     /// Training stopped on a NaN or infinite loss; the model was restored. The text says what
     /// happened and what to change.
     Diverged(String),
@@ -27,9 +29,16 @@ pub struct Progress {
     pub epoch: u64,
     pub epoch_step: u64,
     pub steps_per_epoch: u64,
-    /// Over the training chunks so far (evaluations excluded).
+    /// Over the training chunks so far (evaluations and pauses excluded): wall time on this
+    /// page per step, as the visitor gets it.
     pub images_per_second: f64,
     pub ms_per_step: f64,
+    /// The GPU's own time per step, from completions with the queue kept full.
+    pub gpu_ms_per_step: f64,
+    /// Main-thread time spent encoding one training step (JS and wasm), whatever the GPU.
+    pub encode_ms_per_step: f64,
+    /// Compute dispatches one training step records.
+    pub dispatches_per_step: u32,
     /// Wall time spent training, evaluations included.
     pub elapsed_ms: f64,
     /// An evaluation on the test set is running.
