@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { launchBrowser } from '../../e2e/harness.mjs';
 
 const probe = process.argv[2];
-if (!['matmul', 'adam', 'latency', 'order', 'encode'].includes(probe)) {
-  console.error('usage: node bench/probe/run.mjs matmul|adam|latency|order|encode [--browser chromium|firefox]');
+if (!['matmul', 'adam', 'latency', 'order', 'encode', 'draw'].includes(probe)) {
+  console.error('usage: node bench/probe/run.mjs matmul|adam|latency|order|encode|draw [--browser chromium|firefox]');
   process.exit(2);
 }
 const server = createServer(async (request, response) => {
