@@ -2,17 +2,17 @@
 // `(cd bench/peers && npm install)`):
 //   node bench/benchmarks.mjs [--torch /path/to/python-with-torch] [--epochs 3] [--budget 300]
 // Every row trains the same model (784-500-20, batch 128, Adam 1e-3) on the shard the lab ships,
-// on this machine, in one run: our engine natively (`vae`) and in Chromium (the lab page),
-// PyTorch on the CPU (when --torch names a Python with torch), TensorFlow.js and jax-js in the same
-// Chromium (bench/peers/). Columns: ms per step, images/s, decoding one z (to the CPU), training
+// on this machine, in one run: our engine natively (`vae`), PyTorch on the CPU (when --torch names
+// a Python with torch), and in each browser (--browser chromium|firefox|both, default both) the
+// lab page, the engine page alone, TensorFlow.js and jax-js (bench/peers/). Columns: ms per step, images/s, decoding one z (to the CPU), training
 // time until the test −ELBO is ≤ 120 and ≤ 110 (evaluations excluded; at epoch ends, so an upper
 // bound), and peak memory (resident set; for a browser, the sum of its processes' peaks).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, totalmem } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
-import { launchChromium, openPage, serveDist } from '../e2e/harness.mjs';
+import { join, resolve } from 'node:path';
+import { launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
+import { peerRuns, runPeer, servePeers } from './peers.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -23,6 +23,8 @@ const option = (name, fallback) => {
 const torch = option('torch', null);
 const epochs = Number(option('epochs', 3));
 const budget = Number(option('budget', 300));
+const browserOption = option('browser', 'both');
+const browserNames = browserOption === 'both' ? ['chromium', 'firefox'] : [browserOption];
 const work = mkdtempSync(join(tmpdir(), 'vae-bench-'));
 const rows = [];
 // FLOP of one training step: forward 2·B·(784·500 + 500·40 + 20·500 + 500·784), the weight
@@ -99,73 +101,75 @@ function browserPeakMb() {
   return kb / 1024;
 }
 
-// --- Our engine in Chromium: the lab page itself.
-let chromiumVersion = '';
-{
-  log('the lab in Chromium');
+// --- Each browser: the lab page itself, the engine page alone, then the peers, each in a fresh
+// browser. Chromium's WebGPU is Dawn on SwiftShader here; Firefox's is wgpu on lavapipe.
+const peers = await servePeers();
+const browserVersions = [];
+const deviceOf = (name, backend) => {
+  if (backend === 'wasm') return 'WebAssembly (CPU)';
+  if (name === 'firefox') return backend === 'webgpu' ? 'WebGPU (lavapipe)' : `${backend} (lavapipe)`;
+  return backend === 'webgpu' ? 'WebGPU (SwiftShader)' : 'WebGL (SwiftShader)';
+};
+for (const name of browserNames) {
+  log(`the lab in ${name}`);
   const server = await serveDist();
-  const { browser, close } = await launchChromium({ webgpu: true });
-  chromiumVersion = browser.version();
-  const { page } = await openPage(browser, server.url);
-  await page.waitForFunction(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', null, { timeout: 120_000 });
-  await page.locator('#z-1').focus();
-  for (let i = 0; i < 20; i += 1) { await page.keyboard.press('ArrowRight'); await page.waitForTimeout(100); }
+  const { browser, close } = await launchBrowser(name, { webgpu: true });
+  const version = await browser.version();
+  browserVersions.push(version);
+  const { page, attr, text, until } = await openPage(browser, server.url);
+  await until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', { timeout: 120_000 });
+  await page.focus('#z-1');
+  for (let i = 0; i < 20; i += 1) { await page.keyboard.press('ArrowRight'); await sleep(100); }
   const decodes = await page.evaluate(() => performance.getEntriesByName('decode-drawn').map((m) => m.duration));
-  await page.locator('#train-start').click();
-  await page.waitForFunction(([n, budgetMs]) => {
+  await page.click('#train-start');
+  await until((n, budgetMs) => {
     const node = document.querySelector('#test-elbo');
     const values = (node.dataset.values ?? '').split(',').map(Number);
     const trained = (node.dataset.trainMs ?? '0').split(',').map(Number);
-    const ms = Number(document.querySelector('#speed').dataset.msPerStep) * Number(document.querySelector('#step-count').dataset.step);
-    return values.length > n || values.at(-1) <= 110 || ms > budgetMs;
-  }, [epochs, budget * 1000], { timeout: (budget + 300) * 1000, polling: 1000 });
-  const values = (await page.locator('#test-elbo').getAttribute('data-values')).split(',').map(Number);
-  const trainMs = (await page.locator('#test-elbo').getAttribute('data-train-ms')).split(',').map(Number);
-  const msPerStep = Number(await page.locator('#speed').getAttribute('data-ms-per-step'));
-  await page.locator('#train-pause').click();
+    return values.length > n || values.at(-1) <= 110 || trained.at(-1) > budgetMs;
+  }, { timeout: (budget + 600) * 1000, polling: 1000 }, epochs, budget * 1000);
+  const values = (await attr('#test-elbo', 'data-values')).split(',').map(Number);
+  const trainMs = (await attr('#test-elbo', 'data-train-ms')).split(',').map(Number);
+  const msPerStep = Number(await attr('#speed', 'data-ms-per-step'));
+  await page.click('#train-pause');
   decodes.sort((a, b) => a - b);
+  const adapterName = await text('#adapter-name');
   rows.push({
-    trainer: 'ours (the lab page)', device: `WebGPU: ${await page.locator('#adapter-name').textContent()}`, msPerStep,
+    trainer: 'ours (the lab page)', browser: version, device: `WebGPU: ${adapterName}`, msPerStep,
     decodeMs: decodes[Math.floor(decodes.length / 2)],
     curve: values.slice(1).map((test, i) => ({ epoch: i + 1, test, seconds: trainMs[i + 1] / 1000 })), peakMb: browserPeakMb(),
   });
+  await page.close();
+  // The engine alone in the same browser (the page's `?bench=step`): the step without the UI.
+  const bench = await openPage(browser, `${server.url}?bench=step`);
+  await bench.until(() => /^(done|failed)/.test(document.querySelector('#bench-status')?.dataset.status ?? ''), { timeout: 600_000 });
+  const engineRows = await bench.page.$$eval('.bench-row', (nodes) => nodes.map((r) => ({ what: r.dataset.what, value: Number(r.dataset.value) })));
+  const engineValue = (what) => engineRows.find((r) => r.what === what)?.value;
+  rows.push({
+    trainer: 'ours (engine alone, `?bench=step`)', browser: version, device: `WebGPU: ${adapterName}`,
+    msPerStep: engineValue('training step'), decodeMs: engineValue('decode one z'), curve: [], noCurve: true,
+  });
   await close();
   await server.close();
-}
 
-// --- The peers, each in a fresh Chromium.
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-const peerServer = createServer((request, response) => {
-  const file = normalize(join(root, decodeURIComponent(new URL(request.url, 'http://x').pathname)));
-  try {
-    if (!file.startsWith(root) || !statSync(file).isFile()) throw new Error();
-    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
-    response.end(readFileSync(file));
-  } catch { response.writeHead(404).end(); }
-});
-await new Promise((done) => peerServer.listen(0, '127.0.0.1', done));
-for (const [peer, backend, device] of [
-  ['tfjs', 'webgpu', 'WebGPU (SwiftShader)'], ['tfjs', 'webgl', 'WebGL (SwiftShader)'], ['tfjs', 'wasm', 'WebAssembly (CPU)'],
-  ['jaxjs', 'webgpu', 'WebGPU (SwiftShader)'], ['jaxjs', 'wasm', 'WebAssembly (CPU)'],
-]) {
-  log(`${peer} ${backend}`);
-  const { browser, close } = await launchChromium({ webgpu: true });
-  const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${peerServer.address().port}/bench/peers/${peer}.html?backend=${backend}&steps=10&epochs=${epochs}&budget=${budget}`);
-  await page.waitForFunction(() => document.querySelector('#result').textContent !== 'running', null, { timeout: (budget + 600) * 1000, polling: 1000 });
-  const result = JSON.parse(await page.locator('#result').textContent());
-  const peakMb = browserPeakMb();
-  await close();
-  if (result.error) {
-    rows.push({ trainer: `${peer} ${backend}`, device, error: result.error.split('\n')[0] });
-    continue;
+  for (const [peer, backend] of peerRuns(name)) {
+    log(`${peer} ${backend} in ${name}`);
+    const device = deviceOf(name, backend);
+    const fresh = await launchBrowser(name, { webgpu: true });
+    const result = await runPeer(fresh.browser, peers.base, peer, `backend=${backend}&steps=10&epochs=${epochs}&budget=${budget}`);
+    const peakMb = browserPeakMb();
+    await fresh.close();
+    if (result.error) {
+      rows.push({ trainer: `${peer} ${backend}`, browser: version, device, error: result.error.split('\n')[0] });
+      continue;
+    }
+    rows.push({
+      trainer: `${result.framework}, \`${backend}\``, browser: version, device, msPerStep: result.msPerStep, decodeMs: result.decodeMs,
+      curve: result.curve.map((p) => ({ epoch: p.epoch, test: p.testNegElbo, seconds: p.trainMs / 1000 })), stopped: Boolean(result.stoppedAt), peakMb,
+    });
   }
-  rows.push({
-    trainer: `${result.framework}, \`${backend}\``, device, msPerStep: result.msPerStep, decodeMs: result.decodeMs,
-    curve: result.curve.map((p) => ({ epoch: p.epoch, test: p.testNegElbo, seconds: p.trainMs / 1000 })), stopped: Boolean(result.stoppedAt), peakMb,
-  });
 }
-peerServer.close();
+peers.close();
 
 // --- The table.
 const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU';
@@ -175,37 +179,48 @@ const lines = [
   '# Benchmarks',
   '',
   `Regenerated by \`node bench/benchmarks.mjs${torch ? ' --torch PYTHON' : ''} --epochs ${epochs} --budget ${budget}\` on ${new Date().toISOString().slice(0, 10)}:`,
-  `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, no GPU (the WebGPU rows run on SwiftShader, Chromium's CPU emulation of a GPU;`,
-  `\`vae\` runs on ${adapter}${mesa ? `, ${mesa}` : ''}). Chromium ${chromiumVersion}. Everything was measured in this one run, one row at a time.`,
+  `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, no GPU: every GPU here is an emulation on those cores (Chromium's WebGPU is Dawn on SwiftShader;`,
+  `Firefox's is wgpu on lavapipe, the Vulkan driver \`vae\` runs on natively: ${adapter}${mesa ? `, ${mesa}` : ''}). Browsers: ${browserVersions.join(', ')}.`,
+  'Everything was measured in this one run, one row at a time.',
   '',
   `Same model and data for every row: 784-500-20, batch 128, Adam 1e-3, the 50,000 training and 10,000 test images of \`web/mnist.shard.gz\`.`,
   `Time to a test −ELBO is training time with the evaluations left out, read at epoch ends (so an upper bound), within ${epochs} epochs and ${budget} s of training.`,
   'Decode: one z through the decoder and back to the CPU (the lab: to its canvas). Peak memory: resident set (a browser: the sum of its processes\' peaks).',
+  'The engine-alone rows are the lab page\'s `?bench=step`: the same step without the page around it, in the same browser.',
   '',
-  '| trainer | device | ms per step | images/s | GFLOP/s | decode one z (ms) | to test −ELBO 120 | to 110 | peak memory |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| trainer | browser | device | ms per step | images/s | GFLOP/s | decode one z (ms) | to test −ELBO 120 | to 110 | peak memory |',
+  '|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const row of rows) {
+  const where = row.browser ?? '—';
   if (row.error) {
-    lines.push(`| ${row.trainer} | ${row.device} | failed: ${row.error} | | | | | | |`);
+    lines.push(`| ${row.trainer} | ${where} | ${row.device} | failed: ${row.error} | | | | | | |`);
     continue;
   }
-  lines.push(`| ${row.trainer} | ${row.device} | ${fmt(row.msPerStep)} | ${fmt(128_000 / row.msPerStep, 0)} | ${fmt(STEP_FLOP / row.msPerStep / 1e6)} | ${fmt(row.decodeMs, 2)} | ${timeTo(row.curve, 120, row.stopped)} | ${timeTo(row.curve, 110, row.stopped)} | ${fmt(row.peakMb, 0)} MB |`);
+  const reached = (threshold) => (row.noCurve ? '—' : timeTo(row.curve, threshold, row.stopped));
+  lines.push(`| ${row.trainer} | ${where} | ${row.device} | ${fmt(row.msPerStep)} | ${fmt(128_000 / row.msPerStep, 0)} | ${fmt(STEP_FLOP / row.msPerStep / 1e6)} | ${fmt(row.decodeMs, 2)} | ${reached(120)} | ${reached(110)} | ${row.peakMb == null ? '—' : `${fmt(row.peakMb, 0)} MB`} |`);
 }
-const ours = rows.find((r) => r.trainer.startsWith('ours (the lab'));
-const gpuPeers = rows.filter((r) => !r.error && r.device.startsWith('WebGPU') && r !== ours);
-const cpuRows = rows.filter((r) => !r.error && /CPU/.test(r.device) && r.msPerStep < (ours?.msPerStep ?? 0));
 lines.push('', `A training step is ${(STEP_FLOP / 1e6).toFixed(0)} MFLOP. GFLOP/s above is that over the measured step time.`);
-if (ours) {
-  const fastestPeer = gpuPeers.sort((a, b) => a.msPerStep - b.msPerStep)[0];
-  lines.push(`On the same WebGPU adapter, ours takes ${fmt(ours.msPerStep)} ms per step${fastestPeer ? `, the fastest other WebGPU trainer ${fmt(fastestPeer.msPerStep)} ms (${fastestPeer.trainer})` : ''}.`);
+for (const version of browserVersions) {
+  const inBrowser = rows.filter((r) => !r.error && r.browser === version);
+  const ours = inBrowser.find((r) => r.trainer.startsWith('ours (the lab'));
+  const engine = inBrowser.find((r) => r.trainer.startsWith('ours (engine'));
+  const others = inBrowser.filter((r) => !r.trainer.startsWith('ours')).sort((a, b) => a.msPerStep - b.msPerStep);
+  if (!ours) continue;
+  const fastest = others[0];
+  const webgpu = others.filter((r) => r.device.startsWith('WebGPU'))[0];
+  lines.push(`In ${version}: the lab page ${fmt(ours.msPerStep)} ms per step${engine ? ` (the engine alone ${fmt(engine.msPerStep)})` : ''}; ` +
+    `${fastest ? `the fastest other trainer ${fmt(fastest.msPerStep)} ms (${fastest.trainer})` : 'no other trainer finished'}` +
+    `${webgpu && webgpu !== fastest ? `, the fastest other on WebGPU ${fmt(webgpu.msPerStep)} ms (${webgpu.trainer})` : ''}.`);
 }
+const cpuRows = rows.filter((r) => !r.error && /CPU/.test(r.device));
 if (cpuRows.length) {
-  lines.push(`Frameworks on the CPU are faster here (${cpuRows.map((r) => `${r.trainer} ${fmt(r.msPerStep)} ms`).join(', ')}): this machine has no GPU, and the WebGPU rows run on SwiftShader, which emulates one on the same ${cpus().length} cores. Our kernels reach ${fmt(STEP_FLOP / (ours?.msPerStep ?? 1) / 1e6)} GFLOP/s there (the page's \`?bench\` shows 3-6 GFLOP/s per matmul kernel on SwiftShader, and \`bench/probe\` 15-16 GFLOP/s for the arithmetic alone with every load taken out, so even kernels with free memory access could not go under ${fmt(STEP_FLOP / 16e6, 0)} ms a step on it), while the CPU frameworks reach ${cpuRows.map((r) => fmt(STEP_FLOP / r.msPerStep / 1e6)).join(' and ')} GFLOP/s with SIMD code made for a CPU. A real GPU is what the engine is built for.`);
+  lines.push(`On the CPU directly, with SIMD code made for it: ${cpuRows.map((r) => `${r.trainer}${r.browser ? ` in ${r.browser}` : ''} ${fmt(r.msPerStep)} ms (${fmt(STEP_FLOP / r.msPerStep / 1e6)} GFLOP/s)`).join(', ')}. ` +
+    'Every WebGPU row runs on an emulation of a GPU on those same cores; a real GPU is what the engine is built for.');
 }
 lines.push('', 'Test −ELBO after each epoch (nats):', '');
-for (const row of rows.filter((r) => !r.error)) {
-  lines.push(`- ${row.trainer}: ${row.curve.map((p) => `${p.test.toFixed(2)} (${p.seconds.toFixed(0)} s)`).join(', ') || 'no full epoch within the budget'}`);
+for (const row of rows.filter((r) => !r.error && !r.noCurve)) {
+  lines.push(`- ${row.trainer}${row.browser ? `, ${row.browser}` : ''}: ${row.curve.map((p) => `${p.test.toFixed(2)} (${p.seconds.toFixed(0)} s)`).join(', ') || 'no full epoch within the budget'}`);
 }
 writeFileSync(join(root, 'BENCHMARKS.md'), `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -19,6 +19,18 @@ pub struct AdapterSummary {
     /// Lanes per subgroup when the adapter offers subgroup operations at one fixed size (8 on
     /// lavapipe, 4 on SwiftShader); the device is then created with them enabled.
     pub subgroup_size: Option<u32>,
+    /// What the platform calls the adapter's architecture ("swiftshader" for Chromium's
+    /// software WebGPU); often empty.
+    pub architecture: String,
+}
+
+impl AdapterSummary {
+    /// Chromium's CPU emulation of a GPU, which compiles large unrolled kernels slowly and
+    /// gets kernels of its own.
+    pub fn is_swiftshader(&self) -> bool {
+        self.architecture.eq_ignore_ascii_case("swiftshader")
+            || self.name.to_ascii_lowercase().contains("swiftshader")
+    }
 }
 
 /// A device and its queue, plus what we learned about the adapter. Cloning is cheap (the
@@ -153,6 +165,7 @@ async fn describe_adapter(adapter: &wgpu::Adapter) -> AdapterSummary {
             .join(" "),
         is_software: info.device_type == wgpu::DeviceType::Cpu,
         subgroup_size: fixed_subgroup_size(&info),
+        architecture: String::new(),
     }
 }
 
@@ -211,6 +224,7 @@ async fn describe_adapter(adapter: &wgpu::Adapter) -> AdapterSummary {
         driver: String::new(),
         is_software: info.device_type == wgpu::DeviceType::Cpu || details.is_fallback,
         subgroup_size: fixed_subgroup_size(&info),
+        architecture: details.architecture.clone(),
     }
 }
 

@@ -42,7 +42,7 @@ fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
             pollster::block_on(DenseBackwardInput::with_strategy(&context, strategy)).unwrap();
         check_input_gradient(&context, strategy, &kernel);
     }
-    for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
+    for fast in [FastPath::SWIFTSHADER, FastPath::SMALL] {
         let kernel = pollster::block_on(DenseBackwardInput::with_choice(
             &context,
             KernelChoice::Blocks(fast),
@@ -108,7 +108,7 @@ fn weight_and_bias_gradients_match_the_reference() {
             pollster::block_on(DenseBackwardWeight::with_strategy(&context, strategy)).unwrap();
         check_weight_gradient(&context, strategy, &kernel);
     }
-    for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
+    for fast in [FastPath::SWIFTSHADER, FastPath::SMALL] {
         let kernel = pollster::block_on(DenseBackwardWeight::with_choice(
             &context,
             KernelChoice::Blocks(fast),

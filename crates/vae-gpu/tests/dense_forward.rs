@@ -34,7 +34,7 @@ fn dense_forward_matches_the_reference_on_awkward_shapes() {
         check_forward(&context, strategy, &kernel);
     }
     // The blocks other adapters get, checked here too.
-    for fast in [FastPath::BROWSER_SOFTWARE, FastPath::SMALL] {
+    for fast in [FastPath::SWIFTSHADER, FastPath::SMALL] {
         let kernel = pollster::block_on(DenseForward::with_choice(
             &context,
             KernelChoice::Blocks(fast),

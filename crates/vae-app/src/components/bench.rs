@@ -15,11 +15,7 @@ use vae_gpu::GpuContext;
 use crate::data::{ShardBytes, SHARD_URL};
 
 /// Register blocks worth comparing with the adapter's choice.
-const BLOCKS: [FastPath; 3] = [
-    FastPath::SMALL,
-    FastPath::BROWSER_SOFTWARE,
-    FastPath::NATIVE_SOFTWARE,
-];
+const BLOCKS: [FastPath; 3] = [FastPath::SMALL, FastPath::SWIFTSHADER, FastPath::LAVAPIPE];
 
 /// How much the benchmark page measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

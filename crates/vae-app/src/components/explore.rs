@@ -68,8 +68,7 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                     aria-label="latent dimensions"
                     on:pointerenter=move |_| lab.with_value(|c| c.pointer_at_sliders(true))
                     on:pointerleave=move |_| lab.with_value(|c| c.pointer_at_sliders(false))
-                    on:focusin=move |_| lab.with_value(|c| c.focus_at_sliders(true))
-                    on:focusout=move |_| lab.with_value(|c| c.focus_at_sliders(false))
+                    on:focusin=move |_| lab.with_value(|c| c.slider_focused())
                 >
                     <For each=move || 0..latent() key=|i| *i let:i>
                         {

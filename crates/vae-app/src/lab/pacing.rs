@@ -12,7 +12,7 @@
 //! between completions of chunks queued back to back, which does not contain the callback's
 //! latency (it cancels between two completions), unlike the time from a submit to its callback.
 //!
-//! While the visitor is at the sliders (one has focus or the pointer is over them, or one moved
+//! While the visitor is at the sliders (the pointer is over them, or one moved or took the focus
 //! in the last half second), only one chunk of half a frame is queued: a decode then waits
 //! behind at most that much training, so the digit still answers within a frame or two, and
 //! what was queued before they reached the sliders has drained by the time they drag.

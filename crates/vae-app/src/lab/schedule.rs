@@ -62,9 +62,8 @@ pub(super) struct Schedule {
     last_progress_at: f64,
     /// When a slider last moved (`performance.now()`).
     pub last_input_at: f64,
-    /// The pointer is over the sliders, and whether one has focus: a drag may start any moment.
+    /// The pointer is over the sliders: a drag may start any moment.
     pointer_at_sliders: bool,
-    focus_at_sliders: bool,
 }
 
 /// Work to await, started while the lab was borrowed.
@@ -106,14 +105,11 @@ impl Schedule {
             last_progress_at: f64::NEG_INFINITY,
             last_input_at: f64::NEG_INFINITY,
             pointer_at_sliders: false,
-            focus_at_sliders: false,
         }
     }
 
     fn interactive(&self, now: f64) -> bool {
-        self.pointer_at_sliders
-            || self.focus_at_sliders
-            || now - self.last_input_at < INTERACTIVE_FOR_MS
+        self.pointer_at_sliders || now - self.last_input_at < INTERACTIVE_FOR_MS
     }
 
     fn elapsed(&self, now: f64) -> f64 {
@@ -269,9 +265,10 @@ impl LabController {
         self.with_lab(None, |lab| lab.schedule.pointer_at_sliders = there);
     }
 
-    /// A slider took or lost the keyboard focus.
-    pub fn focus_at_sliders(&self, there: bool) {
-        self.with_lab(None, |lab| lab.schedule.focus_at_sliders = there);
+    /// A slider took the keyboard focus: keys may follow, so the queue shrinks as after an
+    /// input (for half a second; each key press extends it).
+    pub fn slider_focused(&self) {
+        self.with_lab(None, |lab| lab.schedule.last_input_at = now_ms());
     }
 
     /// The page was hidden or shown again. Hidden, training stops as on Pause (a background
@@ -389,7 +386,9 @@ impl LabController {
         let Some((gallery_due, progress_due)) = self.with_lab(Some(generation), |lab| {
             let s = &mut lab.schedule;
             s.pacer.completed(id, now);
-            let gallery_due = s.training && now - s.last_gallery_at >= GALLERY_EVERY_MS;
+            // Not while a slider moves: its decode would queue behind the gallery's.
+            let gallery_due =
+                s.training && !s.interactive(now) && now - s.last_gallery_at >= GALLERY_EVERY_MS;
             if gallery_due {
                 s.last_gallery_at = now;
             }
