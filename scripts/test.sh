@@ -2,7 +2,7 @@
 # Sets up what is missing (scripts/setup.sh --test), then runs every test of the project:
 # formatting, clippy for native and wasm32, the workspace's cargo tests (GPU kernels on a real
 # adapter: lavapipe where there is no GPU), the release web build, and the browser end-to-end
-# suite in headless Chromium. Stops at the first failure.
+# suite in headless Chromium and Firefox ESR. Stops at the first failure.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,4 +30,4 @@ step "clippy (wasm32)" cargo clippy "${wasm_crates[@]}" --target wasm32-unknown-
 step "cargo test (GPU tests on a real adapter)" cargo test --workspace --locked
 step "checkpoint round trip (vae CLI and a numpy reader)" scripts/roundtrip.sh
 step "trunk build --release" trunk build --release
-step "browser end-to-end (playwright-core + Chromium)" node --test e2e/
+step "browser end-to-end (puppeteer-core: Chromium and Firefox ESR)" node --test e2e/

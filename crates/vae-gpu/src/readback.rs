@@ -184,8 +184,8 @@ impl StagingPool {
 /// Firefox services its WebGPU channel on a timer when the page sends nothing: a read back
 /// awaited alone resolves 60-90 ms after the GPU finished (`node bench/probe/run.mjs latency
 /// --browser firefox`), but within a few ms when anything else reaches the GPU process
-/// meanwhile. So while at least one read is out, an empty submit is sent every
-/// [`NUDGE_EVERY_MS`]; with none out, nothing runs. Chromium delivers promptly either way, and
+/// meanwhile. So while at least one read is out, an empty submit is sent every 4 ms; with none
+/// out, nothing runs. Chromium delivers promptly either way, and
 /// an empty submit costs it one small message. Natively reads poll the device instead, and
 /// this is a no-op.
 #[derive(Clone)]
@@ -202,7 +202,8 @@ pub(crate) struct ReadGuard {
 
 /// How often an empty submit goes out while reads are waiting (browsers clamp repeating timers
 /// to about 4 ms anyway).
-pub const NUDGE_EVERY_MS: i32 = 4;
+#[cfg(target_arch = "wasm32")]
+const NUDGE_EVERY_MS: i32 = 4;
 
 impl ReadWatch {
     pub(crate) fn new(queue: &wgpu::Queue) -> Self {

@@ -7,6 +7,8 @@ use leptos::task::spawn_local;
 use vae_gpu::vae::{EvaluationRead, MetricsData, MetricsRead, Snapshot};
 use vae_gpu::{GpuError, PendingRead};
 
+mod controls;
+
 use super::pacing::{Pacer, Work};
 use super::{Lab, LabController, Phase, Progress, TestPoint, TrainPoint};
 use crate::draw::now_ms;
@@ -231,108 +233,6 @@ impl Lab {
 }
 
 impl LabController {
-    /// Starts (or resumes) training.
-    pub fn train(&self) {
-        let now = now_ms();
-        let started = self.with_lab(None, |lab| {
-            lab.schedule.training = true;
-            lab.schedule.resume_when_visible = false;
-            lab.schedule.running_since.get_or_insert(now);
-        });
-        if started.is_some() {
-            self.ui.phase.set(Phase::Training);
-            self.pump();
-        }
-    }
-
-    /// Stops after the chunks in flight; their metrics are read so the curve ends where it
-    /// stopped.
-    pub fn pause(&self) {
-        // Paused while hidden: Pause also cancels going on when shown.
-        let waiting = self
-            .with_lab(None, |lab| {
-                std::mem::take(&mut lab.schedule.resume_when_visible)
-            })
-            .unwrap_or(false);
-        if self.stop_training(false) || waiting {
-            self.ui.phase.set(Phase::Ready);
-        }
-    }
-
-    /// The pointer came over the sliders or left them: while a visitor is at the sliders,
-    /// training queues half a frame at a time.
-    pub fn pointer_at_sliders(&self, there: bool) {
-        self.with_lab(None, |lab| lab.schedule.pointer_at_sliders = there);
-    }
-
-    /// A slider took the keyboard focus: keys may follow, so the queue shrinks as after an
-    /// input (for half a second; each key press extends it).
-    pub fn slider_focused(&self) {
-        self.with_lab(None, |lab| lab.schedule.last_input_at = now_ms());
-    }
-
-    /// The page was hidden or shown again. Hidden, training stops as on Pause (a background
-    /// tab gets little time, and the visitor is not watching); shown, it goes on by itself.
-    pub fn page_visibility(&self, hidden: bool) {
-        if hidden {
-            if self.stop_training(true) {
-                self.ui.phase.set(Phase::Hidden);
-            }
-            return;
-        }
-        let resume = self
-            .with_lab(None, |lab| lab.schedule.resume_when_visible)
-            .unwrap_or(false);
-        if resume {
-            self.train();
-        }
-    }
-
-    /// Stops queueing training and reads the last metrics; true if training was running.
-    fn stop_training(&self, resume_when_visible: bool) -> bool {
-        let now = now_ms();
-        let stopped = self.with_lab(None, |lab| {
-            let s = &mut lab.schedule;
-            if !s.training {
-                return None;
-            }
-            s.training = false;
-            s.resume_when_visible = resume_when_visible;
-            s.stop_clock(now);
-            if s.metrics_in_flight {
-                return Some(Ok(None));
-            }
-            s.metrics_in_flight = true;
-            s.last_read_at = now;
-            s.step_at_read = lab.vae.step();
-            Some(
-                lab.vae
-                    .begin_metrics()
-                    .map(|read| Some((lab.generation, read))),
-            )
-        });
-        match stopped.flatten() {
-            None => false,
-            Some(Ok(Some((generation, read)))) => {
-                self.spawn(generation, Action::Metrics(read));
-                true
-            }
-            Some(Ok(None)) => true,
-            Some(Err(error)) => {
-                self.fail(error);
-                false
-            }
-        }
-    }
-
-    pub(super) fn start_initial_evaluation(&self) {
-        self.with_lab(None, |lab| {
-            lab.schedule.evaluating = Some(Evaluating::Batches { epoch: 0 });
-        });
-        self.ui.phase.set(Phase::Ready);
-        self.pump();
-    }
-
     /// Encodes whatever is due and sets its waits going.
     pub(super) fn pump(&self) {
         let now = now_ms();
