@@ -13,8 +13,10 @@ use super::pacing::{Pacer, Work};
 use super::{Lab, LabController, Phase, Progress, TestPoint, TrainPoint};
 use crate::draw::now_ms;
 
-/// Most steps in one chunk (the engine's most per submit).
-const MAX_STEPS_PER_CHUNK: u32 = vae_gpu::vae::MAX_STEPS_PER_SUBMIT;
+/// Most steps in one chunk: a quarter of the GPU's metrics ring, so three chunks queued past a
+/// read still in flight never overwrite steps it has not copied (only a GPU faster than a
+/// quarter of a millisecond a step fills a frame with more).
+const MAX_STEPS_PER_CHUNK: u32 = vae_gpu::vae::METRICS_RING / 4;
 /// Metrics are read (and the curve and readout redrawn) this often, or after this many steps
 /// (the GPU keeps 256).
 const METRICS_EVERY_MS: f64 = 250.0;
@@ -181,9 +183,11 @@ impl Lab {
         }
         let s = &mut self.schedule;
         let step = self.vae.step();
+        // Stopped, the curve catches up at once with what the last chunks did.
         let read_due = now - s.last_read_at >= s.refresh_every_ms
             || step.saturating_sub(s.step_at_read) >= METRICS_EVERY_STEPS
-            || s.evaluating.is_some();
+            || s.evaluating.is_some()
+            || !s.training;
         if !s.metrics_in_flight && step != s.step_at_read && read_due {
             let snapshot = if now - s.last_snapshot_at >= SNAPSHOT_EVERY_MS {
                 s.last_snapshot_at = now;
