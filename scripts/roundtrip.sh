@@ -3,8 +3,9 @@
 #   1. `vae train` makes a checkpoint on a slice of the standard binarized MNIST;
 #   2. tools/reference/roundtrip_numpy.py reads it and computes the test −ELBO with the engine's
 #      evaluation noise mirrored, which must equal `vae eval`'s;
-#   3. the reader writes a plain state dict (another program's model), which `vae eval` must
-#      read and score as the reader does.
+#   3. the reader writes plain state dicts (another program's model): one as it is, one as
+#      `safetensors.torch.save_file(..., metadata={"format": "pt"})` writes it in float16; `vae eval`
+#      must read each and score it as the reader does.
 # Run by scripts/test.sh after `cargo test` (which builds target/debug/vae). Needs the venv that
 # `scripts/setup.sh --test` makes, and the binarized MNIST in ../shared/mnist (or MNIST_DIR).
 set -euo pipefail
@@ -30,11 +31,13 @@ done
 "$vae" train --data "$work" --epochs 1 --batch 32 --hidden 64 --latent 8 --seed 3 \
   --checkpoint "$work/model.safetensors" >/dev/null 2>&1
 "$python" tools/reference/roundtrip_numpy.py perturb "$work/model.safetensors" "$work/plain.safetensors" --seed 7
+"$python" tools/reference/roundtrip_numpy.py perturb "$work/model.safetensors" "$work/torch-f16.safetensors" --seed 8 \
+  --as-torch --dtype float16
 
 ours() { "$vae" eval "$1" --data "$work" | sed -n 's/.*test −ELBO \([0-9.]*\) .*/\1/p'; }
 theirs() { (cd tools/reference && "$python" roundtrip_numpy.py evaluate "$1" --data "$work") | cut -d' ' -f1; }
 status=0
-for checkpoint in "$work/model.safetensors" "$work/plain.safetensors"; do
+for checkpoint in "$work/model.safetensors" "$work/plain.safetensors" "$work/torch-f16.safetensors"; do
   a=$(ours "$checkpoint")
   b=$(theirs "$checkpoint")
   verdict=$("$python" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('ok' if abs(a - b) <= 1e-3 + 1e-5 * abs(a) else 'DIFFERENT')" "$a" "$b")

@@ -4,9 +4,11 @@ package, no torch (CI runs this; PyTorch's own round trip is `eval_torch.py`).
     python roundtrip_numpy.py evaluate CHECKPOINT --data FOLDER
         The test −ELBO of a checkpoint on binarized MNIST `.amat` files, with the engine's own
         evaluation noise mirrored (draw 0 of `vae eval`), so the two agree to float precision.
-    python roundtrip_numpy.py perturb CHECKPOINT OUT --seed S
-        Writes a plain state dict (PyTorch's names and layout, no metadata, no optimizer
-        tensors) of the checkpoint's parameters plus seeded noise: a model made by another program.
+    python roundtrip_numpy.py perturb CHECKPOINT OUT --seed S [--as-torch] [--dtype float16]
+        Writes a plain state dict (PyTorch's names and layout, no optimizer tensors) of the
+        checkpoint's parameters plus seeded noise: a model made by another program. --as-torch adds
+        the metadata `safetensors.torch.save_file(..., metadata={"format": "pt"})` writes; --dtype
+        stores the tensors in half precision, as compact checkpoints do.
 """
 import argparse
 import gzip
@@ -60,11 +62,21 @@ def neg_elbo_rows(p, x, eps):
     return bce, kl
 
 
+def setting(meta, key, default):
+    """Our metadata: `vae-lab.KEY`, or plain KEY in checkpoints of the earlier layout
+    (`format: vae-lab/1`); anything else (another program's file) gets the engine's default."""
+    if f"vae-lab.{key}" in meta:
+        return meta[f"vae-lab.{key}"]
+    if meta.get("format") == "vae-lab/1":
+        return meta.get(key, default)
+    return default
+
+
 def evaluate(path, folder):
     params, meta = read(path)
     # A plain state dict gets the engine's defaults: seed 0, batch 128.
-    seed = int(meta.get("seed", 0))
-    batch = int(meta.get("batch", 128))
+    seed = int(setting(meta, "seed", 0))
+    batch = int(setting(meta, "batch", 128))
     x = load_amat(folder, "test")
     batch = min(batch, len(x))
     latent = params["encoder.mean_x.weight"].shape[0]
@@ -78,11 +90,11 @@ def evaluate(path, folder):
     print(f"{(bce_total + kl_total) / n:.4f} {bce_total / n:.4f} {kl_total / n:.4f}")
 
 
-def perturb(path, out, seed):
+def perturb(path, out, seed, as_torch, dtype):
     params, _ = read(path)
     rng = np.random.default_rng(seed)
-    plain = {name: (value + 0.01 * rng.standard_normal(value.shape)).astype(np.float32) for name, value in params.items()}
-    save_file(plain, out)
+    plain = {name: (value + 0.01 * rng.standard_normal(value.shape)).astype(dtype) for name, value in params.items()}
+    save_file(plain, out, metadata={"format": "pt"} if as_torch else None)
 
 
 def main():
@@ -95,11 +107,13 @@ def main():
     p.add_argument("checkpoint")
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--as-torch", action="store_true")
+    p.add_argument("--dtype", choices=["float32", "float16"], default="float32")
     args = parser.parse_args()
     if args.command == "evaluate":
         evaluate(args.checkpoint, args.data)
     else:
-        perturb(args.checkpoint, args.out, args.seed)
+        perturb(args.checkpoint, args.out, args.seed, args.as_torch, np.dtype(args.dtype))
 
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ def main():
               f"(BCE {bce:.2f} + KL {kl:.2f})  {record['seconds']:.0f} s", flush=True)
     if args.save:
         from safetensors.torch import save_file
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.save)
+        # The conventional call, as Hugging Face tools and most scripts make it.
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, args.save, metadata={"format": "pt"})
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"framework": f"PyTorch {torch.__version__}", "epochs": records}, f, indent=2)

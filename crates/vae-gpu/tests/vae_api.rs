@@ -51,9 +51,9 @@ fn damaged_or_mismatched_checkpoints_are_refused_with_the_reason() {
     assert!(load(b"definitely not a checkpoint").contains("not a safetensors file"));
     // A checkpoint whose metadata claims other sizes than its tensors have.
     let text = String::from_utf8_lossy(&bytes[8..8 + 2000]).to_string();
-    assert!(text.contains("\"hidden\":\"64\""), "{text}");
+    assert!(text.contains("\"vae-lab.hidden\":\"64\""), "{text}");
     let mut other = bytes.clone();
-    let at = 8 + text.find("\"hidden\":\"64\"").unwrap() + "\"hidden\":\"".len();
+    let at = 8 + text.find("\"vae-lab.hidden\":\"64\"").unwrap() + "\"vae-lab.hidden\":\"".len();
     other[at..at + 2].copy_from_slice(b"65");
     let message = load(&other);
     assert!(
@@ -253,5 +253,147 @@ fn a_plain_state_dict_loads_with_sizes_from_its_shapes() {
         }
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a state dict without decoder.dec1.bias loaded"),
+    }
+}
+
+/// The model's ten tensors of `vae`'s checkpoint, as `dtype` (F32, F16 or BF16), with `metadata`.
+fn state_dict(
+    vae: &Vae,
+    dtype: safetensors::Dtype,
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Vec<u8> {
+    use safetensors::tensor::TensorView;
+    let bytes = pollster::block_on(vae.save()).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let converted: Vec<(String, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("optimizer."))
+        .map(|(name, view)| {
+            let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+            let data: Vec<u8> = match dtype {
+                safetensors::Dtype::F16 => values
+                    .iter()
+                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+                    .collect(),
+                safetensors::Dtype::BF16 => values
+                    .iter()
+                    .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+                    .collect(),
+                _ => view.data().to_vec(),
+            };
+            (name, view.shape().to_vec(), data)
+        })
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = converted
+        .iter()
+        .map(|(name, shape, data)| {
+            (
+                name.clone(),
+                TensorView::new(dtype, shape.clone(), data).unwrap(),
+            )
+        })
+        .collect();
+    safetensors::serialize(views, metadata).unwrap()
+}
+
+#[test]
+fn state_dicts_of_other_programs_load_whatever_their_metadata_and_precision() {
+    let vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+    let params = pollster::block_on(vae.read_parameters()).unwrap();
+    let layout = vae.layout().clone();
+    let load = |bytes: &[u8]| pollster::block_on(Vae::load(context(), bytes));
+    // What `safetensors.torch.save_file(model.state_dict(), path, metadata={"format": "pt"})`
+    // writes: that key is PyTorch's, and the file is a plain state dict.
+    let pt = [("format".to_string(), "pt".to_string())]
+        .into_iter()
+        .collect();
+    let loaded = load(&state_dict(&vae, safetensors::Dtype::F32, Some(pt))).unwrap();
+    assert_eq!(loaded.step(), 0);
+    assert_eq!(
+        pollster::block_on(loaded.read_parameters()).unwrap(),
+        params
+    );
+    // Any other program's keys are ignored too.
+    let foreign = [("producer".to_string(), "someone else".to_string())]
+        .into_iter()
+        .collect();
+    assert!(load(&state_dict(&vae, safetensors::Dtype::F32, Some(foreign))).is_ok());
+    // Half precision, widened on load: each value is its f16 or bf16 rounding.
+    for (dtype, round) in [
+        (
+            safetensors::Dtype::F16,
+            (|v: f32| half::f16::from_f32(v).to_f32()) as fn(f32) -> f32,
+        ),
+        (safetensors::Dtype::BF16, |v: f32| {
+            half::bf16::from_f32(v).to_f32()
+        }),
+    ] {
+        let loaded = load(&state_dict(&vae, dtype, None)).unwrap();
+        let got = pollster::block_on(loaded.read_parameters()).unwrap();
+        for tensor in vae_reference::Tensor::ALL {
+            let range = layout.range(tensor);
+            let want: Vec<f32> = params[range.clone()].iter().map(|&v| round(v)).collect();
+            assert_eq!(got[range], want[..], "{dtype:?} {}", tensor.name());
+        }
+    }
+}
+
+#[test]
+fn our_metadata_has_keys_of_its_own_and_older_or_newer_layouts_are_told_apart() {
+    let vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+    let bytes = pollster::block_on(vae.save()).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let meta = header.metadata().clone().unwrap();
+    assert_eq!(meta.get("format").map(String::as_str), Some("pt"));
+    assert_eq!(meta.get("vae-lab.format").map(String::as_str), Some("2"));
+    assert_eq!(meta.get("vae-lab.hidden").map(String::as_str), Some("64"));
+    assert!(meta
+        .keys()
+        .all(|key| key == "format" || key.starts_with("vae-lab.")));
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let with = |metadata: std::collections::HashMap<String, String>| {
+        safetensors::serialize(file.tensors(), Some(metadata)).unwrap()
+    };
+    // A checkpoint of the layout before the prefix: `format: vae-lab/1`, keys as they are.
+    let mut legacy: std::collections::HashMap<String, String> = meta
+        .iter()
+        .filter(|(key, _)| key.starts_with("vae-lab."))
+        .map(|(key, value)| (key["vae-lab.".len()..].to_string(), value.clone()))
+        .collect();
+    legacy.insert("format".into(), "vae-lab/1".into());
+    legacy.insert("step".into(), "7".into());
+    let loaded = pollster::block_on(Vae::load(context(), &with(legacy))).unwrap();
+    assert_eq!((loaded.step(), loaded.config()), (7, &small()));
+    // One from a later version of this lab is refused, not misread.
+    let mut newer = meta.clone();
+    newer.insert("vae-lab.format".into(), "3".into());
+    match pollster::block_on(Vae::load(context(), &with(newer))) {
+        Err(GpuError::Checkpoint(message)) => {
+            assert!(message.contains("another version"), "{message}")
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a newer layout loaded"),
+    }
+    // A tensor of a dtype no checkpoint of ours has is named, with what this build reads.
+    let ints: Vec<u8> = vec![0; 8 * 784 * 64];
+    let mut views = file.tensors();
+    let at = views
+        .iter()
+        .position(|(name, _)| name == "encoder.enc1.weight")
+        .unwrap();
+    views[at].1 =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::I64, vec![64, 784], &ints)
+            .unwrap();
+    let bytes = safetensors::serialize(views, Some(meta)).unwrap();
+    match pollster::block_on(Vae::load(context(), &bytes)) {
+        Err(GpuError::Checkpoint(message)) => assert!(
+            message.contains("encoder.enc1.weight")
+                && message.contains("I64")
+                && message.contains("F16"),
+            "{message}"
+        ),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("an I64 tensor loaded"),
     }
 }

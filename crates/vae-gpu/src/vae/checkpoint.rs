@@ -1,6 +1,8 @@
 //! Checkpoints as safetensors bytes: every parameter under the reference PyTorch model's name and
 //! shape (`[out, in]` weights), Adam's moments under `optimizer.m.` and `optimizer.v.`, and the
-//! configuration and training position as metadata. Loading checks everything before use.
+//! configuration and training position as metadata under keys of our own (`vae-lab.…`), beside
+//! the `format: pt` that PyTorch's tools write. Loading checks everything before use, ignores
+//! metadata that is not ours, and takes F32, F16 and BF16 tensors.
 
 use std::collections::HashMap;
 
@@ -11,7 +13,13 @@ use vae_reference::{AdamConfig, Layout, Sizes, Tensor};
 use super::{Vae, VaeConfig};
 use crate::{GpuContext, GpuError};
 
-const FORMAT: &str = "vae-lab/1";
+/// Our metadata keys start with this, so they never collide with another program's: PyTorch and
+/// the Hugging Face tools write `format: pt` into the same map.
+const KEY_PREFIX: &str = "vae-lab.";
+/// The version of our metadata, under `vae-lab.format`.
+const FORMAT_VERSION: &str = "2";
+/// What checkpoints written before the prefix carry under `format` (their keys unprefixed).
+const LEGACY_FORMAT: &str = "vae-lab/1";
 
 fn fail(message: impl Into<String>) -> GpuError {
     GpuError::Checkpoint(message.into())
@@ -46,8 +54,8 @@ impl Vae {
             .as_ref()
             .map_or((0, u32::MAX), |data| (data.epoch, data.position));
         let c = &self.config;
-        let metadata: HashMap<String, String> = [
-            ("format", FORMAT.to_string()),
+        let ours = [
+            ("format", FORMAT_VERSION.to_string()),
             ("input", c.sizes.input.to_string()),
             ("hidden", c.sizes.hidden.to_string()),
             ("latent", c.sizes.latent.to_string()),
@@ -60,34 +68,43 @@ impl Vae {
             ("step", self.step.to_string()),
             ("epoch", epoch.to_string()),
             ("position", position.to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        ];
+        // The tensors are a PyTorch state dict (plus the optimizer's), so the conventional key
+        // says so too; ours sit beside it under their prefix.
+        let metadata: HashMap<String, String> = ours
+            .into_iter()
+            .map(|(key, value)| (format!("{KEY_PREFIX}{key}"), value))
+            .chain(std::iter::once(("format".to_string(), "pt".to_string())))
+            .collect();
         safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
     }
 
     /// A model from [`Vae::save`]'s bytes: same parameters, moments, step and configuration.
     /// Training data must be set again; training then resumes where the checkpoint left off.
     /// A file without our metadata is read as a plain state dict (PyTorch's
-    /// `safetensors.torch.save_file(model.state_dict(), …)`): [`Vae::load_state_dict`].
+    /// `safetensors.torch.save_file(model.state_dict(), …, metadata={"format": "pt"})`):
+    /// [`Vae::load_state_dict`]; other programs' metadata is ignored. Checkpoints of the
+    /// earlier layout (`format: vae-lab/1`, keys unprefixed) still load.
     pub async fn load(context: GpuContext, bytes: &[u8]) -> Result<Self, GpuError> {
         let (_, metadata) = SafeTensors::read_metadata(bytes)
             .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
-        let Some(meta) = metadata
-            .metadata()
-            .clone()
-            .filter(|meta| meta.contains_key("format"))
-        else {
+        let meta = metadata.metadata().clone().unwrap_or_default();
+        let prefix = if meta.keys().any(|key| key.starts_with(KEY_PREFIX)) {
+            KEY_PREFIX
+        } else if meta.get("format").map(String::as_str) == Some(LEGACY_FORMAT) {
+            ""
+        } else {
             return Self::load_state_dict(context, bytes).await;
         };
         let get = |key: &str| {
-            meta.get(key)
+            let key = format!("{prefix}{key}");
+            meta.get(&key)
                 .ok_or_else(|| fail(format!("metadata has no \"{key}\"")))
         };
-        if get("format")? != FORMAT {
+        if !prefix.is_empty() && get("format")? != FORMAT_VERSION {
             return Err(fail(format!(
-                "format \"{}\", this build reads \"{FORMAT}\"",
+                "{KEY_PREFIX}format is \"{}\": written by another version of this lab; this build \
+                 reads {FORMAT_VERSION} and {LEGACY_FORMAT}",
                 get("format")?
             )));
         }
@@ -178,8 +195,26 @@ impl Vae {
     }
 }
 
-/// The tensors named `prefix` + each tensor's name, checked (F32, the model's shapes, finite)
-/// and laid out as the GPU's flat buffer.
+/// A tensor's values as f32: F32 as they are, F16 and BF16 (what compact checkpoints use)
+/// widened exactly; other dtypes are refused by name.
+fn f32_values(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, GpuError> {
+    let pairs = || view.data().chunks_exact(2).map(|b| [b[0], b[1]]);
+    match view.dtype() {
+        Dtype::F32 => Ok(bytemuck::pod_collect_to_vec(view.data())),
+        Dtype::F16 => Ok(pairs()
+            .map(|b| half::f16::from_le_bytes(b).to_f32())
+            .collect()),
+        Dtype::BF16 => Ok(pairs()
+            .map(|b| half::bf16::from_le_bytes(b).to_f32())
+            .collect()),
+        other => Err(fail(format!(
+            "tensor \"{name}\" is {other:?}: this build reads F32, F16 and BF16"
+        ))),
+    }
+}
+
+/// The tensors named `prefix` + each tensor's name, checked (the model's shapes, a float dtype,
+/// finite) and laid out as the GPU's flat buffer.
 fn flat_tensors(file: &SafeTensors<'_>, prefix: &str, sizes: Sizes) -> Result<Vec<f32>, GpuError> {
     let layout = Layout::aligned(sizes, super::ALIGN);
     let mut out = vec![0.0f32; layout.len()];
@@ -189,14 +224,13 @@ fn flat_tensors(file: &SafeTensors<'_>, prefix: &str, sizes: Sizes) -> Result<Ve
             .tensor(&name)
             .map_err(|_| fail(format!("tensor \"{name}\" is missing")))?;
         let shape = tensor.shape(sizes);
-        if view.dtype() != Dtype::F32 || view.shape() != shape.as_slice() {
+        if view.shape() != shape.as_slice() {
             return Err(fail(format!(
-                "tensor \"{name}\" is {:?} {:?}, the model needs F32 {shape:?}",
-                view.dtype(),
+                "tensor \"{name}\" has shape {:?}, the model needs {shape:?}",
                 view.shape()
             )));
         }
-        let values: Vec<f32> = bytemuck::pod_collect_to_vec(view.data());
+        let values = f32_values(&name, &view)?;
         if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
             return Err(fail(format!("tensor \"{name}\" holds {bad}")));
         }
