@@ -12,6 +12,7 @@ package, no torch (CI runs this; PyTorch's own round trip is `eval_torch.py`).
 """
 import argparse
 import gzip
+import json
 import os
 
 import numpy as np
@@ -34,8 +35,28 @@ def read(path):
     """(parameters as float64 arrays, metadata dict or {})"""
     with safe_open(path, framework="numpy") as f:
         meta = f.metadata() or {}
-        params = {name: f.get_tensor(name).astype(np.float64) for name in NAMES}
+        header = read_header(path)
+        params = {
+            name: (read_bf16(path, header, name) if header[name]["dtype"] == "BF16"
+                   else f.get_tensor(name)).astype(np.float64)
+            for name in NAMES
+        }
     return params, meta
+
+
+def read_header(path):
+    with open(path, "rb") as f:
+        length = int.from_bytes(f.read(8), "little")
+        return json.loads(f.read(length))
+
+
+def read_bf16(path, header, name):
+    """numpy has no bfloat16: its bits are the top half of a float32's (the page's compact model)."""
+    begin, end = header[name]["data_offsets"]
+    with open(path, "rb") as f:
+        f.seek(8 + int.from_bytes(f.read(8), "little") + begin)
+        bits = np.frombuffer(f.read(end - begin), dtype="<u2").astype(np.uint32) << 16
+    return bits.view(np.float32).reshape(header[name]["shape"])
 
 
 def load_amat(folder, part):

@@ -4,6 +4,7 @@ mod bench;
 mod common;
 mod data;
 mod eval;
+mod export;
 mod sample;
 mod shard;
 mod train;
@@ -37,6 +38,9 @@ enum Command {
     Train(train::TrainArgs),
     /// A checkpoint's test −ELBO (BCE + KL), averaged over draws of ε.
     Eval(eval::EvalArgs),
+    /// A checkpoint's parameters alone in F16 or BF16, scored on the test set: the compact
+    /// file the page ships as its pretrained model.
+    Export(export::ExportArgs),
     /// PNG grids of a checkpoint's samples from the prior, reconstructions, and a latent sweep.
     Sample(sample::SampleArgs),
     /// Build or inspect the bundled MNIST shard (`web/mnist.shard.gz`).
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => train::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Export(args) => export::run(args).map(|()| ExitCode::SUCCESS),
         Command::Sample(args) => sample::run(args).map(|()| ExitCode::SUCCESS),
     };
     match result {

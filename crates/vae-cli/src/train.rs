@@ -25,9 +25,9 @@ pub struct TrainArgs {
     /// Images per step.
     #[arg(long, default_value_t = 128)]
     batch: u32,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    /// Adam's learning rate [default: 0.001]; with --resume, a new rate for the rest of the run.
+    #[arg(long)]
+    lr: Option<f64>,
     #[arg(long, default_value_t = 20)]
     latent: usize,
     /// Units in each hidden layer.
@@ -39,7 +39,7 @@ pub struct TrainArgs {
     /// Where the checkpoint is written after each epoch (and on Ctrl-C).
     #[arg(long, short, default_value = "vae.safetensors")]
     checkpoint: PathBuf,
-    /// Go on from this checkpoint (its settings win over the flags above).
+    /// Go on from this checkpoint (its settings win over the flags above, but for --lr).
     #[arg(long)]
     resume: Option<PathBuf>,
     /// Also write the per-epoch curve here, as JSON.
@@ -106,7 +106,13 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let mut vae = match &args.resume {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            pollster::block_on(Vae::load(context, &bytes)).map_err(|e| e.to_string())?
+            let lr = args.lr;
+            pollster::block_on(Vae::load_with(context, &bytes, |config| {
+                if let Some(lr) = lr {
+                    config.adam.lr = lr;
+                }
+            }))
+            .map_err(|e| e.to_string())?
         }
         None => {
             let config = VaeConfig {
@@ -117,7 +123,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 },
                 batch: args.batch,
                 adam: AdamConfig {
-                    lr: args.lr,
+                    lr: args.lr.unwrap_or(AdamConfig::default().lr),
                     ..AdamConfig::default()
                 },
                 seed: args.seed,

@@ -11,15 +11,18 @@ use safetensors::SafeTensors;
 use vae_reference::{AdamConfig, Layout, Sizes, Tensor};
 
 use super::{Vae, VaeConfig};
-use crate::{GpuContext, GpuError};
+use crate::{GpuContext, GpuError, PendingRead};
 
 /// Our metadata keys start with this, so they never collide with another program's: PyTorch and
 /// the Hugging Face tools write `format: pt` into the same map.
-const KEY_PREFIX: &str = "vae-lab.";
+pub(super) const KEY_PREFIX: &str = "vae-lab.";
 /// The version of our metadata, under `vae-lab.format`.
 const FORMAT_VERSION: &str = "2";
 /// What checkpoints written before the prefix carry under `format` (their keys unprefixed).
-const LEGACY_FORMAT: &str = "vae-lab/1";
+pub(super) const LEGACY_FORMAT: &str = "vae-lab/1";
+/// The largest checkpoint accepted, checked before a byte of it is parsed: a 784-4096-64 model
+/// with its moments is about 80 MB, so anything past this is not one of ours.
+pub const MAX_CHECKPOINT_BYTES: u64 = 256 << 20;
 
 fn fail(message: impl Into<String>) -> GpuError {
     GpuError::Checkpoint(message.into())
@@ -28,55 +31,27 @@ fn fail(message: impl Into<String>) -> GpuError {
 impl Vae {
     /// All parameters, Adam's moments, the step and the configuration, as safetensors bytes.
     pub async fn save(&self) -> Result<Vec<u8>, GpuError> {
-        let params = self.read_buffer(&self.params).await?;
-        let (m, v) = self.read_moments().await?;
-        let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        for (prefix, values) in [("", &params), ("optimizer.m.", &m), ("optimizer.v.", &v)] {
-            for tensor in Tensor::ALL {
-                let bytes = bytemuck::cast_slice(&values[self.layout.range(tensor)]).to_vec();
-                data.push((
-                    format!("{prefix}{}", tensor.name()),
-                    tensor.shape(self.config.sizes),
-                    bytes,
-                ));
-            }
-        }
-        let views: Vec<(String, TensorView)> = data
-            .iter()
-            .map(|(name, shape, bytes)| {
-                TensorView::new(Dtype::F32, shape.clone(), bytes)
-                    .map(|view| (name.clone(), view))
-                    .map_err(|error| fail(error.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
+        self.begin_save().wait().await
+    }
+
+    /// [`Vae::save`] as an owned read that holds no borrow of the model (a page awaits it while
+    /// training goes on): the copies are queued after the work submitted so far, and the
+    /// configuration and position are those of that moment.
+    pub fn begin_save(&self) -> CheckpointRead {
         let (epoch, position) = self
             .data
             .as_ref()
             .map_or((0, u32::MAX), |data| (data.epoch, data.position));
-        let c = &self.config;
-        let ours = [
-            ("format", FORMAT_VERSION.to_string()),
-            ("input", c.sizes.input.to_string()),
-            ("hidden", c.sizes.hidden.to_string()),
-            ("latent", c.sizes.latent.to_string()),
-            ("batch", c.batch.to_string()),
-            ("lr", c.adam.lr.to_string()),
-            ("beta1", c.adam.beta1.to_string()),
-            ("beta2", c.adam.beta2.to_string()),
-            ("eps", c.adam.eps.to_string()),
-            ("seed", c.seed.to_string()),
-            ("step", self.step.to_string()),
-            ("epoch", epoch.to_string()),
-            ("position", position.to_string()),
-        ];
-        // The tensors are a PyTorch state dict (plus the optimizer's), so the conventional key
-        // says so too; ours sit beside it under their prefix.
-        let metadata: HashMap<String, String> = ours
-            .into_iter()
-            .map(|(key, value)| (format!("{KEY_PREFIX}{key}"), value))
-            .chain(std::iter::once(("format".to_string(), "pt".to_string())))
-            .collect();
-        safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
+        CheckpointRead {
+            params: self.read_later(&self.params),
+            m: self.read_later(&self.m),
+            v: self.read_later(&self.v),
+            config: self.config,
+            layout: self.layout.clone(),
+            step: self.step,
+            epoch,
+            position,
+        }
     }
 
     /// A model from [`Vae::save`]'s bytes: same parameters, moments, step and configuration.
@@ -86,15 +61,38 @@ impl Vae {
     /// [`Vae::load_state_dict`]; other programs' metadata is ignored. Checkpoints of the
     /// earlier layout (`format: vae-lab/1`, keys unprefixed) still load.
     pub async fn load(context: GpuContext, bytes: &[u8]) -> Result<Self, GpuError> {
+        Self::load_with(context, bytes, |_| {}).await
+    }
+
+    /// [`Vae::load`], with the checkpoint's settings adjusted before the model is made: how a
+    /// run goes on at a new learning rate (sizes changed here fail the shape checks).
+    pub async fn load_with(
+        context: GpuContext,
+        bytes: &[u8],
+        adjust: impl FnOnce(&mut VaeConfig),
+    ) -> Result<Self, GpuError> {
+        check_size(bytes.len() as u64)?;
         let (_, metadata) = SafeTensors::read_metadata(bytes)
             .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
         let meta = metadata.metadata().clone().unwrap_or_default();
-        let prefix = if meta.keys().any(|key| key.starts_with(KEY_PREFIX)) {
+        // A full checkpoint says its layout's version; a state dict may carry our other keys
+        // (a compact export's description) and still loads as one.
+        let prefix = if meta.contains_key(&format!("{KEY_PREFIX}format")) {
             KEY_PREFIX
         } else if meta.get("format").map(String::as_str) == Some(LEGACY_FORMAT) {
             ""
         } else {
-            return Self::load_state_dict(context, bytes).await;
+            let sizes = {
+                let file = SafeTensors::deserialize(bytes)
+                    .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
+                sizes_from_shapes(&file)?
+            };
+            let mut config = VaeConfig {
+                sizes,
+                ..VaeConfig::default()
+            };
+            adjust(&mut config);
+            return Self::load_state_dict_as(context, bytes, config).await;
         };
         let get = |key: &str| {
             let key = format!("{prefix}{key}");
@@ -116,7 +114,7 @@ impl Vae {
             })
         }
         let number = |key: &str| get(key).and_then(|text| parse::<f64>(key, text));
-        let config = VaeConfig {
+        let mut config = VaeConfig {
             sizes: Sizes {
                 input: parse("input", get("input")?)?,
                 hidden: parse("hidden", get("hidden")?)?,
@@ -131,6 +129,7 @@ impl Vae {
             },
             seed: parse("seed", get("seed")?)?,
         };
+        adjust(&mut config);
         let step: u64 = parse("step", get("step")?)?;
         let epoch: u64 = parse("epoch", get("epoch")?)?;
         let position: u32 = parse("position", get("position")?)?;
@@ -165,34 +164,155 @@ impl Vae {
     /// `[out, in]`): sizes from the tensors' shapes, the default training settings, Adam's
     /// moments at zero, step 0.
     pub async fn load_state_dict(context: GpuContext, bytes: &[u8]) -> Result<Self, GpuError> {
+        Self::load_state_dict_with(context, bytes, None).await
+    }
+
+    /// A plain state dict trained on with `config`'s batch, learning rate and seed (its sizes
+    /// must be the file's): how a page opens its pretrained model with the visitor's settings.
+    pub async fn load_state_dict_as(
+        context: GpuContext,
+        bytes: &[u8],
+        config: VaeConfig,
+    ) -> Result<Self, GpuError> {
+        Self::load_state_dict_with(context, bytes, Some(config)).await
+    }
+
+    async fn load_state_dict_with(
+        context: GpuContext,
+        bytes: &[u8],
+        settings: Option<VaeConfig>,
+    ) -> Result<Self, GpuError> {
+        check_size(bytes.len() as u64)?;
         let file = SafeTensors::deserialize(bytes)
             .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
-        let shape_of = |name: &str| -> Result<Vec<usize>, GpuError> {
-            let view = file.tensor(name).map_err(|_| {
-                fail(format!(
-                    "tensor \"{name}\" is missing: not a VAE state dict"
-                ))
-            })?;
-            if view.shape().len() != 2 {
-                return Err(fail(format!("tensor \"{name}\" is not a matrix")));
+        let sizes = sizes_from_shapes(&file)?;
+        let config = match settings {
+            Some(config) if config.sizes != sizes => {
+                return Err(fail(format!(
+                    "the file holds a {} → {} → {} model, the settings ask for {} → {} → {}",
+                    sizes.input,
+                    sizes.hidden,
+                    sizes.latent,
+                    config.sizes.input,
+                    config.sizes.hidden,
+                    config.sizes.latent
+                )))
             }
-            Ok(view.shape().to_vec())
-        };
-        let enc1 = shape_of(Tensor::Enc1Weight.name())?;
-        let mean = shape_of(Tensor::MeanWeight.name())?;
-        let sizes = Sizes {
-            input: enc1[1],
-            hidden: enc1[0],
-            latent: mean[0],
-        };
-        let config = VaeConfig {
-            sizes,
-            ..VaeConfig::default()
+            Some(config) => config,
+            None => VaeConfig {
+                sizes,
+                ..VaeConfig::default()
+            },
         };
         config.validate(&context.limits)?;
         let params = flat_tensors(&file, "", sizes)?;
         Vae::with_parameters(context, config, &params).await
     }
+}
+
+/// A checkpoint on its way back from the GPU ([`Vae::begin_save`]).
+pub struct CheckpointRead {
+    params: PendingRead,
+    m: PendingRead,
+    v: PendingRead,
+    config: VaeConfig,
+    layout: Layout,
+    step: u64,
+    epoch: u64,
+    position: u32,
+}
+
+impl CheckpointRead {
+    /// The safetensors bytes. Parameters that are not all finite are refused rather than
+    /// written: a saved file must never be worse than the one it replaces.
+    pub async fn wait(self) -> Result<Vec<u8>, GpuError> {
+        let params = self.params.floats().await?;
+        let m = self.m.floats().await?;
+        let v = self.v.floats().await?;
+        if let Some(bad) = params.iter().find(|p| !p.is_finite()) {
+            return Err(fail(format!(
+                "not saved: the model holds {bad} (training diverged)"
+            )));
+        }
+        let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (prefix, values) in [("", &params), ("optimizer.m.", &m), ("optimizer.v.", &v)] {
+            for tensor in Tensor::ALL {
+                let bytes = bytemuck::cast_slice(&values[self.layout.range(tensor)]).to_vec();
+                data.push((
+                    format!("{prefix}{}", tensor.name()),
+                    tensor.shape(self.config.sizes),
+                    bytes,
+                ));
+            }
+        }
+        let views: Vec<(String, TensorView)> = data
+            .iter()
+            .map(|(name, shape, bytes)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|error| fail(error.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        let c = &self.config;
+        let ours = [
+            ("format", FORMAT_VERSION.to_string()),
+            ("input", c.sizes.input.to_string()),
+            ("hidden", c.sizes.hidden.to_string()),
+            ("latent", c.sizes.latent.to_string()),
+            ("batch", c.batch.to_string()),
+            ("lr", c.adam.lr.to_string()),
+            ("beta1", c.adam.beta1.to_string()),
+            ("beta2", c.adam.beta2.to_string()),
+            ("eps", c.adam.eps.to_string()),
+            ("seed", c.seed.to_string()),
+            ("step", self.step.to_string()),
+            ("epoch", self.epoch.to_string()),
+            ("position", self.position.to_string()),
+        ];
+        // The tensors are a PyTorch state dict (plus the optimizer's), so the conventional key
+        // says so too; ours sit beside it under their prefix.
+        let metadata: HashMap<String, String> = ours
+            .into_iter()
+            .map(|(key, value)| (format!("{KEY_PREFIX}{key}"), value))
+            .chain(std::iter::once(("format".to_string(), "pt".to_string())))
+            .collect();
+        safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
+    }
+}
+
+/// Refuses a file too large to be a checkpoint, before it is parsed (callers that can, such as
+/// a page holding a `File`, check the same limit before reading it at all).
+pub fn check_size(bytes: u64) -> Result<(), GpuError> {
+    if bytes > MAX_CHECKPOINT_BYTES {
+        return Err(fail(format!(
+            "the file is {:.1} MB; a checkpoint of this lab is at most {} MB",
+            bytes as f64 / 1e6,
+            MAX_CHECKPOINT_BYTES >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// The model's sizes, read from a state dict's first-layer and mean-head shapes.
+pub(super) fn sizes_from_shapes(file: &SafeTensors<'_>) -> Result<Sizes, GpuError> {
+    let shape_of = |name: &str| -> Result<Vec<usize>, GpuError> {
+        let view = file.tensor(name).map_err(|_| {
+            fail(format!(
+                "tensor \"{name}\" is missing: not a VAE state dict"
+            ))
+        })?;
+        if view.shape().len() != 2 {
+            return Err(fail(format!("tensor \"{name}\" is not a matrix")));
+        }
+        Ok(view.shape().to_vec())
+    };
+    let enc1 = shape_of(Tensor::Enc1Weight.name())?;
+    let mean = shape_of(Tensor::MeanWeight.name())?;
+    Ok(Sizes {
+        input: enc1[1],
+        hidden: enc1[0],
+        latent: mean[0],
+    })
 }
 
 /// A tensor's values as f32: F32 as they are, F16 and BF16 (what compact checkpoints use)

@@ -3,6 +3,7 @@
 
 mod backward;
 mod checkpoint;
+mod compact;
 mod config;
 mod evaluation;
 mod graph;
@@ -13,6 +14,8 @@ mod steps;
 use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
 
+pub use checkpoint::{check_size as check_checkpoint_size, CheckpointRead, MAX_CHECKPOINT_BYTES};
+pub use compact::{inspect_checkpoint, CheckpointSummary, WeightDtype};
 pub use config::VaeConfig;
 pub use evaluation::{Evaluation, EvaluationRead, Evaluator};
 pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
