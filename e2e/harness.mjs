@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
-const repo = resolve(import.meta.dirname, '..');
+export const repo = resolve(import.meta.dirname, '..');
 export const distDir = join(repo, 'dist');
 export const screenshotDir = join(repo, 'target', 'e2e', 'screenshots');
 
@@ -167,10 +167,16 @@ export const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
  * `assertNoErrors()` at the end of the test. `expectErrors` lists patterns of console errors the
  * test provokes on purpose (a browser's own log line for a failed download). `serve`, with the
  * `server` from serveDist(), answers one path differently while the page is open:
- * `{ path, handler }`. Resolves to the page, with helpers for what tests read off it.
+ * `{ path, handler }`. `context`: a browser context to open the page in (a reload's storage);
+ * `beforeLoad`: a function run in the page before its scripts. Resolves to the page and its
+ * context, with helpers for what tests read off it.
  */
-export async function openPage(browser, url, { expectErrors = [], server, serve } = {}) {
-  const page = await browser.newPage();
+export async function openPage(browser, url, { expectErrors = [], server, serve, context, beforeLoad } = {}) {
+  // Each page gets a browser context of its own (its own storage: IndexedDB, cookies) unless
+  // it is given one to share, so no test sees another's autosave.
+  context ??= await browser.createBrowserContext();
+  const page = await context.newPage();
+  if (beforeLoad) await page.evaluateOnNewDocument(beforeLoad);
   await page.setViewport({ width: 1280, height: 800 });
   const errors = [];
   page.on('console', (message) => {
@@ -185,6 +191,7 @@ export async function openPage(browser, url, { expectErrors = [], server, serve 
   await page.goto(url);
   return {
     page,
+    context,
     ...helpers(page),
     assertNoErrors() {
       if (errors.length > 0) throw new Error(`the page reported errors:\n${errors.join('\n')}`);

@@ -34,10 +34,17 @@ forEachBrowser((kind) => {
       await browser?.close();
     });
 
-    /** Opens the page and waits until the model is built and its initial test −ELBO is in. */
+    /**
+     * Opens the page, replaces the pretrained model by a fresh one (Reset: these tests watch a
+     * model learn from its initialisation) and waits until its initial test −ELBO is in.
+     */
     async function openLab(options) {
       const opened = await openPage(browser.browser, server.url, options);
-      await opened.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+      const evaluated = () => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '';
+      await opened.until(evaluated, { timeout: READY_TIMEOUT });
+      await opened.page.click('#train-reset');
+      // A fresh model's first evaluation: every pixel about a coin flip, far above the pretrained.
+      await opened.until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, {
         timeout: READY_TIMEOUT,
       });
       const step = async () => Number(await opened.attr('#step-count', 'data-step'));
@@ -137,7 +144,7 @@ forEachBrowser((kind) => {
       await lab.waitPhase('Training');
       await lab.until(() => Number(document.querySelector('#step-count').dataset.step) > 3, { timeout: READY_TIMEOUT });
       // Another tab in front hides this one, as a visitor switching tabs does.
-      const other = await browser.browser.newPage();
+      const other = await lab.context.newPage();
       await other.bringToFront();
       await lab.until(() => document.visibilityState === 'hidden');
       await lab.waitPhase('Hidden');

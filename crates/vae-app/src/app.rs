@@ -7,12 +7,13 @@ use vae_gpu::vae::VaeConfig;
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
 use crate::components::{
-    AdapterPanel, BenchPanel, BenchScope, DataPanel, ExplorePanel, Gallery, KernelCheckPanel,
-    TrainPanel, WebGpuUnavailable,
+    open_chosen_file, AdapterPanel, BenchPanel, BenchScope, DataPanel, ExplorePanel, Gallery,
+    KernelCheckPanel, ModelPanel, TrainPanel, WebGpuUnavailable,
 };
 use crate::data::{load_shard, DataState, ShardSlot};
-use crate::lab::{LabController, LabHandle, LabUi, Phase};
+use crate::lab::{LabController, LabHandle, LabUi, Notice, Phase};
 use crate::settings::SettingsForm;
+use crate::start::{choose_start, follow_drops, keep_fragment, StartPlan};
 
 /// Where the page stands with the GPU.
 #[derive(Clone, Debug)]
@@ -55,6 +56,15 @@ pub fn App() -> impl IntoView {
     // The lab opens once both are in; its signals belong to the page, made once here.
     let ui = LabUi::new();
     let form = SettingsForm::new(&VaeConfig::default());
+    // What the lab starts from (the autosave, the pretrained model or a fresh one) is decided
+    // while the GPU connects: the browser's storage and the model file are read meanwhile.
+    let plan = StoredValue::new_local(None::<StartPlan>);
+    let planned = RwSignal::new(false);
+    spawn_local(async move {
+        let chosen = choose_start(VaeConfig::default()).await;
+        plan.set_value(Some(chosen));
+        planned.set(true);
+    });
     let lab = RwSignal::new(None::<LabHandle>);
     let shard_slot = StoredValue::new_local(ShardSlot::default());
     let labels = RwSignal::new(Vec::<u8>::new());
@@ -106,18 +116,47 @@ pub fn App() -> impl IntoView {
     // The lab starts as soon as the GPU is there: its kernels compile while the data downloads.
     Effect::new(move |_| {
         let gpu_ready = state.with(|s| matches!(s, GpuState::Ready(_)));
-        if !gpu_ready || bench_mode || lab.with_untracked(Option::is_some) {
+        if !gpu_ready || !planned.get() || bench_mode || lab.with_untracked(Option::is_some) {
             return;
         }
         let Some(context) = device.get_value() else {
             return;
         };
+        let Some(start) = plan.try_update_value(Option::take).flatten() else {
+            return;
+        };
+        if let Some(z) = start.z {
+            // Kept by the lab if its latent size fits the model.
+            ui.z.set(z);
+        }
         let controller = LabController::new(context, shard_slot.get_value(), ui);
-        controller.rebuild(VaeConfig::default(), false);
+        controller.start(start.source, false);
+        if start.notice.is_some() {
+            ui.notice.set(start.notice);
+        }
         let handle = StoredValue::new_local(controller);
         follow_visibility(handle);
+        follow_drops(move |file| open_chosen_file(handle, ui, file));
         lab.set(Some(handle));
     });
+    // The settings form shows the model in use (a file's sizes, a link's settings).
+    Effect::new(move |_| {
+        if let Some(config) = ui.model.get() {
+            form.show(&config);
+        }
+    });
+    keep_fragment(ui);
+    let on_scratch = move |()| {
+        let Some(handle) = lab.get_untracked() else {
+            return;
+        };
+        handle.with_value(|c| match form.parse(c.limits(), c.training_images()) {
+            Ok(config) => c.rebuild(config, true),
+            Err(_) => ui.notice.set(Some(Notice::error(
+                "The settings under Train are not valid: press Train to see what to change.",
+            ))),
+        });
+    };
 
     view! {
         <header class="masthead">
@@ -152,6 +191,7 @@ pub fn App() -> impl IntoView {
                 lab.get().map(|handle| {
                     view! {
                         <div class="lab">
+                            <ModelPanel lab=handle ui on_scratch />
                             <ExplorePanel lab=handle ui labels />
                             <TrainPanel lab=handle ui form />
                             <Gallery ui />

@@ -8,7 +8,10 @@ mod data;
 mod draw;
 mod fetch;
 mod lab;
+mod link;
+mod persist;
 mod settings;
+mod start;
 
 fn main() {
     // A Rust panic should say what happened in the console rather than "unreachable executed".

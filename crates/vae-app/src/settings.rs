@@ -8,8 +8,8 @@ use vae_reference::{AdamConfig, Sizes};
 
 /// One slider per latent dimension: more would not fit a page.
 pub const MAX_LATENT: usize = 64;
-const MAX_HIDDEN: usize = 4096;
-const MAX_BATCH: u32 = 4096;
+pub const MAX_HIDDEN: usize = 4096;
+pub const MAX_BATCH: u32 = 4096;
 
 /// The form's fields, as typed.
 #[derive(Clone, Copy)]
@@ -41,6 +41,15 @@ impl SettingsForm {
             hidden: RwSignal::new(config.sizes.hidden.to_string()),
             seed: RwSignal::new(config.seed.to_string()),
         }
+    }
+
+    /// Shows `config` in the fields (the model in use changed).
+    pub fn show(&self, config: &VaeConfig) {
+        self.learning_rate.set(config.adam.lr.to_string());
+        self.batch.set(config.batch.to_string());
+        self.latent.set(config.sizes.latent.to_string());
+        self.hidden.set(config.sizes.hidden.to_string());
+        self.seed.set(config.seed.to_string());
     }
 
     /// The configuration the form describes, or what is wrong with it.

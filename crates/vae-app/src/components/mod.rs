@@ -7,6 +7,7 @@ mod data_panel;
 mod explore;
 mod gallery;
 mod kernel_check;
+mod model_panel;
 mod train_panel;
 mod unavailable;
 
@@ -16,5 +17,6 @@ pub use data_panel::DataPanel;
 pub use explore::ExplorePanel;
 pub use gallery::Gallery;
 pub use kernel_check::KernelCheckPanel;
+pub use model_panel::{open_chosen_file, ModelPanel};
 pub use train_panel::TrainPanel;
 pub use unavailable::WebGpuUnavailable;

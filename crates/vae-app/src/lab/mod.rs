@@ -6,6 +6,7 @@
 //! again for a moment. So training, decoding for the sliders and reading metrics overlap, and
 //! the page's main thread only ever encodes work.
 
+mod keeping;
 mod pacing;
 mod schedule;
 mod ui;
@@ -21,7 +22,10 @@ use vae_gpu::{GpuContext, GpuError};
 
 use crate::data::{ShardSlot, SHARD_URL};
 use crate::draw::{draw_digits, DigitGrid};
-pub use ui::{Curve, LabUi, Phase, Progress, TestPoint, TrainPoint};
+pub use ui::{
+    Curve, LabUi, ModelInfo, ModelKind, Notice, Offer, Phase, Progress, SaveState, TestPoint,
+    TrainPoint,
+};
 
 /// Prior samples shown in the gallery (a fixed draw: the same z's, watched as the decoder learns).
 pub const SAMPLE_ROWS: usize = 4;
@@ -52,6 +56,29 @@ struct Lab {
     /// The parameters changed while the gallery was being drawn: draw it again after.
     gallery_again: bool,
     random_draws: u32,
+    /// An autosave is being read back and written; another request waits for it.
+    saving: bool,
+    save_again: bool,
+}
+
+/// What a new model starts from.
+pub enum ModelSource {
+    /// Initialised from the settings' seed.
+    Fresh(VaeConfig),
+    /// A checkpoint's bytes: the pretrained model, an opened file, an autosave.
+    Checkpoint(Loaded),
+}
+
+pub struct Loaded {
+    pub bytes: std::sync::Arc<Vec<u8>>,
+    /// The settings a plain state dict trains with (the pretrained model takes the page's);
+    /// None: the file's own, or the defaults.
+    pub settings: Option<VaeConfig>,
+    pub info: ModelInfo,
+    /// The curve an autosave brings back.
+    pub curve: Option<Curve>,
+    /// Said once the model is in.
+    pub notice: Option<Notice>,
 }
 
 /// What the page holds to drive the lab. Not `Send` (GPU handles on the web are not): the page
@@ -95,32 +122,107 @@ impl LabController {
     /// A fresh model with `config`: built, shown, and its test −ELBO at initialisation plotted;
     /// then trained if `then_train`.
     pub fn rebuild(&self, config: VaeConfig, then_train: bool) {
+        self.start(ModelSource::Fresh(config), then_train);
+    }
+
+    /// Replaces the model with one from `source`. A fresh model takes the current one's place at
+    /// once; a checkpoint is built beside it and replaces it only once it is whole, so a file that
+    /// fails to load leaves the current model as it was (and says why).
+    pub fn start(&self, source: ModelSource, then_train: bool) {
         let this = self.clone();
-        *self.lab.borrow_mut() = None;
-        self.ui.phase.set(Phase::Building);
+        let fresh = matches!(source, ModelSource::Fresh(_));
+        if fresh {
+            self.ui.notice.set(None);
+        }
+        if fresh || self.lab.borrow().is_none() {
+            *self.lab.borrow_mut() = None;
+            self.ui.phase.set(Phase::Building);
+        } else {
+            self.stop_training(false);
+            self.ui.notice.set(Some(Notice::info("Loading the model…")));
+        }
         spawn_local(async move {
-            match this.build(config).await {
-                Ok(()) => {
+            let (info, curve, notice) = match &source {
+                ModelSource::Fresh(_) => (ModelInfo::scratch(), None, None),
+                ModelSource::Checkpoint(loaded) => (
+                    loaded.info.clone(),
+                    loaded.curve.clone(),
+                    loaded.notice.clone(),
+                ),
+            };
+            match this.build(source).await {
+                Ok(lab) => {
+                    let config = *lab.vae.config();
+                    let steps_per_epoch = lab.vae.steps_per_epoch().unwrap_or(0);
+                    let epochs_done = lab.vae.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
+                    let step = lab.vae.step();
+                    // Late replies to the old model find another generation and are dropped.
+                    *this.lab.borrow_mut() = Some(lab);
+                    this.ui.model.set(Some(config));
+                    let opened = info.kind == ModelKind::File;
+                    this.ui.model_info.set(info);
+                    let evaluate = curve.as_ref().is_none_or(|c| c.test.is_empty());
+                    this.ui.curve.set(curve.unwrap_or_default());
+                    let progress = this.with_lab(None, |lab| lab.progress(crate::draw::now_ms()));
+                    this.ui.progress.set(progress.unwrap_or(Progress {
+                        step,
+                        steps_per_epoch,
+                        ..Progress::default()
+                    }));
+                    let z = this.ui.z.get_untracked();
+                    if z.len() != config.sizes.latent {
+                        this.ui.z.set(vec![0.0; config.sizes.latent]);
+                    }
+                    if notice.is_some() {
+                        this.ui.notice.set(notice);
+                    }
                     crate::draw::mark("lab-ready");
                     this.redraw_everything();
-                    this.start_initial_evaluation();
+                    if evaluate {
+                        this.start_initial_evaluation(epochs_done);
+                    } else {
+                        this.ui.phase.set(Phase::Ready);
+                    }
+                    if opened {
+                        // An opened file becomes the visitor's work: a reload brings it back.
+                        this.autosave();
+                    }
                     if then_train {
                         this.train();
                     }
+                }
+                Err(error) if this.lab.borrow().is_some() => {
+                    // The current model stays; only the file failed.
+                    this.ui.notice.set(Some(Notice::error(format!(
+                        "{}: {}. The current model is unchanged.",
+                        info.name,
+                        message(error)
+                    ))));
                 }
                 Err(error) => this.ui.phase.set(Phase::Failed(message(error))),
             }
         });
     }
 
-    async fn build(&self, config: VaeConfig) -> Result<(), GpuError> {
+    async fn build(&self, source: ModelSource) -> Result<Lab, GpuError> {
         let generation = {
             let mut generations = self.generations.borrow_mut();
             *generations += 1;
             *generations
         };
         // The kernels compile while the data may still be downloading.
-        let mut vae = Vae::new(self.context.clone(), config).await?;
+        let mut vae = match source {
+            ModelSource::Fresh(config) => Vae::new(self.context.clone(), config).await?,
+            ModelSource::Checkpoint(Loaded {
+                bytes,
+                settings: Some(settings),
+                ..
+            }) => Vae::load_state_dict_as(self.context.clone(), &bytes, settings).await?,
+            ModelSource::Checkpoint(Loaded { bytes, .. }) => {
+                Vae::load(self.context.clone(), &bytes).await?
+            }
+        };
+        let config = *vae.config();
         let Some(data) = self.shard.wait().await else {
             return Err(GpuError::InvalidInput(
                 "the training data never arrived".into(),
@@ -139,8 +241,7 @@ impl LabController {
             .map(|i| test.image_f32(i))
             .collect();
         let latent = config.sizes.latent;
-        let steps_per_epoch = vae.steps_per_epoch().unwrap_or(0);
-        *self.lab.borrow_mut() = Some(Lab {
+        Ok(Lab {
             generation,
             vae,
             slider,
@@ -156,15 +257,9 @@ impl LabController {
             gallery_in_flight: false,
             gallery_again: false,
             random_draws: 0,
-        });
-        self.ui.model.set(Some(config));
-        self.ui.curve.set(Curve::default());
-        self.ui.progress.set(Progress {
-            steps_per_epoch,
-            ..Progress::default()
-        });
-        self.ui.z.set(vec![0.0; latent]);
-        Ok(())
+            saving: false,
+            save_again: false,
+        })
     }
 
     /// The current generation's lab, borrowed for a moment, or None after a reset.

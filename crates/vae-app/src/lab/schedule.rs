@@ -68,6 +68,8 @@ pub(super) struct Schedule {
     pub last_input_at: f64,
     /// The pointer is over the sliders: a drag may start any moment.
     pointer_at_sliders: bool,
+    /// Steps were queued since the last autosave: the next epoch end, Pause or hidden tab saves.
+    pub trained_since_save: bool,
 }
 
 /// Work to await, started while the lab was borrowed.
@@ -109,6 +111,7 @@ impl Schedule {
             last_progress_at: f64::NEG_INFINITY,
             last_input_at: f64::NEG_INFINITY,
             pointer_at_sliders: false,
+            trained_since_save: false,
         }
     }
 
@@ -174,6 +177,7 @@ impl Lab {
             let fence = self.vae.train_steps_fenced(n)?;
             s.encode_ms += now_ms() - encode_start;
             s.encoded_steps += u64::from(n);
+            s.trained_since_save = true;
             let id = s.pacer.submitted(Work::Train, n, now);
             actions.push(Action::Chunk { id, fence });
             let epoch_done = done + u64::from(n) == per_epoch;
@@ -203,7 +207,7 @@ impl Lab {
         Ok(actions)
     }
 
-    fn progress(&self, now: f64) -> Progress {
+    pub(super) fn progress(&self, now: f64) -> Progress {
         let s = &self.schedule;
         let (epoch, epoch_step) = self.vae.epoch_progress().unwrap_or((1, 0));
         let ms_per_step = s.pacer.ms_per_step().unwrap_or(0.0);
@@ -378,9 +382,10 @@ impl LabController {
             Ok(evaluation) => evaluation,
             Err(error) => return self.fail(error),
         };
-        let Some((progress, train_ms)) = self.with_lab(Some(generation), |lab| {
+        let Some((progress, train_ms, save)) = self.with_lab(Some(generation), |lab| {
             lab.schedule.evaluating = None;
-            (lab.progress(now_ms()), lab.training_ms())
+            let save = std::mem::take(&mut lab.schedule.trained_since_save);
+            (lab.progress(now_ms()), lab.training_ms(), save)
         }) else {
             return;
         };
@@ -395,6 +400,10 @@ impl LabController {
             })
         });
         self.ui.progress.set(progress);
+        if save {
+            // An epoch's end: the model, its curve now included, goes to the autosave.
+            self.autosave();
+        }
         self.refresh_gallery();
         self.pump();
     }

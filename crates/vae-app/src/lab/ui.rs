@@ -72,6 +72,84 @@ pub struct Curve {
     pub test: Vec<TestPoint>,
 }
 
+/// Where the model in use came from, as the page names it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelKind {
+    /// Initialised from the seed.
+    Scratch,
+    /// The lab's shipped model.
+    Pretrained,
+    /// A file the visitor opened.
+    File,
+    /// This browser's autosave, resumed.
+    Autosave,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    pub kind: ModelKind,
+    /// What to call it: "the pretrained model", a file's name.
+    pub name: String,
+    /// How it was made, when the file says.
+    pub description: Option<String>,
+    /// Its test −ELBO as its maker measured it.
+    pub test_neg_elbo: Option<f64>,
+}
+
+impl ModelInfo {
+    pub fn scratch() -> Self {
+        Self {
+            kind: ModelKind::Scratch,
+            name: "a fresh model".into(),
+            description: None,
+            test_neg_elbo: None,
+        }
+    }
+}
+
+/// A message about the model: a file that would not open, a save that failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub error: bool,
+    pub text: String,
+}
+
+impl Notice {
+    pub fn info(text: impl Into<String>) -> Self {
+        Self {
+            error: false,
+            text: text.into(),
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Self {
+            error: true,
+            text: text.into(),
+        }
+    }
+}
+
+/// Where the autosave stands.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum SaveState {
+    #[default]
+    Nothing,
+    Saving,
+    /// Saved at this step.
+    Saved(u64),
+    /// The browser refused; training goes on.
+    Failed(String),
+}
+
+/// A file whose model has other sizes than the current one, waiting for the visitor's choice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Offer {
+    pub name: String,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+    pub sizes: vae_reference::Sizes,
+}
+
 /// The canvases the controller draws into.
 #[derive(Clone, Copy)]
 pub struct Canvases {
@@ -90,6 +168,11 @@ pub struct LabUi {
     pub z: RwSignal<Vec<f32>>,
     /// The live model's settings.
     pub model: RwSignal<Option<VaeConfig>>,
+    pub model_info: RwSignal<ModelInfo>,
+    /// The latest message about the model (open, download, save), if any.
+    pub notice: RwSignal<Option<Notice>>,
+    pub saved: RwSignal<SaveState>,
+    pub offer: RwSignal<Option<Offer>>,
     pub canvases: Canvases,
 }
 
@@ -101,6 +184,10 @@ impl LabUi {
             curve: RwSignal::new(Curve::default()),
             z: RwSignal::new(Vec::new()),
             model: RwSignal::new(None),
+            model_info: RwSignal::new(ModelInfo::scratch()),
+            notice: RwSignal::new(None),
+            saved: RwSignal::new(SaveState::Nothing),
+            offer: RwSignal::new(None),
             canvases: Canvases {
                 decoded: NodeRef::new(),
                 samples: NodeRef::new(),

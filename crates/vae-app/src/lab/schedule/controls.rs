@@ -33,6 +33,17 @@ impl LabController {
         if self.stop_training(false) || waiting {
             self.ui.phase.set(Phase::Ready);
         }
+        self.autosave_if_trained();
+    }
+
+    /// Autosaves when steps were taken since the last save.
+    fn autosave_if_trained(&self) {
+        let trained = self.with_lab(None, |lab| {
+            std::mem::take(&mut lab.schedule.trained_since_save)
+        });
+        if trained == Some(true) {
+            self.autosave();
+        }
     }
 
     /// The pointer came over the sliders or left them: while a visitor is at the sliders,
@@ -54,6 +65,8 @@ impl LabController {
             if self.stop_training(true) {
                 self.ui.phase.set(Phase::Hidden);
             }
+            // A hidden tab may be closed next: what it trained is kept first.
+            self.autosave_if_trained();
             return;
         }
         let resume = self
@@ -65,7 +78,7 @@ impl LabController {
     }
 
     /// Stops queueing training and reads the last metrics; true if training was running.
-    fn stop_training(&self, resume_when_visible: bool) -> bool {
+    pub(in crate::lab) fn stop_training(&self, resume_when_visible: bool) -> bool {
         let now = now_ms();
         let stopped = self.with_lab(None, |lab| {
             let s = &mut lab.schedule;
@@ -101,9 +114,10 @@ impl LabController {
         }
     }
 
-    pub(in crate::lab) fn start_initial_evaluation(&self) {
+    /// The test −ELBO of the model as it is, as the point of `epoch` (0 at initialisation).
+    pub(in crate::lab) fn start_initial_evaluation(&self, epoch: u64) {
         self.with_lab(None, |lab| {
-            lab.schedule.evaluating = Some(Evaluating::Batches { epoch: 0 });
+            lab.schedule.evaluating = Some(Evaluating::Batches { epoch });
         });
         self.ui.phase.set(Phase::Ready);
         self.pump();

@@ -1,0 +1,181 @@
+//! Keeping the model: the autosave (at epoch ends, on Pause, when the tab is hidden), Download,
+//! Open, and forgetting the autosave. Every read of the model is an owned future, as for
+//! training, so none of this holds the model while the GPU copies it out.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use vae_gpu::vae::{inspect_checkpoint, CheckpointRead};
+
+use super::{LabController, Loaded, ModelInfo, ModelKind, ModelSource, Notice, Offer, SaveState};
+use crate::persist;
+
+/// The input size of every model this lab trains (28×28 digits).
+const INPUT: usize = vae_reference::Sizes::MNIST.input;
+
+impl LabController {
+    /// The model's checkpoint, copied out after the work queued so far; None while no model.
+    fn begin_save(&self) -> Option<(u64, u64, CheckpointRead)> {
+        self.with_lab(None, |lab| {
+            (lab.generation, lab.vae.step(), lab.vae.begin_save())
+        })
+    }
+
+    /// Saves the model, its Adam state, position, settings and curve to this browser. A save
+    /// asked for while one is being written follows it. Failures are shown; training goes on.
+    pub fn autosave(&self) {
+        let busy = self.with_lab(None, |lab| {
+            if lab.saving {
+                lab.save_again = true;
+            }
+            std::mem::replace(&mut lab.saving, true)
+        });
+        if busy != Some(false) {
+            return;
+        }
+        let Some((generation, step, read)) = self.begin_save() else {
+            return;
+        };
+        self.ui.saved.set(SaveState::Saving);
+        let this = self.clone();
+        spawn_local(async move {
+            let result = match read.wait().await {
+                Ok(bytes) => {
+                    let curve = this.ui.curve.get_untracked();
+                    let mut info = this.ui.model_info.get_untracked();
+                    if info.kind == ModelKind::Autosave {
+                        info.kind = ModelKind::File;
+                    }
+                    persist::save(&bytes, &curve, &info).await
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            let again = this
+                .with_lab(Some(generation), |lab| {
+                    lab.saving = false;
+                    std::mem::take(&mut lab.save_again)
+                })
+                .unwrap_or(false);
+            this.ui.saved.set(match result {
+                Ok(()) => SaveState::Saved(step),
+                Err(text) => SaveState::Failed(text),
+            });
+            if again {
+                this.autosave();
+            }
+        });
+    }
+
+    /// Removes the autosave; the model in use stays.
+    pub fn forget_saved(&self) {
+        let this = self.clone();
+        spawn_local(async move {
+            match persist::forget().await {
+                Ok(()) => {
+                    this.ui.saved.set(SaveState::Nothing);
+                    this.ui.notice.set(Some(Notice::info(
+                        "The saved model is forgotten: a reload starts from the pretrained model.",
+                    )));
+                }
+                Err(text) => this
+                    .ui
+                    .notice
+                    .set(Some(Notice::error(format!("Could not forget it: {text}")))),
+            }
+        });
+    }
+
+    /// Offers the model as the file `vae train` writes.
+    pub fn download(&self) {
+        let Some((_, step, read)) = self.begin_save() else {
+            return;
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            let result = match read.wait().await {
+                Ok(bytes) => {
+                    let name = format!("vae-lab-step-{step}.safetensors");
+                    persist::files::download(&bytes, &name).map(|()| (name, bytes.len()))
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            this.ui.notice.set(Some(match result {
+                Ok((name, size)) => Notice::info(format!(
+                    "Downloaded {name} ({:.1} MB): load it here with Open, in the CLI with \
+                     `vae eval {name}`, or in PyTorch with safetensors.torch.load_file.",
+                    size as f64 / 1e6
+                )),
+                Err(text) => Notice::error(format!("The download failed: {text}")),
+            }));
+        });
+    }
+
+    /// A visitor's file: checked, then loaded (the current model stays until the new one is
+    /// whole). A model of other sizes waits for the visitor to agree to switch settings.
+    pub fn open_file(&self, name: String, bytes: Vec<u8>) {
+        self.ui.offer.set(None);
+        let summary = match inspect_checkpoint(&bytes) {
+            Ok(summary) => summary,
+            Err(error) => {
+                return self.ui.notice.set(Some(Notice::error(format!(
+                    "{name}: {error}. The current model is unchanged."
+                ))))
+            }
+        };
+        if summary.sizes.input != INPUT {
+            return self.ui.notice.set(Some(Notice::error(format!(
+                "{name}: its model takes {} inputs; this lab's take {INPUT} (28×28 digits). The \
+                 current model is unchanged.",
+                summary.sizes.input
+            ))));
+        }
+        let bytes = Arc::new(bytes);
+        let current = self.ui.model.get_untracked().map(|c| c.sizes);
+        if current.is_some_and(|sizes| sizes != summary.sizes) {
+            self.ui.offer.set(Some(Offer {
+                name,
+                bytes,
+                sizes: summary.sizes,
+            }));
+            return;
+        }
+        self.load_file(name, bytes, summary.description, summary.test_neg_elbo);
+    }
+
+    /// The visitor agreed to the file's sizes.
+    pub fn accept_offer(&self) {
+        if let Some(offer) = self.ui.offer.get_untracked() {
+            self.ui.offer.set(None);
+            let summary = inspect_checkpoint(&offer.bytes).ok();
+            let (description, test) =
+                summary.map_or((None, None), |s| (s.description, s.test_neg_elbo));
+            self.load_file(offer.name, offer.bytes, description, test);
+        }
+    }
+
+    fn load_file(
+        &self,
+        name: String,
+        bytes: Arc<Vec<u8>>,
+        description: Option<String>,
+        test_neg_elbo: Option<f64>,
+    ) {
+        let notice = Notice::info(format!("Opened {name}."));
+        self.start(
+            ModelSource::Checkpoint(Loaded {
+                bytes,
+                settings: None,
+                info: ModelInfo {
+                    kind: ModelKind::File,
+                    name,
+                    description,
+                    test_neg_elbo,
+                },
+                curve: None,
+                notice: Some(notice),
+            }),
+            false,
+        );
+    }
+}

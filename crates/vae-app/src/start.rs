@@ -1,0 +1,199 @@
+//! How the page starts and what it keeps in the URL: the model to open first (this browser's
+//! autosave, else the pretrained model, else a fresh one), the link's settings and latent point,
+//! the fragment kept up to date, and files dropped on the page.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use vae_gpu::vae::{inspect_checkpoint, VaeConfig};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::lab::{LabUi, Loaded, ModelInfo, ModelKind, ModelSource, Notice};
+use crate::link::{format_fragment, parse_fragment};
+use crate::persist;
+
+/// Served beside the page by trunk (index.html copies it from web/): `vae export`'s compact file.
+pub const PRETRAINED_URL: &str = "pretrained.safetensors";
+/// The fragment is rewritten at most this often while a slider is dragged (browsers limit how
+/// often a page may replace its URL).
+const FRAGMENT_EVERY_MS: i32 = 150;
+
+/// What the lab opens with, and what to say about it.
+pub struct StartPlan {
+    pub source: ModelSource,
+    pub notice: Option<Notice>,
+    /// The link's latent point, shown once the model is in (if its size fits).
+    pub z: Option<Vec<f32>>,
+}
+
+fn fragment() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Decides the first model. The autosave wins (it is the visitor's own work); without one the
+/// pretrained model opens with the link's training settings when the link keeps its sizes.
+pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
+    let mut notes: Vec<String> = Vec::new();
+    let link = match parse_fragment(&fragment()) {
+        Ok(link) => link,
+        Err(reason) => {
+            notes.push(format!("The link's settings were ignored: {reason}."));
+            Default::default()
+        }
+    };
+    let settings = link.settings(defaults);
+    let z = link.z.clone();
+    let plan = |source, notes: Vec<String>, error: bool| StartPlan {
+        source,
+        notice: (!notes.is_empty()).then(|| {
+            let text = notes.join(" ");
+            if error {
+                Notice::error(text)
+            } else {
+                Notice::info(text)
+            }
+        }),
+        z: z.clone(),
+    };
+    let mut error = !notes.is_empty();
+    match persist::load().await {
+        Ok(Some(saved)) => {
+            let step = inspect_checkpoint(&saved.checkpoint)
+                .ok()
+                .and_then(|s| s.step)
+                .unwrap_or(0);
+            notes.insert(
+                0,
+                format!(
+                    "Resumed your model from this browser at step {step} (saved {}). Forget \
+                     saved model to start from the pretrained one.",
+                    saved_when(saved.saved_at)
+                ),
+            );
+            if !link.is_empty() && link.settings(defaults) != defaults {
+                notes.push(
+                    "The link's settings were not applied to it; the sliders take the link's z."
+                        .into(),
+                );
+            }
+            let info = ModelInfo {
+                kind: ModelKind::Autosave,
+                ..saved.info
+            };
+            let source = ModelSource::Checkpoint(Loaded {
+                bytes: Arc::new(saved.checkpoint),
+                settings: None,
+                info,
+                curve: Some(saved.curve),
+                notice: None,
+            });
+            return plan(source, notes, error);
+        }
+        Ok(None) => {}
+        Err(text) => {
+            notes.push(format!("The saved model could not be read: {text}."));
+            error = true;
+        }
+    }
+    if settings.sizes != defaults.sizes {
+        return plan(ModelSource::Fresh(settings), notes, error);
+    }
+    match crate::fetch::fetch_with_progress(PRETRAINED_URL, |_, _| {}).await {
+        Ok(bytes) => {
+            let summary = inspect_checkpoint(&bytes).ok();
+            let info = ModelInfo {
+                kind: ModelKind::Pretrained,
+                name: "the pretrained model".into(),
+                description: summary.as_ref().and_then(|s| s.description.clone()),
+                test_neg_elbo: summary.and_then(|s| s.test_neg_elbo),
+            };
+            let source = ModelSource::Checkpoint(Loaded {
+                bytes: Arc::new(bytes),
+                settings: Some(settings),
+                info,
+                curve: None,
+                notice: None,
+            });
+            plan(source, notes, error)
+        }
+        Err(text) => {
+            notes.push(format!(
+                "The pretrained model could not be loaded ({text}); this is a fresh model: press Train."
+            ));
+            plan(ModelSource::Fresh(settings), notes, true)
+        }
+    }
+}
+
+fn saved_when(at: f64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(at));
+    String::from(date.to_locale_string("en-GB", &JsValue::UNDEFINED))
+}
+
+/// Keeps the URL's fragment on the model's settings and the sliders' z, replacing the history
+/// entry (never pushing one) at most every [`FRAGMENT_EVERY_MS`].
+pub fn keep_fragment(ui: LabUi) {
+    let waiting = StoredValue::new(false);
+    Effect::new(move |_| {
+        // Tracked: a change of either schedules a write.
+        let ready = ui.model.with(Option::is_some);
+        ui.z.track();
+        if !ready || waiting.get_value() {
+            return;
+        }
+        waiting.set_value(true);
+        let write = Closure::once_into_js(move || {
+            waiting.set_value(false);
+            let (Some(config), z) = (ui.model.get_untracked(), ui.z.get_untracked()) else {
+                return;
+            };
+            if z.len() != config.sizes.latent {
+                return;
+            }
+            let Some(window) = web_sys::window() else {
+                return;
+            };
+            let url = format!("#{}", format_fragment(&config, &z));
+            if window.location().hash().ok().as_deref() != Some(url.as_str()) {
+                if let Ok(history) = window.history() {
+                    let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+                }
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                write.unchecked_ref(),
+                FRAGMENT_EVERY_MS,
+            );
+        }
+    });
+}
+
+/// A file dropped anywhere on the page goes to `open` (the browser would otherwise navigate
+/// away to it).
+pub fn follow_drops(open: impl Fn(web_sys::File) + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let over = Closure::<dyn FnMut(web_sys::DragEvent)>::new(|event: web_sys::DragEvent| {
+        event.prevent_default();
+    });
+    let drop = Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
+        event.prevent_default();
+        let file = event
+            .data_transfer()
+            .and_then(|transfer| transfer.files())
+            .and_then(|files| files.get(0));
+        if let Some(file) = file {
+            open(file);
+        }
+    });
+    let _ = window.add_event_listener_with_callback("dragover", over.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("drop", drop.as_ref().unchecked_ref());
+    // Listeners for the page's lifetime.
+    over.forget();
+    drop.forget();
+}
