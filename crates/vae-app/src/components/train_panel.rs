@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::chart::{Chart, Series, Style};
-use crate::lab::{Curve, LabHandle, LabUi, Phase, Progress};
+use crate::lab::{Curve, LabHandle, LabUi, ModelKind, Phase, Progress};
 use crate::settings::{FormErrors, SettingsForm};
 
 /// An exponential moving average for the smoothed lines (display only).
@@ -203,7 +203,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                 }.into_any()),
                 _ => None,
             }}
-            <Readout progress=ui.progress curve=ui.curve />
+            <Readout progress=ui.progress curve=ui.curve loaded=Signal::derive(move || ui.model_info.with(|m| m.kind != ModelKind::Scratch)) />
             <Chart
                 id="elbo-chart"
                 title="negative ELBO per step and per epoch, in nats per image"
@@ -235,7 +235,12 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
 }
 
 #[component]
-fn Readout(progress: RwSignal<Progress>, curve: RwSignal<Curve>) -> impl IntoView {
+fn Readout(
+    progress: RwSignal<Progress>,
+    curve: RwSignal<Curve>,
+    /// The model came from a file: its first evaluation is "when loaded", not at initialisation.
+    loaded: Signal<bool>,
+) -> impl IntoView {
     let latest = move || curve.with(|c| c.train.last().copied());
     let tests = move || curve.with(|c| c.test.clone());
     view! {
@@ -287,6 +292,7 @@ fn Readout(progress: RwSignal<Progress>, curve: RwSignal<Curve>) -> impl IntoVie
                 data-train-ms={move || train_times(&tests())}
             >
                 {move || match tests().last() {
+                    Some(t) if t.epoch == 0 && loaded.get() => format!("{:.1} nats when loaded", t.neg_elbo),
                     Some(t) if t.epoch == 0 => format!("{:.1} nats at initialisation", t.neg_elbo),
                     Some(t) => format!("{:.1} nats after epoch {} (BCE {:.1} + KL {:.1})", t.neg_elbo, t.epoch, t.bce, t.kl),
                     None => "evaluating…".to_string(),
