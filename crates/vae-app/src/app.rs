@@ -46,12 +46,12 @@ pub fn App() -> impl IntoView {
     // Never block the main thread on the GPU: the connection and the check run as a task and
     // the page renders "connecting" until they report.
     spawn_local(async move { state.set(connect(device).await) });
-    // The data downloads alongside; a failure here leaves the GPU side usable.
+    // The data follows the first model (it is not needed for the first digit, and would share
+    // the connection with it); a failure here leaves the GPU side usable.
     let data = RwSignal::new(DataState::Downloading {
         received: 0,
         total: None,
     });
-    spawn_local(load_shard(data));
 
     // The lab opens once both are in; its signals belong to the page, made once here.
     let ui = LabUi::new();
@@ -60,10 +60,17 @@ pub fn App() -> impl IntoView {
     // while the GPU connects: the browser's storage and the model file are read meanwhile.
     let plan = StoredValue::new_local(None::<StartPlan>);
     let planned = RwSignal::new(false);
+    let search = web_sys::window()
+        .and_then(|window| window.location().search().ok())
+        .unwrap_or_default();
+    let bench_mode = search.contains("bench");
     spawn_local(async move {
-        let chosen = choose_start(VaeConfig::default()).await;
-        plan.set_value(Some(chosen));
-        planned.set(true);
+        if !bench_mode {
+            let chosen = choose_start(VaeConfig::default()).await;
+            plan.set_value(Some(chosen));
+            planned.set(true);
+        }
+        load_shard(data).await;
     });
     let lab = RwSignal::new(None::<LabHandle>);
     let shard_slot = StoredValue::new_local(ShardSlot::default());
@@ -92,10 +99,6 @@ pub fn App() -> impl IntoView {
         }
     });
     // `?bench` runs the engine benchmark instead of opening the lab (they would share the GPU).
-    let search = web_sys::window()
-        .and_then(|window| window.location().search().ok())
-        .unwrap_or_default();
-    let bench_mode = search.contains("bench");
     let bench_scope = BenchScope::from_query(&search);
     let bench = RwSignal::new(None::<crate::data::ShardBytes>);
     // The data, when it arrives, goes to the lab (or the benchmark) through the slot.

@@ -273,3 +273,99 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
         "--samples 0",
     );
 }
+
+/// The figure after "test −ELBO " in a line of output.
+fn neg_elbo_in(output: &str) -> f64 {
+    let after = output.split("test −ELBO ").nth(1).expect("a test −ELBO");
+    after
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_run_goes_on_at_a_new_learning_rate_and_exports_compact_scored_weights() {
+    let data = amat_folder("cli-export-amat", 128, 32);
+    let out = scratch("cli-export");
+    let checkpoint = out.join("model.safetensors");
+    let compact = out.join("small.safetensors");
+    let (data, checkpoint_arg) = (data.to_str().unwrap(), checkpoint.to_str().unwrap());
+    let common = [
+        "--data",
+        data,
+        "--batch",
+        "32",
+        "--hidden",
+        "32",
+        "--latent",
+        "4",
+        "--checkpoint",
+        checkpoint_arg,
+    ];
+    let first = run(&[&["train", "--epochs", "1"], &common[..]].concat());
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let resumed = [
+        &[
+            "train",
+            "--epochs",
+            "2",
+            "--resume",
+            checkpoint_arg,
+            "--lr",
+            "0.0003",
+        ],
+        &common[..],
+    ]
+    .concat();
+    let second = run(&resumed);
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("lr 0.0003"),
+        "{}",
+        text(&second.stderr)
+    );
+
+    let export = run(&[
+        "export",
+        checkpoint_arg,
+        "--out",
+        compact.to_str().unwrap(),
+        "--dtype",
+        "bf16",
+        "--data",
+        data,
+        "--samples",
+        "2",
+        "--note",
+        "made by a test",
+    ]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let said = text(&export.stdout);
+    assert!(
+        said.contains("8 steps (2 epochs)") && said.contains("BF16; made by a test"),
+        "{said}"
+    );
+    // Parameters alone at half the width: a sixth of the checkpoint, give or take the header.
+    let (full, small) = (
+        std::fs::metadata(&checkpoint).unwrap().len(),
+        std::fs::metadata(&compact).unwrap().len(),
+    );
+    assert!(small * 5 < full, "{small} vs {full} bytes");
+    // The recorded figure is what `vae eval` measures of the file.
+    let eval = run(&[
+        "eval",
+        compact.to_str().unwrap(),
+        "--data",
+        data,
+        "--samples",
+        "2",
+    ]);
+    assert!(eval.status.success(), "{}", text(&eval.stderr));
+    let (recorded, measured) = (neg_elbo_in(&said), neg_elbo_in(&text(&eval.stdout)));
+    assert!(
+        (recorded - measured).abs() < 1e-3,
+        "{recorded} vs {measured}"
+    );
+}

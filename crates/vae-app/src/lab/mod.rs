@@ -223,6 +223,11 @@ impl LabController {
             }
         };
         let config = *vae.config();
+        let slider = vae.inference(1).await?;
+        if self.shard.get().is_none() {
+            // The data is still on its way: the model's digit is shown now, not after it.
+            self.draw_first_digit(&vae, &slider).await;
+        }
         let Some(data) = self.shard.wait().await else {
             return Err(GpuError::InvalidInput(
                 "the training data never arrived".into(),
@@ -232,7 +237,6 @@ impl LabController {
         let shard =
             Shard::parse(&raw, SHARD_URL).map_err(|e| GpuError::InvalidInput(e.to_string()))?;
         vae.set_training_data(&shard.train()).await?;
-        let slider = vae.inference(1).await?;
         let samples = vae.inference((SAMPLE_ROWS * SAMPLE_COLUMNS) as u32).await?;
         let reconstructions = vae.inference(RECONSTRUCTIONS as u32).await?;
         let evaluator = vae.evaluator(&shard.test()).await?;
@@ -260,6 +264,26 @@ impl LabController {
             saving: false,
             save_again: false,
         })
+    }
+
+    /// Decodes the sliders' z with a model not yet installed (its training data has not
+    /// arrived) and draws it; on any error the normal path draws it later.
+    async fn draw_first_digit(&self, vae: &Vae, slider: &Inference) {
+        let latent = vae.config().sizes.latent;
+        let mut z = self.ui.z.get_untracked();
+        if z.len() != latent {
+            // What the sliders will show once the model is in.
+            z = vec![0.0; latent];
+        }
+        let Ok(read) = vae.request_decode(slider, &z) else {
+            return;
+        };
+        if let (Ok(pixels), Some(canvas)) =
+            (read.wait().await, self.ui.canvases.decoded.get_untracked())
+        {
+            draw_digits(&canvas, &pixels, DigitGrid::single());
+            crate::draw::mark("decoded");
+        }
     }
 
     /// The current generation's lab, borrowed for a moment, or None after a reset.
