@@ -118,9 +118,10 @@ export function forEachBrowser(define) {
  * (`--enable-unsafe-webgpu`) and Firefox through its own wgpu on the system's Vulkan driver
  * (lavapipe here; the `dom.webgpu.enabled` pref). Without, neither offers WebGPU: Chromium on
  * Linux has no adapter, Firefox no `navigator.gpu`, which is how the no-WebGPU path is tested.
- * Each launch gets a fresh temporary profile, removed on close.
+ * Each launch gets a fresh temporary profile, removed on close; `firefoxPrefs` adds prefs to
+ * Firefox's (a storage quota, say).
  */
-export async function launchBrowser(kind, { webgpu }) {
+export async function launchBrowser(kind, { webgpu, firefoxPrefs = {} }) {
   const which = typeof kind === 'string' ? BROWSERS[kind] : kind;
   if (!existsSync(which.executablePath)) {
     throw new Error(`no ${which.name} at ${which.executablePath}: run scripts/setup.sh --test`);
@@ -139,6 +140,7 @@ export async function launchBrowser(kind, { webgpu }) {
         'browser.shell.checkDefaultBrowser': false,
         'datareporting.policy.dataSubmissionEnabled': false,
         'toolkit.telemetry.enabled': false,
+        ...firefoxPrefs,
       },
     };
   } else {

@@ -343,6 +343,46 @@ forEachBrowser((kind) => {
       lab.assertNoErrors();
     });
 
+    test('a full storage quota: a message, and training goes on', async () => {
+      // A real quota in each browser: Chromium's per-origin override (DevTools protocol),
+      // Firefox's temporary-storage limit (a pref, so a browser of its own). 1 MB holds no
+      // checkpoint of 9.8 MB.
+      let quotaBrowser;
+      let lab;
+      if (kind.name === 'firefox') {
+        quotaBrowser = await launchBrowser(kind, {
+          webgpu: true,
+          firefoxPrefs: { 'dom.quotaManager.temporaryStorage.fixedLimit': 1024 },
+        });
+        lab = await openPage(quotaBrowser.browser, server.url);
+      } else {
+        lab = await openPage(browser.browser, 'about:blank');
+        const session = await lab.page.createCDPSession();
+        await session.send('Storage.overrideQuotaForOrigin', {
+          origin: new URL(server.url).origin,
+          quotaSize: 1 << 20,
+        });
+        await lab.page.goto(server.url);
+      }
+      try {
+        await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+          timeout: READY_TIMEOUT,
+        });
+        await lab.page.click('#train-start');
+        await lab.until(() => Number(document.querySelector('#step-count').dataset.step) >= 1, { timeout: 120_000 });
+        await lab.page.click('#train-pause');
+        await lab.until(() => document.querySelector('#save-state').dataset.state === 'failed', { timeout: READY_TIMEOUT });
+        assert.match(await lab.text('#save-state'), /storage for the page is full/);
+        const step = Number(await lab.attr('#step-count', 'data-step'));
+        await lab.page.click('#train-start');
+        await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n, { timeout: 120_000 }, step);
+        await lab.page.click('#train-pause');
+        lab.assertNoErrors();
+      } finally {
+        await quotaBrowser?.close();
+      }
+    });
+
     test('a browser that refuses storage: a message, and training goes on', async () => {
       const lab = await openModel(server.url, {
         beforeLoad: () => {

@@ -138,7 +138,10 @@ impl LabController {
             *self.lab.borrow_mut() = None;
             self.ui.phase.set(Phase::Building);
         } else {
-            self.stop_training(false);
+            // A file dropped while training: training stops, whether or not the file loads.
+            if self.stop_training(false) {
+                self.ui.phase.set(Phase::Ready);
+            }
             self.ui.notice.set(Some(Notice::info("Loading the model…")));
         }
         spawn_local(async move {
