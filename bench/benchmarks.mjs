@@ -118,6 +118,9 @@ for (const name of browserNames) {
   browserVersions.push(version);
   const { page, attr, text, until } = await openPage(browser, server.url);
   await until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', { timeout: 120_000 });
+  // From the seeded initialisation, as every peer trains (the page opens on its pretrained model).
+  await page.click('#train-reset');
+  await until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, { timeout: 120_000 });
   await page.focus('#z-1');
   for (let i = 0; i < 20; i += 1) { await page.keyboard.press('ArrowRight'); await sleep(100); }
   const decodes = await page.evaluate(() => performance.getEntriesByName('decode-drawn').map((m) => m.duration));

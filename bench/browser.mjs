@@ -88,8 +88,9 @@ async function trainingWindow(page, ms) {
   return { steps, msPerStep: steps > 0 ? (end.at - start.at) / steps : NaN };
 }
 
-async function engineBench(browser, url) {
-  const { page, until } = await openPage(browser, `${url}?bench=step`);
+/** The engine benchmark in a tab beside the lab's (`context`: the lab's), which hides the lab. */
+async function engineBench(browser, url, context) {
+  const { page, until } = await openPage(browser, `${url}?bench=step`, { context });
   await page.bringToFront();
   await until(() => /^(done|failed)/.test(document.querySelector('#bench-status')?.dataset.status ?? ''), { timeout: 300_000 });
   const status = await page.$eval('#bench-status', (node) => node.dataset.status);
@@ -105,7 +106,7 @@ async function measure(name, server) {
   const { browser, close } = await launchBrowser(name, { webgpu: true });
   try {
     const version = await browser.version();
-    const { page, text, attr, until } = await openLab(browser, server.url);
+    const { page, text, attr, until, context } = await openLab(browser, server.url);
     const adapter = await text('#adapter-name');
     const route = await attr('#adapter', 'data-draw-route');
     const idle = await sliderLatency(page, 60, 120);
@@ -116,7 +117,7 @@ async function measure(name, server) {
     let engine;
     for (let turn = 0; turn < 3; turn += 1) {
       const window = await trainingWindow(page, 15_000);
-      engine = await engineBench(browser, server.url);
+      engine = await engineBench(browser, server.url, context);
       const step = engine.find((r) => r.what === 'training step');
       rounds.push({ page: round2(window.msPerStep), engine: round2(step.value), ratio: round(window.msPerStep / step.value, 3) });
       // Shown again, the lab resumes by itself.

@@ -213,6 +213,8 @@ impl LabController {
             *generations += 1;
             *generations
         };
+        // On a page that shows no digit yet (a model replacing another draws its own later).
+        let fresh_page = self.lab.borrow().is_none();
         // The kernels compile while the data may still be downloading.
         let mut vae = match source {
             ModelSource::Fresh(config) => Vae::new(self.context.clone(), config).await?,
@@ -227,8 +229,9 @@ impl LabController {
         };
         let config = *vae.config();
         let slider = vae.inference(1).await?;
-        if self.shard.get().is_none() {
-            // The data is still on its way: the model's digit is shown now, not after it.
+        if fresh_page {
+            // The model's digit first: the data may still be on its way, and binding it, the
+            // gallery and the test set takes longer than a decode.
             self.draw_first_digit(&vae, &slider).await;
         }
         let Some(data) = self.shard.wait().await else {
@@ -269,8 +272,8 @@ impl LabController {
         })
     }
 
-    /// Decodes the sliders' z with a model not yet installed (its training data has not
-    /// arrived) and draws it; on any error the normal path draws it later.
+    /// Decodes the sliders' z with a model not yet installed (its training data may not have
+    /// arrived) and draws it; on any error the normal path draws it once the lab is whole.
     async fn draw_first_digit(&self, vae: &Vae, slider: &Inference) {
         let latent = vae.config().sizes.latent;
         let mut z = self.ui.z.get_untracked();
