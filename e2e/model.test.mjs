@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { forEachBrowser, launchBrowser, openPage, repo, screenshot, serveDist } from './harness.mjs';
+import { forEachBrowser, launchBrowser, openPage, repo, screenshot, serveDist, sleep } from './harness.mjs';
 
 const READY_TIMEOUT = 60_000;
 const python =
@@ -257,12 +257,21 @@ forEachBrowser((kind) => {
       const points = await lab.page.evaluate(() => document.querySelectorAll('#elbo-chart path, #elbo-chart circle').length);
       const tests = await lab.attr('#test-elbo', 'data-values');
       await lab.page.reload();
-      await lab.until(() => document.querySelector('#model-name')?.dataset.kind === 'autosave', { timeout: READY_TIMEOUT });
+      await lab.until(() => document.querySelector('#model-name')?.dataset.resumed === 'true', { timeout: READY_TIMEOUT });
+      assert.equal(await lab.kindOf(), 'pretrained');
       await lab.notice(new RegExp(`Resumed your model from this browser at step ${step}`));
+      assert.equal(await lab.attr('#save-state', 'data-step'), String(step));
+      assert.match(await lab.text('#test-elbo'), /when loaded/);
       await lab.until((n) => document.querySelector('#step-count')?.dataset.step === String(n), { timeout: READY_TIMEOUT }, step);
       assert.equal(await lab.attr('#test-elbo', 'data-values'), tests);
       const after = await lab.page.evaluate(() => document.querySelectorAll('#elbo-chart path, #elbo-chart circle').length);
       assert.equal(after, points);
+      // The gallery is drawn from the resumed model too.
+      await lab.until(() => {
+        const canvas = document.querySelector('#samples');
+        const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        return data.some((value, i) => i % 4 !== 3 && value < 128);
+      }, { timeout: READY_TIMEOUT });
       await screenshot(lab.page, `${kind.name}-resumed`);
       // Forgotten, the next reload is the pretrained model again.
       await lab.page.click('#model-forget');
@@ -277,8 +286,16 @@ forEachBrowser((kind) => {
       await lab.page.focus('#z-3');
       const count = await lab.decodes();
       for (let i = 0; i < 40; i += 1) await lab.page.keyboard.press('ArrowLeft');
-      const original = await lab.decodedAfter(count);
+      await lab.decodedAfter(count);
       await lab.until(() => location.hash.includes('z=0,0,0,-0.4'), { timeout: 10_000 });
+      // Key presses are coalesced into decodes of the latest z: the digit is final once no
+      // decode has come for a while.
+      let seen;
+      do {
+        seen = await lab.decodes();
+        await sleep(300);
+      } while ((await lab.decodes()) !== seen);
+      const original = await decodedGrey(lab.page);
       const link = await lab.page.evaluate(() => location.href);
       const again = await openModel(link);
       assert.equal(await again.value('#z-3'), '-0.4');

@@ -33,30 +33,24 @@ NAMES = [
 
 def read(path):
     """(parameters as float64 arrays, metadata dict or {})"""
+    with open(path, "rb") as f:
+        raw = f.read()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + length])
     with safe_open(path, framework="numpy") as f:
         meta = f.metadata() or {}
-        header = read_header(path)
-        params = {
-            name: (read_bf16(path, header, name) if header[name]["dtype"] == "BF16"
-                   else f.get_tensor(name)).astype(np.float64)
-            for name in NAMES
-        }
+        params = {}
+        for name in NAMES:
+            if header[name]["dtype"] == "BF16":
+                # numpy has no bfloat16: its bits are the top half of a float32's.
+                begin, end = header[name]["data_offsets"]
+                data = raw[8 + length + begin:8 + length + end]
+                bits = np.frombuffer(data, dtype="<u2").astype(np.uint32) << 16
+                tensor = bits.view(np.float32).reshape(header[name]["shape"])
+            else:
+                tensor = f.get_tensor(name)
+            params[name] = tensor.astype(np.float64)
     return params, meta
-
-
-def read_header(path):
-    with open(path, "rb") as f:
-        length = int.from_bytes(f.read(8), "little")
-        return json.loads(f.read(length))
-
-
-def read_bf16(path, header, name):
-    """numpy has no bfloat16: its bits are the top half of a float32's (the page's compact model)."""
-    begin, end = header[name]["data_offsets"]
-    with open(path, "rb") as f:
-        f.seek(8 + int.from_bytes(f.read(8), "little") + begin)
-        bits = np.frombuffer(f.read(end - begin), dtype="<u2").astype(np.uint32) << 16
-    return bits.view(np.float32).reshape(header[name]["shape"])
 
 
 def load_amat(folder, part):

@@ -79,14 +79,10 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
                         .into(),
                 );
             }
-            let info = ModelInfo {
-                kind: ModelKind::Autosave,
-                ..saved.info
-            };
             let source = ModelSource::Checkpoint(Loaded {
                 bytes: Arc::new(saved.checkpoint),
                 settings: None,
-                info,
+                info: saved.info,
                 curve: Some(saved.curve),
                 notice: None,
             });
@@ -109,6 +105,7 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
                 name: "the pretrained model".into(),
                 description: summary.as_ref().and_then(|s| s.description.clone()),
                 test_neg_elbo: summary.and_then(|s| s.test_neg_elbo),
+                resumed: false,
             };
             let source = ModelSource::Checkpoint(Loaded {
                 bytes: Arc::new(bytes),

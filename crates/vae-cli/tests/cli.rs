@@ -1,6 +1,7 @@
 //! The `vae` binary end to end, on the real adapter (lavapipe where there is no GPU): training on
-//! a small binarized-MNIST-format folder made here, resuming, evaluating, sampling, Ctrl-C, and
-//! the one-line errors bad input must give.
+//! a small binarized-MNIST-format folder made here, resuming (at a new learning rate),
+//! evaluating, exporting compact weights, sampling, Ctrl-C, and the one-line errors bad input
+//! must give.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -104,7 +105,7 @@ fn train_resume_eval_and_sample_on_binarized_mnist_files() {
     assert!(stdout.contains("epoch   1  step      8"), "{stdout}");
     assert!(checkpoint.exists());
 
-    // Resuming goes on from step 8 to the end of epoch 2.
+    // Resuming goes on from step 8 to the end of epoch 2, at the new learning rate given.
     let resumed = [
         &[
             "train",
@@ -112,12 +113,19 @@ fn train_resume_eval_and_sample_on_binarized_mnist_files() {
             "2",
             "--resume",
             checkpoint.to_str().unwrap(),
+            "--lr",
+            "0.0003",
         ],
         &common[..],
     ]
     .concat();
     let second = run(&resumed);
     assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("lr 0.0003"),
+        "{}",
+        text(&second.stderr)
+    );
     assert!(
         text(&second.stdout).contains("epoch   2  step     16"),
         "{}",
@@ -141,6 +149,7 @@ fn train_resume_eval_and_sample_on_binarized_mnist_files() {
         line.contains("test −ELBO") && line.contains("3 draws") && line.contains("on 64 images"),
         "{line}"
     );
+    export_and_check(&checkpoint, &data, &out);
 
     let pictures = out.join("pictures");
     let sample = run(&[
@@ -272,6 +281,17 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
         &run(&["eval", junk.to_str().unwrap(), "--samples", "0"]),
         "--samples 0",
     );
+    let exported = out.join("small.safetensors");
+    assert_one_line_error(
+        &run(&[
+            "export",
+            junk.to_str().unwrap(),
+            "--out",
+            exported.to_str().unwrap(),
+        ]),
+        "not a safetensors file",
+    );
+    assert!(!exported.exists(), "a failed export writes nothing");
 }
 
 /// The figure after "test −ELBO " in a line of output.
@@ -285,57 +305,19 @@ fn neg_elbo_in(output: &str) -> f64 {
         .unwrap()
 }
 
-#[test]
-fn a_run_goes_on_at_a_new_learning_rate_and_exports_compact_scored_weights() {
-    let data = amat_folder("cli-export-amat", 128, 32);
-    let out = scratch("cli-export");
-    let checkpoint = out.join("model.safetensors");
+/// `vae export` of `checkpoint`: half the width, its description, and a recorded test −ELBO that
+/// `vae eval` measures of the exported file too.
+fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
     let compact = out.join("small.safetensors");
-    let (data, checkpoint_arg) = (data.to_str().unwrap(), checkpoint.to_str().unwrap());
-    let common = [
-        "--data",
-        data,
-        "--batch",
-        "32",
-        "--hidden",
-        "32",
-        "--latent",
-        "4",
-        "--checkpoint",
-        checkpoint_arg,
-    ];
-    let first = run(&[&["train", "--epochs", "1"], &common[..]].concat());
-    assert!(first.status.success(), "{}", text(&first.stderr));
-    let resumed = [
-        &[
-            "train",
-            "--epochs",
-            "2",
-            "--resume",
-            checkpoint_arg,
-            "--lr",
-            "0.0003",
-        ],
-        &common[..],
-    ]
-    .concat();
-    let second = run(&resumed);
-    assert!(second.status.success(), "{}", text(&second.stderr));
-    assert!(
-        text(&second.stderr).contains("lr 0.0003"),
-        "{}",
-        text(&second.stderr)
-    );
-
     let export = run(&[
         "export",
-        checkpoint_arg,
+        checkpoint.to_str().unwrap(),
         "--out",
         compact.to_str().unwrap(),
         "--dtype",
         "bf16",
         "--data",
-        data,
+        data.to_str().unwrap(),
         "--samples",
         "2",
         "--note",
@@ -344,21 +326,22 @@ fn a_run_goes_on_at_a_new_learning_rate_and_exports_compact_scored_weights() {
     assert!(export.status.success(), "{}", text(&export.stderr));
     let said = text(&export.stdout);
     assert!(
-        said.contains("8 steps (2 epochs)") && said.contains("BF16; made by a test"),
+        said.contains("16 steps (2 epochs)")
+            && said.contains("lr 0.0003")
+            && said.contains("BF16; made by a test"),
         "{said}"
     );
     // Parameters alone at half the width: a sixth of the checkpoint, give or take the header.
     let (full, small) = (
-        std::fs::metadata(&checkpoint).unwrap().len(),
+        std::fs::metadata(checkpoint).unwrap().len(),
         std::fs::metadata(&compact).unwrap().len(),
     );
     assert!(small * 5 < full, "{small} vs {full} bytes");
-    // The recorded figure is what `vae eval` measures of the file.
     let eval = run(&[
         "eval",
         compact.to_str().unwrap(),
         "--data",
-        data,
+        data.to_str().unwrap(),
         "--samples",
         "2",
     ]);

@@ -51,11 +51,17 @@ pub fn ModelPanel(
         input.set_value("");
     };
     let title = move || {
-        ui.model_info.with(|info| match info.kind {
-            ModelKind::Scratch => "A fresh model (seeded initialisation)".to_string(),
-            ModelKind::Pretrained => "The pretrained model".to_string(),
-            ModelKind::File => format!("Opened: {}", info.name),
-            ModelKind::Autosave => format!("Resumed from this browser: {}", info.name),
+        ui.model_info.with(|info| {
+            let origin = match info.kind {
+                ModelKind::Scratch => "A fresh model (seeded initialisation)".to_string(),
+                ModelKind::Pretrained => "The pretrained model".to_string(),
+                ModelKind::File => format!("Opened: {}", info.name),
+            };
+            if info.resumed {
+                format!("Resumed from this browser · {origin}")
+            } else {
+                origin
+            }
         })
     };
     let detail = move || {
@@ -70,17 +76,8 @@ pub fn ModelPanel(
             parts.join(" · ")
         })
     };
-    let kind = move || {
-        ui.model_info.with(|info| {
-            match info.kind {
-                ModelKind::Scratch => "scratch",
-                ModelKind::Pretrained => "pretrained",
-                ModelKind::File => "file",
-                ModelKind::Autosave => "autosave",
-            }
-            .to_string()
-        })
-    };
+    let kind = move || ui.model_info.with(|info| info.kind.name());
+    let resumed = move || ui.model_info.with(|info| info.resumed.to_string());
     let saved = move || {
         match ui.saved.get() {
         SaveState::Nothing => "Not saved in this browser yet: it saves at each epoch's end, on Pause and when the tab is hidden.".to_string(),
@@ -98,7 +95,7 @@ pub fn ModelPanel(
     view! {
         <section class="panel model" id="model" aria-labelledby="model-title">
             <h2 id="model-title">"Model"</h2>
-            <p class="model-name" id="model-name" data-kind=kind>{title}</p>
+            <p class="model-name" id="model-name" data-kind=kind data-resumed=resumed>{title}</p>
             <p class="caption" id="model-detail">{detail}</p>
             <div class="button-row">
                 <button id="model-scratch" on:click=move |_| on_scratch.run(()) disabled=move || !idle()>
@@ -137,7 +134,7 @@ pub fn ModelPanel(
                             {format!(
                                 "{} holds a {} model; the current one is {current}. Switch the settings to the file's?",
                                 offer.name,
-                                sizes_text(offer.sizes),
+                                sizes_text(offer.summary.sizes),
                             )}
                         </p>
                         <div class="button-row">

@@ -43,10 +43,7 @@ impl LabController {
             let result = match read.wait().await {
                 Ok(bytes) => {
                     let curve = this.ui.curve.get_untracked();
-                    let mut info = this.ui.model_info.get_untracked();
-                    if info.kind == ModelKind::Autosave {
-                        info.kind = ModelKind::File;
-                    }
+                    let info = this.ui.model_info.get_untracked();
                     persist::save(&bytes, &curve, &info).await
                 }
                 Err(error) => Err(error.to_string()),
@@ -130,47 +127,39 @@ impl LabController {
                 summary.sizes.input
             ))));
         }
-        let bytes = Arc::new(bytes);
+        let offer = Offer {
+            name,
+            bytes: Arc::new(bytes),
+            summary,
+        };
         let current = self.ui.model.get_untracked().map(|c| c.sizes);
-        if current.is_some_and(|sizes| sizes != summary.sizes) {
-            self.ui.offer.set(Some(Offer {
-                name,
-                bytes,
-                sizes: summary.sizes,
-            }));
-            return;
+        if current.is_some_and(|sizes| sizes != offer.summary.sizes) {
+            self.ui.offer.set(Some(offer));
+        } else {
+            self.load_file(offer);
         }
-        self.load_file(name, bytes, summary.description, summary.test_neg_elbo);
     }
 
     /// The visitor agreed to the file's sizes.
     pub fn accept_offer(&self) {
         if let Some(offer) = self.ui.offer.get_untracked() {
             self.ui.offer.set(None);
-            let summary = inspect_checkpoint(&offer.bytes).ok();
-            let (description, test) =
-                summary.map_or((None, None), |s| (s.description, s.test_neg_elbo));
-            self.load_file(offer.name, offer.bytes, description, test);
+            self.load_file(offer);
         }
     }
 
-    fn load_file(
-        &self,
-        name: String,
-        bytes: Arc<Vec<u8>>,
-        description: Option<String>,
-        test_neg_elbo: Option<f64>,
-    ) {
-        let notice = Notice::info(format!("Opened {name}."));
+    fn load_file(&self, file: Offer) {
+        let notice = Notice::info(format!("Opened {}.", file.name));
         self.start(
             ModelSource::Checkpoint(Loaded {
-                bytes,
+                bytes: file.bytes,
                 settings: None,
                 info: ModelInfo {
                     kind: ModelKind::File,
-                    name,
-                    description,
-                    test_neg_elbo,
+                    name: file.name,
+                    description: file.summary.description,
+                    test_neg_elbo: file.summary.test_neg_elbo,
+                    resumed: false,
                 },
                 curve: None,
                 notice: Some(notice),

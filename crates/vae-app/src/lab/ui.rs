@@ -81,8 +81,23 @@ pub enum ModelKind {
     Pretrained,
     /// A file the visitor opened.
     File,
-    /// This browser's autosave, resumed.
-    Autosave,
+}
+
+impl ModelKind {
+    /// As the page's attributes and the autosave write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Scratch => "scratch",
+            Self::Pretrained => "pretrained",
+            Self::File => "file",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Scratch, Self::Pretrained, Self::File]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,6 +109,8 @@ pub struct ModelInfo {
     pub description: Option<String>,
     /// Its test −ELBO as its maker measured it.
     pub test_neg_elbo: Option<f64>,
+    /// Brought back from this browser's autosave (`kind` says where it first came from).
+    pub resumed: bool,
 }
 
 impl ModelInfo {
@@ -103,6 +120,7 @@ impl ModelInfo {
             name: "a fresh model".into(),
             description: None,
             test_neg_elbo: None,
+            resumed: false,
         }
     }
 }
@@ -142,12 +160,13 @@ pub enum SaveState {
     Failed(String),
 }
 
-/// A file whose model has other sizes than the current one, waiting for the visitor's choice.
+/// A visitor's file, checked: while its model has other sizes than the current one, it waits
+/// here for the visitor's choice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Offer {
     pub name: String,
     pub bytes: std::sync::Arc<Vec<u8>>,
-    pub sizes: vae_reference::Sizes,
+    pub summary: vae_gpu::vae::CheckpointSummary,
 }
 
 /// The canvases the controller draws into.

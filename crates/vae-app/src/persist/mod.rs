@@ -19,7 +19,7 @@ const VERSION: f64 = 1.0;
 pub struct Saved {
     pub checkpoint: Vec<u8>,
     pub curve: Curve,
-    /// The model as it was named when saved (the autosave itself is not its origin).
+    /// The model as it was named when saved, marked resumed.
     pub info: ModelInfo,
     /// `Date.now()` when it was written.
     pub saved_at: f64,
@@ -32,14 +32,6 @@ fn set(object: &Object, key: &str, value: &JsValue) {
 
 fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-fn kind_name(kind: &ModelKind) -> &'static str {
-    match kind {
-        ModelKind::Scratch => "scratch",
-        ModelKind::Pretrained => "pretrained",
-        ModelKind::File | ModelKind::Autosave => "file",
-    }
 }
 
 /// Writes the autosave, replacing the previous one only when the browser has taken the new
@@ -55,7 +47,7 @@ pub async fn save(checkpoint: &[u8], curve: &Curve, info: &ModelInfo) -> Result<
         &Float64Array::from(flat.as_slice()).into(),
     );
     set(&record, "name", &info.name.as_str().into());
-    set(&record, "kind", &kind_name(&info.kind).into());
+    set(&record, "kind", &info.kind.name().into());
     if let Some(description) = &info.description {
         set(&record, "description", &description.as_str().into());
     }
@@ -83,21 +75,20 @@ pub async fn load() -> Result<Option<Saved>, String> {
         .dyn_into::<Float64Array>()
         .map_err(|_| "the saved model has no curve".to_string())?
         .to_vec();
-    let kind = match get(&record, "kind").as_string().as_deref() {
-        Some("scratch") => ModelKind::Scratch,
-        Some("pretrained") => ModelKind::Pretrained,
-        _ => ModelKind::File,
-    };
     Ok(Some(Saved {
         checkpoint,
         curve: unflatten_curve(&curve)?,
         info: ModelInfo {
-            kind,
+            kind: get(&record, "kind")
+                .as_string()
+                .and_then(|name| ModelKind::from_name(&name))
+                .unwrap_or(ModelKind::File),
             name: get(&record, "name")
                 .as_string()
                 .unwrap_or_else(|| "your model".into()),
             description: get(&record, "description").as_string(),
             test_neg_elbo: get(&record, "test").as_f64(),
+            resumed: true,
         },
         saved_at: get(&record, "savedAt").as_f64().unwrap_or(0.0),
     }))

@@ -19,7 +19,7 @@ pub(super) const KEY_PREFIX: &str = "vae-lab.";
 /// The version of our metadata, under `vae-lab.format`.
 const FORMAT_VERSION: &str = "2";
 /// What checkpoints written before the prefix carry under `format` (their keys unprefixed).
-pub(super) const LEGACY_FORMAT: &str = "vae-lab/1";
+const LEGACY_FORMAT: &str = "vae-lab/1";
 /// The largest checkpoint accepted, checked before a byte of it is parsed: a 784-4096-64 model
 /// with its moments is about 80 MB, so anything past this is not one of ours.
 pub const MAX_CHECKPOINT_BYTES: u64 = 256 << 20;
@@ -72,23 +72,10 @@ impl Vae {
         adjust: impl FnOnce(&mut VaeConfig),
     ) -> Result<Self, GpuError> {
         check_size(bytes.len() as u64)?;
-        let (_, metadata) = SafeTensors::read_metadata(bytes)
-            .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
-        let meta = metadata.metadata().clone().unwrap_or_default();
-        // A full checkpoint says its layout's version; a state dict may carry our other keys
-        // (a compact export's description) and still loads as one.
-        let prefix = if meta.contains_key(&format!("{KEY_PREFIX}format")) {
-            KEY_PREFIX
-        } else if meta.get("format").map(String::as_str) == Some(LEGACY_FORMAT) {
-            ""
-        } else {
-            let sizes = {
-                let file = SafeTensors::deserialize(bytes)
-                    .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
-                sizes_from_shapes(&file)?
-            };
+        let (file, meta) = parse_file(bytes)?;
+        let Some(prefix) = full_checkpoint_prefix(&meta) else {
             let mut config = VaeConfig {
-                sizes,
+                sizes: sizes_from_shapes(&file)?,
                 ..VaeConfig::default()
             };
             adjust(&mut config);
@@ -138,7 +125,6 @@ impl Vae {
             return Err(fail(format!("step {step} is out of range")));
         }
 
-        let file = SafeTensors::deserialize(bytes).map_err(|error| fail(error.to_string()))?;
         let params = flat_tensors(&file, "", config.sizes)?;
         let m = flat_tensors(&file, "optimizer.m.", config.sizes)?;
         let v = flat_tensors(&file, "optimizer.v.", config.sizes)?;
@@ -183,8 +169,7 @@ impl Vae {
         settings: Option<VaeConfig>,
     ) -> Result<Self, GpuError> {
         check_size(bytes.len() as u64)?;
-        let file = SafeTensors::deserialize(bytes)
-            .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
+        let (file, _) = parse_file(bytes)?;
         let sizes = sizes_from_shapes(&file)?;
         let config = match settings {
             Some(config) if config.sizes != sizes => {
@@ -291,6 +276,31 @@ pub fn check_size(bytes: u64) -> Result<(), GpuError> {
         )));
     }
     Ok(())
+}
+
+/// A safetensors file's tensors and metadata (an empty map when it has none), or why these bytes
+/// are not one.
+pub(super) fn parse_file(
+    bytes: &[u8],
+) -> Result<(SafeTensors<'_>, HashMap<String, String>), GpuError> {
+    let not_one =
+        |error: safetensors::SafeTensorError| fail(format!("not a safetensors file ({error})"));
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(not_one)?;
+    let file = SafeTensors::deserialize(bytes).map_err(not_one)?;
+    Ok((file, header.metadata().clone().unwrap_or_default()))
+}
+
+/// The prefix of our keys when the metadata is a full checkpoint's (`vae-lab.` now, none in
+/// the earlier layout), or None for a state dict: a full checkpoint says its layout's version,
+/// while a state dict may carry our other keys (a compact export's description).
+pub(super) fn full_checkpoint_prefix(meta: &HashMap<String, String>) -> Option<&'static str> {
+    if meta.contains_key(&format!("{KEY_PREFIX}format")) {
+        Some(KEY_PREFIX)
+    } else if meta.get("format").map(String::as_str) == Some(LEGACY_FORMAT) {
+        Some("")
+    } else {
+        None
+    }
 }
 
 /// The model's sizes, read from a state dict's first-layer and mean-head shapes.

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use safetensors::tensor::{Dtype, TensorView};
-use safetensors::SafeTensors;
 use vae_reference::{Sizes, Tensor};
 
-use super::checkpoint::{check_size, sizes_from_shapes, KEY_PREFIX, LEGACY_FORMAT};
+use super::checkpoint::{
+    check_size, full_checkpoint_prefix, parse_file, sizes_from_shapes, KEY_PREFIX,
+};
 use super::Vae;
 use crate::GpuError;
 
@@ -75,21 +76,11 @@ pub struct CheckpointSummary {
 /// the ones [`Vae::load`] would give for the same header.
 pub fn inspect_checkpoint(bytes: &[u8]) -> Result<CheckpointSummary, GpuError> {
     check_size(bytes.len() as u64)?;
-    let file = SafeTensors::deserialize(bytes)
-        .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
-    let (_, header) = SafeTensors::read_metadata(bytes)
-        .map_err(|error| fail(format!("not a safetensors file ({error})")))?;
-    let meta = header.metadata().clone().unwrap_or_default();
+    let (file, meta) = parse_file(bytes)?;
     let ours = |key: &str| meta.get(&format!("{KEY_PREFIX}{key}")).cloned();
-    let full = ours("format").is_some();
-    let legacy = meta.get("format").map(String::as_str) == Some(LEGACY_FORMAT);
-    let step = if full {
-        ours("step").and_then(|s| s.parse().ok())
-    } else if legacy {
-        meta.get("step").and_then(|s| s.parse().ok())
-    } else {
-        None
-    };
+    let step = full_checkpoint_prefix(&meta)
+        .and_then(|prefix| meta.get(&format!("{prefix}step")))
+        .and_then(|step| step.parse().ok());
     Ok(CheckpointSummary {
         sizes: sizes_from_shapes(&file)?,
         step,

@@ -1,0 +1,213 @@
+//! How a model comes into the lab: made fresh from settings, or from a checkpoint's bytes (the
+//! pretrained model, a visitor's file, the autosave), built beside the current one and swapped
+//! in only once it is whole, with its first digit drawn as soon as it is on the GPU.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use mnist_shard::Shard;
+use vae_gpu::vae::{prior_sample, Inference, Vae, VaeConfig};
+use vae_gpu::GpuError;
+
+use super::{
+    message, schedule, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, Phase, SaveState,
+    PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
+};
+use crate::data::SHARD_URL;
+use crate::draw::{draw_digits, DigitGrid};
+
+/// What a new model starts from.
+pub enum ModelSource {
+    /// Initialised from the settings' seed.
+    Fresh(VaeConfig),
+    /// A checkpoint's bytes: the pretrained model, an opened file, an autosave.
+    Checkpoint(Loaded),
+}
+
+pub struct Loaded {
+    pub bytes: Arc<Vec<u8>>,
+    /// The settings a plain state dict trains with (the pretrained model takes the page's);
+    /// None: the file's own, or the defaults.
+    pub settings: Option<VaeConfig>,
+    pub info: ModelInfo,
+    /// The curve an autosave brings back.
+    pub curve: Option<Curve>,
+    /// Said once the model is in.
+    pub notice: Option<Notice>,
+}
+
+impl LabController {
+    /// A fresh model with `config`: built, shown, and its test −ELBO at initialisation plotted;
+    /// then trained if `then_train`.
+    pub fn rebuild(&self, config: VaeConfig, then_train: bool) {
+        self.start(ModelSource::Fresh(config), then_train);
+    }
+
+    /// Replaces the model with one from `source`. A fresh model takes the current one's place at
+    /// once; a checkpoint is built beside it and replaces it only once it is whole, so a file that
+    /// fails to load leaves the current model as it was (and says why).
+    pub fn start(&self, source: ModelSource, then_train: bool) {
+        let this = self.clone();
+        let fresh = matches!(source, ModelSource::Fresh(_));
+        if fresh {
+            self.ui.notice.set(None);
+        }
+        if fresh || self.lab.borrow().is_none() {
+            *self.lab.borrow_mut() = None;
+            self.ui.phase.set(Phase::Building);
+        } else {
+            // A file dropped while training: training stops, whether or not the file loads.
+            if self.stop_training(false) {
+                self.ui.phase.set(Phase::Ready);
+            }
+            self.ui.notice.set(Some(Notice::info("Loading the model…")));
+        }
+        spawn_local(async move {
+            let (info, curve, notice) = match &source {
+                ModelSource::Fresh(_) => (ModelInfo::scratch(), None, None),
+                ModelSource::Checkpoint(loaded) => (
+                    loaded.info.clone(),
+                    loaded.curve.clone(),
+                    loaded.notice.clone(),
+                ),
+            };
+            match this.build(source).await {
+                Ok(lab) => {
+                    let config = *lab.vae.config();
+                    let epochs_done = lab.vae.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
+                    let progress = lab.progress(crate::draw::now_ms());
+                    // Late replies to the old model find another generation and are dropped.
+                    *this.lab.borrow_mut() = Some(lab);
+                    this.ui.model.set(Some(config));
+                    let opened = info.kind == ModelKind::File && !info.resumed;
+                    // The autosave holds this model only if it came from there.
+                    this.ui.saved.set(if info.resumed {
+                        SaveState::Saved(progress.step)
+                    } else {
+                        SaveState::Nothing
+                    });
+                    this.ui.model_info.set(info);
+                    let evaluate = curve.as_ref().is_none_or(|c| c.test.is_empty());
+                    this.ui.curve.set(curve.unwrap_or_default());
+                    this.ui.progress.set(progress);
+                    let z = this.ui.z.get_untracked();
+                    if z.len() != config.sizes.latent {
+                        this.ui.z.set(vec![0.0; config.sizes.latent]);
+                    }
+                    if notice.is_some() {
+                        this.ui.notice.set(notice);
+                    }
+                    crate::draw::mark("lab-ready");
+                    this.redraw_everything();
+                    if evaluate {
+                        this.start_initial_evaluation(epochs_done);
+                    } else {
+                        this.ui.phase.set(Phase::Ready);
+                    }
+                    if opened {
+                        // An opened file becomes the visitor's work: a reload brings it back.
+                        this.autosave();
+                    }
+                    if then_train {
+                        this.train();
+                    }
+                }
+                Err(error) if this.lab.borrow().is_some() => {
+                    // The current model stays; only the file failed.
+                    this.ui.notice.set(Some(Notice::error(format!(
+                        "{}: {}. The current model is unchanged.",
+                        info.name,
+                        message(error)
+                    ))));
+                }
+                Err(error) => this.ui.phase.set(Phase::Failed(message(error))),
+            }
+        });
+    }
+
+    async fn build(&self, source: ModelSource) -> Result<Lab, GpuError> {
+        let generation = {
+            let mut generations = self.generations.borrow_mut();
+            *generations += 1;
+            *generations
+        };
+        // On a page that shows no digit yet (a model replacing another draws its own later).
+        let fresh_page = self.lab.borrow().is_none();
+        // The kernels compile while the data may still be downloading.
+        let mut vae = match source {
+            ModelSource::Fresh(config) => Vae::new(self.context.clone(), config).await?,
+            ModelSource::Checkpoint(Loaded {
+                bytes,
+                settings: Some(settings),
+                ..
+            }) => Vae::load_state_dict_as(self.context.clone(), &bytes, settings).await?,
+            ModelSource::Checkpoint(Loaded { bytes, .. }) => {
+                Vae::load(self.context.clone(), &bytes).await?
+            }
+        };
+        let config = *vae.config();
+        let slider = vae.inference(1).await?;
+        if fresh_page {
+            // The model's digit first: the data may still be on its way, and binding it, the
+            // gallery and the test set takes longer than a decode.
+            self.draw_first_digit(&vae, &slider).await;
+        }
+        let Some(data) = self.shard.wait().await else {
+            return Err(GpuError::InvalidInput(
+                "the training data never arrived".into(),
+            ));
+        };
+        let raw = data.bytes();
+        let shard =
+            Shard::parse(&raw, SHARD_URL).map_err(|e| GpuError::InvalidInput(e.to_string()))?;
+        vae.set_training_data(&shard.train()).await?;
+        let samples = vae.inference((SAMPLE_ROWS * SAMPLE_COLUMNS) as u32).await?;
+        let reconstructions = vae.inference(RECONSTRUCTIONS as u32).await?;
+        let evaluator = vae.evaluator(&shard.test()).await?;
+        let test = shard.test();
+        let test_images = (0..PICKABLE_DIGITS.max(RECONSTRUCTIONS).min(test.len()))
+            .map(|i| test.image_f32(i))
+            .collect();
+        let latent = config.sizes.latent;
+        Ok(Lab {
+            generation,
+            vae,
+            slider,
+            samples,
+            reconstructions,
+            evaluator,
+            prior_z: prior_sample(config.seed, 0, SAMPLE_ROWS * SAMPLE_COLUMNS, latent),
+            test_images,
+            schedule: schedule::Schedule::new(self.context.adapter.is_software),
+            decode_in_flight: false,
+            decode_again: false,
+            input_waiting_since: None,
+            gallery_in_flight: false,
+            gallery_again: false,
+            random_draws: 0,
+            saving: false,
+            save_again: false,
+        })
+    }
+
+    /// Decodes the sliders' z with a model not yet installed (its training data may not have
+    /// arrived) and draws it; on any error the normal path draws it once the lab is whole.
+    async fn draw_first_digit(&self, vae: &Vae, slider: &Inference) {
+        let latent = vae.config().sizes.latent;
+        let mut z = self.ui.z.get_untracked();
+        if z.len() != latent {
+            // What the sliders will show once the model is in.
+            z = vec![0.0; latent];
+        }
+        let Ok(read) = vae.request_decode(slider, &z) else {
+            return;
+        };
+        if let (Ok(pixels), Some(canvas)) =
+            (read.wait().await, self.ui.canvases.decoded.get_untracked())
+        {
+            draw_digits(&canvas, &pixels, DigitGrid::single());
+            crate::draw::mark("decoded");
+        }
+    }
+}
