@@ -1,11 +1,11 @@
 // reparameterize_backward.wgsl: the gradient at the heads [mean | logvar], from the gradient at z
-// and the KL term of the batch-mean loss.
+// and the β-weighted KL term of the batch-mean loss (β = 1: the ELBO; β ≠ 1: the β-VAE objective).
 //
-// Math (B = rows; mean, logvar from heads; ε as drawn in the forward pass):
-//   d_heads[r, j]          = dz[r, j] + mean / B
-//   d_heads[r, latent + j] = dz[r, j] · ε[r, j] · ½ · exp(½·logvar) + ½ · (exp(logvar) − 1) / B
+// Math (B = rows; mean, logvar from heads; ε as drawn in the forward pass; β = kl_weight):
+//   d_heads[r, j]          = dz[r, j] + β · mean / B
+//   d_heads[r, latent + j] = dz[r, j] · ε[r, j] · ½ · exp(½·logvar) + β · ½ · (exp(logvar) − 1) / B
 // Buffers (f32, row-major):
-//   @binding(0) params   uniform       { rows, latent, _pad0, _pad1: u32 }
+//   @binding(0) params   uniform       { rows, latent: u32, kl_weight: f32, _pad: u32 }
 //   @binding(1) dz       storage read  [rows, latent]
 //   @binding(2) heads    storage read  [rows, 2·latent]
 //   @binding(3) eps      storage read  [rows, latent]
@@ -15,8 +15,8 @@
 struct Params {
     rows: u32,
     latent: u32,
-    _pad0: u32,
-    _pad1: u32,
+    kl_weight: f32,
+    _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -33,12 +33,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let row = element / params.latent;
     let j = element % params.latent;
-    let inv_batch = 1.0 / f32(params.rows);
+    let kl_scale = params.kl_weight / f32(params.rows);
     let mean_at = row * 2u * params.latent + j;
     let logvar_at = mean_at + params.latent;
     let mean = heads[mean_at];
     let logvar = heads[logvar_at];
     let g = dz[element];
-    d_heads[mean_at] = g + mean * inv_batch;
-    d_heads[logvar_at] = g * eps[element] * 0.5 * exp(0.5 * logvar) + 0.5 * (exp(logvar) - 1.0) * inv_batch;
+    d_heads[mean_at] = g + mean * kl_scale;
+    d_heads[logvar_at] = g * eps[element] * 0.5 * exp(0.5 * logvar) + 0.5 * (exp(logvar) - 1.0) * kl_scale;
 }

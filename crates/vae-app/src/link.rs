@@ -4,7 +4,7 @@
 //! fragment that is malformed in any part (or hostile: huge, non-finite, out of range) is
 //! ignored whole, with the reason shown.
 
-use vae_gpu::vae::VaeConfig;
+use vae_gpu::vae::{VaeConfig, MAX_KL_WEIGHT};
 use vae_reference::Sizes;
 
 use crate::settings::{MAX_BATCH, MAX_HIDDEN, MAX_LATENT};
@@ -22,6 +22,7 @@ pub struct LinkState {
     pub latent: Option<usize>,
     pub hidden: Option<usize>,
     pub seed: Option<u64>,
+    pub kl_weight: Option<f64>,
     pub z: Option<Vec<f32>>,
 }
 
@@ -43,6 +44,9 @@ impl LinkState {
         if let Some(seed) = self.seed {
             config.seed = seed;
         }
+        if let Some(kl_weight) = self.kl_weight {
+            config.kl_weight = kl_weight;
+        }
         config
     }
 
@@ -52,11 +56,17 @@ impl LinkState {
 }
 
 /// The fragment for `config` and `z` (without the `#`). Numbers are written in their shortest
-/// exact form, so the link's z decodes to the very same digit.
+/// exact form, so the link's z decodes to the very same digit. β appears only when it is not 1
+/// (the ELBO), which keeps the links of the classic model as they were.
 pub fn format_fragment(config: &VaeConfig, z: &[f32]) -> String {
     let z: Vec<String> = z.iter().map(|v| v.to_string()).collect();
+    let beta = if config.kl_weight == 1.0 {
+        String::new()
+    } else {
+        format!("&beta={}", config.kl_weight)
+    };
     format!(
-        "lr={}&batch={}&latent={}&hidden={}&seed={}&z={}",
+        "lr={}&batch={}&latent={}&hidden={}&seed={}{beta}&z={}",
         config.adam.lr,
         config.batch,
         config.sizes.latent,
@@ -112,6 +122,16 @@ pub fn parse_fragment(fragment: &str) -> Result<LinkState, String> {
                 .replace(whole(1, MAX_HIDDEN as u64)? as usize)
                 .is_some(),
             "seed" => state.seed.replace(whole(0, u64::MAX)?).is_some(),
+            "beta" => state
+                .kl_weight
+                .replace(
+                    value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|b| b.is_finite() && (0.0..=MAX_KL_WEIGHT).contains(b))
+                        .ok_or_else(|| bad(&format!("a KL weight in [0, {MAX_KL_WEIGHT}]")))?,
+                )
+                .is_some(),
             "z" => {
                 let z = value
                     .split(',')
@@ -161,15 +181,20 @@ mod tests {
 
     #[test]
     fn what_the_page_writes_it_reads_back_exactly() {
-        let config = VaeConfig {
-            batch: 64,
-            seed: 7,
-            ..VaeConfig::default()
-        };
-        let z: Vec<f32> = (0..20).map(|i| (i as f32 - 9.5) * 0.123_456_7).collect();
-        let state = parse_fragment(&format!("#{}", format_fragment(&config, &z))).unwrap();
-        assert_eq!(state.z.as_deref(), Some(z.as_slice()));
-        assert_eq!(state.settings(VaeConfig::default()), config);
+        for kl_weight in [1.0, 0.25] {
+            let config = VaeConfig {
+                batch: 64,
+                seed: 7,
+                kl_weight,
+                ..VaeConfig::default()
+            };
+            let z: Vec<f32> = (0..20).map(|i| (i as f32 - 9.5) * 0.123_456_7).collect();
+            let fragment = format_fragment(&config, &z);
+            assert_eq!(fragment.contains("beta="), kl_weight != 1.0, "{fragment}");
+            let state = parse_fragment(&format!("#{fragment}")).unwrap();
+            assert_eq!(state.z.as_deref(), Some(z.as_slice()));
+            assert_eq!(state.settings(VaeConfig::default()), config);
+        }
     }
 
     #[test]
@@ -193,6 +218,10 @@ mod tests {
             "latent=65",
             "hidden=-1",
             "seed=1.5",
+            "beta=-1",
+            "beta=101",
+            "beta=NaN",
+            "beta=1&beta=2",
             "z=1,2,x",
             "z=1e39",
             "z=NaN",

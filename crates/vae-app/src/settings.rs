@@ -2,7 +2,7 @@
 //! act on, then against the adapter's limits by the engine.
 
 use leptos::prelude::*;
-use vae_gpu::vae::VaeConfig;
+use vae_gpu::vae::{VaeConfig, MAX_KL_WEIGHT};
 use vae_gpu::wgpu;
 use vae_reference::{AdamConfig, Sizes};
 
@@ -19,6 +19,8 @@ pub struct SettingsForm {
     pub latent: RwSignal<String>,
     pub hidden: RwSignal<String>,
     pub seed: RwSignal<String>,
+    /// β, the KL term's weight.
+    pub kl_weight: RwSignal<String>,
 }
 
 /// A message per field that is wrong, and one for the whole (adapter limits).
@@ -29,6 +31,7 @@ pub struct FormErrors {
     pub latent: Option<String>,
     pub hidden: Option<String>,
     pub seed: Option<String>,
+    pub kl_weight: Option<String>,
     pub general: Option<String>,
 }
 
@@ -40,6 +43,7 @@ impl SettingsForm {
             latent: RwSignal::new(config.sizes.latent.to_string()),
             hidden: RwSignal::new(config.sizes.hidden.to_string()),
             seed: RwSignal::new(config.seed.to_string()),
+            kl_weight: RwSignal::new(config.kl_weight.to_string()),
         }
     }
 
@@ -50,6 +54,7 @@ impl SettingsForm {
         self.latent.set(config.sizes.latent.to_string());
         self.hidden.set(config.sizes.hidden.to_string());
         self.seed.set(config.seed.to_string());
+        self.kl_weight.set(config.kl_weight.to_string());
     }
 
     /// The configuration the form describes, or what is wrong with it.
@@ -101,8 +106,21 @@ impl SettingsForm {
                 None
             }
         };
-        let (Some(lr), Some(batch), Some(latent), Some(hidden), Some(seed)) =
-            (learning_rate, batch, latent, hidden, seed)
+        let kl_weight = match self.kl_weight.get_untracked().trim().parse::<f64>() {
+            Ok(beta) if beta.is_finite() && (0.0..=MAX_KL_WEIGHT).contains(&beta) => Some(beta),
+            Ok(_) => {
+                errors.kl_weight = Some(format!(
+                    "Must be between 0 and {MAX_KL_WEIGHT}; 1 is the ELBO itself."
+                ));
+                None
+            }
+            Err(_) => {
+                errors.kl_weight = Some("Enter a number, such as 1.".into());
+                None
+            }
+        };
+        let (Some(lr), Some(batch), Some(latent), Some(hidden), Some(seed), Some(kl_weight)) =
+            (learning_rate, batch, latent, hidden, seed, kl_weight)
         else {
             return Err(Box::new(errors));
         };
@@ -118,6 +136,7 @@ impl SettingsForm {
                 ..AdamConfig::default()
             },
             seed,
+            kl_weight,
         };
         // What only the adapter can say (its buffer limits).
         config.validate(limits).map_err(|error| {

@@ -36,6 +36,10 @@ pub struct TrainArgs {
     /// Seeds the initial parameters, the epoch shuffles and the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// β, the weight of the KL term in the objective (1: the ELBO; the figures printed are the
+    /// ELBO's whatever β).
+    #[arg(long, default_value_t = 1.0)]
+    beta: f64,
     /// Where the checkpoint is written after each epoch (and on Ctrl-C).
     #[arg(long, short, default_value = "vae.safetensors")]
     checkpoint: PathBuf,
@@ -127,6 +131,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                     ..AdamConfig::default()
                 },
                 seed: args.seed,
+                kl_weight: args.beta,
             };
             pollster::block_on(Vae::new(context, config)).map_err(|e| e.to_string())?
         }

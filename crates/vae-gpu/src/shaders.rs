@@ -36,6 +36,7 @@ pub(crate) const BCE_LOSS: ShaderSource = shader!("bce_loss.wgsl");
 pub(crate) const METRICS: ShaderSource = shader!("metrics.wgsl");
 pub(crate) const ADAM: ShaderSource = shader!("adam.wgsl");
 pub(crate) const REPARAMETERIZE_BACKWARD: ShaderSource = shader!("reparameterize_backward.wgsl");
+pub(crate) const LATENT_LINES: ShaderSource = shader!("latent_lines.wgsl");
 /// Draws its noise with the functions of `noise.wgsl`, prepended.
 pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
     label: "reparameterize.wgsl",

@@ -2,8 +2,8 @@
 //! counter, reparameterisation (with the GPU's own noise) and its backward, BCE, metrics, Adam.
 
 use vae_gpu::kernels::step::{
-    adam_uniform, advance_uniform, reparameterize_uniform, rows_uniform, spread_workgroups,
-    StepKernels, ADAM_PER_WORKGROUP, ROW_WORKGROUP,
+    adam_uniform, advance_uniform, reparameterize_backward_uniform, reparameterize_uniform,
+    rows_uniform, spread_workgroups, StepKernels, ADAM_PER_WORKGROUP, ROW_WORKGROUP,
 };
 use vae_gpu::selftest::max_abs_difference;
 use vae_gpu::GpuContext;
@@ -103,13 +103,19 @@ fn reparameterize_draws_the_reference_noise_and_matches_z_and_kl() {
 fn reparameterize_backward_matches_the_reference() {
     let (context, kernels) = setup();
     let mut rng = SplitMix64::new(32);
-    for (rows, latent) in [(1, 1), (7, 3), (128, 20)] {
+    for (rows, latent, kl_weight) in [
+        (1, 1, 1.0),
+        (7, 3, 1.0),
+        (128, 20, 1.0),
+        (7, 3, 0.25),
+        (128, 20, 4.0),
+    ] {
         let dz = rng.uniform_vec(rows * latent, -1.0, 1.0);
         let heads = rng.uniform_vec(rows * 2 * latent, -3.0, 3.0);
         let eps = rng.uniform_vec(rows * latent, -3.0, 3.0);
         let out = pollster::block_on(kernels.reparameterize_backward.run_once(
             &context,
-            &rows_uniform(rows as u32, latent as u32),
+            &reparameterize_backward_uniform(rows as u32, latent as u32, kl_weight as f32),
             &[bytes(&dz), bytes(&heads), bytes(&eps)],
             &[&vec![0.0; rows * 2 * latent]],
             spread_workgroups((rows * latent) as u32, ROW_WORKGROUP),
@@ -117,14 +123,17 @@ fn reparameterize_backward_matches_the_reference() {
         .unwrap();
         let (mean, logvar) = split_heads(&heads, latent);
         let (d_mean, d_logvar) =
-            reparameterize_backward(&f64s(&dz), &mean, &logvar, &f64s(&eps), rows);
+            reparameterize_backward(&f64s(&dz), &mean, &logvar, &f64s(&eps), rows, kl_weight);
         let mut expected = Vec::new();
         for r in 0..rows {
             expected.extend(&d_mean[r * latent..(r + 1) * latent]);
             expected.extend(&d_logvar[r * latent..(r + 1) * latent]);
         }
         let error = max_abs_difference(&out[0], &f32s(&expected));
-        assert!(error <= 1e-5, "{rows}×{latent}: error {error:e}");
+        assert!(
+            error <= 1e-5,
+            "{rows}×{latent} β {kl_weight}: error {error:e}"
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use vae_gpu::data::epoch_order;
 use vae_gpu::vae::{pack_parameters, Vae, VaeConfig};
 use vae_gpu::GpuContext;
 use vae_reference::noise::batch_noise;
-use vae_reference::{adam_step, backward, forward, init_params, Layout, Tensor};
+use vae_reference::{adam_step, backward_weighted, forward, init_params, Layout, Tensor};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
 
@@ -20,13 +20,25 @@ fn f64s(values: &[f32]) -> Vec<f64> {
 
 #[test]
 fn one_training_step_matches_the_reference_in_loss_gradients_and_adam_update() {
+    one_step_matches_the_reference(VaeConfig {
+        seed: 11,
+        ..VaeConfig::default()
+    });
+}
+
+#[test]
+fn a_beta_weighted_step_matches_the_reference_and_still_reports_the_elbo() {
+    one_step_matches_the_reference(VaeConfig {
+        seed: 12,
+        kl_weight: 0.5,
+        ..VaeConfig::default()
+    });
+}
+
+fn one_step_matches_the_reference(config: VaeConfig) {
     let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
     let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
     let train = shard.train();
-    let config = VaeConfig {
-        seed: 11,
-        ..VaeConfig::default()
-    };
     let mut vae = pollster::block_on(Vae::new(context(), config)).unwrap();
     pollster::block_on(vae.set_training_data(&train)).unwrap();
     vae.train_steps(1).unwrap();
@@ -48,7 +60,7 @@ fn one_training_step_matches_the_reference_in_loss_gradients_and_adam_update() {
         .collect();
     let eps = batch_noise(config.seed, 1, batch, config.sizes.latent);
     let reference = forward(&packed, &params, &x, &eps);
-    let grads = backward(&packed, &params, &x, &eps, &reference);
+    let grads = backward_weighted(&packed, &params, &x, &eps, &reference, config.kl_weight);
 
     let relative = |gpu: f32, cpu: f64| (f64::from(gpu) - cpu).abs() / cpu.abs();
     assert!(

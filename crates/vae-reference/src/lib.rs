@@ -7,6 +7,7 @@
 pub mod adam;
 pub mod dense;
 pub mod init;
+pub mod latent;
 pub mod layout;
 pub mod model;
 pub mod noise;
@@ -16,5 +17,5 @@ pub use adam::{adam_step, AdamConfig};
 pub use dense::{dense_forward, Activation};
 pub use init::init_params;
 pub use layout::{Layout, Sizes, Tensor};
-pub use model::{backward, forward, Forward};
+pub use model::{backward, backward_weighted, forward, Forward};
 pub use rng::SplitMix64;

@@ -8,6 +8,8 @@
 //!   logits = h2 · outᵀ + b                [B, input]
 //!   per image: BCE = Σ_p max(l,0) − l·x + log(1 + exp(−|l|)),  KL = −½ Σ_j (1 + logvar − mean² − exp(logvar))
 //!   loss = mean over the batch of (BCE + KL) = −ELBO in nats.
+//!   With a KL weight β (the β-VAE objective): mean over the batch of (BCE + β·KL); β = 1 is the
+//!   ELBO. [`backward_weighted`] differentiates it; the metrics stay the ELBO's two terms.
 
 use crate::dense::{
     dense_f64 as dense, dense_input_grad as input_grad, dense_param_grads, relu_mask,
@@ -33,6 +35,11 @@ impl Forward {
     /// −ELBO, averaged over the batch.
     pub fn loss(&self) -> f64 {
         self.bce + self.kl
+    }
+
+    /// The objective trained on with KL weight β: BCE + β·KL, averaged over the batch.
+    pub fn objective(&self, kl_weight: f64) -> f64 {
+        self.bce + kl_weight * self.kl
     }
 }
 
@@ -82,16 +89,17 @@ pub fn bce_grad(logits: &[f64], x: &[f64], batch: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The gradients at mean and logvar from the gradient at z and the batch-mean KL:
-/// d_mean = dz + mean / B,  d_logvar = dz · ε · ½·exp(½·logvar) + ½(exp(logvar) − 1) / B.
+/// The gradients at mean and logvar from the gradient at z and the batch-mean KL weighted by β:
+/// d_mean = dz + β·mean / B,  d_logvar = dz · ε · ½·exp(½·logvar) + β·½(exp(logvar) − 1) / B.
 pub fn reparameterize_backward(
     d_z: &[f64],
     mean: &[f64],
     logvar: &[f64],
     eps: &[f64],
     batch: usize,
+    kl_weight: f64,
 ) -> (Vec<f64>, Vec<f64>) {
-    let scale = 1.0 / batch as f64;
+    let scale = kl_weight / batch as f64;
     let d_mean = (0..mean.len()).map(|k| d_z[k] + mean[k] * scale).collect();
     let d_logvar = (0..logvar.len())
         .map(|k| {
@@ -162,8 +170,20 @@ pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forwa
     }
 }
 
-/// The gradient of the batch-mean loss with respect to every parameter (flat, as `layout`).
+/// The gradient of the batch-mean loss (−ELBO) with respect to every parameter (flat, as `layout`).
 pub fn backward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64], f: &Forward) -> Vec<f64> {
+    backward_weighted(layout, params, x, eps, f, 1.0)
+}
+
+/// The gradient of [`Forward::objective`] with KL weight β.
+pub fn backward_weighted(
+    layout: &Layout,
+    params: &[f64],
+    x: &[f64],
+    eps: &[f64],
+    f: &Forward,
+    kl_weight: f64,
+) -> Vec<f64> {
     let s = layout.sizes;
     let p = |t: Tensor| &params[layout.range(t)];
     let mut grads = vec![0.0; layout.len()];
@@ -187,7 +207,8 @@ pub fn backward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64], f: &For
     );
     let d_z = input_grad(&d_h2, p(Tensor::Dec1Weight), s.hidden, s.latent);
 
-    let (d_mean, d_logvar) = reparameterize_backward(&d_z, &f.mean, &f.logvar, eps, f.batch);
+    let (d_mean, d_logvar) =
+        reparameterize_backward(&d_z, &f.mean, &f.logvar, eps, f.batch, kl_weight);
     store(
         Tensor::MeanWeight,
         Tensor::MeanBias,

@@ -1,10 +1,21 @@
 //! The reference backward pass against finite differences of its own forward pass, on every
 //! parameter tensor: if this holds, the reference can be trusted to check the GPU.
 
-use vae_reference::{backward, forward, init_params, Layout, Sizes, SplitMix64, Tensor};
+use vae_reference::{backward_weighted, forward, init_params, Layout, Sizes, SplitMix64, Tensor};
 
 #[test]
 fn backward_matches_central_differences_on_every_parameter_tensor() {
+    check_gradients(1.0);
+}
+
+#[test]
+fn the_beta_weighted_objective_has_the_gradients_of_its_own_differences() {
+    // β below and above 1: the KL's share of every gradient changes, the check must still hold.
+    check_gradients(0.25);
+    check_gradients(4.0);
+}
+
+fn check_gradients(kl_weight: f64) {
     // Small but not degenerate: odd sizes, several images, every code path (ReLU on and off).
     let layout = Layout::new(Sizes {
         input: 13,
@@ -27,9 +38,9 @@ fn backward_matches_central_differences_on_every_parameter_tensor() {
 
     let f = forward(&layout, &params, &x, &eps);
     assert!(f.bce > 0.0 && f.kl > 0.0, "{} {}", f.bce, f.kl);
-    let grads = backward(&layout, &params, &x, &eps, &f);
+    let grads = backward_weighted(&layout, &params, &x, &eps, &f, kl_weight);
 
-    let loss_at = |params: &[f64]| forward(&layout, params, &x, &eps).loss();
+    let loss_at = |params: &[f64]| forward(&layout, params, &x, &eps).objective(kl_weight);
     let h = 1e-6;
     for tensor in Tensor::ALL {
         let range = layout.range(tensor);
@@ -49,7 +60,7 @@ fn backward_matches_central_differences_on_every_parameter_tensor() {
             let error = (numeric - grads[k]).abs();
             assert!(
                 error <= 1e-6 * largest.max(1e-3),
-                "{tensor:?}[{k}]: analytic {} numeric {numeric} (largest {largest})",
+                "β {kl_weight} {tensor:?}[{k}]: analytic {} numeric {numeric} (largest {largest})",
                 grads[k]
             );
         }

@@ -18,14 +18,27 @@ fn smoothed(values: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn elbo_series(curve: &Curve) -> Vec<Series> {
+/// `kl_weight`: β of the model trained; when it is not 1 the objective trained on (BCE + β·KL)
+/// is drawn beside the −ELBO, which stays the figure reported.
+fn elbo_series(curve: &Curve, kl_weight: f64) -> Vec<Series> {
     let raw = || {
         curve
             .train
             .iter()
             .map(|p| (p.step as f64, f64::from(p.neg_elbo)))
     };
-    vec![
+    let objective = (kl_weight != 1.0).then(|| Series {
+        name: "β-objective BCE + β·KL, smoothed",
+        class: "c-objective",
+        style: Style::Line,
+        points: smoothed(curve.train.iter().map(|p| {
+            (
+                p.step as f64,
+                f64::from(p.bce) + kl_weight * f64::from(p.kl),
+            )
+        })),
+    });
+    let mut series = vec![
         Series {
             name: "−ELBO per step",
             class: "c-elbo",
@@ -59,7 +72,9 @@ fn elbo_series(curve: &Curve) -> Vec<Series> {
                 .map(|p| (p.step as f64, p.neg_elbo))
                 .collect(),
         },
-    ]
+    ];
+    series.extend(objective);
+    series
 }
 
 fn kl_series(curve: &Curve) -> Vec<Series> {
@@ -173,6 +188,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
     let field_error =
         move |pick: fn(&FormErrors) -> Option<String>| Signal::derive(move || errors.with(pick));
     let disabled = Signal::derive(move || !idle());
+    let kl_weight = move || ui.model.with(|m| m.map_or(1.0, |m| m.kl_weight));
 
     view! {
         <section class="panel train" id="train" aria-labelledby="train-title">
@@ -203,14 +219,25 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                 }.into_any()),
                 _ => None,
             }}
-            <Readout progress=ui.progress curve=ui.curve loaded=Signal::derive(move || ui.model_info.with(|m| m.kind != ModelKind::Scratch)) />
+            <Readout progress=ui.progress curve=ui.curve kl_weight=Signal::derive(kl_weight) loaded=Signal::derive(move || ui.model_info.with(|m| m.kind != ModelKind::Scratch)) />
             <Chart
                 id="elbo-chart"
                 title="negative ELBO per step and per epoch, in nats per image"
                 x_label="training steps"
                 y_label="nats per image"
-                series=Signal::derive(move || ui.curve.with(elbo_series))
+                series=Signal::derive(move || {
+                    let beta = kl_weight();
+                    ui.curve.with(|curve| elbo_series(curve, beta))
+                })
             />
+            {move || (kl_weight() != 1.0).then(|| view! {
+                <p class="caption" id="beta-note" data-kl-weight=kl_weight().to_string()>
+                    {format!(
+                        "This model trains on the β-objective BCE + β·KL with β = {}: the solid                          dark gold line. The −ELBO (β = 1) is still what every figure reports.",
+                        kl_weight()
+                    )}
+                </p>
+            })}
             <Chart
                 id="kl-chart"
                 title="KL divergence per step, in nats per image"
@@ -227,6 +254,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                     <Field id="latent" label="Latent size" hint="one slider each" value=form.latent error=field_error(|e| e.latent.clone()) disabled=disabled />
                     <Field id="hidden" label="Hidden width" hint="units per layer" value=form.hidden error=field_error(|e| e.hidden.clone()) disabled=disabled />
                     <Field id="seed" label="Seed" hint="init, shuffles, noise" value=form.seed error=field_error(|e| e.seed.clone()) disabled=disabled />
+                    <Field id="beta" label="KL weight β" hint="1: the ELBO" value=form.kl_weight error=field_error(|e| e.kl_weight.clone()) disabled=disabled />
                 </div>
                 {move || errors.with(|e| e.general.clone()).map(|text| view! { <p class="field-error" id="settings-error" role="alert">{text}</p> })}
             </details>
@@ -238,6 +266,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
 fn Readout(
     progress: RwSignal<Progress>,
     curve: RwSignal<Curve>,
+    kl_weight: Signal<f64>,
     /// The model came from a file: its first evaluation is "when loaded", not at initialisation.
     loaded: Signal<bool>,
 ) -> impl IntoView {
@@ -281,6 +310,10 @@ fn Readout(
             <dt>"Last step"</dt>
             <dd id="latest">
                 {move || match latest() {
+                    Some(p) if kl_weight.get() != 1.0 => format!(
+                        "−ELBO {:.1} = BCE {:.1} + KL {:.1} nats · β-objective {:.1}",
+                        p.neg_elbo, p.bce, p.kl, f64::from(p.bce) + kl_weight.get() * f64::from(p.kl)
+                    ),
                     Some(p) => format!("−ELBO {:.1} = BCE {:.1} + KL {:.1} nats", p.neg_elbo, p.bce, p.kl),
                     None => "—".to_string(),
                 }}

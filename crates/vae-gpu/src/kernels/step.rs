@@ -38,10 +38,24 @@ fn words<const N: usize>(values: [u32; N]) -> Vec<u8> {
     bytemuck::cast_slice(&values).to_vec()
 }
 
-/// `{ rows, width, 0, 0 }`: reparameterize_backward (width = latent), bce_loss (pixels),
-/// metrics (ring slots).
+/// `{ rows, width, 0, 0 }`: bce_loss (width = pixels), metrics (ring slots).
 pub fn rows_uniform(rows: u32, width: u32) -> Vec<u8> {
     words([rows, width, 0, 0])
+}
+
+/// reparameterize_backward.wgsl's `{ rows, latent, kl_weight, 0 }`.
+pub fn reparameterize_backward_uniform(rows: u32, latent: u32, kl_weight: f32) -> Vec<u8> {
+    words([rows, latent, kl_weight.to_bits(), 0])
+}
+
+/// latent_lines.wgsl's `{ lines, points, latent, 0 }`.
+pub fn latent_lines_uniform(lines: u32, points: u32, latent: u32) -> Vec<u8> {
+    words([lines, points, latent, 0])
+}
+
+/// The compiled latent_lines.wgsl, for tests (the engine compiles it on first use).
+pub async fn latent_lines_kernel(context: &GpuContext) -> Result<Kernel, GpuError> {
+    Kernel::new(context, &shaders::LATENT_LINES, &[]).await
 }
 
 /// advance_step.wgsl's `{ increment }`.

@@ -6,8 +6,8 @@ use vae_reference::Tensor;
 use super::graph::{part, shape, whole, Activations, Kernels, PassInputs};
 use crate::kernels::dense_backward::{BackwardInputBuffers, BackwardWeightBuffers};
 use crate::kernels::step::{
-    adam_uniform, advance_uniform, rows_uniform, spread_workgroups, ADAM_PER_WORKGROUP,
-    ROW_WORKGROUP,
+    adam_uniform, advance_uniform, reparameterize_backward_uniform, spread_workgroups,
+    ADAM_PER_WORKGROUP, ROW_WORKGROUP,
 };
 use crate::kernels::Binding;
 use crate::{GpuContext, GpuError};
@@ -40,6 +40,7 @@ impl BackwardPass {
         inputs: &PassInputs<'_>,
         optimizer: &OptimizerBuffers<'_>,
         adam: &vae_reference::AdamConfig,
+        kl_weight: f32,
         a: &Activations,
     ) -> Result<Self, GpuError> {
         let layout = inputs.layout;
@@ -104,7 +105,7 @@ impl BackwardPass {
                 .reparameterize_backward
                 .bind(
                     context,
-                    &rows_uniform(rows, s.latent as u32),
+                    &reparameterize_backward_uniform(rows, s.latent as u32, kl_weight),
                     &[
                         whole(&a.d_z),
                         whole(&a.heads),

@@ -115,6 +115,11 @@ impl Vae {
                 eps: number("eps")?,
             },
             seed: parse("seed", get("seed")?)?,
+            // Files written before β existed trained the ELBO itself.
+            kl_weight: match meta.get(&format!("{prefix}kl_weight")) {
+                Some(text) => parse("kl_weight", text)?,
+                None => 1.0,
+            },
         };
         adjust(&mut config);
         let step: u64 = parse("step", get("step")?)?;
@@ -250,6 +255,7 @@ impl CheckpointRead {
             ("beta2", c.adam.beta2.to_string()),
             ("eps", c.adam.eps.to_string()),
             ("seed", c.seed.to_string()),
+            ("kl_weight", c.kl_weight.to_string()),
             ("step", self.step.to_string()),
             ("epoch", self.epoch.to_string()),
             ("position", self.position.to_string()),

@@ -13,6 +13,9 @@ pub struct VaeConfig {
     pub adam: AdamConfig,
     /// Seeds the initial parameters, the epoch shuffles and the reparameterisation noise.
     pub seed: u64,
+    /// β: the weight of the KL term in the objective trained on (1: the ELBO itself). The
+    /// metrics always report the ELBO's two terms, whatever β.
+    pub kl_weight: f64,
 }
 
 impl Default for VaeConfig {
@@ -23,6 +26,7 @@ impl Default for VaeConfig {
             batch: 128,
             adam: AdamConfig::default(),
             seed: 0,
+            kl_weight: 1.0,
         }
     }
 }
@@ -30,6 +34,8 @@ impl Default for VaeConfig {
 /// The largest sizes we accept: far past any sensible VAE for 28×28 digits, well inside u32 math.
 const MAX_WIDTH: usize = 1 << 16;
 const MAX_BATCH: u32 = 1 << 14;
+/// β past this buries the reconstruction under the KL term: every latent collapses.
+pub const MAX_KL_WEIGHT: f64 = 100.0;
 
 impl VaeConfig {
     /// Rejects absurd or unusable settings with a message naming the value and the limit.
@@ -68,6 +74,12 @@ impl VaeConfig {
             if !(beta.is_finite() && (0.0..1.0).contains(&beta)) {
                 return bad(format!("Adam's {name} {beta} must be in [0, 1)"));
             }
+        }
+        if !(self.kl_weight.is_finite() && (0.0..=MAX_KL_WEIGHT).contains(&self.kl_weight)) {
+            return bad(format!(
+                "KL weight β {} must be a number in [0, {MAX_KL_WEIGHT}]",
+                self.kl_weight
+            ));
         }
         if !(eps.is_finite() && eps > 0.0) {
             return bad(format!("Adam's epsilon {eps} must be a positive number"));

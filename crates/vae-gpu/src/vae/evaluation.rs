@@ -1,7 +1,10 @@
 //! The test −ELBO of a data set: an [`Evaluator`] holds the data and bindings once and runs its
 //! batches in as many submits as the caller likes, so a page can evaluate a frame at a time.
+//! Each batch's posteriors are kept too, so after an evaluation every image's posterior can be
+//! read back ([`Vae::request_posteriors`]) without running the encoder again.
 
 use super::graph::{storage_buffer, Activations, ForwardPass, PassInputs};
+use super::inference::PosteriorRead;
 use super::Vae;
 use crate::data::GpuSplit;
 use crate::kernels::gather::{GatherBinding, GatherBuffers};
@@ -28,7 +31,9 @@ struct BatchGroup {
     count: u32,
     forward: ForwardPass,
     gather: GatherBinding,
-    _activations: Activations,
+    /// Where each of the group's batches starts, in images.
+    firsts: Vec<u32>,
+    activations: Activations,
 }
 
 /// A data set on the GPU with everything needed to evaluate the model on it, made once by
@@ -46,6 +51,10 @@ pub struct Evaluator {
     next: u32,
     /// Which draw of ε the next evaluation uses.
     draw: u32,
+    /// `[images, 2·latent]`: every image's [mean | logvar], as of the last evaluation.
+    posteriors: wgpu::Buffer,
+    /// An evaluation has run to its end since the evaluator was made.
+    completed: bool,
     _split: GpuSplit,
     _order: wgpu::Buffer,
 }
@@ -66,6 +75,8 @@ impl Evaluator {
     /// the next run starts afresh.
     pub fn cancel(&mut self) {
         self.next = 0;
+        // Its batches overwrote part of the last evaluation's posteriors.
+        self.completed = false;
     }
 
     /// Batches of the evaluation under way not yet submitted.
@@ -211,7 +222,8 @@ impl Vae {
                 count,
                 forward,
                 gather,
-                _activations: activations,
+                firsts,
+                activations,
             });
         }
         Ok(Evaluator {
@@ -225,6 +237,12 @@ impl Vae {
             groups,
             next: 0,
             draw: 0,
+            posteriors: storage_buffer(
+                device,
+                "evaluation posteriors",
+                images as usize * 2 * self.config.sizes.latent,
+            ),
+            completed: false,
             _split: split_on_gpu,
             _order: order,
         })
@@ -237,6 +255,7 @@ impl Vae {
         self.context.check_device()?;
         let context = &self.context;
         if evaluator.next == 0 {
+            evaluator.completed = false;
             // Each draw keys its batches' noise apart from every other draw's.
             let base =
                 EVALUATION_STEP_BASE.wrapping_add(evaluator.draw.wrapping_mul(evaluator.batches()));
@@ -250,18 +269,19 @@ impl Vae {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("evaluation"),
             });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("evaluation"),
-                timestamp_writes: None,
-            });
-            for k in evaluator.next..end {
-                let (group, slot) = if k < evaluator.full || evaluator.tail == 0 {
-                    (&evaluator.groups[0], k)
-                } else {
-                    (&evaluator.groups[evaluator.groups.len() - 1], 0)
-                };
-                debug_assert!(slot < group.count);
+        let row_bytes = (2 * self.config.sizes.latent * 4) as u64;
+        for k in evaluator.next..end {
+            let (group, slot) = if k < evaluator.full || evaluator.tail == 0 {
+                (&evaluator.groups[0], k)
+            } else {
+                (&evaluator.groups[evaluator.groups.len() - 1], 0)
+            };
+            debug_assert!(slot < group.count);
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("evaluation"),
+                    timestamp_writes: None,
+                });
                 self.kernels
                     .step
                     .advance_step
@@ -269,9 +289,22 @@ impl Vae {
                 self.kernels.gather.encode(&mut pass, &group.gather, slot);
                 group.forward.encode(&self.kernels, &mut pass);
             }
+            // The batch's posteriors, kept beside the others: the latent map needs them all.
+            let heads = &group.activations.heads;
+            let first = u64::from(group.firsts[slot as usize]);
+            encoder.copy_buffer_to_buffer(
+                heads,
+                0,
+                &evaluator.posteriors,
+                first * row_bytes,
+                u64::from(group.activations.rows) * row_bytes,
+            );
         }
         context.queue.submit([encoder.finish()]);
         evaluator.next = end;
+        if end == evaluator.batches() {
+            evaluator.completed = true;
+        }
         Ok(evaluator.remaining())
     }
 
@@ -295,6 +328,22 @@ impl Vae {
             batch: evaluator.batch,
             full: evaluator.full,
             tail: evaluator.tail,
+        })
+    }
+
+    /// Starts reading every image's posterior (mean and log-variance) as the last complete
+    /// evaluation computed them: queued after it, so what comes back is that model's, whatever
+    /// is queued later.
+    pub fn request_posteriors(&self, evaluator: &Evaluator) -> Result<PosteriorRead, GpuError> {
+        self.context.check_device()?;
+        if !evaluator.completed || evaluator.next != 0 {
+            return Err(GpuError::InvalidInput(
+                "the posteriors are read after a complete evaluation, not during one".into(),
+            ));
+        }
+        Ok(PosteriorRead {
+            read: self.read_later(&evaluator.posteriors),
+            latent: self.config.sizes.latent,
         })
     }
 }

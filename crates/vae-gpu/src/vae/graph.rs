@@ -11,7 +11,7 @@ use crate::kernels::gather::BatchGather;
 use crate::kernels::step::{
     reparameterize_uniform, rows_uniform, spread_workgroups, StepKernels, ROW_WORKGROUP,
 };
-use crate::kernels::Binding;
+use crate::kernels::{Binding, LazyKernel};
 use crate::{GpuContext, GpuError};
 
 /// Every pipeline the model uses, compiled once per device.
@@ -21,6 +21,8 @@ pub(crate) struct Kernels {
     pub weight_grad: DenseBackwardWeight,
     pub step: StepKernels,
     pub gather: BatchGather,
+    /// latent_lines.wgsl: only the latent-space views use it, so it waits for their first use.
+    pub lines: LazyKernel,
 }
 
 impl Kernels {
@@ -31,6 +33,7 @@ impl Kernels {
             weight_grad: DenseBackwardWeight::new(context).await?,
             step: StepKernels::new(context).await?,
             gather: BatchGather::new(context).await?,
+            lines: LazyKernel::new(&crate::shaders::LATENT_LINES, &[]),
         })
     }
 }

@@ -13,14 +13,14 @@ use crate::GpuError;
 /// training as it goes.
 pub struct Inference {
     rows: u32,
-    activations: Activations,
-    forward: ForwardPass,
+    pub(super) activations: Activations,
+    pub(super) forward: ForwardPass,
     // The forward pass's bindings need a step counter and a metrics slot, unused here.
     _state: wgpu::Buffer,
     _ring: wgpu::Buffer,
     /// Staging buffers for what requests read back (the heads or the images), reused.
     heads_reads: StagingPool,
-    image_reads: StagingPool,
+    pub(super) image_reads: StagingPool,
 }
 
 impl Inference {
@@ -31,7 +31,7 @@ impl Inference {
 }
 
 /// Pixel probabilities on their way back ([`Vae::request_decode`], [`Vae::request_reconstruction`]).
-pub struct ImageRead(PendingRead);
+pub struct ImageRead(pub(super) PendingRead);
 
 impl ImageRead {
     /// `[rows, input]` probabilities σ(logits), once the GPU has got there.
@@ -43,8 +43,8 @@ impl ImageRead {
 
 /// A posterior on its way back ([`Vae::request_encode`]).
 pub struct PosteriorRead {
-    read: PendingRead,
-    latent: usize,
+    pub(super) read: PendingRead,
+    pub(super) latent: usize,
 }
 
 impl PosteriorRead {
@@ -227,7 +227,7 @@ impl Vae {
 
     /// Records `work`, copies `output` to a staging buffer of `pool` in the same submit, and
     /// starts mapping it.
-    fn submit_and_read(
+    pub(super) fn submit_and_read(
         &self,
         output: &wgpu::Buffer,
         pool: &StagingPool,
@@ -244,7 +244,7 @@ impl Vae {
         PendingRead::start(&self.context, staging, Some(pool))
     }
 
-    fn compute(
+    pub(super) fn compute(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         record: impl FnOnce(&mut wgpu::ComputePass<'_>),

@@ -10,16 +10,18 @@ mod graph;
 mod inference;
 pub mod state;
 mod steps;
+mod views;
 
 use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
 
 pub use checkpoint::{check_size as check_checkpoint_size, CheckpointRead, MAX_CHECKPOINT_BYTES};
 pub use compact::{inspect_checkpoint, CheckpointSummary, WeightDtype};
-pub use config::VaeConfig;
+pub use config::{VaeConfig, MAX_KL_WEIGHT};
 pub use evaluation::{Evaluation, EvaluationRead, Evaluator};
 pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
 pub use state::{MetricsData, MetricsRead, Snapshot};
+pub use views::LineDecoder;
 
 use crate::data::{epoch_order, GpuSplit};
 use crate::kernels::gather::{GatherBinding, GatherBuffers};
@@ -186,6 +188,7 @@ impl Vae {
             &inputs,
             &optimizer,
             &config.adam,
+            config.kl_weight as f32,
             &train_batch,
         )
         .await?;
