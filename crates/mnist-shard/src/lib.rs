@@ -13,4 +13,4 @@ mod shard;
 
 pub use error::{ShardError, ShardErrorKind};
 pub use format::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
-pub use shard::{decompress, Shard, Split};
+pub use shard::{decompress, OwnedSplit, Shard, Split};

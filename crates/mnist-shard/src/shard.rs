@@ -28,6 +28,29 @@ pub struct Split<'a> {
     labels: &'a [u8],
 }
 
+/// A split copied out of its shard's bytes (about 1 MB for MNIST's test set), to keep once
+/// the shard itself is gone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OwnedSplit {
+    name: &'static str,
+    width: usize,
+    height: usize,
+    images: Vec<u8>,
+    labels: Vec<u8>,
+}
+
+impl OwnedSplit {
+    pub fn split(&self) -> Split<'_> {
+        Split {
+            name: self.name,
+            width: self.width,
+            height: self.height,
+            images: &self.images,
+            labels: &self.labels,
+        }
+    }
+}
+
 /// Undoes the gzip the shard ships in, if it has one; plain shards pass through unchanged.
 pub fn decompress<'a>(bytes: &'a [u8], file: &str) -> Result<Cow<'a, [u8]>, ShardError> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
@@ -162,6 +185,17 @@ pub(crate) fn checksum(bytes: &[u8]) -> u32 {
 }
 
 impl<'a> Split<'a> {
+    /// A copy that owns its images and labels.
+    pub fn to_owned_split(&self) -> OwnedSplit {
+        OwnedSplit {
+            name: self.name,
+            width: self.width,
+            height: self.height,
+            images: self.images.to_vec(),
+            labels: self.labels.to_vec(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.labels.len()
     }

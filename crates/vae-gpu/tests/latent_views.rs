@@ -156,3 +156,44 @@ fn an_evaluation_keeps_every_posterior_and_their_kl_is_the_evaluations() {
         assert!(per_dimension.iter().all(|&kl| kl >= 0.0));
     });
 }
+
+#[test]
+fn several_line_sets_in_one_submit_equal_each_alone_and_a_drawing_encodes_and_reconstructs_at_once()
+{
+    with_shard(|shard| {
+        let vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        let latent = vae.config().sizes.latent;
+        let center = SplitMix64::new(43).uniform_vec(latent, -1.0, 1.0);
+        let grid = LatentLines::grid(&center, &Plane::dimensions(latent, 0, 1), 5, 1.5);
+        let strips = LatentLines::axis_strips(&center, 9, 2.0);
+        let grid_decoder = pollster::block_on(vae.line_decoder(5, 5)).unwrap();
+        let strip_decoder = pollster::block_on(vae.line_decoder(latent as u32, 9)).unwrap();
+        let reads = vae
+            .request_line_sets(&[(&grid_decoder, &grid), (&strip_decoder, &strips)])
+            .unwrap();
+        let together: Vec<Vec<f32>> = reads
+            .into_iter()
+            .map(|read| pollster::block_on(read.wait()).unwrap())
+            .collect();
+        let alone =
+            pollster::block_on(vae.request_lines(&strip_decoder, &strips).unwrap().wait()).unwrap();
+        assert_eq!(together[1], alone);
+        assert!(
+            max_abs_difference(&together[0], &reference_decode(&vae, &grid.evaluate())) <= 1e-5
+        );
+
+        let x = shard.test().image_f32(3);
+        let session = pollster::block_on(vae.inference(1)).unwrap();
+        let (posterior, image) = vae.request_encode_and_reconstruct(&session, &x).unwrap();
+        let (mean, _) = pollster::block_on(posterior.wait()).unwrap();
+        let image = pollster::block_on(image.wait()).unwrap();
+        let (expected_mean, _) = pollster::block_on(vae.encode(&x)).unwrap();
+        assert_eq!(mean, expected_mean);
+        let expected =
+            pollster::block_on(vae.request_reconstruction(&session, &x).unwrap().wait()).unwrap();
+        assert_eq!(image, expected);
+        assert!(vae
+            .request_encode_and_reconstruct(&session, &x[..700])
+            .is_err());
+    });
+}

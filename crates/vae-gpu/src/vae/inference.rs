@@ -19,7 +19,7 @@ pub struct Inference {
     _state: wgpu::Buffer,
     _ring: wgpu::Buffer,
     /// Staging buffers for what requests read back (the heads or the images), reused.
-    heads_reads: StagingPool,
+    pub(super) heads_reads: StagingPool,
     pub(super) image_reads: StagingPool,
 }
 

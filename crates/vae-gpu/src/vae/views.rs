@@ -5,10 +5,11 @@
 use vae_reference::latent::LatentLines;
 
 use super::graph::storage_buffer;
-use super::inference::{ImageRead, Inference};
+use super::inference::{ImageRead, Inference, PosteriorRead};
 use super::Vae;
 use crate::kernels::step::{latent_lines_uniform, spread_workgroups, ROW_WORKGROUP};
 use crate::kernels::Binding;
+use crate::readback::PendingRead;
 use crate::GpuError;
 
 /// A decoder session for `lines` × `points` latent points, with the line parameters' buffers
@@ -78,7 +79,64 @@ impl Vae {
         decoder: &LineDecoder,
         lines: &LatentLines,
     ) -> Result<ImageRead, GpuError> {
+        let mut reads = self.request_line_sets(&[(decoder, lines)])?;
+        Ok(reads.remove(0))
+    }
+
+    /// [`Vae::request_lines`] for several sessions at once, all in one submit (a view's refresh
+    /// is one piece of GPU work, not one per picture).
+    pub fn request_line_sets(
+        &self,
+        sets: &[(&LineDecoder, &LatentLines)],
+    ) -> Result<Vec<ImageRead>, GpuError> {
         self.context.check_device()?;
+        for (decoder, lines) in sets {
+            self.check_lines(decoder, lines)?;
+        }
+        let queue = &self.context.queue;
+        for (decoder, lines) in sets {
+            queue.write_buffer(&decoder.origins, 0, bytemuck::cast_slice(&lines.origins));
+            queue.write_buffer(
+                &decoder.directions,
+                0,
+                bytemuck::cast_slice(&lines.directions),
+            );
+            queue.write_buffer(&decoder.t, 0, bytemuck::cast_slice(&lines.t));
+        }
+        let device = &self.context.device;
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("latent lines"),
+        });
+        self.compute(&mut encoder, |pass| {
+            for (decoder, _) in sets {
+                decoder.expand.encode(pass);
+                decoder.session.forward.encode_decoder(&self.kernels, pass);
+            }
+        });
+        let staging: Vec<_> = sets
+            .iter()
+            .map(|(decoder, _)| {
+                let logits = &decoder.session.activations.logits;
+                let buffer = decoder.session.image_reads.take(device);
+                encoder.copy_buffer_to_buffer(logits, 0, &buffer, 0, logits.size());
+                buffer
+            })
+            .collect();
+        queue.submit([encoder.finish()]);
+        Ok(sets
+            .iter()
+            .zip(staging)
+            .map(|((decoder, _), buffer)| {
+                ImageRead(PendingRead::start(
+                    &self.context,
+                    buffer,
+                    Some(&decoder.session.image_reads),
+                ))
+            })
+            .collect())
+    }
+
+    fn check_lines(&self, decoder: &LineDecoder, lines: &LatentLines) -> Result<(), GpuError> {
         let latent = self.config.sizes.latent;
         if lines.latent != latent
             || lines.lines() != decoder.lines as usize
@@ -104,24 +162,69 @@ impl Vae {
                 "line value {bad} is not finite"
             )));
         }
-        let queue = &self.context.queue;
-        queue.write_buffer(&decoder.origins, 0, bytemuck::cast_slice(&lines.origins));
-        queue.write_buffer(
-            &decoder.directions,
-            0,
-            bytemuck::cast_slice(&lines.directions),
-        );
-        queue.write_buffer(&decoder.t, 0, bytemuck::cast_slice(&lines.t));
-        let session = &decoder.session;
-        Ok(ImageRead(self.submit_and_read(
-            &session.activations.logits,
-            &session.image_reads,
-            |encoder| {
-                self.compute(encoder, |pass| {
-                    decoder.expand.encode(pass);
-                    session.forward.encode_decoder(&self.kernels, pass);
-                });
+        Ok(())
+    }
+
+    /// Encodes `x` (exactly `session.rows()` images) and decodes each at its posterior mean, in
+    /// one submit: the posterior and the reconstruction of a drawing come back together.
+    pub fn request_encode_and_reconstruct(
+        &self,
+        session: &Inference,
+        x: &[f32],
+    ) -> Result<(PosteriorRead, ImageRead), GpuError> {
+        let input = self.config.sizes.input;
+        if x.len() != session.rows() as usize * input {
+            return Err(GpuError::InvalidInput(format!(
+                "{} values for {} images of {input} pixels",
+                x.len(),
+                session.rows()
+            )));
+        }
+        if let Some(bad) = x.iter().find(|v| !v.is_finite()) {
+            return Err(GpuError::InvalidInput(format!(
+                "pixel value {bad} is not finite"
+            )));
+        }
+        self.context.check_device()?;
+        let a = &session.activations;
+        let latent_bytes = (self.config.sizes.latent * 4) as u64;
+        let device = &self.context.device;
+        self.context
+            .queue
+            .write_buffer(&a.x, 0, bytemuck::cast_slice(x));
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("encode and reconstruct"),
+        });
+        self.compute(&mut encoder, |pass| {
+            session.forward.encode_encoder(&self.kernels, pass)
+        });
+        for row in 0..u64::from(session.rows()) {
+            encoder.copy_buffer_to_buffer(
+                &a.heads,
+                row * 2 * latent_bytes,
+                &a.z,
+                row * latent_bytes,
+                latent_bytes,
+            );
+        }
+        self.compute(&mut encoder, |pass| {
+            session.forward.encode_decoder(&self.kernels, pass)
+        });
+        let heads = session.heads_reads.take(device);
+        encoder.copy_buffer_to_buffer(&a.heads, 0, &heads, 0, a.heads.size());
+        let images = session.image_reads.take(device);
+        encoder.copy_buffer_to_buffer(&a.logits, 0, &images, 0, a.logits.size());
+        self.context.queue.submit([encoder.finish()]);
+        Ok((
+            PosteriorRead {
+                read: PendingRead::start(&self.context, heads, Some(&session.heads_reads)),
+                latent: self.config.sizes.latent,
             },
-        )))
+            ImageRead(PendingRead::start(
+                &self.context,
+                images,
+                Some(&session.image_reads),
+            )),
+        ))
     }
 }
