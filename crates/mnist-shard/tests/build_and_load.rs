@@ -52,6 +52,13 @@ fn a_built_shard_loads_back_the_same_pixels_and_labels() {
     .unwrap();
     let shard = Shard::parse(&bytes, "built").unwrap();
     assert_eq!(shard.header().binarization_seed, 42);
+    // A split kept after its shard's bytes are gone reads the same.
+    let kept = shard.test().to_owned_split();
+    drop(shard);
+    let shard = Shard::parse(&bytes, "built").unwrap();
+    let (split, owned) = (shard.test(), kept.split());
+    assert_eq!((owned.len(), owned.labels()), (split.len(), split.labels()));
+    assert_eq!(owned.image_f32(299), split.image_f32(299));
     for (part, split, source, labels) in [
         (0, shard.train(), &train, &train_labels),
         (1, shard.test(), &test, &test_labels),

@@ -8,7 +8,7 @@ use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
 use crate::components::{
     open_chosen_file, AdapterPanel, BenchPanel, BenchScope, DataPanel, ExplorePanel, Gallery,
-    KernelCheckPanel, ModelPanel, TrainPanel, WebGpuUnavailable,
+    KernelCheckPanel, LatentViews, ModelPanel, TrainPanel, WebGpuUnavailable,
 };
 use crate::data::{load_shard, DataState, ShardSlot};
 use crate::lab::{LabController, LabHandle, LabUi, Notice, Phase};
@@ -197,6 +197,7 @@ pub fn App() -> impl IntoView {
                             <ModelPanel lab=handle ui on_scratch />
                             <ExplorePanel lab=handle ui labels />
                             <TrainPanel lab=handle ui form />
+                            <LatentViews lab=handle ui labels />
                             <Gallery ui />
                         </div>
                     }

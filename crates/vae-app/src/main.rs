@@ -10,6 +10,7 @@ mod fetch;
 mod lab;
 mod link;
 mod persist;
+mod scatter;
 mod settings;
 mod start;
 

@@ -172,10 +172,15 @@ impl Plane {
             .chunks_exact(latent)
             .map(|row| {
                 let (mut x, mut y) = (0.0f64, 0.0f64);
-                for d in 0..latent {
-                    let centred = f64::from(row[d]) - f64::from(self.origin[d]);
-                    x += centred * f64::from(self.x_axis[d]);
-                    y += centred * f64::from(self.y_axis[d]);
+                for (((&v, &o), &ax), &ay) in row
+                    .iter()
+                    .zip(&self.origin)
+                    .zip(&self.x_axis)
+                    .zip(&self.y_axis)
+                {
+                    let centred = f64::from(v) - f64::from(o);
+                    x += centred * f64::from(ax);
+                    y += centred * f64::from(ay);
                 }
                 [x as f32, y as f32]
             })

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::draw::DIGIT_SIDE;
-use crate::lab::{LabHandle, LabUi, PICKABLE_DIGITS};
+use crate::lab::{LabHandle, LabUi, PICKABLE_DIGITS, STRIP_POINTS};
+use vae_reference::latent::ACTIVE_KL_NATS;
 
 /// Slider range: the prior N(0, 1) has almost all its mass within ±3.
 const Z_LIMIT: f32 = 3.0;
@@ -17,6 +18,49 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
     let reset = move |_| lab.with_value(|c| c.set_z(vec![0.0; latent()], None));
     let random = move |_| lab.with_value(|c| c.random_z());
     let encode = move |_| lab.with_value(|c| c.encode_test_digit(picked.get_untracked()));
+    let views = ui.views;
+    // Each dimension's KL over the test set, from the latest map.
+    let kl_of = move |i: usize| {
+        views
+            .map
+            .with(|m| m.as_ref().and_then(|m| m.kl.get(i).copied()))
+    };
+    let largest_kl = move || {
+        views.map.with(|m| {
+            m.as_ref()
+                .map_or(0.0, |m| m.kl.iter().copied().fold(0.0, f64::max))
+        })
+    };
+    let order = move || {
+        let mut order: Vec<usize> = (0..latent()).collect();
+        if views.order_by_kl.get() {
+            views.map.with(|m| {
+                if let Some(m) = m {
+                    order.sort_by(|&a, &b| {
+                        let kl = |d: usize| m.kl.get(d).copied().unwrap_or(0.0);
+                        kl(b).total_cmp(&kl(a))
+                    });
+                }
+            });
+        }
+        order
+    };
+    let kl_summary = move || {
+        views.map.with(|m| {
+            m.as_ref().map(|m| {
+                let total: f64 = m.kl.iter().sum();
+                view! {
+                    <p class="caption kl-summary" id="kl-summary" data-kl-total=format!("{total:.5}") data-active=m.active.to_string()>
+                        {format!(
+                            "Information per latent (KL to the prior, test set): {} of {} active (above {ACTIVE_KL_NATS} nats), {total:.2} nats in all. Dimmed sliders change nothing.",
+                            m.active,
+                            m.kl.len()
+                        )}
+                    </p>
+                }
+            })
+        })
+    };
     let digits = move || {
         labels
             .get()
@@ -62,6 +106,18 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                     </div>
                     <p class="caption">"Decoded on your GPU as you drag; the sliders jump to an encoded digit's posterior mean."</p>
                 </div>
+                <div class="slider-head">
+                    {kl_summary}
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            id="order-by-kl"
+                            prop:checked=move || views.order_by_kl.get()
+                            on:change=move |event| views.order_by_kl.set(event_target_checked(&event))
+                        />
+                        "Order by information"
+                    </label>
+                </div>
                 <div
                     class="sliders"
                     role="group"
@@ -70,11 +126,17 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                     on:pointerleave=move |_| lab.with_value(|c| c.pointer_at_sliders(false))
                     on:focusin=move |_| lab.with_value(|c| c.slider_focused())
                 >
-                    <For each=move || 0..latent() key=|i| *i let:i>
+                    <For each=order key=|i| *i let:i>
                         {
                             let value = move || ui.z.with(|z| z.get(i).copied().unwrap_or(0.0));
+                            let kl = move || kl_of(i);
+                            let inactive = move || kl().is_some_and(|kl| kl <= ACTIVE_KL_NATS);
+                            let bar = move || {
+                                let share = kl().map_or(0.0, |kl| kl / largest_kl().max(1e-9));
+                                format!("width: {:.1}%", 100.0 * share.clamp(0.0, 1.0))
+                            };
                             view! {
-                                <div class="slider">
+                                <div class="slider" class:inactive=inactive data-kl=move || kl().map(|kl| format!("{kl:.5}"))>
                                     <label for=format!("z-{i}")>{format!("z{}", i + 1)}</label>
                                     <input
                                         type="range"
@@ -100,6 +162,18 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                                         }
                                     />
                                     <output for=format!("z-{i}")>{move || format!("{:+.2}", value())}</output>
+                                    <span class="kl" title="this dimension's KL to the prior over the test set">
+                                        <span class="kl-bar" style=bar></span>
+                                        <span class="kl-value">{move || kl().map(|kl| format!("{kl:.2}"))}</span>
+                                    </span>
+                                    <canvas
+                                        id=format!("strip-{i}")
+                                        class="strip"
+                                        width=(STRIP_POINTS * DIGIT_SIDE).to_string()
+                                        height=DIGIT_SIDE.to_string()
+                                        role="img"
+                                        aria-label=format!("z{} swept from −2 to +2, the others held", i + 1)
+                                    ></canvas>
                                 </div>
                             }
                         }

@@ -323,6 +323,7 @@ fn Readout(
                 id="test-elbo"
                 data-values={move || test_values(&tests())}
                 data-train-ms={move || train_times(&tests())}
+                data-kl-values={move || tests().iter().map(|t| format!("{:.5}", t.kl)).collect::<Vec<_>>().join(",")}
             >
                 {move || match tests().last() {
                     Some(t) if t.epoch == 0 && loaded.get() => format!("{:.1} nats when loaded", t.neg_elbo),

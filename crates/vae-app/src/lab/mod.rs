@@ -11,6 +11,7 @@ mod opening;
 mod pacing;
 mod schedule;
 mod ui;
+mod views;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,9 +25,10 @@ use crate::data::ShardSlot;
 use crate::draw::{draw_digits, DigitGrid};
 pub use opening::{Loaded, ModelSource};
 pub use ui::{
-    Curve, LabUi, ModelInfo, ModelKind, Notice, Offer, Phase, Progress, SaveState, TestPoint,
-    TrainPoint,
+    Axes, Curve, Endpoint, LabUi, LatentMap, ModelInfo, ModelKind, Notice, Offer, Phase, Progress,
+    SaveState, TestPoint, TrainPoint,
 };
+pub use views::{GRID_SIDE, INTERPOLATION_FRAMES, INTERPOLATION_SHOWN, STRIP_POINTS};
 
 /// Prior samples shown in the gallery (a fixed draw: the same z's, watched as the decoder learns).
 pub const SAMPLE_ROWS: usize = 4;
@@ -60,6 +62,10 @@ struct Lab {
     /// An autosave is being read back and written; another request waits for it.
     saving: bool,
     save_again: bool,
+    /// The test set, for the latent map's labels and hover.
+    test_set: mnist_shard::OwnedSplit,
+    view_sessions: Option<views::ViewSessions>,
+    views: views::ViewState,
 }
 
 /// What the page holds to drive the lab. Not `Send` (GPU handles on the web are not): the page
@@ -132,6 +138,7 @@ impl LabController {
             }
         }
         self.decode_sliders();
+        self.views_follow_sliders();
     }
 
     /// z from the prior, a new draw each time.
@@ -283,5 +290,7 @@ impl LabController {
     pub fn redraw_everything(&self) {
         self.decode_sliders();
         self.refresh_gallery();
+        self.refresh_decodes();
+        self.refresh_interpolation();
     }
 }

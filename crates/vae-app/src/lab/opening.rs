@@ -11,8 +11,8 @@ use vae_gpu::vae::{prior_sample, Inference, Vae, VaeConfig};
 use vae_gpu::GpuError;
 
 use super::{
-    message, schedule, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, Phase, SaveState,
-    PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
+    message, schedule, views, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, Phase,
+    SaveState, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
 };
 use crate::data::SHARD_URL;
 use crate::draw::{draw_digits, DigitGrid};
@@ -100,11 +100,9 @@ impl LabController {
                     }
                     crate::draw::mark("lab-ready");
                     this.redraw_everything();
-                    if evaluate {
-                        this.start_initial_evaluation(epochs_done);
-                    } else {
-                        this.ui.phase.set(Phase::Ready);
-                    }
+                    // A model with a curve already (resumed) is evaluated too, for the latent
+                    // map, but adds no point to its curve.
+                    this.start_initial_evaluation(epochs_done, evaluate);
                     if opened {
                         // An opened file becomes the visitor's work: a reload brings it back.
                         this.autosave();
@@ -166,6 +164,7 @@ impl LabController {
         let reconstructions = vae.inference(RECONSTRUCTIONS as u32).await?;
         let evaluator = vae.evaluator(&shard.test()).await?;
         let test = shard.test();
+        let view_sessions = Some(views::ViewSessions::new(&vae).await?);
         let test_images = (0..PICKABLE_DIGITS.max(RECONSTRUCTIONS).min(test.len()))
             .map(|i| test.image_f32(i))
             .collect();
@@ -188,6 +187,9 @@ impl LabController {
             random_draws: 0,
             saving: false,
             save_again: false,
+            test_set: test.to_owned_split(),
+            view_sessions,
+            views: views::ViewState::default(),
         })
     }
 

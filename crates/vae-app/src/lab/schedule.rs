@@ -41,6 +41,8 @@ enum Evaluating {
     /// Batches still to submit; the result becomes the point of `epoch`.
     Batches {
         epoch: u64,
+        /// The result goes on the curve (not for a model whose curve already has it).
+        record: bool,
     },
     Reading,
 }
@@ -82,6 +84,7 @@ enum Action {
     Evaluation {
         epoch: u64,
         step: u64,
+        record: bool,
         read: EvaluationRead,
     },
 }
@@ -142,7 +145,7 @@ impl Lab {
             }
             match s.evaluating {
                 Some(Evaluating::Reading) => break,
-                Some(Evaluating::Batches { epoch }) => {
+                Some(Evaluating::Batches { epoch, record }) => {
                     let most = self.evaluator.remaining().max(1);
                     let n = s.pacer.units(Work::Evaluate, s.interactive(now), most);
                     let remaining = self.vae.run_evaluation(&mut self.evaluator, n)?;
@@ -155,7 +158,12 @@ impl Lab {
                         s.evaluating = Some(Evaluating::Reading);
                         let read = self.vae.request_evaluation(&mut self.evaluator)?;
                         let step = self.vae.step();
-                        actions.push(Action::Evaluation { epoch, step, read });
+                        actions.push(Action::Evaluation {
+                            epoch,
+                            step,
+                            record,
+                            read,
+                        });
                     }
                     continue;
                 }
@@ -182,7 +190,10 @@ impl Lab {
             actions.push(Action::Chunk { id, fence });
             let epoch_done = done + u64::from(n) == per_epoch;
             if epoch_done {
-                s.evaluating = Some(Evaluating::Batches { epoch });
+                s.evaluating = Some(Evaluating::Batches {
+                    epoch,
+                    record: true,
+                });
             }
         }
         let s = &mut self.schedule;
@@ -277,9 +288,14 @@ impl LabController {
                     let data = read.wait().await;
                     this.on_metrics(generation, data);
                 }
-                Action::Evaluation { epoch, step, read } => {
+                Action::Evaluation {
+                    epoch,
+                    step,
+                    record,
+                    read,
+                } => {
                     let result = read.wait().await;
-                    this.on_evaluation(generation, epoch, step, result);
+                    this.on_evaluation(generation, (epoch, step, record), result);
                 }
             }
         });
@@ -374,8 +390,7 @@ impl LabController {
     fn on_evaluation(
         &self,
         generation: u64,
-        epoch: u64,
-        step: u64,
+        (epoch, step, record): (u64, u64, bool),
         result: Result<vae_gpu::vae::Evaluation, GpuError>,
     ) {
         let evaluation = match result {
@@ -389,22 +404,26 @@ impl LabController {
         }) else {
             return;
         };
-        self.ui.curve.update(|curve| {
-            curve.test.push(TestPoint {
-                epoch,
-                step,
-                train_ms,
-                neg_elbo: evaluation.neg_elbo,
-                bce: evaluation.bce,
-                kl: evaluation.kl,
-            })
-        });
+        if record {
+            self.ui.curve.update(|curve| {
+                curve.test.push(TestPoint {
+                    epoch,
+                    step,
+                    train_ms,
+                    neg_elbo: evaluation.neg_elbo,
+                    bce: evaluation.bce,
+                    kl: evaluation.kl,
+                })
+            });
+        }
         self.ui.progress.set(progress);
         if save {
             // An epoch's end: the model, its curve now included, goes to the autosave.
             self.autosave();
         }
         self.refresh_gallery();
+        // Queued before training goes on: the map shows the model just measured.
+        self.refresh_map();
         self.pump();
     }
 }

@@ -175,6 +175,99 @@ pub struct Canvases {
     pub decoded: NodeRef<Canvas>,
     pub samples: NodeRef<Canvas>,
     pub reconstructions: NodeRef<Canvas>,
+    pub map: NodeRef<Canvas>,
+    pub grid: NodeRef<Canvas>,
+    pub interpolation: NodeRef<Canvas>,
+    pub interpolation_frame: NodeRef<Canvas>,
+    pub pad_reconstruction: NodeRef<Canvas>,
+}
+
+/// Two directions to view the latent space along.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axes {
+    /// The test posteriors' two principal directions (the default past two latents).
+    Principal,
+    /// Two latent dimensions themselves (0-based).
+    Dimensions(usize, usize),
+}
+
+impl Axes {
+    /// Principal directions for more than two latents, else the latents themselves.
+    pub fn default_for(latent: usize) -> Self {
+        if latent > 2 {
+            Self::Principal
+        } else {
+            Self::Dimensions(0, latent.min(2) - 1)
+        }
+    }
+
+    /// Names for the axes' ends, as the page labels them.
+    pub fn names(self) -> (String, String) {
+        match self {
+            Self::Principal => ("PC1".into(), "PC2".into()),
+            Self::Dimensions(x, y) => (format!("z{}", x + 1), format!("z{}", y + 1)),
+        }
+    }
+}
+
+/// The test set in the latent space, as of the model at `step`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LatentMap {
+    pub step: u64,
+    pub axes: Axes,
+    /// Each test digit's posterior mean projected on `axes`.
+    pub points: Vec<[f32; 2]>,
+    /// The range drawn, `[x_min, x_max, y_min, y_max]` ([`crate::scatter::bounds`]).
+    pub bounds: [f32; 4],
+    pub labels: Vec<u8>,
+    /// Each latent dimension's KL to the prior, averaged over the test set, in nats.
+    pub kl: Vec<f64>,
+    /// Dimensions whose KL is above [`vae_reference::latent::ACTIVE_KL_NATS`].
+    pub active: usize,
+}
+
+/// Where an interpolation starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// The sliders' point.
+    Sliders,
+    /// A test digit's posterior mean (its index in the test set).
+    Test(usize),
+}
+
+/// What the latent-space views show and how they are set.
+#[derive(Clone, Copy)]
+pub struct ViewsUi {
+    pub map: RwSignal<Option<std::sync::Arc<LatentMap>>>,
+    pub map_axes: RwSignal<Axes>,
+    /// The test digit under the pointer on the map, if any.
+    pub hovered: RwSignal<Option<usize>>,
+    pub grid_axes: RwSignal<Axes>,
+    /// The grid spans ±this around the sliders' point.
+    pub grid_range: RwSignal<f32>,
+    pub from: RwSignal<Endpoint>,
+    pub to: RwSignal<Endpoint>,
+    /// The interpolation frame shown (0 at the start, [`crate::lab::INTERPOLATION_FRAMES`] − 1
+    /// at the end).
+    pub frame: RwSignal<usize>,
+    /// The sliders are listed by information (KL) instead of by index.
+    pub order_by_kl: RwSignal<bool>,
+}
+
+impl ViewsUi {
+    fn new() -> Self {
+        Self {
+            map: RwSignal::new(None),
+            map_axes: RwSignal::new(Axes::Principal),
+            hovered: RwSignal::new(None),
+            grid_axes: RwSignal::new(Axes::Principal),
+            grid_range: RwSignal::new(2.0),
+            from: RwSignal::new(Endpoint::Test(0)),
+            to: RwSignal::new(Endpoint::Test(1)),
+            frame: RwSignal::new(0),
+            order_by_kl: RwSignal::new(false),
+        }
+    }
 }
 
 /// Every signal of the lab; `Copy`, so components take it by value.
@@ -193,6 +286,7 @@ pub struct LabUi {
     pub saved: RwSignal<SaveState>,
     pub offer: RwSignal<Option<Offer>>,
     pub canvases: Canvases,
+    pub views: ViewsUi,
 }
 
 impl LabUi {
@@ -211,7 +305,13 @@ impl LabUi {
                 decoded: NodeRef::new(),
                 samples: NodeRef::new(),
                 reconstructions: NodeRef::new(),
+                map: NodeRef::new(),
+                grid: NodeRef::new(),
+                interpolation: NodeRef::new(),
+                interpolation_frame: NodeRef::new(),
+                pad_reconstruction: NodeRef::new(),
             },
+            views: ViewsUi::new(),
         }
     }
 }

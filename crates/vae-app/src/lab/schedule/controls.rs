@@ -115,11 +115,34 @@ impl LabController {
     }
 
     /// The test −ELBO of the model as it is, as the point of `epoch` (0 at initialisation).
-    pub(in crate::lab) fn start_initial_evaluation(&self, epoch: u64) {
+    /// Evaluates the model as it is: its curve's first point when `record`, and the latent
+    /// map's posteriors either way.
+    pub(in crate::lab) fn start_initial_evaluation(&self, epoch: u64, record: bool) {
         self.with_lab(None, |lab| {
-            lab.schedule.evaluating = Some(Evaluating::Batches { epoch });
+            lab.schedule.evaluating = Some(Evaluating::Batches { epoch, record });
         });
         self.ui.phase.set(Phase::Ready);
         self.pump();
+    }
+
+    /// Reads the latent map afresh: an evaluation that adds nothing to the curve, run at once
+    /// (between training chunks if training). Ignored while an evaluation is under way: its end
+    /// refreshes the map anyway.
+    pub fn refresh_map_now(&self) {
+        let started = self.with_lab(None, |lab| {
+            let s = &mut lab.schedule;
+            if s.evaluating.is_some() {
+                return false;
+            }
+            let epoch = lab.vae.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
+            s.evaluating = Some(Evaluating::Batches {
+                epoch,
+                record: false,
+            });
+            true
+        });
+        if started == Some(true) {
+            self.pump();
+        }
     }
 }
