@@ -228,3 +228,11 @@ export async function screenshot(page, name) {
   await mkdir(screenshotDir, { recursive: true });
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
 }
+
+/** Saves a screenshot of the element `selector` alone under target/e2e/screenshots/. */
+export async function elementScreenshot(page, selector, name) {
+  await mkdir(screenshotDir, { recursive: true });
+  const element = await page.$(selector);
+  await element.scrollIntoView();
+  await element.screenshot({ path: join(screenshotDir, `${name}.png`) });
+}

@@ -4,7 +4,7 @@
 // interpolation (its ends are the two digits' reconstructions), the drawing pad, and β.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
+import { elementScreenshot, forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
 
 const READY_TIMEOUT = 90_000;
 const SIDE = 28;
@@ -155,8 +155,17 @@ forEachBrowser((kind) => {
       });
       assert.ok(largestDifference(await cellGrey(page, '#interpolation-frame', 0, 0), await cellGrey(page, '#interpolation', 0, 8)) <= 1);
 
-      await page.evaluate(() => window.scrollTo(0, document.querySelector('#latent').offsetTop));
+      await page.evaluate(() => window.scrollTo(0, document.querySelector('#latent-space').offsetTop));
       await screenshot(page, `${kind.name}-latent-views`);
+      for (const view of ['map', 'grid', 'interpolation']) {
+        await elementScreenshot(page, `.${view}-view`, `${kind.name}-latent-${view}`);
+      }
+      await elementScreenshot(page, '#explore', `${kind.name}-latent-information`);
+      // On a phone the views stack, one column, nothing cut off.
+      await page.setViewport({ width: 390, height: 844 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone's screen`);
+      await elementScreenshot(page, '#latent-space', `${kind.name}-latent-phone`);
       lab.assertNoErrors();
       await lab.page.close();
     });
@@ -180,6 +189,7 @@ forEachBrowser((kind) => {
       const reconstruction = await cellGrey(page, '#pad-reconstruction', 0, 0);
       const inked = reconstruction.filter((g) => g < 128).length;
       assert.ok(inked > 10 && inked < 400, `${inked} dark pixels in the reconstruction of a stroke`);
+      await elementScreenshot(page, '.pad-view', `${kind.name}-latent-pad`);
       // The keyboard draws too: focus, pen down, a few steps.
       await page.click('#pad-clear');
       await page.focus('#pad');

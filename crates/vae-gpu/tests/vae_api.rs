@@ -17,8 +17,13 @@ fn losses(vae: &mut Vae, steps: u32) -> Vec<f32> {
 
 #[test]
 fn a_checkpoint_restores_everything_and_training_resumes_identically() {
+    // β other than 1, so the checkpoint must carry it for the resumed steps to match.
+    let config = VaeConfig {
+        kl_weight: 0.75,
+        ..small()
+    };
     with_shard(|shard| {
-        let mut vae = pollster::block_on(Vae::new(context(), small())).unwrap();
+        let mut vae = pollster::block_on(Vae::new(context(), config)).unwrap();
         pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
         losses(&mut vae, 20);
         let bytes = pollster::block_on(vae.save()).unwrap();
@@ -26,7 +31,7 @@ fn a_checkpoint_restores_everything_and_training_resumes_identically() {
 
         let mut loaded = pollster::block_on(Vae::load(context(), &bytes)).unwrap();
         assert_eq!(loaded.step(), 20);
-        assert_eq!(loaded.config(), &small());
+        assert_eq!(loaded.config(), &config);
         pollster::block_on(loaded.set_training_data(&shard.train())).unwrap();
         assert_eq!(losses(&mut loaded, 10), continued);
         assert_eq!(
@@ -75,6 +80,9 @@ fn absurd_settings_are_refused_before_touching_the_gpu() {
     assert!(check(&|c| c.adam.lr = f64::NAN).contains("learning rate NaN"));
     assert!(check(&|c| c.adam.lr = 0.0).contains("learning rate 0"));
     assert!(check(&|c| c.adam.beta2 = 1.0).contains("beta2 1"));
+    assert!(check(&|c| c.kl_weight = -0.5).contains("KL weight β -0.5"));
+    assert!(check(&|c| c.kl_weight = f64::INFINITY).contains("KL weight β inf"));
+    assert!(check(&|c| c.kl_weight = 1e3).contains("KL weight β 1000"));
     assert!(check(&|c| c.sizes.hidden = 60_000).contains("max_storage_buffer_binding_size"));
     assert!(VaeConfig::default().validate(&limits).is_ok());
 }

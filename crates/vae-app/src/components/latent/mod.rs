@@ -31,7 +31,7 @@ pub fn LatentViews(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> impl
         }
     });
     view! {
-        <section class="panel latent" id="latent" aria-labelledby="latent-title">
+        <section class="panel latent" id="latent-space" aria-labelledby="latent-title">
             <h2 id="latent-title">"The latent space"</h2>
             <p class="caption">
                 "All computed on your GPU from the model as it trains: the map at each epoch's end "
