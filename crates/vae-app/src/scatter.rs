@@ -61,6 +61,23 @@ pub fn nearest(map: &LatentMap, x: f32, y: f32) -> Option<usize> {
     best.map(|(index, _)| index)
 }
 
+/// Clears the map's canvas.
+pub fn clear(canvas: &web_sys::HtmlCanvasElement) {
+    clear_to(canvas, f64::from(MAP_PIXELS), f64::from(MAP_PIXELS));
+}
+
+/// Clears `width` × `height` pixels of a canvas.
+pub fn clear_to(canvas: &web_sys::HtmlCanvasElement, width: f64, height: f64) {
+    if let Some(context) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    {
+        context.clear_rect(0.0, 0.0, width, height);
+    }
+}
+
 pub fn draw_map(canvas: &web_sys::HtmlCanvasElement, map: &LatentMap, hovered: Option<usize>) {
     let Some(context) = canvas
         .get_context("2d")

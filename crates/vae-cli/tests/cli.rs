@@ -278,6 +278,18 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
         "batch size 0",
     );
     assert_one_line_error(
+        &run(&[
+            "train",
+            "--beta",
+            "500",
+            "--epochs",
+            "1",
+            "--checkpoint",
+            out.join("x").to_str().unwrap(),
+        ]),
+        "KL weight β 500",
+    );
+    assert_one_line_error(
         &run(&["eval", junk.to_str().unwrap(), "--samples", "0"]),
         "--samples 0",
     );

@@ -185,7 +185,7 @@ impl LabController {
         self.with_lab(Some(generation), |_| ()).is_some()
     }
 
-    fn decode_sliders(&self) {
+    pub(super) fn decode_sliders(&self) {
         let z = self.ui.z.get_untracked();
         let request = self.with_lab(None, |lab| {
             if lab.decode_in_flight {
@@ -236,7 +236,7 @@ impl LabController {
     }
 
     /// Prior samples and reconstructions, drawn when they are back.
-    fn refresh_gallery(&self) {
+    pub(super) fn refresh_gallery(&self) {
         let requests = self.with_lab(None, |lab| {
             if lab.gallery_in_flight {
                 lab.gallery_again = true;

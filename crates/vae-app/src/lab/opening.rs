@@ -79,6 +79,7 @@ impl LabController {
                     let progress = lab.progress(crate::draw::now_ms());
                     // Late replies to the old model find another generation and are dropped.
                     *this.lab.borrow_mut() = Some(lab);
+                    this.forget_views();
                     this.ui.model.set(Some(config));
                     let opened = info.kind == ModelKind::File && !info.resumed;
                     // The autosave holds this model only if it came from there.

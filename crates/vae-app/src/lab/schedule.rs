@@ -118,7 +118,7 @@ impl Schedule {
         }
     }
 
-    fn interactive(&self, now: f64) -> bool {
+    pub(super) fn interactive(&self, now: f64) -> bool {
         self.pointer_at_sliders || now - self.last_input_at < INTERACTIVE_FOR_MS
     }
 
@@ -332,8 +332,11 @@ impl LabController {
             }
         }
         if gallery_due {
-            // The digit under the sliders and the gallery follow the model as it learns.
-            self.redraw_everything();
+            // The digit under the sliders and the gallery follow the model as it learns; the
+            // latent views less often, and only those on screen.
+            self.decode_sliders();
+            self.refresh_gallery();
+            self.views_follow_training();
         }
     }
 

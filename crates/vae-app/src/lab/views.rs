@@ -23,9 +23,13 @@ const STRIP_RANGE: f32 = 2.0;
 /// Decodes along an interpolation, both ends included; the strip shows every fourth.
 pub const INTERPOLATION_FRAMES: usize = 33;
 pub const INTERPOLATION_SHOWN: usize = 9;
-/// After the sliders stop, the grid and strips follow this much later (they are 400 decodes,
-/// which would queue ahead of the next slider decode while dragging).
-const SETTLE_MS: i32 = 200;
+/// After the sliders stop, the grid and strips follow this much later: they are 405 decodes,
+/// which would queue ahead of the next slider decode while dragging (the schedule's own
+/// "at the sliders" window is as long).
+const SETTLE_MS: i32 = 500;
+/// While training, the grid, strips and interpolation follow the model this often. Each
+/// refresh is GPU time taken from training (405 decodes are ~80 ms on SwiftShader here).
+const FOLLOW_TRAINING_MS: f64 = 3000.0;
 
 /// The sessions the views decode with, made once per model.
 pub(super) struct ViewSessions {
@@ -67,9 +71,44 @@ pub(super) struct ViewState {
     frames: Vec<f32>,
     pad_in_flight: bool,
     pad_waiting: Option<Vec<f32>>,
+    /// When the views last followed training (`performance.now()`).
+    followed_training_at: f64,
+}
+
+/// Whether `element` is (partly) in the viewport: while training, views off screen are not
+/// decoded (they are when the visitor stops training or moves the sliders).
+fn on_screen(element: Option<web_sys::Element>) -> bool {
+    let (Some(element), Some(window)) = (element, web_sys::window()) else {
+        return false;
+    };
+    let rect = element.get_bounding_client_rect();
+    let height = window
+        .inner_height()
+        .ok()
+        .and_then(|h| h.as_f64())
+        .unwrap_or(0.0);
+    rect.bottom() > 0.0 && rect.top() < height && rect.width() > 0.0
 }
 
 impl LabController {
+    /// Called about once a second while training: the grid, strips and interpolation follow the
+    /// model every [`FOLLOW_TRAINING_MS`], never while a slider moves.
+    pub(super) fn views_follow_training(&self) {
+        let now = crate::draw::now_ms();
+        let due = self.with_lab(None, |lab| {
+            let due = now - lab.views.followed_training_at >= FOLLOW_TRAINING_MS
+                && !lab.schedule.interactive(now);
+            if due {
+                lab.views.followed_training_at = now;
+            }
+            due
+        });
+        if due == Some(true) {
+            self.refresh_decodes();
+            self.refresh_interpolation();
+        }
+    }
+
     /// The sliders' point moved: the grid and strips follow once it settles.
     pub(super) fn views_follow_sliders(&self) {
         let Some(settle) = self.with_lab(None, |lab| {
@@ -82,6 +121,13 @@ impl LabController {
         let on_timeout = wasm_bindgen::closure::Closure::once_into_js(move || {
             if this.with_lab(None, |lab| lab.views.settle) == Some(settle) {
                 this.refresh_decodes();
+                let views = this.ui.views;
+                if [views.from, views.to]
+                    .iter()
+                    .any(|end| end.get_untracked() == Endpoint::Sliders)
+                {
+                    this.refresh_interpolation();
+                }
             }
         });
         if let Some(window) = web_sys::window() {
@@ -181,17 +227,34 @@ impl LabController {
         }
     }
 
-    /// Redraws the map (after a refresh, a change of axes, or the hovered digit moving).
+    /// Redraws the map (after a refresh, a change of axes, or the hovered digit moving); with no
+    /// map (a new model not yet evaluated) the canvas is cleared.
     pub fn draw_map(&self) {
         let Some(canvas) = self.ui.canvases.map.get_untracked() else {
             return;
         };
         let hovered = self.ui.views.hovered.get_untracked();
-        self.ui.views.map.with_untracked(|map| {
-            if let Some(map) = map {
-                crate::scatter::draw_map(&canvas, map, hovered);
-            }
+        self.ui.views.map.with_untracked(|map| match map {
+            Some(map) => crate::scatter::draw_map(&canvas, map, hovered),
+            None => crate::scatter::clear(&canvas),
         });
+    }
+
+    /// A new model is in: what the views showed was the old one's.
+    pub(super) fn forget_views(&self) {
+        self.ui.views.map.set(None);
+        self.ui.views.hovered.set(None);
+        self.draw_map();
+        let side = DIGIT_SIDE as f64;
+        for canvas in [
+            self.ui.canvases.interpolation.get_untracked(),
+            self.ui.canvases.interpolation_frame.get_untracked(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            crate::scatter::clear_to(&canvas, canvas.width().into(), side);
+        }
     }
 
     /// The pixels of test digit `index` (0/1), for the map's hover.
@@ -244,13 +307,27 @@ impl LabController {
             let grid = LatentLines::grid(&z, &plane, GRID_SIDE, range);
             let strips = LatentLines::axis_strips(&z, STRIP_POINTS, STRIP_RANGE);
             let sessions = lab.view_sessions.as_ref()?;
-            let reads = lab
-                .vae
-                .request_line_sets(&[(&sessions.grid, &grid), (&sessions.strips, &strips)]);
+            let training = lab.schedule.training;
+            let document = web_sys::window().and_then(|w| w.document());
+            let visible = |id: &str| {
+                !training || on_screen(document.as_ref().and_then(|d| d.get_element_by_id(id)))
+            };
+            let (show_grid, show_strips) = (visible("manifold"), visible("strip-0"));
+            let mut sets = Vec::new();
+            if show_grid {
+                sets.push((&sessions.grid, &grid));
+            }
+            if show_strips {
+                sets.push((&sessions.strips, &strips));
+            }
+            if sets.is_empty() {
+                return None;
+            }
+            let reads = lab.vae.request_line_sets(&sets);
             lab.views.decodes_in_flight = true;
-            Some((lab.generation, reads))
+            Some((lab.generation, reads, show_grid, show_strips))
         });
-        let Some(Some((generation, reads))) = request else {
+        let Some(Some((generation, reads, show_grid, show_strips))) = request else {
             return;
         };
         let this = self.clone();
@@ -271,11 +348,20 @@ impl LabController {
             };
             match result {
                 Ok(images) => {
-                    if let Some(canvas) = this.ui.canvases.grid.get_untracked() {
-                        draw_digits(&canvas, &images[0], DigitGrid::new(GRID_SIDE, GRID_SIDE));
-                        crate::draw::mark("grid-drawn");
+                    let mut images = images.into_iter();
+                    if show_grid {
+                        if let (Some(image), Some(canvas)) =
+                            (images.next(), this.ui.canvases.grid.get_untracked())
+                        {
+                            draw_digits(&canvas, &image, DigitGrid::new(GRID_SIDE, GRID_SIDE));
+                            crate::draw::mark("grid-drawn");
+                        }
                     }
-                    draw_strips(&images[1]);
+                    if show_strips {
+                        if let Some(image) = images.next() {
+                            draw_strips(&image);
+                        }
+                    }
                 }
                 Err(error) => return this.fail(error),
             }
@@ -307,6 +393,15 @@ impl LabController {
         let request = self.with_lab(None, |lab| {
             if lab.views.interpolation_in_flight {
                 lab.views.interpolation_again = true;
+                return None;
+            }
+            if lab.schedule.training
+                && !on_screen(
+                    web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.get_element_by_id("interpolation")),
+                )
+            {
                 return None;
             }
             let (a, b) = (self.endpoint(lab, from, &z)?, self.endpoint(lab, to, &z)?);
