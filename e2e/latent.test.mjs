@@ -125,11 +125,24 @@ forEachBrowser((kind) => {
       assert.notDeepEqual(clicked, z, 'the click moved the sliders');
       assert.ok(zError < 1e-3, `${zError}`);
 
-      // The grid's centre is the sliders' digit, once the grid has followed the sliders.
+      // The grid's centre is the sliders' digit, once the grid has followed the sliders (a
+      // refresh for the previous point may still land first, so wait for them to agree: a grid
+      // centred anywhere else never does).
       const grids = await marks(page, 'grid-drawn');
       await page.click('#z-random');
       await lab.until((n) => performance.getEntriesByName('grid-drawn').length > n, { timeout: 30_000 }, grids);
-      await new Promise((done) => setTimeout(done, 500));
+      await lab.until(
+        (side) => {
+          const grey = (selector, x, y) => {
+            const data = document.querySelector(selector).getContext('2d').getImageData(x, y, side, side).data;
+            return Array.from({ length: side * side }, (_, i) => data[4 * i]);
+          };
+          const [a, b] = [grey('#manifold', 7 * side, 7 * side), grey('#decoded', 0, 0)];
+          return a.every((v, i) => Math.abs(v - b[i]) <= 2) && Math.min(...b) < 128;
+        },
+        { timeout: 30_000, polling: 100 },
+        SIDE,
+      );
       const centre = await cellGrey(page, '#manifold', 7, 7);
       const decoded = await cellGrey(page, '#decoded', 0, 0);
       const gridError = largestDifference(centre, decoded);
