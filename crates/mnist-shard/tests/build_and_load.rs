@@ -55,7 +55,10 @@ fn a_built_shard_loads_back_the_same_pixels_and_labels() {
     // A split kept after its shard's bytes are gone reads the same.
     let kept = {
         let copy = bytes.clone();
-        Shard::parse(&copy, "built").unwrap().test().to_owned_split()
+        Shard::parse(&copy, "built")
+            .unwrap()
+            .test()
+            .to_owned_split()
     };
     let (split, owned) = (shard.test(), kept.split());
     assert_eq!((owned.len(), owned.labels()), (split.len(), split.labels()));
