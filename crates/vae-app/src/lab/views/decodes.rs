@@ -1,0 +1,220 @@
+//! Decodes along lines of the latent space: the manifold grid and the sliders' strips (one
+//! submit), and the interpolation with its frames.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use vae_gpu::GpuError;
+use vae_reference::latent::{LatentLines, Plane};
+
+use super::{
+    on_screen, GRID_SIDE, INTERPOLATION_FRAMES, INTERPOLATION_SHOWN, STRIP_POINTS, STRIP_RANGE,
+};
+use crate::draw::{draw_digits, DigitGrid, DIGIT_SIDE};
+use crate::lab::{Axes, Endpoint, Lab, LabController};
+
+impl LabController {
+    /// The manifold grid and the per-slider strips around the sliders' point, in one submit.
+    pub fn refresh_decodes(&self) {
+        let z = self.ui.z.get_untracked();
+        let (axes, range) = (
+            self.ui.views.grid_axes.get_untracked(),
+            self.ui.views.grid_range.get_untracked(),
+        );
+        let request = self.with_lab(None, |lab| {
+            if lab.views.decodes_in_flight {
+                lab.views.decodes_again = true;
+                return None;
+            }
+            let latent = lab.vae.config().sizes.latent;
+            if z.len() != latent {
+                return None;
+            }
+            let plane = match (axes, &lab.views.principal) {
+                (Axes::Principal, Some(plane)) => plane.clone(),
+                (Axes::Dimensions(x, y), _) => {
+                    Plane::dimensions(latent, x.min(latent - 1), y.min(latent - 1))
+                }
+                // Before the first map: the first two latents.
+                (Axes::Principal, None) => Plane::dimensions(latent, 0, 1.min(latent - 1)),
+            };
+            let grid = LatentLines::grid(&z, &plane, GRID_SIDE, range);
+            let strips = LatentLines::axis_strips(&z, STRIP_POINTS, STRIP_RANGE);
+            let sessions = lab.view_sessions.as_ref()?;
+            let training = lab.schedule.training;
+            let document = web_sys::window().and_then(|w| w.document());
+            let visible = |id: &str| {
+                !training || on_screen(document.as_ref().and_then(|d| d.get_element_by_id(id)))
+            };
+            let (show_grid, show_strips) = (visible("manifold"), visible("strip-0"));
+            let mut sets = Vec::new();
+            if show_grid {
+                sets.push((&sessions.grid, &grid));
+            }
+            if show_strips {
+                sets.push((&sessions.strips, &strips));
+            }
+            if sets.is_empty() {
+                return None;
+            }
+            let reads = lab.vae.request_line_sets(&sets);
+            lab.views.decodes_in_flight = true;
+            Some((lab.generation, reads, show_grid, show_strips))
+        });
+        let Some(Some((generation, reads, show_grid, show_strips))) = request else {
+            return;
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            let result = async {
+                let mut images = Vec::new();
+                for read in reads? {
+                    images.push(read.wait().await?);
+                }
+                Ok::<_, GpuError>(images)
+            }
+            .await;
+            let Some(again) = this.with_lab(Some(generation), |lab| {
+                lab.views.decodes_in_flight = false;
+                std::mem::take(&mut lab.views.decodes_again)
+            }) else {
+                return;
+            };
+            match result {
+                Ok(images) => {
+                    let mut images = images.into_iter();
+                    if show_grid {
+                        if let (Some(image), Some(canvas)) =
+                            (images.next(), this.ui.canvases.grid.get_untracked())
+                        {
+                            draw_digits(&canvas, &image, DigitGrid::new(GRID_SIDE, GRID_SIDE));
+                            crate::draw::mark("grid-drawn");
+                        }
+                    }
+                    if show_strips {
+                        if let Some(image) = images.next() {
+                            draw_strips(&image);
+                        }
+                    }
+                }
+                Err(error) => return this.fail(error),
+            }
+            if again {
+                this.refresh_decodes();
+            }
+        });
+    }
+
+    fn endpoint(&self, lab: &Lab, endpoint: Endpoint, z: &[f32]) -> Option<Vec<f32>> {
+        let latent = lab.vae.config().sizes.latent;
+        match endpoint {
+            Endpoint::Sliders => (z.len() == latent).then(|| z.to_vec()),
+            Endpoint::Test(index) => lab
+                .views
+                .means
+                .get(index * latent..(index + 1) * latent)
+                .map(<[f32]>::to_vec),
+        }
+    }
+
+    /// Decodes the straight line between the two chosen endpoints.
+    pub fn refresh_interpolation(&self) {
+        let (from, to) = (
+            self.ui.views.from.get_untracked(),
+            self.ui.views.to.get_untracked(),
+        );
+        let z = self.ui.z.get_untracked();
+        let request = self.with_lab(None, |lab| {
+            if lab.views.interpolation_in_flight {
+                lab.views.interpolation_again = true;
+                return None;
+            }
+            if lab.schedule.training
+                && !on_screen(
+                    web_sys::window()
+                        .and_then(|w| w.document())
+                        .and_then(|d| d.get_element_by_id("interpolation")),
+                )
+            {
+                return None;
+            }
+            let (a, b) = (self.endpoint(lab, from, &z)?, self.endpoint(lab, to, &z)?);
+            let line = LatentLines::interpolation(&a, &b, INTERPOLATION_FRAMES);
+            let sessions = lab.view_sessions.as_ref()?;
+            let read = lab.vae.request_lines(&sessions.interpolation, &line);
+            lab.views.interpolation_in_flight = true;
+            Some((lab.generation, read))
+        });
+        let Some(Some((generation, read))) = request else {
+            return;
+        };
+        let this = self.clone();
+        spawn_local(async move {
+            let result = match read {
+                Ok(read) => read.wait().await,
+                Err(error) => Err(error),
+            };
+            let Some(again) = this.with_lab(Some(generation), |lab| {
+                lab.views.interpolation_in_flight = false;
+                std::mem::take(&mut lab.views.interpolation_again)
+            }) else {
+                return;
+            };
+            match result {
+                Ok(frames) => {
+                    if let Some(canvas) = this.ui.canvases.interpolation.get_untracked() {
+                        let pixels = DIGIT_SIDE * DIGIT_SIDE;
+                        let every = (INTERPOLATION_FRAMES - 1) / (INTERPOLATION_SHOWN - 1);
+                        let shown: Vec<f32> = frames
+                            .chunks_exact(pixels)
+                            .step_by(every)
+                            .flatten()
+                            .copied()
+                            .collect();
+                        draw_digits(&canvas, &shown, DigitGrid::new(1, INTERPOLATION_SHOWN));
+                        crate::draw::mark("interpolation-drawn");
+                    }
+                    this.with_lab(Some(generation), |lab| lab.views.frames = frames);
+                    this.show_frame(this.ui.views.frame.get_untracked());
+                }
+                Err(error) => return this.fail(error),
+            }
+            if again {
+                this.refresh_interpolation();
+            }
+        });
+    }
+
+    /// Shows frame `frame` of the latest interpolation (no GPU work: the frames are here).
+    pub fn show_frame(&self, frame: usize) {
+        let pixels = DIGIT_SIDE * DIGIT_SIDE;
+        let image = self.with_lab(None, |lab| {
+            lab.views
+                .frames
+                .get(frame * pixels..(frame + 1) * pixels)
+                .map(<[f32]>::to_vec)
+        });
+        if let (Some(Some(image)), Some(canvas)) =
+            (image, self.ui.canvases.interpolation_frame.get_untracked())
+        {
+            draw_digits(&canvas, &image, DigitGrid::single());
+        }
+    }
+}
+
+/// Each slider's strip into its own canvas (`strip-{d}`), found by id: the sliders are listed
+/// in an order the page chooses.
+fn draw_strips(images: &[f32]) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let per_strip = STRIP_POINTS * DIGIT_SIDE * DIGIT_SIDE;
+    for (d, strip) in images.chunks_exact(per_strip).enumerate() {
+        if let Some(canvas) = document
+            .get_element_by_id(&format!("strip-{d}"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+        {
+            draw_digits(&canvas, strip, DigitGrid::new(1, STRIP_POINTS));
+        }
+    }
+}
