@@ -169,32 +169,41 @@ impl Vae {
     ) -> Result<ImageRead, GpuError> {
         self.check_request(session, x, self.config.sizes.input, "pixel images")?;
         let a = &session.activations;
-        let latent_bytes = (self.config.sizes.latent * 4) as u64;
         self.context
             .queue
             .write_buffer(&a.x, 0, bytemuck::cast_slice(x));
         Ok(ImageRead(self.submit_and_read(
             &a.logits,
             &session.image_reads,
-            |encoder| {
-                self.compute(encoder, |pass| {
-                    session.forward.encode_encoder(&self.kernels, pass)
-                });
-                // heads rows are [mean | logvar]: the means go to z row by row.
-                for row in 0..u64::from(session.rows) {
-                    encoder.copy_buffer_to_buffer(
-                        &a.heads,
-                        row * 2 * latent_bytes,
-                        &a.z,
-                        row * latent_bytes,
-                        latent_bytes,
-                    );
-                }
-                self.compute(encoder, |pass| {
-                    session.forward.encode_decoder(&self.kernels, pass)
-                });
-            },
+            |encoder| self.record_reconstruction(session, encoder),
         )))
+    }
+
+    /// Records the encoder over the session's x, each row's posterior mean copied to z, and the
+    /// decoder over z: a reconstruction, for [`Vae::request_reconstruction`] and the drawing pad.
+    pub(super) fn record_reconstruction(
+        &self,
+        session: &Inference,
+        encoder: &mut wgpu::CommandEncoder,
+    ) {
+        let a = &session.activations;
+        let latent_bytes = (self.config.sizes.latent * 4) as u64;
+        self.compute(encoder, |pass| {
+            session.forward.encode_encoder(&self.kernels, pass)
+        });
+        // heads rows are [mean | logvar]: the means go to z row by row.
+        for row in 0..u64::from(session.rows) {
+            encoder.copy_buffer_to_buffer(
+                &a.heads,
+                row * 2 * latent_bytes,
+                &a.z,
+                row * latent_bytes,
+                latent_bytes,
+            );
+        }
+        self.compute(encoder, |pass| {
+            session.forward.encode_decoder(&self.kernels, pass)
+        });
     }
 
     fn rows_of(&self, values: &[f32], width: usize, what: &str) -> Result<u32, GpuError> {
@@ -207,7 +216,7 @@ impl Vae {
         Ok((values.len() / width) as u32)
     }
 
-    fn check_request(
+    pub(super) fn check_request(
         &self,
         session: &Inference,
         values: &[f32],

@@ -172,22 +172,13 @@ impl Vae {
         session: &Inference,
         x: &[f32],
     ) -> Result<(PosteriorRead, ImageRead), GpuError> {
-        let input = self.config.sizes.input;
-        if x.len() != session.rows() as usize * input {
-            return Err(GpuError::InvalidInput(format!(
-                "{} values for {} images of {input} pixels",
-                x.len(),
-                session.rows()
-            )));
-        }
+        self.check_request(session, x, self.config.sizes.input, "pixel images")?;
         if let Some(bad) = x.iter().find(|v| !v.is_finite()) {
             return Err(GpuError::InvalidInput(format!(
                 "pixel value {bad} is not finite"
             )));
         }
-        self.context.check_device()?;
         let a = &session.activations;
-        let latent_bytes = (self.config.sizes.latent * 4) as u64;
         let device = &self.context.device;
         self.context
             .queue
@@ -195,21 +186,7 @@ impl Vae {
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("encode and reconstruct"),
         });
-        self.compute(&mut encoder, |pass| {
-            session.forward.encode_encoder(&self.kernels, pass)
-        });
-        for row in 0..u64::from(session.rows()) {
-            encoder.copy_buffer_to_buffer(
-                &a.heads,
-                row * 2 * latent_bytes,
-                &a.z,
-                row * latent_bytes,
-                latent_bytes,
-            );
-        }
-        self.compute(&mut encoder, |pass| {
-            session.forward.encode_decoder(&self.kernels, pass)
-        });
+        self.record_reconstruction(session, &mut encoder);
         let heads = session.heads_reads.take(device);
         encoder.copy_buffer_to_buffer(&a.heads, 0, &heads, 0, a.heads.size());
         let images = session.image_reads.take(device);

@@ -21,8 +21,7 @@ impl LabController {
             self.ui.views.grid_range.get_untracked(),
         );
         let request = self.with_lab(None, |lab| {
-            if lab.views.decodes_in_flight {
-                lab.views.decodes_again = true;
+            if lab.views.decodes.busy() {
                 return None;
             }
             let latent = lab.vae.config().sizes.latent;
@@ -57,7 +56,7 @@ impl LabController {
                 return None;
             }
             let reads = lab.vae.request_line_sets(&sets);
-            lab.views.decodes_in_flight = true;
+            lab.views.decodes.started();
             Some((lab.generation, reads, show_grid, show_strips))
         });
         let Some(Some((generation, reads, show_grid, show_strips))) = request else {
@@ -73,10 +72,8 @@ impl LabController {
                 Ok::<_, GpuError>(images)
             }
             .await;
-            let Some(again) = this.with_lab(Some(generation), |lab| {
-                lab.views.decodes_in_flight = false;
-                std::mem::take(&mut lab.views.decodes_again)
-            }) else {
+            let Some(again) = this.with_lab(Some(generation), |lab| lab.views.decodes.finished())
+            else {
                 return;
             };
             match result {
@@ -104,18 +101,6 @@ impl LabController {
         });
     }
 
-    fn endpoint(&self, lab: &Lab, endpoint: Endpoint, z: &[f32]) -> Option<Vec<f32>> {
-        let latent = lab.vae.config().sizes.latent;
-        match endpoint {
-            Endpoint::Sliders => (z.len() == latent).then(|| z.to_vec()),
-            Endpoint::Test(index) => lab
-                .views
-                .means
-                .get(index * latent..(index + 1) * latent)
-                .map(<[f32]>::to_vec),
-        }
-    }
-
     /// Decodes the straight line between the two chosen endpoints.
     pub fn refresh_interpolation(&self) {
         let (from, to) = (
@@ -124,8 +109,7 @@ impl LabController {
         );
         let z = self.ui.z.get_untracked();
         let request = self.with_lab(None, |lab| {
-            if lab.views.interpolation_in_flight {
-                lab.views.interpolation_again = true;
+            if lab.views.interpolation.busy() {
                 return None;
             }
             if lab.schedule.training
@@ -137,11 +121,11 @@ impl LabController {
             {
                 return None;
             }
-            let (a, b) = (self.endpoint(lab, from, &z)?, self.endpoint(lab, to, &z)?);
+            let (a, b) = (endpoint(lab, from, &z)?, endpoint(lab, to, &z)?);
             let line = LatentLines::interpolation(&a, &b, INTERPOLATION_FRAMES);
             let sessions = lab.view_sessions.as_ref()?;
             let read = lab.vae.request_lines(&sessions.interpolation, &line);
-            lab.views.interpolation_in_flight = true;
+            lab.views.interpolation.started();
             Some((lab.generation, read))
         });
         let Some(Some((generation, read))) = request else {
@@ -153,10 +137,9 @@ impl LabController {
                 Ok(read) => read.wait().await,
                 Err(error) => Err(error),
             };
-            let Some(again) = this.with_lab(Some(generation), |lab| {
-                lab.views.interpolation_in_flight = false;
-                std::mem::take(&mut lab.views.interpolation_again)
-            }) else {
+            let Some(again) =
+                this.with_lab(Some(generation), |lab| lab.views.interpolation.finished())
+            else {
                 return;
             };
             match result {
@@ -216,5 +199,13 @@ fn draw_strips(images: &[f32]) {
         {
             draw_digits(&canvas, strip, DigitGrid::new(1, STRIP_POINTS));
         }
+    }
+}
+
+/// Where an interpolation end is: the sliders' point, or a test digit's posterior mean.
+fn endpoint(lab: &Lab, endpoint: Endpoint, z: &[f32]) -> Option<Vec<f32>> {
+    match endpoint {
+        Endpoint::Sliders => (z.len() == lab.vae.config().sizes.latent).then(|| z.to_vec()),
+        Endpoint::Test(index) => lab.test_mean(index),
     }
 }

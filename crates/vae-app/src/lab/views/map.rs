@@ -15,12 +15,11 @@ impl LabController {
     /// training goes on, so they describe the model the evaluation measured.
     pub(in crate::lab) fn refresh_map(&self) {
         let request = self.with_lab(None, |lab| {
-            if lab.views.map_in_flight {
-                lab.views.map_again = true;
+            if lab.views.map.busy() {
                 return None;
             }
             let read = lab.vae.request_posteriors(&lab.evaluator).ok()?;
-            lab.views.map_in_flight = true;
+            lab.views.map.started();
             Some((lab.generation, lab.vae.step(), read))
         });
         let Some(Some((generation, step, read))) = request else {
@@ -29,10 +28,8 @@ impl LabController {
         let this = self.clone();
         spawn_local(async move {
             let result = read.wait().await;
-            let Some(again) = this.with_lab(Some(generation), |lab| {
-                lab.views.map_in_flight = false;
-                std::mem::take(&mut lab.views.map_again)
-            }) else {
+            let Some(again) = this.with_lab(Some(generation), |lab| lab.views.map.finished())
+            else {
                 return;
             };
             match result {
@@ -122,13 +119,7 @@ impl LabController {
 
     /// The sliders jump to test digit `index`'s posterior mean, as the last map read it.
     pub fn pick_test_digit(&self, index: usize) {
-        let z = self.with_lab(None, |lab| {
-            let latent = lab.vae.config().sizes.latent;
-            lab.views
-                .means
-                .get(index * latent..(index + 1) * latent)
-                .map(<[f32]>::to_vec)
-        });
+        let z = self.with_lab(None, |lab| lab.test_mean(index));
         if let Some(Some(z)) = z {
             self.set_z(z, None);
         }

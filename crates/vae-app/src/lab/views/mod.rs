@@ -52,6 +52,31 @@ impl ViewSessions {
     }
 }
 
+/// One request of a view on the GPU at a time; asked again meanwhile, it runs once more after.
+#[derive(Default)]
+struct OneInFlight {
+    in_flight: bool,
+    again: bool,
+}
+
+impl OneInFlight {
+    /// Whether a request is out; if so, another is wanted once it is back.
+    fn busy(&mut self) -> bool {
+        self.again |= self.in_flight;
+        self.in_flight
+    }
+
+    fn started(&mut self) {
+        self.in_flight = true;
+    }
+
+    /// The request is back: whether another was asked for meanwhile.
+    fn finished(&mut self) -> bool {
+        self.in_flight = false;
+        std::mem::take(&mut self.again)
+    }
+}
+
 /// The views' state in the lab: what came back last and what is in flight.
 #[derive(Default)]
 pub(super) struct ViewState {
@@ -60,20 +85,28 @@ pub(super) struct ViewState {
     logvars: Vec<f32>,
     /// The posteriors' principal plane, once they have come back.
     principal: Option<Plane>,
-    map_in_flight: bool,
-    map_again: bool,
-    decodes_in_flight: bool,
-    decodes_again: bool,
+    map: OneInFlight,
+    decodes: OneInFlight,
     /// Bumped by each slider move: a settle timer acts only if no move came after it.
     settle: u64,
-    interpolation_in_flight: bool,
-    interpolation_again: bool,
+    interpolation: OneInFlight,
     /// `[INTERPOLATION_FRAMES, pixels]`, the latest interpolation's decodes.
     frames: Vec<f32>,
     pad_in_flight: bool,
     pad_waiting: Option<Vec<f32>>,
     /// When the views last followed training (`performance.now()`).
     followed_training_at: f64,
+}
+
+impl super::Lab {
+    /// Test digit `index`'s posterior mean, as the last map read it.
+    fn test_mean(&self, index: usize) -> Option<Vec<f32>> {
+        let latent = self.vae.config().sizes.latent;
+        self.views
+            .means
+            .get(index * latent..(index + 1) * latent)
+            .map(<[f32]>::to_vec)
+    }
 }
 
 /// Whether `element` is (partly) in the viewport: while training, views off screen are not
