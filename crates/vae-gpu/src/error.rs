@@ -30,6 +30,11 @@ pub enum GpuError {
     #[error("cannot load the checkpoint: {0}")]
     Checkpoint(String),
 
+    /// The GPU had no memory for a buffer (caught by an error scope): the model or batch is too
+    /// large for this GPU.
+    #[error("the GPU has not enough memory for {0}: choose a smaller hidden width or batch")]
+    OutOfMemory(String),
+
     #[error("could not read GPU memory back: {0}")]
     Map(String),
 

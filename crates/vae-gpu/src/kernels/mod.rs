@@ -20,16 +20,37 @@ pub(crate) async fn create_checked<T>(
     what: &str,
     create: impl FnOnce() -> T,
 ) -> Result<T, GpuError> {
-    let scope = context
-        .device
-        .push_error_scope(wgpu::ErrorFilter::Validation);
-    let created = create();
-    match scope.pop().await {
-        None => Ok(created),
-        Some(error) => Err(GpuError::Validation {
+    match scoped(context, wgpu::ErrorFilter::Validation, create).await {
+        (created, None) => Ok(created),
+        (_, Some(error)) => Err(GpuError::Validation {
             context: what.to_string(),
             message: error.to_string(),
         }),
+    }
+}
+
+/// `make`'s result and the first error of kind `filter` it caused.
+async fn scoped<T>(
+    context: &GpuContext,
+    filter: wgpu::ErrorFilter,
+    make: impl FnOnce() -> T,
+) -> (T, Option<wgpu::Error>) {
+    let scope = context.device.push_error_scope(filter);
+    let made = make();
+    (made, scope.pop().await)
+}
+
+/// Runs `allocate` inside an out-of-memory error scope, so buffers this GPU has no memory for
+/// become an error naming what was being made (the caller's previous model stays usable)
+/// instead of an uncaptured error.
+pub(crate) async fn allocate_checked<T>(
+    context: &GpuContext,
+    what: &str,
+    allocate: impl FnOnce() -> T,
+) -> Result<T, GpuError> {
+    match scoped(context, wgpu::ErrorFilter::OutOfMemory, allocate).await {
+        (allocated, None) => Ok(allocated),
+        (_, Some(_)) => Err(GpuError::OutOfMemory(what.to_string())),
     }
 }
 

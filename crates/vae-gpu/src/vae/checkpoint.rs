@@ -71,91 +71,16 @@ impl Vae {
         bytes: &[u8],
         adjust: impl FnOnce(&mut VaeConfig),
     ) -> Result<Self, GpuError> {
-        check_size(bytes.len() as u64)?;
-        let (file, meta) = parse_file(bytes)?;
-        let Some(prefix) = full_checkpoint_prefix(&meta) else {
-            let mut config = VaeConfig {
-                sizes: sizes_from_shapes(&file)?,
-                ..VaeConfig::default()
-            };
-            adjust(&mut config);
-            return Self::load_state_dict_as(context, bytes, config).await;
-        };
-        let get = |key: &str| {
-            let key = format!("{prefix}{key}");
-            meta.get(&key)
-                .ok_or_else(|| fail(format!("metadata has no \"{key}\"")))
-        };
-        if !prefix.is_empty() && get("format")? != FORMAT_VERSION {
-            return Err(fail(format!(
-                "{KEY_PREFIX}format is \"{}\": written by another version of this lab; this build \
-                 reads {FORMAT_VERSION} and {LEGACY_FORMAT}",
-                get("format")?
-            )));
-        }
-        fn parse<T: std::str::FromStr>(key: &str, text: &str) -> Result<T, GpuError> {
-            text.parse().map_err(|_| {
-                fail(format!(
-                    "metadata \"{key}\" = \"{text}\" is not a valid number"
-                ))
-            })
-        }
-        let number = |key: &str| get(key).and_then(|text| parse::<f64>(key, text));
-        let mut config = VaeConfig {
-            sizes: Sizes {
-                input: parse("input", get("input")?)?,
-                hidden: parse("hidden", get("hidden")?)?,
-                latent: parse("latent", get("latent")?)?,
-            },
-            batch: parse("batch", get("batch")?)?,
-            adam: AdamConfig {
-                lr: number("lr")?,
-                beta1: number("beta1")?,
-                beta2: number("beta2")?,
-                eps: number("eps")?,
-            },
-            seed: parse("seed", get("seed")?)?,
-            // Files written before β existed trained the ELBO itself.
-            kl_weight: match meta.get(&format!("{prefix}kl_weight")) {
-                Some(text) => parse("kl_weight", text)?,
-                None => 1.0,
-            },
-        };
-        adjust(&mut config);
-        let step: u64 = parse("step", get("step")?)?;
-        let epoch: u64 = parse("epoch", get("epoch")?)?;
-        let position: u32 = parse("position", get("position")?)?;
-        config.validate(&context.limits)?;
-        if step > u64::from(u32::MAX / 2) {
-            return Err(fail(format!("step {step} is out of range")));
-        }
-
-        let params = flat_tensors(&file, "", config.sizes)?;
-        let m = flat_tensors(&file, "optimizer.m.", config.sizes)?;
-        let v = flat_tensors(&file, "optimizer.v.", config.sizes)?;
-        if let Some(bad) = v.iter().find(|&&v| v < 0.0) {
-            return Err(fail(format!("a second moment is negative ({bad})")));
-        }
-
-        let mut vae = Vae::with_parameters(context, config, &params).await?;
-        let queue = &vae.context.queue;
-        queue.write_buffer(&vae.m, 0, bytemuck::cast_slice(&m));
-        queue.write_buffer(&vae.v, 0, bytemuck::cast_slice(&v));
-        queue.write_buffer(&vae.state, 0, &(step as u32).to_le_bytes());
-        vae.step = step;
-        vae.reported_step = step;
-        vae.resume = Some((epoch, position));
-        vae.good_step = step;
-        vae.pending = None;
-        vae.snapshot_into_good();
-        Ok(vae)
+        let contents = read_checkpoint(bytes, &context.limits, adjust)?;
+        Self::from_contents(context, contents).await
     }
 
     /// A model from a plain state dict in safetensors (the article's PyTorch names, weights
     /// `[out, in]`): sizes from the tensors' shapes, the default training settings, Adam's
     /// moments at zero, step 0.
     pub async fn load_state_dict(context: GpuContext, bytes: &[u8]) -> Result<Self, GpuError> {
-        Self::load_state_dict_with(context, bytes, None).await
+        let contents = read_state_dict(bytes, &context.limits, None)?;
+        Self::from_contents(context, contents).await
     }
 
     /// A plain state dict trained on with `config`'s batch, learning rate and seed (its sizes
@@ -165,39 +90,182 @@ impl Vae {
         bytes: &[u8],
         config: VaeConfig,
     ) -> Result<Self, GpuError> {
-        Self::load_state_dict_with(context, bytes, Some(config)).await
+        let contents = read_state_dict(bytes, &context.limits, Some(config))?;
+        Self::from_contents(context, contents).await
     }
 
-    async fn load_state_dict_with(
+    /// The checked contents on the GPU.
+    async fn from_contents(
         context: GpuContext,
-        bytes: &[u8],
-        settings: Option<VaeConfig>,
+        contents: CheckpointContents,
     ) -> Result<Self, GpuError> {
-        check_size(bytes.len() as u64)?;
-        let (file, _) = parse_file(bytes)?;
-        let sizes = sizes_from_shapes(&file)?;
-        let config = match settings {
-            Some(config) if config.sizes != sizes => {
-                return Err(fail(format!(
-                    "the file holds a {} → {} → {} model, the settings ask for {} → {} → {}",
-                    sizes.input,
-                    sizes.hidden,
-                    sizes.latent,
-                    config.sizes.input,
-                    config.sizes.hidden,
-                    config.sizes.latent
-                )))
-            }
-            Some(config) => config,
-            None => VaeConfig {
-                sizes,
-                ..VaeConfig::default()
-            },
+        let mut vae = Vae::with_parameters(context, contents.config, &contents.params).await?;
+        let Some(training) = contents.training else {
+            return Ok(vae);
         };
-        config.validate(&context.limits)?;
-        let params = flat_tensors(&file, "", sizes)?;
-        Vae::with_parameters(context, config, &params).await
+        let queue = &vae.context.queue;
+        queue.write_buffer(&vae.m, 0, bytemuck::cast_slice(&training.m));
+        queue.write_buffer(&vae.v, 0, bytemuck::cast_slice(&training.v));
+        queue.write_buffer(&vae.state, 0, &(training.step as u32).to_le_bytes());
+        vae.step = training.step;
+        vae.reported_step = training.step;
+        vae.resume = Some((training.epoch, training.position));
+        vae.good_step = training.step;
+        vae.pending = None;
+        vae.snapshot_into_good();
+        Ok(vae)
     }
+}
+
+/// Everything a checkpoint file holds, checked against the model's shapes and an adapter's
+/// limits, before any of it goes to a GPU.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckpointContents {
+    pub config: VaeConfig,
+    /// The parameters in the engine's flat layout.
+    pub params: Vec<f32>,
+    /// Adam's state and the data position of a full checkpoint; None for a state dict.
+    pub training: Option<TrainingState>,
+}
+
+/// Where a full checkpoint's training stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingState {
+    pub m: Vec<f32>,
+    pub v: Vec<f32>,
+    pub step: u64,
+    pub epoch: u64,
+    pub position: u32,
+}
+
+/// [`Vae::load_with`] without the GPU: the bytes parsed and checked (size, header, our metadata,
+/// shapes, dtypes, finite values, the settings against `limits`). A file without our metadata is
+/// read as a state dict ([`read_state_dict`]).
+pub fn read_checkpoint(
+    bytes: &[u8],
+    limits: &wgpu::Limits,
+    adjust: impl FnOnce(&mut VaeConfig),
+) -> Result<CheckpointContents, GpuError> {
+    check_size(bytes.len() as u64)?;
+    let (file, meta) = parse_file(bytes)?;
+    let Some(prefix) = full_checkpoint_prefix(&meta) else {
+        let mut config = VaeConfig {
+            sizes: sizes_from_shapes(&file)?,
+            ..VaeConfig::default()
+        };
+        adjust(&mut config);
+        return state_dict_contents(&file, limits, Some(config));
+    };
+    let get = |key: &str| {
+        let key = format!("{prefix}{key}");
+        meta.get(&key)
+            .ok_or_else(|| fail(format!("metadata has no \"{key}\"")))
+    };
+    if !prefix.is_empty() && get("format")? != FORMAT_VERSION {
+        return Err(fail(format!(
+            "{KEY_PREFIX}format is \"{}\": written by another version of this lab; this build \
+             reads {FORMAT_VERSION} and {LEGACY_FORMAT}",
+            get("format")?
+        )));
+    }
+    fn parse<T: std::str::FromStr>(key: &str, text: &str) -> Result<T, GpuError> {
+        text.parse().map_err(|_| {
+            fail(format!(
+                "metadata \"{key}\" = \"{text}\" is not a valid number"
+            ))
+        })
+    }
+    let number = |key: &str| get(key).and_then(|text| parse::<f64>(key, text));
+    let mut config = VaeConfig {
+        sizes: Sizes {
+            input: parse("input", get("input")?)?,
+            hidden: parse("hidden", get("hidden")?)?,
+            latent: parse("latent", get("latent")?)?,
+        },
+        batch: parse("batch", get("batch")?)?,
+        adam: AdamConfig {
+            lr: number("lr")?,
+            beta1: number("beta1")?,
+            beta2: number("beta2")?,
+            eps: number("eps")?,
+        },
+        seed: parse("seed", get("seed")?)?,
+        // Files written before β existed trained the ELBO itself.
+        kl_weight: match meta.get(&format!("{prefix}kl_weight")) {
+            Some(text) => parse("kl_weight", text)?,
+            None => 1.0,
+        },
+    };
+    adjust(&mut config);
+    let step: u64 = parse("step", get("step")?)?;
+    let epoch: u64 = parse("epoch", get("epoch")?)?;
+    let position: u32 = parse("position", get("position")?)?;
+    config.validate(limits)?;
+    if step > u64::from(u32::MAX / 2) {
+        return Err(fail(format!("step {step} is out of range")));
+    }
+
+    let params = flat_tensors(&file, "", config.sizes)?;
+    let m = flat_tensors(&file, "optimizer.m.", config.sizes)?;
+    let v = flat_tensors(&file, "optimizer.v.", config.sizes)?;
+    if let Some(bad) = v.iter().find(|&&v| v < 0.0) {
+        return Err(fail(format!("a second moment is negative ({bad})")));
+    }
+    Ok(CheckpointContents {
+        config,
+        params,
+        training: Some(TrainingState {
+            m,
+            v,
+            step,
+            epoch,
+            position,
+        }),
+    })
+}
+
+/// A plain state dict's contents ([`Vae::load_state_dict_as`] without the GPU): `settings`, whose
+/// sizes must be the file's, or the defaults at the file's sizes.
+pub fn read_state_dict(
+    bytes: &[u8],
+    limits: &wgpu::Limits,
+    settings: Option<VaeConfig>,
+) -> Result<CheckpointContents, GpuError> {
+    check_size(bytes.len() as u64)?;
+    let (file, _) = parse_file(bytes)?;
+    state_dict_contents(&file, limits, settings)
+}
+
+fn state_dict_contents(
+    file: &SafeTensors<'_>,
+    limits: &wgpu::Limits,
+    settings: Option<VaeConfig>,
+) -> Result<CheckpointContents, GpuError> {
+    let sizes = sizes_from_shapes(file)?;
+    let config = match settings {
+        Some(config) if config.sizes != sizes => {
+            return Err(fail(format!(
+                "the file holds a {} → {} → {} model, the settings ask for {} → {} → {}",
+                sizes.input,
+                sizes.hidden,
+                sizes.latent,
+                config.sizes.input,
+                config.sizes.hidden,
+                config.sizes.latent
+            )))
+        }
+        Some(config) => config,
+        None => VaeConfig {
+            sizes,
+            ..VaeConfig::default()
+        },
+    };
+    config.validate(limits)?;
+    Ok(CheckpointContents {
+        config,
+        params: flat_tensors(file, "", sizes)?,
+        training: None,
+    })
 }
 
 /// A checkpoint on its way back from the GPU ([`Vae::begin_save`]).
@@ -350,22 +418,29 @@ fn f32_values(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, GpuError> {
 }
 
 /// The tensors named `prefix` + each tensor's name, checked (the model's shapes, a float dtype,
-/// finite) and laid out as the GPU's flat buffer.
+/// finite) and laid out as the GPU's flat buffer. Every shape is checked before the buffer is
+/// allocated, so sizes claimed by metadata alone never cost memory.
 fn flat_tensors(file: &SafeTensors<'_>, prefix: &str, sizes: Sizes) -> Result<Vec<f32>, GpuError> {
+    let views = Tensor::ALL
+        .iter()
+        .map(|&tensor| {
+            let name = format!("{prefix}{}", tensor.name());
+            let view = file
+                .tensor(&name)
+                .map_err(|_| fail(format!("tensor \"{name}\" is missing")))?;
+            let shape = tensor.shape(sizes);
+            if view.shape() != shape.as_slice() {
+                return Err(fail(format!(
+                    "tensor \"{name}\" has shape {:?}, the model needs {shape:?}",
+                    view.shape()
+                )));
+            }
+            Ok((tensor, name, view))
+        })
+        .collect::<Result<Vec<_>, GpuError>>()?;
     let layout = Layout::aligned(sizes, super::ALIGN);
     let mut out = vec![0.0f32; layout.len()];
-    for tensor in Tensor::ALL {
-        let name = format!("{prefix}{}", tensor.name());
-        let view = file
-            .tensor(&name)
-            .map_err(|_| fail(format!("tensor \"{name}\" is missing")))?;
-        let shape = tensor.shape(sizes);
-        if view.shape() != shape.as_slice() {
-            return Err(fail(format!(
-                "tensor \"{name}\" has shape {:?}, the model needs {shape:?}",
-                view.shape()
-            )));
-        }
+    for (tensor, name, view) in views {
         let values = f32_values(&name, &view)?;
         if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
             return Err(fail(format!("tensor \"{name}\" holds {bad}")));

@@ -15,7 +15,10 @@ mod views;
 use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
 
-pub use checkpoint::{check_size as check_checkpoint_size, CheckpointRead, MAX_CHECKPOINT_BYTES};
+pub use checkpoint::{
+    check_size as check_checkpoint_size, read_checkpoint, read_state_dict, CheckpointContents,
+    CheckpointRead, TrainingState, MAX_CHECKPOINT_BYTES,
+};
 pub use compact::{inspect_checkpoint, CheckpointSummary, WeightDtype};
 pub use config::{VaeConfig, MAX_KL_WEIGHT};
 pub use evaluation::{Evaluation, EvaluationRead, Evaluator};
@@ -35,7 +38,7 @@ pub const METRICS_RING: u32 = 256;
 /// Most steps encoded into one submit (the gather's parameter slots).
 pub const MAX_STEPS_PER_SUBMIT: u32 = 256;
 /// The GPU layout aligns each tensor to 256 bytes, the storage-binding offset alignment.
-const ALIGN: usize = 64;
+pub const ALIGN: usize = 64;
 
 /// One step's batch means, in nats per image.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -148,26 +151,44 @@ impl Vae {
         let kernels = Kernels::new(&context).await?;
         let device = &context.device;
         let flat = |label| storage_buffer(device, label, layout.len());
-        let params_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("parameters"),
-            contents: bytemuck::cast_slice(params),
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-        });
-        let (grads, m, v) = (flat("gradients"), flat("adam m"), flat("adam v"));
-        let state = storage_buffer(device, "step counter", 1);
-        let ring = storage_buffer(device, "metrics ring", 4 * METRICS_RING as usize);
-        let snapshot = || {
-            [
-                flat("snapshot parameters"),
-                flat("snapshot m"),
-                flat("snapshot v"),
-                storage_buffer(device, "snapshot step counter", 1),
-            ]
-        };
-        let snapshots = [snapshot(), snapshot(), snapshot()];
-        let train_batch = Activations::new(device, config.sizes, config.batch);
+        let what = format!(
+            "a {} → {} → {} model trained in batches of {}",
+            config.sizes.input, config.sizes.hidden, config.sizes.latent, config.batch
+        );
+        let buffers = crate::kernels::allocate_checked(&context, &what, || {
+            let params_buffer = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("parameters"),
+                contents: bytemuck::cast_slice(params),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            });
+            let (grads, m, v) = (flat("gradients"), flat("adam m"), flat("adam v"));
+            let state = storage_buffer(device, "step counter", 1);
+            let ring = storage_buffer(device, "metrics ring", 4 * METRICS_RING as usize);
+            let snapshot = || {
+                [
+                    flat("snapshot parameters"),
+                    flat("snapshot m"),
+                    flat("snapshot v"),
+                    storage_buffer(device, "snapshot step counter", 1),
+                ]
+            };
+            let snapshots = [snapshot(), snapshot(), snapshot()];
+            let train_batch = Activations::new(device, config.sizes, config.batch);
+            (
+                params_buffer,
+                grads,
+                m,
+                v,
+                state,
+                ring,
+                snapshots,
+                train_batch,
+            )
+        })
+        .await?;
+        let (params_buffer, grads, m, v, state, ring, snapshots, train_batch) = buffers;
         let inputs = PassInputs {
             layout: &layout,
             params: &params_buffer,
