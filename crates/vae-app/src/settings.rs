@@ -57,15 +57,49 @@ impl SettingsForm {
         self.kl_weight.set(config.kl_weight.to_string());
     }
 
+    /// The fields as typed, at this moment.
+    pub fn text(&self) -> SettingsText {
+        SettingsText {
+            learning_rate: self.learning_rate.get_untracked(),
+            batch: self.batch.get_untracked(),
+            latent: self.latent.get_untracked(),
+            hidden: self.hidden.get_untracked(),
+            seed: self.seed.get_untracked(),
+            kl_weight: self.kl_weight.get_untracked(),
+        }
+    }
+
     /// The configuration the form describes, or what is wrong with it.
     pub fn parse(
         &self,
         limits: &wgpu::Limits,
         training_images: usize,
     ) -> Result<VaeConfig, Box<FormErrors>> {
+        self.text().parse(limits, training_images)
+    }
+}
+
+/// The form's fields as text, whatever was typed or pasted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SettingsText {
+    pub learning_rate: String,
+    pub batch: String,
+    pub latent: String,
+    pub hidden: String,
+    pub seed: String,
+    pub kl_weight: String,
+}
+
+impl SettingsText {
+    /// The configuration these fields describe for a training set of `training_images`, or a
+    /// message per wrong field (and one for what only the adapter's limits refuse).
+    pub fn parse(
+        &self,
+        limits: &wgpu::Limits,
+        training_images: usize,
+    ) -> Result<VaeConfig, Box<FormErrors>> {
         let mut errors = FormErrors::default();
-        let learning_rate = self.learning_rate.get_untracked().trim().parse::<f64>();
-        let learning_rate = match learning_rate {
+        let learning_rate = match self.learning_rate.trim().parse::<f64>() {
             Ok(lr) if lr.is_finite() && lr > 0.0 && lr <= 1.0 => Some(lr),
             Ok(_) => {
                 errors.learning_rate =
@@ -77,36 +111,36 @@ impl SettingsForm {
                 None
             }
         };
-        let max_batch = MAX_BATCH.min(training_images as u32);
+        let max_batch = MAX_BATCH.min(u32::try_from(training_images).unwrap_or(u32::MAX));
         let batch = whole(
-            &self.batch.get_untracked(),
+            &self.batch,
             1,
             max_batch as u64,
             &mut errors.batch,
             "images per step",
         );
         let latent = whole(
-            &self.latent.get_untracked(),
+            &self.latent,
             1,
             MAX_LATENT as u64,
             &mut errors.latent,
             "dimensions (one slider each)",
         );
         let hidden = whole(
-            &self.hidden.get_untracked(),
+            &self.hidden,
             1,
             MAX_HIDDEN as u64,
             &mut errors.hidden,
             "units",
         );
-        let seed = match self.seed.get_untracked().trim().parse::<u64>() {
+        let seed = match self.seed.trim().parse::<u64>() {
             Ok(seed) => Some(seed),
             Err(_) => {
                 errors.seed = Some("Enter a whole number from 0 up, such as 0.".into());
                 None
             }
         };
-        let kl_weight = match self.kl_weight.get_untracked().trim().parse::<f64>() {
+        let kl_weight = match self.kl_weight.trim().parse::<f64>() {
             Ok(beta) if beta.is_finite() && (0.0..=MAX_KL_WEIGHT).contains(&beta) => Some(beta),
             Ok(_) => {
                 errors.kl_weight = Some(format!(
