@@ -1,0 +1,141 @@
+//! One function per input the lab reads from outside. Each takes arbitrary bytes, must never
+//! panic, hang or allocate out of proportion to its input, and asserts what must hold of whatever
+//! it accepts. The cargo-fuzz targets in `fuzz/` call these with coverage guidance; this crate's
+//! tests replay the committed corpora (`fuzz/corpus/<target>/`) on every `cargo test`.
+
+use vae_gpu::vae::{inspect_checkpoint, read_checkpoint, read_state_dict, VaeConfig};
+use vae_gpu::wgpu;
+use vae_reference::Layout;
+
+/// A target's check: arbitrary bytes in, a panic on a broken property.
+pub type Check = fn(&[u8]);
+
+/// Every target by its name in `fuzz/`, for the replay.
+pub const TARGETS: &[(&str, Check)] = &[
+    ("shard", shard),
+    ("checkpoint", checkpoint),
+    ("fragment", fragment),
+    ("settings", settings),
+    ("saved_curve", saved_curve),
+];
+
+/// The limits of a large desktop GPU: the loosest an adapter gives, so the most a file's claims
+/// could make the loader allocate.
+pub fn generous_limits() -> wgpu::Limits {
+    wgpu::Limits {
+        max_storage_buffer_binding_size: 1 << 31,
+        max_buffer_size: 1 << 32,
+        ..wgpu::Limits::default()
+    }
+}
+
+/// The bundled data: gzip or plain, then the shard format. What it accepts has consistent
+/// sizes, labels 0–9 and readable last images.
+pub fn shard(bytes: &[u8]) {
+    let Ok(raw) = mnist_shard::decompress(bytes, "fuzz") else {
+        return;
+    };
+    let Ok(shard) = mnist_shard::Shard::parse(&raw, "fuzz") else {
+        return;
+    };
+    for split in [shard.train(), shard.test()] {
+        assert_eq!(
+            split.packed_images().len(),
+            split.len() * split.words_per_image() * 4
+        );
+        assert!(split.labels().iter().all(|&label| label <= 9));
+        if let Some(last) = split.len().checked_sub(1) {
+            assert_eq!(split.image_f32(last).len(), split.pixels_per_image());
+        }
+    }
+}
+
+/// A file opened in the page or by the CLI: the look before loading ([`inspect_checkpoint`]), a
+/// full checkpoint or a state dict ([`read_checkpoint`]), and a state dict read with the page's
+/// settings ([`read_state_dict`]). What loads is whole, finite and agrees with the look.
+pub fn checkpoint(bytes: &[u8]) {
+    let limits = generous_limits();
+    let summary = inspect_checkpoint(bytes);
+    if let Ok(contents) = read_checkpoint(bytes, &limits, |_| {}) {
+        let summary = summary
+            .as_ref()
+            .expect("a file that loads passes the look before loading");
+        assert_eq!(summary.sizes, contents.config.sizes);
+        let layout = Layout::aligned(contents.config.sizes, vae_gpu::vae::ALIGN);
+        assert_eq!(contents.params.len(), layout.len());
+        assert!(contents.params.iter().all(|p| p.is_finite()));
+        if let Some(training) = &contents.training {
+            assert_eq!(training.m.len(), layout.len());
+            assert!(training.v.iter().all(|&v| v >= 0.0));
+            assert_eq!(summary.step, Some(training.step));
+        }
+        contents
+            .config
+            .validate(&limits)
+            .expect("what loads has valid settings");
+    }
+    let settings = VaeConfig::default();
+    if let Ok(contents) = read_state_dict(bytes, &limits, Some(settings)) {
+        assert_eq!(contents.config, settings);
+        assert!(contents.training.is_none());
+    }
+}
+
+/// The URL fragment a link carries. Anything accepted round-trips through the fragment the page
+/// would write for it.
+pub fn fragment(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Ok(state) = vae_app::link::parse_fragment(text) else {
+        return;
+    };
+    let config = state.settings(VaeConfig::default());
+    let z = state
+        .z
+        .clone()
+        .unwrap_or_else(|| vec![0.0; config.sizes.latent]);
+    if z.len() == config.sizes.latent {
+        let again = vae_app::link::parse_fragment(&vae_app::link::format_fragment(&config, &z))
+            .expect("the page reads back what it writes");
+        assert_eq!(again.settings(VaeConfig::default()), config);
+        assert_eq!(again.z.as_deref(), Some(z.as_slice()));
+    }
+}
+
+/// The settings form: six fields of typed text (split at 0x1f, the unit separator). Accepted
+/// settings are valid for the adapter.
+pub fn settings(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let mut fields = text.split('\u{1f}').map(str::to_string);
+    let mut next = || fields.next().unwrap_or_default();
+    let form = vae_app::settings::SettingsText {
+        learning_rate: next(),
+        batch: next(),
+        latent: next(),
+        hidden: next(),
+        seed: next(),
+        kl_weight: next(),
+    };
+    let limits = wgpu::Limits::default();
+    if let Ok(config) = form.parse(&limits, 60_000) {
+        config
+            .validate(&limits)
+            .expect("accepted settings are valid");
+        assert!(config.batch as usize <= 60_000);
+    }
+}
+
+/// The curve stored beside an autosave, as the little-endian f64s IndexedDB holds.
+pub fn saved_curve(bytes: &[u8]) {
+    let values: Vec<f64> = bytes
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().expect("chunks of 8")))
+        .collect();
+    if let Ok(curve) = vae_app::unflatten_curve(&values) {
+        assert_eq!(
+            values.len(),
+            3 + curve.train.len() * 4 + curve.test.len() * 6
+        );
+    }
+}
