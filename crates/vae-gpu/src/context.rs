@@ -42,7 +42,7 @@ pub struct GpuContext {
     pub adapter: AdapterSummary,
     pub limits: wgpu::Limits,
     /// Set by wgpu when the device is lost (driver reset, GPU removed, tab backgrounded too long).
-    lost: Arc<Mutex<Option<String>>>,
+    lost: Arc<Mutex<Lost>>,
     /// Keeps read-back completions prompt while any read is out.
     pub(crate) reads: ReadWatch,
 }
@@ -81,11 +81,18 @@ impl GpuContext {
                 .filter(|_| device_has_subgroups(features)),
             ..described
         };
-        let lost = Arc::new(Mutex::new(None));
+        let lost = Arc::new(Mutex::new(Lost::default()));
         let report = Arc::clone(&lost);
         device.set_device_lost_callback(move |reason, message| {
+            let reason = match message.trim().trim_end_matches('.') {
+                "" => format!("{reason:?}"),
+                message => format!("{reason:?}: {message}"),
+            };
             if let Ok(mut lost) = report.lock() {
-                *lost = Some(format!("{reason:?}: {message}"));
+                for waiter in lost.waiters.drain(..) {
+                    let _ = waiter.send(reason.clone());
+                }
+                lost.reason = Some(reason);
             }
         });
         let reads = ReadWatch::new(&queue);
@@ -102,11 +109,48 @@ impl GpuContext {
     /// An error if the device has been lost: every later GPU call would fail, and the caller
     /// must create a new context (and reload its last checkpoint) to go on.
     pub fn check_device(&self) -> Result<(), GpuError> {
-        match self.lost.lock().ok().and_then(|lost| lost.clone()) {
+        match self.lost.lock().ok().and_then(|lost| lost.reason.clone()) {
             Some(reason) => Err(GpuError::DeviceLost(reason)),
             None => Ok(()),
         }
     }
+
+    /// Resolves with the reason once the device is lost (at once if it already is): how a page
+    /// learns of a loss while nothing of its own is waiting on the GPU.
+    pub fn when_lost(&self) -> impl std::future::Future<Output = String> + 'static {
+        let (send, receive) = futures_channel::oneshot::channel();
+        if let Ok(mut lost) = self.lost.lock() {
+            match &lost.reason {
+                Some(reason) => {
+                    let _ = send.send(reason.clone());
+                }
+                None => lost.waiters.push(send),
+            }
+        }
+        async move {
+            receive
+                .await
+                .unwrap_or_else(|_| "the device was dropped".into())
+        }
+    }
+
+    /// Destroys the device, as a driver reset or the browser's GPU process restarting would:
+    /// every resource of it is gone and [`GpuContext::when_lost`] resolves. Tests' (and a test
+    /// page's) way to lose a device on purpose.
+    pub fn destroy_device(&self) {
+        self.device.destroy();
+        // Natively wgpu reports the loss when the device is next maintained; a browser does it
+        // on its own.
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::Poll);
+    }
+}
+
+/// Whether the device is lost, and who waits to hear of it.
+#[derive(Default)]
+struct Lost {
+    reason: Option<String>,
+    waiters: Vec<futures_channel::oneshot::Sender<String>>,
 }
 
 #[cfg(not(target_arch = "wasm32"))]
