@@ -11,7 +11,7 @@ use crate::components::{
     KernelCheckPanel, LatentViews, ModelPanel, TrainPanel, WebGpuUnavailable,
 };
 use crate::data::{load_shard, DataState, ShardSlot};
-use crate::lab::{LabController, LabHandle, LabUi, Notice, Phase};
+use crate::lab::{install_test_hooks, LabController, LabHandle, LabUi, Notice, Phase};
 use crate::settings::SettingsForm;
 use crate::start::{choose_start, follow_drops, keep_fragment, StartPlan};
 
@@ -64,6 +64,8 @@ pub fn App() -> impl IntoView {
         .and_then(|window| window.location().search().ok())
         .unwrap_or_default();
     let bench_mode = search.contains("bench");
+    // `?test-hooks`: the browser tests' handles on faults (a lost device).
+    let test_hooks = search.contains("test-hooks");
     spawn_local(async move {
         if !bench_mode {
             let chosen = choose_start(VaeConfig::default()).await;
@@ -133,12 +135,16 @@ pub fn App() -> impl IntoView {
             ui.z.set(z);
         }
         let controller = LabController::new(context, shard_slot.get_value(), ui);
+        controller.watch_device();
         controller.start(start.source, false);
         if start.notice.is_some() {
             ui.notice.set(start.notice);
         }
         let handle = StoredValue::new_local(controller);
         follow_visibility(handle);
+        if test_hooks {
+            install_test_hooks(handle);
+        }
         follow_drops(move |file| open_chosen_file(handle, ui, file));
         lab.set(Some(handle));
     });
@@ -153,7 +159,7 @@ pub fn App() -> impl IntoView {
         let Some(handle) = lab.get_untracked() else {
             return;
         };
-        handle.with_value(|c| match form.parse(c.limits(), c.training_images()) {
+        handle.with_value(|c| match form.parse(&c.limits(), c.training_images()) {
             Ok(config) => c.rebuild(config, true),
             Err(_) => ui.notice.set(Some(Notice::error(
                 "The settings under Train are not valid: press Train to see what to change.",

@@ -59,12 +59,15 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
         z: z.clone(),
     };
     let mut error = !notes.is_empty();
-    match persist::load().await {
+    // A damaged autosave (truncated, NaN, another layout) is reported and the pretrained model
+    // opens instead: the page must never start on a model it cannot build.
+    let saved = persist::load().await.and_then(|saved| match saved {
+        Some(saved) => check_autosave(&saved.checkpoint).map(|()| Some(saved)),
+        None => Ok(None),
+    });
+    match saved {
         Ok(Some(saved)) => {
-            let step = inspect_checkpoint(&saved.checkpoint)
-                .ok()
-                .and_then(|s| s.step)
-                .unwrap_or(0);
+            let step = saved.step();
             notes.insert(
                 0,
                 format!(
@@ -79,14 +82,11 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
                         .into(),
                 );
             }
-            let source = ModelSource::Checkpoint(Loaded {
-                bytes: Arc::new(saved.checkpoint),
-                settings: None,
-                info: saved.info,
-                curve: Some(saved.curve),
-                notice: None,
-            });
-            return plan(source, notes, error);
+            return plan(
+                ModelSource::Checkpoint(Loaded::from_autosave(saved)),
+                notes,
+                error,
+            );
         }
         Ok(None) => {}
         Err(text) => {
@@ -113,6 +113,7 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
                 info,
                 curve: None,
                 notice: None,
+                save_after: false,
             });
             plan(source, notes, error)
         }
@@ -123,6 +124,18 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
             plan(ModelSource::Fresh(settings), notes, true)
         }
     }
+}
+
+/// Whether an autosave's checkpoint reads whole (every tensor, finite, valid settings) before a
+/// GPU is involved. The adapter's own limits are checked when the model is built.
+fn check_autosave(checkpoint: &[u8]) -> Result<(), String> {
+    let limits = vae_gpu::wgpu::Limits {
+        max_storage_buffer_binding_size: u64::MAX,
+        ..vae_gpu::wgpu::Limits::default()
+    };
+    vae_gpu::vae::read_checkpoint(checkpoint, &limits, |_| {})
+        .map(|_| ())
+        .map_err(|error| format!("its checkpoint is damaged ({error})"))
 }
 
 fn saved_when(at: f64) -> String {

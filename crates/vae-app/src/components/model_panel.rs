@@ -36,7 +36,8 @@ pub fn ModelPanel(
 ) -> impl IntoView {
     let phase = ui.phase;
     let idle = move || phase.with(|p| matches!(p, Phase::Ready | Phase::Diverged(_)));
-    let have_model = move || !phase.with(|p| matches!(p, Phase::Building | Phase::Failed(_)));
+    let have_model =
+        move || !phase.with(|p| matches!(p, Phase::Building | Phase::Lost(_) | Phase::Failed(_)));
     let on_file = move |event: leptos::ev::Event| {
         let Some(input) = event
             .target()

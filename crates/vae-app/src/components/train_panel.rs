@@ -169,7 +169,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
     // Train with the settings shown: the model is rebuilt first if they changed.
     let apply = move |then_train: bool| {
         lab.with_value(|controller| {
-            match form.parse(controller.limits(), controller.training_images()) {
+            match form.parse(&controller.limits(), controller.training_images()) {
                 Err(found) => errors.set(*found),
                 Ok(config) => {
                     errors.set(FormErrors::default());
@@ -206,12 +206,25 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                         Phase::Training => "Training",
                         Phase::Hidden => "Paused while this tab is hidden",
                         Phase::Diverged(_) => "Stopped: diverged",
+                        Phase::Lost(_) => "Stopped: GPU device lost",
                         Phase::Failed(_) => "Stopped: GPU error",
                     }}
                 </span>
             </div>
             {move || match phase.get() {
                 Phase::Diverged(text) => Some(view! { <p class="note warning" id="diverged" role="alert">{text}</p> }.into_any()),
+                Phase::Lost(reason) => Some(view! {
+                    <div class="note warning" id="device-lost" role="alert">
+                        <p>
+                            {format!("The GPU device was lost ({reason}): training stopped. ")}
+                            "Your model is kept: Restart asks the browser for a new device and \
+                             brings the model back with its curve."
+                        </p>
+                        <button id="restart-gpu" class="primary" on:click=move |_| lab.with_value(|c| c.restart_gpu())>
+                            "Restart on a new device"
+                        </button>
+                    </div>
+                }.into_any()),
                 Phase::Failed(text) => Some(view! {
                     <p class="note warning" id="lab-error" role="alert">
                         {text}" Reload the page to start again."

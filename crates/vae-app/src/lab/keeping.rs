@@ -44,7 +44,13 @@ impl LabController {
                 Ok(bytes) => {
                     let curve = this.ui.curve.get_untracked();
                     let info = this.ui.model_info.get_untracked();
-                    persist::save(&bytes, &curve, &info).await
+                    let saved = persist::save(&bytes, &curve, &info).await;
+                    // Kept in memory whether or not the browser took it (a full IndexedDB):
+                    // a lost device comes back to it.
+                    if this.is_current(generation) {
+                        this.keep_checkpoint(Arc::new(bytes), step, saved.is_ok());
+                    }
+                    saved
                 }
                 Err(error) => Err(error.to_string()),
             };
@@ -85,7 +91,7 @@ impl LabController {
 
     /// Offers the model as the file `vae train` writes.
     pub fn download(&self) {
-        let Some((_, step, read)) = self.begin_save() else {
+        let Some((generation, step, read)) = self.begin_save() else {
             return;
         };
         let this = self.clone();
@@ -93,7 +99,12 @@ impl LabController {
             let result = match read.wait().await {
                 Ok(bytes) => {
                     let name = format!("vae-lab-step-{step}.safetensors");
-                    persist::files::download(&bytes, &name).map(|()| (name, bytes.len()))
+                    let offered =
+                        persist::files::download(&bytes, &name).map(|()| (name, bytes.len()));
+                    if this.is_current(generation) {
+                        this.keep_checkpoint(Arc::new(bytes), step, false);
+                    }
+                    offered
                 }
                 Err(error) => Err(error.to_string()),
             };
@@ -163,6 +174,7 @@ impl LabController {
                 },
                 curve: None,
                 notice: Some(notice),
+                save_after: false,
             }),
             false,
         );

@@ -9,11 +9,12 @@
 mod keeping;
 mod opening;
 mod pacing;
+mod recovery;
 mod schedule;
 mod ui;
 mod views;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -24,6 +25,7 @@ use vae_gpu::{GpuContext, GpuError};
 use crate::data::ShardSlot;
 use crate::draw::{draw_digits, DigitGrid};
 pub use opening::{Loaded, ModelSource};
+pub use recovery::install_test_hooks;
 pub use ui::{
     Axes, Curve, Endpoint, LabUi, LatentMap, ModelInfo, ModelKind, Notice, Offer, Phase, Progress,
     SaveState, TestPoint, TrainPoint,
@@ -73,7 +75,12 @@ struct Lab {
 #[derive(Clone)]
 pub struct LabController {
     lab: Rc<RefCell<Option<Lab>>>,
-    context: GpuContext,
+    /// Replaced when a lost device is restarted.
+    context: Rc<RefCell<GpuContext>>,
+    /// What a lost device is recovered to.
+    kept: Rc<RefCell<Option<recovery::Kept>>>,
+    /// The step training had reached when the device was lost.
+    lost_at_step: Rc<Cell<u64>>,
     shard: ShardSlot,
     generations: Rc<RefCell<u64>>,
     pub ui: LabUi,
@@ -90,15 +97,17 @@ impl LabController {
     pub fn new(context: GpuContext, shard: ShardSlot, ui: LabUi) -> Self {
         Self {
             lab: Rc::new(RefCell::new(None)),
-            context,
+            context: Rc::new(RefCell::new(context)),
+            kept: Rc::new(RefCell::new(None)),
+            lost_at_step: Rc::new(Cell::new(0)),
             shard,
             generations: Rc::new(RefCell::new(0)),
             ui,
         }
     }
 
-    pub fn limits(&self) -> &vae_gpu::wgpu::Limits {
-        &self.context.limits
+    pub fn limits(&self) -> vae_gpu::wgpu::Limits {
+        self.context.borrow().limits.clone()
     }
 
     /// Training images in the data (0 until it has arrived).
@@ -116,8 +125,19 @@ impl LabController {
         Some(run(lab))
     }
 
-    /// Shows a GPU failure instead of the lab (the model is gone, e.g. a lost device).
+    /// Shows a GPU failure instead of the lab. A lost device is offered a restart that brings
+    /// the model back ([`recovery`]).
     fn fail(&self, error: GpuError) {
+        let lost = match (error, self.context().check_device()) {
+            (GpuError::DeviceLost(reason), _) | (_, Err(GpuError::DeviceLost(reason))) => {
+                Ok(reason)
+            }
+            (error, _) => Err(error),
+        };
+        let error = match lost {
+            Ok(reason) => return self.device_lost(reason),
+            Err(error) => error,
+        };
         if let Some(lab) = self.lab.borrow_mut().as_mut() {
             lab.schedule.training = false;
         }

@@ -18,6 +18,7 @@ use crate::data::SHARD_URL;
 use crate::draw::{draw_digits, DigitGrid};
 
 /// What a new model starts from.
+#[derive(Clone)]
 pub enum ModelSource {
     /// Initialised from the settings' seed.
     Fresh(VaeConfig),
@@ -25,6 +26,7 @@ pub enum ModelSource {
     Checkpoint(Loaded),
 }
 
+#[derive(Clone)]
 pub struct Loaded {
     pub bytes: Arc<Vec<u8>>,
     /// The settings a plain state dict trains with (the pretrained model takes the page's);
@@ -35,6 +37,22 @@ pub struct Loaded {
     pub curve: Option<Curve>,
     /// Said once the model is in.
     pub notice: Option<Notice>,
+    /// Autosaved once it is in (a model restored from memory that the browser does not hold).
+    pub save_after: bool,
+}
+
+impl Loaded {
+    /// This browser's autosave, resumed as it was: its own settings, its curve.
+    pub fn from_autosave(saved: crate::persist::Saved) -> Self {
+        Self {
+            bytes: Arc::new(saved.checkpoint),
+            settings: None,
+            info: saved.info,
+            curve: Some(saved.curve),
+            notice: None,
+            save_after: false,
+        }
+    }
 }
 
 impl LabController {
@@ -44,32 +62,47 @@ impl LabController {
         self.start(ModelSource::Fresh(config), then_train);
     }
 
-    /// Replaces the model with one from `source`. A fresh model takes the current one's place at
-    /// once; a checkpoint is built beside it and replaces it only once it is whole, so a file that
-    /// fails to load leaves the current model as it was (and says why).
+    /// Replaces the model with one from `source`, built beside the current one and swapped in
+    /// only once it is whole: a file that fails to load, or settings too large for this GPU's
+    /// memory, leave the current model as it was (and say why).
     pub fn start(&self, source: ModelSource, then_train: bool) {
+        if self
+            .ui
+            .phase
+            .with_untracked(|p| matches!(p, Phase::Lost(_)))
+        {
+            // Nothing can be built on a lost device; Restart makes a new one first.
+            return self.ui.notice.set(Some(Notice::error(
+                "The GPU device was lost: press Restart on a new device first.",
+            )));
+        }
         let this = self.clone();
         let fresh = matches!(source, ModelSource::Fresh(_));
         if fresh {
             self.ui.notice.set(None);
         }
-        if fresh || self.lab.borrow().is_none() {
-            *self.lab.borrow_mut() = None;
+        if self.lab.borrow().is_none() {
             self.ui.phase.set(Phase::Building);
         } else {
             // A file dropped while training: training stops, whether or not the file loads.
             if self.stop_training(false) {
                 self.ui.phase.set(Phase::Ready);
             }
-            self.ui.notice.set(Some(Notice::info("Loading the model…")));
+            self.ui.notice.set(Some(Notice::info(if fresh {
+                "Building the new model…"
+            } else {
+                "Loading the model…"
+            })));
         }
         spawn_local(async move {
-            let (info, curve, notice) = match &source {
-                ModelSource::Fresh(_) => (ModelInfo::scratch(), None, None),
+            let kept = source.clone();
+            let (info, curve, notice, save_after) = match &source {
+                ModelSource::Fresh(_) => (ModelInfo::scratch(), None, None, false),
                 ModelSource::Checkpoint(loaded) => (
                     loaded.info.clone(),
                     loaded.curve.clone(),
                     loaded.notice.clone(),
+                    loaded.save_after,
                 ),
             };
             match this.build(source).await {
@@ -88,6 +121,7 @@ impl LabController {
                     } else {
                         SaveState::Nothing
                     });
+                    this.keep_source(kept, progress.step, info.resumed && !save_after);
                     this.ui.model_info.set(info);
                     let evaluate = curve.as_ref().is_none_or(|c| c.test.is_empty());
                     this.ui.curve.set(curve.unwrap_or_default());
@@ -96,7 +130,7 @@ impl LabController {
                     if z.len() != config.sizes.latent {
                         this.ui.z.set(vec![0.0; config.sizes.latent]);
                     }
-                    if notice.is_some() {
+                    if notice.is_some() || fresh {
                         this.ui.notice.set(notice);
                     }
                     crate::draw::mark("lab-ready");
@@ -104,7 +138,7 @@ impl LabController {
                     // A model with a curve already (resumed) is evaluated too, for the latent
                     // map, but adds no point to its curve.
                     this.start_initial_evaluation(epochs_done, evaluate);
-                    if opened {
+                    if opened || save_after {
                         // An opened file becomes the visitor's work: a reload brings it back.
                         this.autosave();
                     }
@@ -113,14 +147,19 @@ impl LabController {
                     }
                 }
                 Err(error) if this.lab.borrow().is_some() => {
-                    // The current model stays; only the file failed.
+                    // The current model stays; only the new one failed.
+                    let what = if fresh {
+                        "The new model could not be built".to_string()
+                    } else {
+                        info.name.clone()
+                    };
                     this.ui.notice.set(Some(Notice::error(format!(
-                        "{}: {}. The current model is unchanged.",
-                        info.name,
+                        "{what}: {}. The current model is unchanged.",
                         message(error)
                     ))));
                 }
-                Err(error) => this.ui.phase.set(Phase::Failed(message(error))),
+                // No model to keep: a lost device offers its restart, anything else is shown.
+                Err(error) => this.fail(error),
             }
         });
     }
@@ -135,14 +174,14 @@ impl LabController {
         let fresh_page = self.lab.borrow().is_none();
         // The kernels compile while the data may still be downloading.
         let mut vae = match source {
-            ModelSource::Fresh(config) => Vae::new(self.context.clone(), config).await?,
+            ModelSource::Fresh(config) => Vae::new(self.context(), config).await?,
             ModelSource::Checkpoint(Loaded {
                 bytes,
                 settings: Some(settings),
                 ..
-            }) => Vae::load_state_dict_as(self.context.clone(), &bytes, settings).await?,
+            }) => Vae::load_state_dict_as(self.context(), &bytes, settings).await?,
             ModelSource::Checkpoint(Loaded { bytes, .. }) => {
-                Vae::load(self.context.clone(), &bytes).await?
+                Vae::load(self.context(), &bytes).await?
             }
         };
         let config = *vae.config();
@@ -179,7 +218,7 @@ impl LabController {
             evaluator,
             prior_z: prior_sample(config.seed, 0, SAMPLE_ROWS * SAMPLE_COLUMNS, latent),
             test_images,
-            schedule: schedule::Schedule::new(self.context.adapter.is_software),
+            schedule: schedule::Schedule::new(self.context().adapter.is_software),
             decode_in_flight: false,
             decode_again: false,
             input_waiting_since: None,

@@ -17,7 +17,10 @@ pub enum Phase {
     /// Training stopped on a NaN or infinite loss; the model was restored. The text says what
     /// happened and what to change.
     Diverged(String),
-    /// The GPU failed (a lost device, a rejected buffer): the lab cannot go on.
+    /// The GPU device was lost (the reason): the model on it is gone, the page offers a restart
+    /// on a new device that restores the last kept model.
+    Lost(String),
+    /// The GPU failed otherwise (a rejected buffer): the lab cannot go on.
     Failed(String),
 }
 

@@ -1,0 +1,127 @@
+// Faults a visitor's browser can throw at the lab, in every browser the suite runs: the GPU
+// device lost while training (destroyed through the page's test hook, as a driver reset or the
+// browser's GPU process restarting would), recovered without losing the model; and a damaged
+// autosave in IndexedDB, which must never keep the page from opening.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
+
+const READY_TIMEOUT = 60_000;
+const TRAIN_TIMEOUT = 120_000;
+
+let server;
+before(async () => {
+  server = await serveDist();
+});
+after(async () => {
+  await server?.close();
+});
+
+forEachBrowser((kind) => {
+  describe(`${kind.title}: faults`, () => {
+    let browser;
+    before(async () => {
+      browser = await launchBrowser(kind, { webgpu: true });
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    test('a lost device stops training; Restart brings the model back at its snapshot, with its curve', async () => {
+      const lab = await openPage(browser.browser, `${server.url}?test-hooks`);
+      const { page } = lab;
+      const step = async () => Number(await lab.attr('#step-count', 'data-step'));
+      const waitPhase = (name, timeout = READY_TIMEOUT) =>
+        lab.until((n) => document.querySelector('#phase').dataset.phase === n, { timeout }, name);
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+        timeout: READY_TIMEOUT,
+      });
+      await page.click('#train-start');
+      await lab.until(() => Number(document.querySelector('#step-count').dataset.step) >= 20, { timeout: TRAIN_TIMEOUT });
+      // Pause saves: the snapshot the recovery comes back to.
+      await page.click('#train-pause');
+      await lab.until(() => document.querySelector('#save-state').dataset.state === 'saved', { timeout: READY_TIMEOUT });
+      const kept = Number(await lab.attr('#save-state', 'data-step'));
+      const points = await lab.attr('#elbo-chart', 'data-points');
+      const tests = await lab.attr('#test-elbo', 'data-values');
+      await page.click('#train-start');
+      await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) >= n + 10, { timeout: TRAIN_TIMEOUT }, kept);
+
+      await page.evaluate(() => window.vaeLabTest.loseDevice());
+      await waitPhase('Lost');
+      const lostAt = await step();
+      assert.match(await lab.text('#device-lost'), /GPU device was lost .*Your model is kept/s);
+      assert.equal(await lab.attr('#train-start', 'disabled'), '');
+      await screenshot(page, `${kind.name}-device-lost`);
+
+      const decodes = () => page.evaluate(() => performance.getEntriesByName('decoded').length);
+      const decodedBefore = await decodes();
+      await page.click('#restart-gpu');
+      await waitPhase('Ready');
+      const notice = await lab.text('#model-notice');
+      console.log(`${kind.name}: lost at step ${lostAt}, snapshot ${kept}: ${notice}`);
+      assert.match(notice, new RegExp(`back at step ${kept}, from this page's last snapshot[;.]`));
+      assert.match(notice, new RegExp(`the ${lostAt - kept} steps trained after it could not be kept`));
+      assert.equal(await step(), kept);
+      assert.equal(await lab.attr('#elbo-chart', 'data-points'), points);
+      assert.equal(await lab.attr('#test-elbo', 'data-values'), tests);
+      // The digit is decoded again on the new device, and training goes on from the snapshot.
+      await lab.until((n) => performance.getEntriesByName('decoded').length > n, { timeout: READY_TIMEOUT }, decodedBefore);
+      await page.click('#train-start');
+      await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) >= n + 5, { timeout: TRAIN_TIMEOUT }, kept);
+      await page.click('#train-pause');
+      await waitPhase('Ready');
+      await screenshot(page, `${kind.name}-device-restarted`);
+      lab.assertNoErrors();
+    });
+
+    test('a damaged autosave is reported and the pretrained model opens instead', async () => {
+      const lab = await openPage(browser.browser, server.url);
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+        timeout: READY_TIMEOUT,
+      });
+      /** Writes `record` as the autosave, the way the page's own IndexedDB code stores it. */
+      const writeAutosave = (damage) =>
+        lab.page.evaluate(async (damage) => {
+          const pretrained = new Uint8Array(await (await fetch('pretrained.safetensors')).arrayBuffer());
+          const record = {
+            version: 1,
+            checkpoint: damage === 'truncated' ? pretrained.slice(0, pretrained.length >> 1) : pretrained,
+            curve: new Float64Array(damage === 'curve' ? [7, 1e12, 0] : [1, 0, 0]),
+            name: 'a damaged model',
+            kind: 'file',
+            savedAt: Date.now(),
+          };
+          const db = await new Promise((resolve, reject) => {
+            const request = indexedDB.open('vae-lab', 1);
+            request.onupgradeneeded = () => request.result.createObjectStore('autosave');
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          });
+          await new Promise((resolve, reject) => {
+            const transaction = db.transaction('autosave', 'readwrite');
+            transaction.objectStore('autosave').put(record, 'current');
+            transaction.oncomplete = resolve;
+            transaction.onerror = () => reject(transaction.error);
+          });
+          db.close();
+        }, damage);
+      for (const [damage, message] of [
+        ['truncated', /The saved model could not be read: its checkpoint is damaged \(cannot load the checkpoint: not a safetensors file/],
+        ['curve', /The saved model could not be read: the saved curve has layout 7/],
+      ]) {
+        await writeAutosave(damage);
+        await lab.page.reload();
+        await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+          timeout: READY_TIMEOUT,
+        });
+        const notice = await lab.text('#model-notice');
+        assert.match(notice, message, damage);
+        assert.equal(await lab.attr('#model-name', 'data-kind'), 'pretrained', damage);
+        assert.equal(await lab.attr('#phase', 'data-phase'), 'Ready', damage);
+      }
+      await screenshot(lab.page, `${kind.name}-damaged-autosave`);
+      lab.assertNoErrors();
+    });
+  });
+});
