@@ -292,25 +292,17 @@ impl CheckpointRead {
                 "not saved: the model holds {bad} (training diverged)"
             )));
         }
-        let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        // The views borrow the values read back: no copy of the model besides the file itself
+        // (a page autosaves once per epoch, and WebAssembly memory never shrinks).
+        let mut views: Vec<(String, TensorView)> = Vec::new();
         for (prefix, values) in [("", &params), ("optimizer.m.", &m), ("optimizer.v.", &v)] {
             for tensor in Tensor::ALL {
-                let bytes = bytemuck::cast_slice(&values[self.layout.range(tensor)]).to_vec();
-                data.push((
-                    format!("{prefix}{}", tensor.name()),
-                    tensor.shape(self.config.sizes),
-                    bytes,
-                ));
+                let bytes: &[u8] = bytemuck::cast_slice(&values[self.layout.range(tensor)]);
+                let view = TensorView::new(Dtype::F32, tensor.shape(self.config.sizes), bytes)
+                    .map_err(|error| fail(error.to_string()))?;
+                views.push((format!("{prefix}{}", tensor.name()), view));
             }
         }
-        let views: Vec<(String, TensorView)> = data
-            .iter()
-            .map(|(name, shape, bytes)| {
-                TensorView::new(Dtype::F32, shape.clone(), bytes)
-                    .map(|view| (name.clone(), view))
-                    .map_err(|error| fail(error.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
         let c = &self.config;
         let ours = [
             ("format", FORMAT_VERSION.to_string()),
