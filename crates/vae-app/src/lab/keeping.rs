@@ -48,7 +48,7 @@ impl LabController {
                     // Kept in memory whether or not the browser took it (a full IndexedDB):
                     // a lost device comes back to it.
                     if this.is_current(generation) {
-                        this.keep_checkpoint(Arc::new(bytes), step, saved.is_ok());
+                        this.keep_checkpoint(&bytes, step, saved.is_ok());
                     }
                     saved
                 }
@@ -102,7 +102,7 @@ impl LabController {
                     let offered =
                         persist::files::download(&bytes, &name).map(|()| (name, bytes.len()));
                     if this.is_current(generation) {
-                        this.keep_checkpoint(Arc::new(bytes), step, false);
+                        this.keep_checkpoint(&bytes, step, false);
                     }
                     offered
                 }

@@ -84,9 +84,12 @@ impl LabController {
         if self.lab.borrow().is_none() {
             self.ui.phase.set(Phase::Building);
         } else {
-            // A file dropped while training: training stops, whether or not the file loads.
-            if self.stop_training(false) {
-                self.ui.phase.set(Phase::Ready);
+            // A file dropped while training: training stops, whether or not the file loads. The
+            // controls wait for a new model (the current one still decodes meanwhile).
+            if self.stop_training(false) || fresh {
+                self.ui
+                    .phase
+                    .set(if fresh { Phase::Building } else { Phase::Ready });
             }
             self.ui.notice.set(Some(Notice::info(if fresh {
                 "Building the new model…"
@@ -157,6 +160,9 @@ impl LabController {
                         "{what}: {}. The current model is unchanged.",
                         message(error)
                     ))));
+                    if this.ui.phase.with_untracked(|p| *p == Phase::Building) {
+                        this.ui.phase.set(Phase::Ready);
+                    }
                 }
                 // No model to keep: a lost device offers its restart, anything else is shown.
                 Err(error) => this.fail(error),

@@ -18,7 +18,7 @@ use crate::persist;
 /// A model the lab can rebuild from memory alone.
 #[derive(Clone)]
 pub(super) struct Kept {
-    pub source: ModelSource,
+    pub model: KeptModel,
     pub step: u64,
     /// `Date.now()` when it was confirmed, to compare with the autosave's.
     pub at: f64,
@@ -26,6 +26,16 @@ pub(super) struct Kept {
     pub in_browser: bool,
     /// What it is, for the message after a restart.
     pub what: &'static str,
+}
+
+#[derive(Clone)]
+pub(super) enum KeptModel {
+    /// What the model in use was opened from.
+    Opened(Box<ModelSource>),
+    /// A checkpoint read back since. Its bytes live in the JS heap: WebAssembly memory never
+    /// shrinks, and a 10 MB block kept there across epochs fragments it (a soak saw the page's
+    /// memory step up by one checkpoint's size every few minutes).
+    Snapshot(js_sys::Uint8Array),
 }
 
 /// The curve as it stood at `step` (points after it belong to steps the snapshot lacks).
@@ -53,12 +63,13 @@ impl LabController {
 
     /// Remembers what a model that is now in use was built from.
     pub(super) fn keep_source(&self, source: ModelSource, step: u64, in_browser: bool) {
-        self.keep(source, step, in_browser, "the model as it was opened");
+        let model = KeptModel::Opened(Box::new(source));
+        self.keep(model, step, in_browser, "the model as it was opened");
     }
 
-    fn keep(&self, source: ModelSource, step: u64, in_browser: bool, what: &'static str) {
+    fn keep(&self, model: KeptModel, step: u64, in_browser: bool, what: &'static str) {
         *self.kept.borrow_mut() = Some(Kept {
-            source,
+            model,
             step,
             at: js_sys::Date::now(),
             in_browser,
@@ -68,21 +79,9 @@ impl LabController {
 
     /// A checkpoint of the model in use at `step`, read back whole: the newest state a lost
     /// device can be recovered to.
-    pub(super) fn keep_checkpoint(&self, bytes: Arc<Vec<u8>>, step: u64, in_browser: bool) {
-        let info = super::ModelInfo {
-            resumed: true,
-            ..self.ui.model_info.get_untracked()
-        };
-        let curve = curve_at(&self.ui.curve.get_untracked(), step);
-        let source = ModelSource::Checkpoint(Loaded {
-            bytes,
-            settings: None,
-            info,
-            curve: Some(curve),
-            notice: None,
-            save_after: false,
-        });
-        self.keep(source, step, in_browser, "this page's last snapshot");
+    pub(super) fn keep_checkpoint(&self, bytes: &[u8], step: u64, in_browser: bool) {
+        let model = KeptModel::Snapshot(js_sys::Uint8Array::from(bytes));
+        self.keep(model, step, in_browser, "this page's last snapshot");
     }
 
     /// Waits for this controller's device to be lost, then stops the lab (once per device).
@@ -145,19 +144,23 @@ impl LabController {
             let (source, step, from) = match (kept, saved) {
                 (Some(kept), Some(saved)) if saved.saved_at > kept.at => from_autosave(saved),
                 (Some(kept), _) => {
-                    let from = kept.what;
-                    let mut source = kept.source;
-                    if let ModelSource::Checkpoint(loaded) = &mut source {
-                        // The lost model's curve up to the snapshot: points read back after the
-                        // snapshot was taken belong to it too.
-                        if loaded.curve.is_some() {
-                            loaded.curve =
-                                Some(curve_at(&this.ui.curve.get_untracked(), kept.step));
-                        }
-                        // Saved again so a reload finds it too.
-                        loaded.save_after = !kept.in_browser;
-                    }
-                    (source, kept.step, from)
+                    let source = match kept.model {
+                        KeptModel::Opened(source) => *source,
+                        KeptModel::Snapshot(bytes) => ModelSource::Checkpoint(Loaded {
+                            bytes: Arc::new(bytes.to_vec()),
+                            settings: None,
+                            info: super::ModelInfo {
+                                resumed: true,
+                                ..this.ui.model_info.get_untracked()
+                            },
+                            // The lost model's curve up to the snapshot.
+                            curve: Some(curve_at(&this.ui.curve.get_untracked(), kept.step)),
+                            notice: None,
+                            // Saved again so a reload finds it too.
+                            save_after: !kept.in_browser,
+                        }),
+                    };
+                    (source, kept.step, kept.what)
                 }
                 (None, Some(saved)) => from_autosave(saved),
                 (None, None) => {
@@ -212,4 +215,36 @@ pub fn install_test_hooks(lab: super::LabHandle) {
     let _ = js_sys::Reflect::set(&window, &"vaeLabTest".into(), &hooks);
     // The hook lives as long as the page.
     lose.forget();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{TestPoint, TrainPoint};
+
+    #[test]
+    fn the_curve_at_a_snapshot_ends_at_its_step() {
+        let train = |step| TrainPoint {
+            step,
+            neg_elbo: 100.0,
+            bce: 80.0,
+            kl: 20.0,
+        };
+        let test = |epoch, step| TestPoint {
+            epoch,
+            step,
+            train_ms: 0.0,
+            neg_elbo: 100.0,
+            bce: 80.0,
+            kl: 20.0,
+        };
+        let curve = Curve {
+            train: (1..=12).map(train).collect(),
+            test: vec![test(0, 0), test(1, 10)],
+        };
+        let at = curve_at(&curve, 9);
+        assert_eq!(at.train, (1..=9).map(train).collect::<Vec<_>>());
+        assert_eq!(at.test, vec![test(0, 0)]);
+        assert_eq!(curve_at(&curve, 12), curve);
+    }
 }
