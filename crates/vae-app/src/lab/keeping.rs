@@ -26,10 +26,11 @@ impl LabController {
     /// asked for while one is being written follows it. Failures are shown; training goes on.
     pub fn autosave(&self) {
         let busy = self.with_lab(None, |lab| {
-            if lab.saving {
-                lab.save_again = true;
+            let busy = lab.saving.busy();
+            if !busy {
+                lab.saving.started();
             }
-            std::mem::replace(&mut lab.saving, true)
+            busy
         });
         if busy != Some(false) {
             return;
@@ -44,21 +45,20 @@ impl LabController {
                 Ok(bytes) => {
                     let curve = this.ui.curve.get_untracked();
                     let info = this.ui.model_info.get_untracked();
+                    // One copy out of WebAssembly memory, for the browser and for the snapshot.
+                    let bytes = js_sys::Uint8Array::from(bytes.as_slice());
                     let saved = persist::save(&bytes, &curve, &info).await;
                     // Kept in memory whether or not the browser took it (a full IndexedDB):
                     // a lost device comes back to it.
                     if this.is_current(generation) {
-                        this.keep_checkpoint(&bytes, step, saved.is_ok());
+                        this.keep_checkpoint(bytes, step, saved.is_ok());
                     }
                     saved
                 }
                 Err(error) => Err(error.to_string()),
             };
             let again = this
-                .with_lab(Some(generation), |lab| {
-                    lab.saving = false;
-                    std::mem::take(&mut lab.save_again)
-                })
+                .with_lab(Some(generation), |lab| lab.saving.finished())
                 .unwrap_or(false);
             this.ui.saved.set(match result {
                 Ok(()) => SaveState::Saved(step),
@@ -102,7 +102,11 @@ impl LabController {
                     let offered =
                         persist::files::download(&bytes, &name).map(|()| (name, bytes.len()));
                     if this.is_current(generation) {
-                        this.keep_checkpoint(&bytes, step, false);
+                        this.keep_checkpoint(
+                            js_sys::Uint8Array::from(bytes.as_slice()),
+                            step,
+                            false,
+                        );
                     }
                     offered
                 }

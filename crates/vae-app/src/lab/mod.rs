@@ -40,6 +40,32 @@ pub const RECONSTRUCTIONS: usize = 8;
 /// Test digits the sliders can jump to.
 pub const PICKABLE_DIGITS: usize = 16;
 
+/// One request on the GPU at a time (a decode, the gallery, a view, a save); asked again
+/// meanwhile, it runs once more after.
+#[derive(Default)]
+pub(super) struct OneInFlight {
+    in_flight: bool,
+    again: bool,
+}
+
+impl OneInFlight {
+    /// Whether a request is out; if so, another is wanted once it is back.
+    pub(super) fn busy(&mut self) -> bool {
+        self.again |= self.in_flight;
+        self.in_flight
+    }
+
+    pub(super) fn started(&mut self) {
+        self.in_flight = true;
+    }
+
+    /// The request is back: whether another was asked for meanwhile.
+    pub(super) fn finished(&mut self) -> bool {
+        self.in_flight = false;
+        std::mem::take(&mut self.again)
+    }
+}
+
 /// The model and everything bound to it. Replaced whole on reset.
 struct Lab {
     /// Tells late replies (reads started before a reset) that they are for an old model.
@@ -53,17 +79,14 @@ struct Lab {
     /// The first test images: reconstructed in the gallery, pickable for the sliders.
     test_images: Vec<Vec<f32>>,
     schedule: schedule::Schedule,
-    decode_in_flight: bool,
-    decode_again: bool,
+    /// The sliders' decode.
+    decode: OneInFlight,
     /// When the oldest slider input not yet on screen happened (`performance.now()`).
     input_waiting_since: Option<f64>,
-    gallery_in_flight: bool,
-    /// The parameters changed while the gallery was being drawn: draw it again after.
-    gallery_again: bool,
+    gallery: OneInFlight,
     random_draws: u32,
-    /// An autosave is being read back and written; another request waits for it.
-    saving: bool,
-    save_again: bool,
+    /// An autosave being read back and written; another request waits for it.
+    saving: OneInFlight,
     /// The test set, for the latent map's labels and hover.
     test_set: mnist_shard::OwnedSplit,
     view_sessions: Option<views::ViewSessions>,
@@ -128,15 +151,11 @@ impl LabController {
     /// Shows a GPU failure instead of the lab. A lost device is offered a restart that brings
     /// the model back ([`recovery`]).
     fn fail(&self, error: GpuError) {
-        let lost = match (error, self.context().check_device()) {
+        let error = match (error, self.context().check_device()) {
             (GpuError::DeviceLost(reason), _) | (_, Err(GpuError::DeviceLost(reason))) => {
-                Ok(reason)
+                return self.device_lost(reason)
             }
-            (error, _) => Err(error),
-        };
-        let error = match lost {
-            Ok(reason) => return self.device_lost(reason),
-            Err(error) => error,
+            (error, _) => error,
         };
         if let Some(lab) = self.lab.borrow_mut().as_mut() {
             lab.schedule.training = false;
@@ -208,14 +227,13 @@ impl LabController {
     pub(super) fn decode_sliders(&self) {
         let z = self.ui.z.get_untracked();
         let request = self.with_lab(None, |lab| {
-            if lab.decode_in_flight {
-                lab.decode_again = true;
+            if lab.decode.busy() {
                 return None;
             }
             if z.len() != lab.vae.config().sizes.latent {
                 return None;
             }
-            lab.decode_in_flight = true;
+            lab.decode.started();
             let since = lab.input_waiting_since.take();
             let requested = crate::draw::now_ms();
             let read = lab.vae.request_decode(&lab.slider, &z);
@@ -230,10 +248,7 @@ impl LabController {
                 Ok(read) => read.wait().await,
                 Err(error) => Err(error),
             };
-            let again = this.with_lab(Some(generation), |lab| {
-                lab.decode_in_flight = false;
-                std::mem::take(&mut lab.decode_again)
-            });
+            let again = this.with_lab(Some(generation), |lab| lab.decode.finished());
             let Some(again) = again else { return };
             match result {
                 Ok(pixels) => {
@@ -258,14 +273,13 @@ impl LabController {
     /// Prior samples and reconstructions, drawn when they are back.
     pub(super) fn refresh_gallery(&self) {
         let requests = self.with_lab(None, |lab| {
-            if lab.gallery_in_flight {
-                lab.gallery_again = true;
+            if lab.gallery.busy() {
                 return None;
             }
             let x: Vec<f32> = lab.test_images[..RECONSTRUCTIONS].concat();
             let samples = lab.vae.request_decode(&lab.samples, &lab.prior_z);
             let reconstructions = lab.vae.request_reconstruction(&lab.reconstructions, &x);
-            lab.gallery_in_flight = true;
+            lab.gallery.started();
             Some((lab.generation, x, samples, reconstructions))
         });
         let Some(Some((generation, x, samples, reconstructions))) = requests else {
@@ -279,10 +293,7 @@ impl LabController {
                 Ok::<_, GpuError>((samples, reconstructions))
             }
             .await;
-            let Some(again) = this.with_lab(Some(generation), |lab| {
-                lab.gallery_in_flight = false;
-                std::mem::take(&mut lab.gallery_again)
-            }) else {
+            let Some(again) = this.with_lab(Some(generation), |lab| lab.gallery.finished()) else {
                 return;
             };
             match drawn {

@@ -11,8 +11,8 @@ use vae_gpu::vae::{prior_sample, Inference, Vae, VaeConfig};
 use vae_gpu::GpuError;
 
 use super::{
-    message, schedule, views, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, Phase,
-    SaveState, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
+    message, schedule, views, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, OneInFlight,
+    Phase, SaveState, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
 };
 use crate::data::SHARD_URL;
 use crate::draw::{draw_digits, DigitGrid};
@@ -225,14 +225,11 @@ impl LabController {
             prior_z: prior_sample(config.seed, 0, SAMPLE_ROWS * SAMPLE_COLUMNS, latent),
             test_images,
             schedule: schedule::Schedule::new(self.context().adapter.is_software),
-            decode_in_flight: false,
-            decode_again: false,
+            decode: OneInFlight::default(),
             input_waiting_since: None,
-            gallery_in_flight: false,
-            gallery_again: false,
+            gallery: OneInFlight::default(),
             random_draws: 0,
-            saving: false,
-            save_again: false,
+            saving: OneInFlight::default(),
             test_set: test.to_owned_split(),
             view_sessions,
             views: views::ViewState::default(),

@@ -79,8 +79,8 @@ impl LabController {
 
     /// A checkpoint of the model in use at `step`, read back whole: the newest state a lost
     /// device can be recovered to.
-    pub(super) fn keep_checkpoint(&self, bytes: &[u8], step: u64, in_browser: bool) {
-        let model = KeptModel::Snapshot(js_sys::Uint8Array::from(bytes));
+    pub(super) fn keep_checkpoint(&self, bytes: js_sys::Uint8Array, step: u64, in_browser: bool) {
+        let model = KeptModel::Snapshot(bytes);
         self.keep(model, step, in_browser, "this page's last snapshot");
     }
 

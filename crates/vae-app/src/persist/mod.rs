@@ -36,10 +36,10 @@ fn get(object: &JsValue, key: &str) -> JsValue {
 
 /// Writes the autosave, replacing the previous one only when the browser has taken the new
 /// one whole (an IndexedDB transaction).
-pub async fn save(checkpoint: &[u8], curve: &Curve, info: &ModelInfo) -> Result<(), String> {
+pub async fn save(checkpoint: &Uint8Array, curve: &Curve, info: &ModelInfo) -> Result<(), String> {
     let record = Object::new();
     set(&record, "version", &VERSION.into());
-    set(&record, "checkpoint", &Uint8Array::from(checkpoint).into());
+    set(&record, "checkpoint", checkpoint);
     let flat = flatten_curve(curve);
     set(
         &record,

@@ -13,7 +13,7 @@ use vae_gpu::vae::{Inference, LineDecoder, Vae};
 use vae_gpu::GpuError;
 use vae_reference::latent::Plane;
 
-use super::{Endpoint, LabController};
+use super::{Endpoint, LabController, OneInFlight};
 use crate::draw::DIGIT_SIDE;
 
 /// The manifold grid's side: 15 × 15 decodes.
@@ -49,31 +49,6 @@ impl ViewSessions {
             interpolation: vae.line_decoder(1, INTERPOLATION_FRAMES as u32).await?,
             pad: vae.inference(1).await?,
         })
-    }
-}
-
-/// One request of a view on the GPU at a time; asked again meanwhile, it runs once more after.
-#[derive(Default)]
-struct OneInFlight {
-    in_flight: bool,
-    again: bool,
-}
-
-impl OneInFlight {
-    /// Whether a request is out; if so, another is wanted once it is back.
-    fn busy(&mut self) -> bool {
-        self.again |= self.in_flight;
-        self.in_flight
-    }
-
-    fn started(&mut self) {
-        self.in_flight = true;
-    }
-
-    /// The request is back: whether another was asked for meanwhile.
-    fn finished(&mut self) -> bool {
-        self.in_flight = false;
-        std::mem::take(&mut self.again)
     }
 }
 
