@@ -29,10 +29,9 @@ pub fn load_checkpoint(context: GpuContext, path: &Path) -> Result<Vae, String> 
     pollster::block_on(Vae::load(context, &bytes)).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Writes the model's checkpoint to `path` through a temporary file and a rename, so an
+/// Writes a checkpoint's bytes to `path` through a temporary file and a rename, so an
 /// interrupted write never replaces a good checkpoint with half of one.
-pub async fn save_checkpoint(vae: &Vae, path: &Path) -> Result<(), String> {
-    let bytes = vae.save().await.map_err(|e| e.to_string())?;
+pub fn write_checkpoint_file(bytes: Vec<u8>, path: &Path) -> Result<(), String> {
     let partial = path.with_extension("safetensors.partial");
     std::fs::write(&partial, bytes).map_err(|e| format!("{}: {e}", partial.display()))?;
     std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))

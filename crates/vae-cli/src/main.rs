@@ -3,6 +3,7 @@
 mod bench;
 mod common;
 mod data;
+mod engine;
 mod eval;
 mod export;
 mod sample;

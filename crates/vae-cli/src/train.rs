@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use vae_gpu::vae::{Vae, VaeConfig};
+use vae_gpu::vae::VaeConfig;
 use vae_reference::{AdamConfig, Sizes};
 
-use crate::common::{context, save_checkpoint, GpuArgs};
+use crate::common::write_checkpoint_file;
 use crate::data;
+use crate::engine::{Engine, EngineArgs, Start};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -50,7 +51,7 @@ pub struct TrainArgs {
     #[arg(long)]
     json: Option<PathBuf>,
     #[command(flatten)]
-    gpu: GpuArgs,
+    engine: EngineArgs,
 }
 
 /// One epoch's figures, in nats per image.
@@ -106,18 +107,12 @@ fn write_json(
 pub fn run(args: TrainArgs) -> Result<(), String> {
     let data = data::load(args.data.as_deref())?;
     let shard = data.shard()?;
-    let context = context(&args.gpu)?;
-    let mut vae = match &args.resume {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let lr = args.lr;
-            pollster::block_on(Vae::load_with(context, &bytes, |config| {
-                if let Some(lr) = lr {
-                    config.adam.lr = lr;
-                }
-            }))
-            .map_err(|e| e.to_string())?
-        }
+    let resumed = match &args.resume {
+        Some(path) => Some(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?),
+        None => None,
+    };
+    let mut vae = match &resumed {
+        Some(bytes) => Engine::open(&args.engine, Start::Resume { bytes, lr: args.lr })?,
         None => {
             let config = VaeConfig {
                 sizes: Sizes {
@@ -133,16 +128,16 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 seed: args.seed,
                 kl_weight: args.beta,
             };
-            pollster::block_on(Vae::new(context, config)).map_err(|e| e.to_string())?
+            Engine::open(&args.engine, Start::Fresh(config))?
         }
     };
-    let config = *vae.config();
-    pollster::block_on(vae.set_training_data(&shard.train())).map_err(|e| e.to_string())?;
+    let config = vae.config();
+    vae.set_training_data(&shard.train())?;
     let per_epoch = vae.steps_per_epoch().unwrap_or(1);
     let total = args.epochs * per_epoch;
     eprintln!(
         "training on {} ({} training, {} test images), {} epochs of {per_epoch} steps, batch {}, \
-         lr {}, {} → {} → {}, seed {}; adapter {}",
+         lr {}, {} → {} → {}, seed {}; {}",
         data.name,
         shard.train().len(),
         shard.test().len(),
@@ -153,7 +148,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         config.sizes.hidden,
         config.sizes.latent,
         config.seed,
-        vae.context().adapter.name,
+        vae.device(),
     );
 
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -176,7 +171,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     while vae.step() < total {
         if interrupted.load(Ordering::SeqCst) {
             bar.abandon();
-            pollster::block_on(save_checkpoint(&vae, &args.checkpoint))?;
+            write_checkpoint_file(vae.save()?, &args.checkpoint)?;
             eprintln!(
                 "interrupted at step {}: saved to {} (resume with --resume)",
                 vae.step(),
@@ -187,8 +182,8 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         let (epoch, done) = vae.epoch_progress().unwrap_or((1, 0));
         bar.set_prefix(format!("epoch {epoch}"));
         let n = (per_epoch - done).min(50) as u32;
-        vae.train_steps(n).map_err(|e| e.to_string())?;
-        let report = pollster::block_on(vae.metrics()).map_err(|e| e.to_string())?;
+        vae.train_steps(n)?;
+        let report = vae.metrics()?;
         if let Some(at) = report.diverged_at {
             bar.abandon();
             return Err(format!(
@@ -212,12 +207,11 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         bar.set_position(vae.step());
         if done + u64::from(n) == per_epoch {
             let evaluation_started = Instant::now();
-            let test =
-                pollster::block_on(vae.evaluate(&shard.test())).map_err(|e| e.to_string())?;
+            let test = vae.evaluate(&shard.test())?;
             evaluating += evaluation_started.elapsed();
             let train_mean = epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64;
             epoch_losses.clear();
-            pollster::block_on(save_checkpoint(&vae, &args.checkpoint))?;
+            write_checkpoint_file(vae.save()?, &args.checkpoint)?;
             let record = EpochRecord {
                 epoch,
                 step: vae.step(),

@@ -364,3 +364,57 @@ fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
         "{recorded} vs {measured}"
     );
 }
+
+#[test]
+fn train_on_the_cpu_then_resume_on_the_gpu_from_its_checkpoint() {
+    let data = amat_folder("cli-cpu-amat", 256, 64);
+    let out = scratch("cli-cpu-run");
+    let checkpoint = out.join("model.safetensors");
+    let common = [
+        "--data",
+        data.to_str().unwrap(),
+        "--batch",
+        "32",
+        "--hidden",
+        "32",
+        "--latent",
+        "4",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+    ];
+    let cpu = run(&[&["train", "--epochs", "1", "--backend", "cpu"], &common[..]].concat());
+    assert!(cpu.status.success(), "{}", text(&cpu.stderr));
+    assert!(
+        text(&cpu.stderr).contains("the CPU engine"),
+        "{}",
+        text(&cpu.stderr)
+    );
+    assert!(
+        text(&cpu.stdout).contains("epoch   1  step      8"),
+        "{}",
+        text(&cpu.stdout)
+    );
+    // The same file format: the GPU engine goes on where the CPU stopped, and back.
+    let resume = ["--resume", checkpoint.to_str().unwrap()];
+    let gpu = run(&[&["train", "--epochs", "2"], &resume[..], &common[..]].concat());
+    assert!(gpu.status.success(), "{}", text(&gpu.stderr));
+    assert!(
+        text(&gpu.stdout).contains("epoch   2  step     16"),
+        "{}",
+        text(&gpu.stdout)
+    );
+    let back = run(&[
+        &["train", "--epochs", "3", "--backend", "cpu"],
+        &resume[..],
+        &common[..],
+    ]
+    .concat());
+    assert!(back.status.success(), "{}", text(&back.stderr));
+    assert!(
+        text(&back.stdout).contains("epoch   3  step     24"),
+        "{}",
+        text(&back.stdout)
+    );
+    let bad = run(&["train", "--backend", "cpu", "--batch", "0"]);
+    assert_one_line_error(&bad, "batch size 0");
+}

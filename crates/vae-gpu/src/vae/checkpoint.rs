@@ -287,48 +287,82 @@ impl CheckpointRead {
         let params = self.params.floats().await?;
         let m = self.m.floats().await?;
         let v = self.v.floats().await?;
-        if let Some(bad) = params.iter().find(|p| !p.is_finite()) {
+        let training = TrainingPosition {
+            step: self.step,
+            epoch: self.epoch,
+            position: self.position,
+        };
+        write_checkpoint(&self.config, &self.layout, [&params, &m, &v], training)
+    }
+}
+
+/// Where training stands, as a checkpoint records it beside the tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainingPosition {
+    pub step: u64,
+    pub epoch: u64,
+    pub position: u32,
+}
+
+/// The safetensors bytes of a full checkpoint: parameters, Adam's `m` and `v` (each flat, as
+/// `layout`), the configuration and the training position. No device needed: the GPU engine and
+/// the CPU engine write the same files.
+pub fn write_checkpoint(
+    config: &VaeConfig,
+    layout: &Layout,
+    [params, m, v]: [&[f32]; 3],
+    at: TrainingPosition,
+) -> Result<Vec<u8>, GpuError> {
+    if let Some(bad) = params.iter().find(|p| !p.is_finite()) {
+        return Err(fail(format!(
+            "not saved: the model holds {bad} (training diverged)"
+        )));
+    }
+    for values in [params, m, v] {
+        if values.len() != layout.len() {
             return Err(fail(format!(
-                "not saved: the model holds {bad} (training diverged)"
+                "{} values given for a layout of {}",
+                values.len(),
+                layout.len()
             )));
         }
-        // The views borrow the values read back: no copy of the model besides the file itself
-        // (a page autosaves once per epoch, and WebAssembly memory never shrinks).
-        let mut views: Vec<(String, TensorView)> = Vec::new();
-        for (prefix, values) in [("", &params), ("optimizer.m.", &m), ("optimizer.v.", &v)] {
-            for tensor in Tensor::ALL {
-                let bytes: &[u8] = bytemuck::cast_slice(&values[self.layout.range(tensor)]);
-                let view = TensorView::new(Dtype::F32, tensor.shape(self.config.sizes), bytes)
-                    .map_err(|error| fail(error.to_string()))?;
-                views.push((format!("{prefix}{}", tensor.name()), view));
-            }
-        }
-        let c = &self.config;
-        let ours = [
-            ("format", FORMAT_VERSION.to_string()),
-            ("input", c.sizes.input.to_string()),
-            ("hidden", c.sizes.hidden.to_string()),
-            ("latent", c.sizes.latent.to_string()),
-            ("batch", c.batch.to_string()),
-            ("lr", c.adam.lr.to_string()),
-            ("beta1", c.adam.beta1.to_string()),
-            ("beta2", c.adam.beta2.to_string()),
-            ("eps", c.adam.eps.to_string()),
-            ("seed", c.seed.to_string()),
-            ("kl_weight", c.kl_weight.to_string()),
-            ("step", self.step.to_string()),
-            ("epoch", self.epoch.to_string()),
-            ("position", self.position.to_string()),
-        ];
-        // The tensors are a PyTorch state dict (plus the optimizer's), so the conventional key
-        // says so too; ours sit beside it under their prefix.
-        let metadata: HashMap<String, String> = ours
-            .into_iter()
-            .map(|(key, value)| (format!("{KEY_PREFIX}{key}"), value))
-            .chain(std::iter::once(("format".to_string(), "pt".to_string())))
-            .collect();
-        safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
     }
+    // The views borrow the values read back: no copy of the model besides the file itself
+    // (a page autosaves once per epoch, and WebAssembly memory never shrinks).
+    let mut views: Vec<(String, TensorView)> = Vec::new();
+    for (prefix, values) in [("", params), ("optimizer.m.", m), ("optimizer.v.", v)] {
+        for tensor in Tensor::ALL {
+            let bytes: &[u8] = bytemuck::cast_slice(&values[layout.range(tensor)]);
+            let view = TensorView::new(Dtype::F32, tensor.shape(config.sizes), bytes)
+                .map_err(|error| fail(error.to_string()))?;
+            views.push((format!("{prefix}{}", tensor.name()), view));
+        }
+    }
+    let c = config;
+    let ours = [
+        ("format", FORMAT_VERSION.to_string()),
+        ("input", c.sizes.input.to_string()),
+        ("hidden", c.sizes.hidden.to_string()),
+        ("latent", c.sizes.latent.to_string()),
+        ("batch", c.batch.to_string()),
+        ("lr", c.adam.lr.to_string()),
+        ("beta1", c.adam.beta1.to_string()),
+        ("beta2", c.adam.beta2.to_string()),
+        ("eps", c.adam.eps.to_string()),
+        ("seed", c.seed.to_string()),
+        ("kl_weight", c.kl_weight.to_string()),
+        ("step", at.step.to_string()),
+        ("epoch", at.epoch.to_string()),
+        ("position", at.position.to_string()),
+    ];
+    // The tensors are a PyTorch state dict (plus the optimizer's), so the conventional key
+    // says so too; ours sit beside it under their prefix.
+    let metadata: HashMap<String, String> = ours
+        .into_iter()
+        .map(|(key, value)| (format!("{KEY_PREFIX}{key}"), value))
+        .chain(std::iter::once(("format".to_string(), "pt".to_string())))
+        .collect();
+    safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
 }
 
 /// Refuses a file too large to be a checkpoint, before it is parsed (callers that can, such as

@@ -40,6 +40,12 @@ pub const MAX_KL_WEIGHT: f64 = 100.0;
 impl VaeConfig {
     /// Rejects absurd or unusable settings with a message naming the value and the limit.
     pub fn validate(&self, limits: &wgpu::Limits) -> Result<(), GpuError> {
+        self.validate_settings()?;
+        self.validate_for_adapter(limits)
+    }
+
+    /// The checks that hold on any device (sizes, batch, Adam, β): what the CPU engine needs.
+    pub fn validate_settings(&self) -> Result<(), GpuError> {
         let bad = |message: String| Err(GpuError::InvalidInput(message));
         let Sizes {
             input,
@@ -84,6 +90,36 @@ impl VaeConfig {
         if !(eps.is_finite() && eps > 0.0) {
             return bad(format!("Adam's epsilon {eps} must be a positive number"));
         }
+        Ok(())
+    }
+
+    /// Whether `split` can train this model: its images' size, and at least one batch of them.
+    pub fn check_training_data(&self, split: &mnist_shard::Split<'_>) -> Result<(), GpuError> {
+        if split.pixels_per_image() != self.sizes.input {
+            return Err(GpuError::InvalidInput(format!(
+                "the data has {} pixels per image, the model takes {}",
+                split.pixels_per_image(),
+                self.sizes.input
+            )));
+        }
+        if (split.len() as u64) < u64::from(self.batch) {
+            return Err(GpuError::InvalidInput(format!(
+                "{} training images are fewer than one batch of {}",
+                split.len(),
+                self.batch
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether every buffer of this model fits one of this adapter's bindings.
+    fn validate_for_adapter(&self, limits: &wgpu::Limits) -> Result<(), GpuError> {
+        let bad = |message: String| Err(GpuError::InvalidInput(message));
+        let Sizes {
+            input,
+            hidden,
+            latent,
+        } = self.sizes;
 
         // Every buffer must fit one storage binding of this adapter.
         let batch = self.batch as u64;

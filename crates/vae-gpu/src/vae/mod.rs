@@ -16,8 +16,8 @@ use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
 
 pub use checkpoint::{
-    check_size as check_checkpoint_size, read_checkpoint, read_state_dict, CheckpointContents,
-    CheckpointRead, TrainingState, MAX_CHECKPOINT_BYTES,
+    check_size as check_checkpoint_size, read_checkpoint, read_state_dict, write_checkpoint,
+    CheckpointContents, CheckpointRead, TrainingPosition, TrainingState, MAX_CHECKPOINT_BYTES,
 };
 pub use compact::{inspect_checkpoint, CheckpointSummary, WeightDtype};
 pub use config::{VaeConfig, MAX_KL_WEIGHT};
@@ -39,6 +39,20 @@ pub const METRICS_RING: u32 = 256;
 pub const MAX_STEPS_PER_SUBMIT: u32 = 256;
 /// The GPU layout aligns each tensor to 256 bytes, the storage-binding offset alignment.
 pub const ALIGN: usize = 64;
+
+/// The epoch the next step belongs to (1 for the first) and how far into it, for a data
+/// position `position` (`u32::MAX` before the first step) in epoch `epoch`.
+pub fn epoch_progress(epoch: u64, position: u32, batch: u32, steps_per_epoch: u64) -> (u64, u64) {
+    if position == u32::MAX {
+        return (1, 0);
+    }
+    let done = u64::from(position / batch);
+    if done >= steps_per_epoch {
+        (epoch + 1, 0)
+    } else {
+        (epoch, done)
+    }
+}
 
 /// One step's batch means, in nats per image.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -270,20 +284,7 @@ impl Vae {
         &mut self,
         split: &mnist_shard::Split<'_>,
     ) -> Result<(), GpuError> {
-        if split.pixels_per_image() != self.config.sizes.input {
-            return Err(GpuError::InvalidInput(format!(
-                "the data has {} pixels per image, the model takes {}",
-                split.pixels_per_image(),
-                self.config.sizes.input
-            )));
-        }
-        if (split.len() as u64) < u64::from(self.config.batch) {
-            return Err(GpuError::InvalidInput(format!(
-                "{} training images are fewer than one batch of {}",
-                split.len(),
-                self.config.batch
-            )));
-        }
+        self.config.check_training_data(split)?;
         let gpu_split = GpuSplit::upload(&self.context, split)?;
         let device = &self.context.device;
         let orders = [
@@ -343,15 +344,11 @@ impl Vae {
     /// The epoch the next step belongs to (1 for the first), and how far into it.
     pub fn epoch_progress(&self) -> Option<(u64, u64)> {
         let data = self.data.as_ref()?;
-        let steps = self.steps_per_epoch()?;
-        if data.position == u32::MAX {
-            return Some((1, 0));
-        }
-        let done = u64::from(data.position / self.config.batch);
-        Some(if done >= steps {
-            (data.epoch + 1, 0)
-        } else {
-            (data.epoch, done)
-        })
+        Some(epoch_progress(
+            data.epoch,
+            data.position,
+            self.config.batch,
+            self.steps_per_epoch()?,
+        ))
     }
 }

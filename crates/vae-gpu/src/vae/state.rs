@@ -8,6 +8,21 @@ pub const BLOW_UP_FACTOR: f32 = 100.0;
 use crate::readback::PendingRead;
 use crate::GpuError;
 
+/// The first of `steps` whose loss is not finite or over [`BLOW_UP_FACTOR`] times the first
+/// finite loss seen (`first_loss`): where training diverged. A loss far above the first one is a
+/// blow-up: NaN follows within a few steps, and the parameters are already useless, so that read
+/// must not become a rollback point. Both engines judge by this.
+pub fn first_divergence(steps: &[StepMetrics], first_loss: Option<f32>) -> Option<u64> {
+    let limit = first_loss.map_or(f32::INFINITY, |l| BLOW_UP_FACTOR * l.abs().max(1.0));
+    steps
+        .iter()
+        .find(|m| {
+            let finite = m.neg_elbo.is_finite() && m.bce.is_finite() && m.kl.is_finite();
+            !finite || m.neg_elbo > limit
+        })
+        .map(|m| m.step)
+}
+
 /// Whether a metrics read also copies the parameters, moments and step aside as a point
 /// [`Vae::rollback`] may return to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,18 +141,7 @@ impl Vae {
         if self.first_loss.is_none() {
             self.first_loss = steps.iter().map(|m| m.neg_elbo).find(|l| l.is_finite());
         }
-        // A loss far above the first one is a blow-up: NaN follows within a few steps, and the
-        // parameters are already useless, so that read must not become the rollback point.
-        let limit = self
-            .first_loss
-            .map_or(f32::INFINITY, |l| BLOW_UP_FACTOR * l.abs().max(1.0));
-        let diverged_at = steps
-            .iter()
-            .find(|m| {
-                let finite = m.neg_elbo.is_finite() && m.bce.is_finite() && m.kl.is_finite();
-                !finite || m.neg_elbo > limit
-            })
-            .map(|m| m.step);
+        let diverged_at = first_divergence(&steps, self.first_loss);
         match diverged_at {
             None => {
                 // The pending snapshot is good once a step after it ran fine.

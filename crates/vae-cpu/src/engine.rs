@@ -1,0 +1,348 @@
+//! [`CpuVae`]: the model, its optimiser and its training data in memory, trained a step at a
+//! time with the GPU engine's semantics (batches, noise, metrics, divergence, rollback), so
+//! either engine can continue the other's run.
+
+use mnist_shard::Split;
+use vae_gpu::data::epoch_order;
+use vae_gpu::vae::state::first_divergence;
+use vae_gpu::vae::{epoch_progress, MetricsReport, Snapshot, StepMetrics, VaeConfig, METRICS_RING};
+use vae_reference::noise::standard_normal;
+use vae_reference::{init_params, Layout};
+
+use crate::math::adam;
+use crate::params::CpuLayout;
+use crate::step::{Batch, Workspace};
+use crate::CpuError;
+
+/// Bit-packed training images and where the current epoch stands.
+struct TrainingData {
+    packed: Vec<u8>,
+    count: usize,
+    words: usize,
+    order: Vec<u32>,
+    epoch: u64,
+    /// Position of the next batch in this epoch's order; `u32::MAX` before the first epoch.
+    position: u32,
+}
+
+/// Parameters, moments and step, kept aside as a point to roll back to.
+#[derive(Clone)]
+struct Saved {
+    params: Vec<f32>,
+    m: Vec<f32>,
+    v: Vec<f32>,
+    step: u64,
+}
+
+/// The model, its optimiser and its training data, on the CPU.
+pub struct CpuVae {
+    pub(crate) config: VaeConfig,
+    pub(crate) layout: CpuLayout,
+    pub(crate) params: Vec<f32>,
+    grads: Vec<f32>,
+    pub(crate) m: Vec<f32>,
+    pub(crate) v: Vec<f32>,
+    pub(crate) step: u64,
+    work: Workspace,
+    batch: Batch,
+    indices: Vec<u32>,
+    data: Option<TrainingData>,
+    pub(crate) resume: Option<(u64, u32)>,
+    /// The steps since the last metrics read, oldest first (the newest METRICS_RING kept).
+    unread: std::collections::VecDeque<StepMetrics>,
+    first_loss: Option<f32>,
+    /// The last snapshot known good, and one taken at a read that a later step must confirm.
+    good: Saved,
+    pending: Option<Saved>,
+    /// A spare snapshot's vectors, reused so a read allocates nothing.
+    spare: Option<Saved>,
+}
+
+impl CpuVae {
+    /// A freshly initialised model: the same parameters as the GPU engine's for the same seed.
+    pub fn new(config: VaeConfig) -> Result<Self, CpuError> {
+        let packed = Layout::new(config.sizes);
+        let initial = init_params(&packed, config.seed);
+        let layout = CpuLayout::new(config.sizes);
+        let params = layout.from_reference(&packed, &initial);
+        Self::with_parameters(config, params)
+    }
+
+    /// A model with parameters in this engine's layout ([`CpuVae::cpu_layout`]).
+    pub fn with_parameters(config: VaeConfig, params: Vec<f32>) -> Result<Self, CpuError> {
+        config.validate_settings()?;
+        let layout = CpuLayout::new(config.sizes);
+        if params.len() != layout.len() {
+            return Err(CpuError::InvalidInput(format!(
+                "{} parameters given, the model has {}",
+                params.len(),
+                layout.len()
+            )));
+        }
+        let len = layout.len();
+        let work = Workspace::new(&layout, config.batch as usize);
+        let good = Saved {
+            params: params.clone(),
+            m: vec![0.0; len],
+            v: vec![0.0; len],
+            step: 0,
+        };
+        Ok(Self {
+            config,
+            grads: vec![0.0; len],
+            m: vec![0.0; len],
+            v: vec![0.0; len],
+            params,
+            layout,
+            step: 0,
+            work,
+            batch: Batch::default(),
+            indices: Vec::with_capacity(config.batch as usize),
+            data: None,
+            resume: None,
+            unread: std::collections::VecDeque::with_capacity(METRICS_RING as usize),
+            first_loss: None,
+            good,
+            pending: None,
+            spare: None,
+        })
+    }
+
+    pub fn config(&self) -> &VaeConfig {
+        &self.config
+    }
+
+    /// Where each block lives in this engine's flat vectors.
+    pub fn cpu_layout(&self) -> &CpuLayout {
+        &self.layout
+    }
+
+    /// Steps taken so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The parameters in `layout` (PyTorch's shapes; the GPU engine's layout or a packed one).
+    pub fn parameters_in(&self, layout: &Layout) -> Vec<f32> {
+        self.layout.to_reference(layout, &self.params)
+    }
+
+    /// The last step's gradients in `layout`.
+    pub fn gradients_in(&self, layout: &Layout) -> Vec<f32> {
+        self.layout.to_reference(layout, &self.grads)
+    }
+
+    /// Adam's moments in `layout`.
+    pub fn moments_in(&self, layout: &Layout) -> (Vec<f32>, Vec<f32>) {
+        (
+            self.layout.to_reference(layout, &self.m),
+            self.layout.to_reference(layout, &self.v),
+        )
+    }
+
+    /// Keeps a copy of the training images; epochs then shuffle them by the seed, exactly as
+    /// the GPU engine does.
+    pub fn set_training_data(&mut self, split: &Split<'_>) -> Result<(), CpuError> {
+        self.config.check_training_data(split)?;
+        let (epoch, position) = self.resume.take().unwrap_or((0, u32::MAX));
+        let order = if epoch > 0 && position != u32::MAX {
+            epoch_order(self.config.seed, epoch, split.len())
+        } else {
+            Vec::new()
+        };
+        self.data = Some(TrainingData {
+            packed: split.packed_images().to_vec(),
+            count: split.len(),
+            words: split.words_per_image(),
+            order,
+            epoch,
+            position,
+        });
+        Ok(())
+    }
+
+    /// Full batches per epoch (an epoch's remainder is left out, as in the Flax example).
+    pub fn steps_per_epoch(&self) -> Option<u64> {
+        let data = self.data.as_ref()?;
+        Some(data.count as u64 / u64::from(self.config.batch))
+    }
+
+    /// The epoch the next step belongs to (1 for the first), and how far into it.
+    pub fn epoch_progress(&self) -> Option<(u64, u64)> {
+        let data = self.data.as_ref()?;
+        Some(epoch_progress(
+            data.epoch,
+            data.position,
+            self.config.batch,
+            self.steps_per_epoch()?,
+        ))
+    }
+
+    /// The epoch and position a checkpoint records.
+    pub(crate) fn position(&self) -> (u64, u32) {
+        match (&self.data, self.resume) {
+            (Some(data), _) => (data.epoch, data.position),
+            (None, Some(resume)) => resume,
+            (None, None) => (0, u32::MAX),
+        }
+    }
+
+    /// `n` training steps on the next batches of the training data.
+    pub fn train_steps(&mut self, n: u32) -> Result<(), CpuError> {
+        let batch = self.config.batch;
+        let seed = self.config.seed;
+        for _ in 0..n {
+            let data = self.data.as_mut().ok_or_else(|| {
+                CpuError::InvalidInput("no training data: call set_training_data first".into())
+            })?;
+            if data.position == u32::MAX || data.position as usize + batch as usize > data.count {
+                data.epoch += 1;
+                data.position = 0;
+                data.order = epoch_order(seed, data.epoch, data.count);
+            }
+            let first = data.position as usize;
+            self.indices.clear();
+            self.indices
+                .extend_from_slice(&data.order[first..first + batch as usize]);
+            data.position += batch;
+            let pixels = self.config.sizes.input;
+            self.batch
+                .gather(&data.packed, data.words, pixels, &self.indices);
+            self.step_on_batch();
+        }
+        Ok(())
+    }
+
+    /// One training step on the given images (`[batch, input]`, 0/1 pixels) instead of the next
+    /// batch of the training data: for checks against other implementations (PyTorch).
+    pub fn train_step_on(&mut self, x: &[f32]) -> Result<(), CpuError> {
+        let expected = self.config.batch as usize * self.config.sizes.input;
+        if x.len() != expected {
+            return Err(CpuError::InvalidInput(format!(
+                "{} values given, a batch is {expected}",
+                x.len()
+            )));
+        }
+        self.batch.from_values(x, self.config.sizes.input);
+        self.step_on_batch();
+        Ok(())
+    }
+
+    /// Forward, backward and Adam on `self.batch`, with the GPU engine's noise for the step.
+    fn step_on_batch(&mut self) {
+        let t = self.step + 1;
+        let rows = self.batch.rows;
+        let latent = self.config.sizes.latent;
+        for (element, eps) in self.work.eps[..rows * latent].iter_mut().enumerate() {
+            *eps = standard_normal(self.config.seed, t as u32, element as u32) as f32;
+        }
+        let sums = self.work.train(
+            &self.layout,
+            &self.params,
+            &self.batch,
+            self.config.kl_weight as f32,
+            &mut self.grads,
+        );
+        adam(
+            &self.config.adam,
+            t,
+            &mut self.params,
+            &self.grads,
+            &mut self.m,
+            &mut self.v,
+        );
+        self.step = t;
+        let per_image = |sum: f64| (sum / rows as f64) as f32;
+        if self.unread.len() == METRICS_RING as usize {
+            self.unread.pop_front();
+        }
+        self.unread.push_back(StepMetrics {
+            step: t,
+            neg_elbo: per_image(sums.bce + sums.kl),
+            bce: per_image(sums.bce),
+            kl: per_image(sums.kl),
+        });
+    }
+
+    /// The metrics of the steps since the last read, and whether any diverged; the state now
+    /// becomes a point [`CpuVae::rollback`] may return to once a later step confirms it.
+    pub fn metrics(&mut self) -> MetricsReport {
+        self.metrics_with(Snapshot::Take)
+    }
+
+    /// [`CpuVae::metrics`], with or without keeping the state as a rollback point. The rules
+    /// are the GPU engine's: a step's loss judges the parameters before its update, so a
+    /// snapshot becomes good only when a step after it was fine; divergence is judged by
+    /// [`first_divergence`].
+    pub fn metrics_with(&mut self, snapshot: Snapshot) -> MetricsReport {
+        let steps: Vec<StepMetrics> = self.unread.drain(..).collect();
+        if self.first_loss.is_none() {
+            self.first_loss = steps.iter().map(|m| m.neg_elbo).find(|l| l.is_finite());
+        }
+        let diverged_at = first_divergence(&steps, self.first_loss);
+        let confirmed = |pending: &Saved| match diverged_at {
+            None => steps.iter().any(|m| m.step == pending.step + 1),
+            Some(at) => at > pending.step + 1,
+        };
+        if let Some(pending) = self.pending.take() {
+            if confirmed(&pending) {
+                let old = std::mem::replace(&mut self.good, pending);
+                self.spare = Some(old);
+            } else if diverged_at.is_none() {
+                self.pending = Some(pending);
+            } else {
+                self.spare = Some(pending);
+            }
+        }
+        let newer = self.pending.as_ref().map_or(self.good.step, |p| p.step);
+        if diverged_at.is_none() && snapshot == Snapshot::Take && self.step > newer {
+            let mut saved = self.spare.take().unwrap_or_else(|| Saved {
+                params: Vec::new(),
+                m: Vec::new(),
+                v: Vec::new(),
+                step: 0,
+            });
+            for (copy, live) in [
+                (&mut saved.params, &self.params),
+                (&mut saved.m, &self.m),
+                (&mut saved.v, &self.v),
+            ] {
+                copy.clear();
+                copy.extend_from_slice(live);
+            }
+            saved.step = self.step;
+            if let Some(replaced) = self.pending.replace(saved) {
+                self.spare = Some(replaced);
+            }
+        }
+        MetricsReport { steps, diverged_at }
+    }
+
+    /// Restores the parameters, Adam moments and step of the last snapshot known good (or the
+    /// initial ones). After a divergence, training can go on from there.
+    pub fn rollback(&mut self) {
+        self.params.copy_from_slice(&self.good.params);
+        self.m.copy_from_slice(&self.good.m);
+        self.v.copy_from_slice(&self.good.v);
+        self.step = self.good.step;
+        self.unread.clear();
+        if let Some(pending) = self.pending.take() {
+            self.spare = Some(pending);
+        }
+    }
+
+    /// Makes the current state the one a rollback returns to (after loading a checkpoint).
+    pub(crate) fn mark_good(&mut self) {
+        self.good = Saved {
+            params: self.params.clone(),
+            m: self.m.clone(),
+            v: self.v.clone(),
+            step: self.step,
+        };
+        self.pending = None;
+    }
+
+    pub(crate) fn parts(&mut self) -> (&CpuLayout, &[f32], &mut Workspace, &mut Batch) {
+        (&self.layout, &self.params, &mut self.work, &mut self.batch)
+    }
+}

@@ -1,0 +1,342 @@
+//! One batch through the model and back: the forward pass, the loss, the backward pass.
+//!
+//! The first layer is sparse: the inputs are binarized pixels (the shard stores bits), so
+//! `x · W₁` is the sum of the rows of W₁ at each image's lit pixels (about 1 in 7), and its
+//! weight gradient adds `dh₁` into those rows only. The rest are dense products ([`Gemm`]) with
+//! their bias, ReLU and ReLU-mask epilogues fused, and the loss's gradient is written over the
+//! logits as the loss is summed.
+
+use crate::gemm::{column_sums, transpose, Epilogue, Gemm, Lhs};
+use crate::math::{bce_row, bce_sum, reparameterize_backward_row, reparameterize_row};
+use crate::params::CpuLayout;
+
+/// One batch of binarized images: dense (the loss's targets) and as the lit pixels of each.
+#[derive(Default)]
+pub struct Batch {
+    pub rows: usize,
+    /// `[rows, input]`, 0 or 1.
+    pub x: Vec<f32>,
+    /// The lit pixels of every image, image after image.
+    pub lit: Vec<u32>,
+    /// Image r's lit pixels are `lit[starts[r]..starts[r + 1]]`.
+    pub starts: Vec<usize>,
+}
+
+impl Batch {
+    /// Fills the batch from bit-packed images (mnist-shard's layout: pixel p is bit p % 32 of
+    /// little-endian word p / 32): `images[index]` for each index, in order.
+    pub fn gather(&mut self, packed: &[u8], words: usize, pixels: usize, indices: &[u32]) {
+        self.rows = indices.len();
+        self.x.clear();
+        self.x.resize(self.rows * pixels, 0.0);
+        self.lit.clear();
+        self.starts.clear();
+        self.starts.push(0);
+        for (r, &index) in indices.iter().enumerate() {
+            let image = &packed[index as usize * 4 * words..(index as usize + 1) * 4 * words];
+            for (w, bytes) in image.chunks_exact(4).enumerate() {
+                let mut word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+                while word != 0 {
+                    let pixel = w * 32 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if pixel < pixels {
+                        self.lit.push(pixel as u32);
+                        self.x[r * pixels + pixel] = 1.0;
+                    }
+                }
+            }
+            self.starts.push(self.lit.len());
+        }
+    }
+
+    /// The batch from 0/1 values `[rows, pixels]` (anything above ½ counts as lit).
+    pub fn from_values(&mut self, x: &[f32], pixels: usize) {
+        self.rows = x.len() / pixels.max(1);
+        self.x.clear();
+        self.lit.clear();
+        self.starts.clear();
+        self.starts.push(0);
+        for row in x.chunks_exact(pixels) {
+            for (p, &value) in row.iter().enumerate() {
+                let on = value > 0.5;
+                self.x.push(f32::from(u8::from(on)));
+                if on {
+                    self.lit.push(p as u32);
+                }
+            }
+            self.starts.push(self.lit.len());
+        }
+    }
+
+    fn lit_pixels(&self, row: usize) -> &[u32] {
+        &self.lit[self.starts[row]..self.starts[row + 1]]
+    }
+}
+
+/// Activations and gradients for batches of up to `capacity` images, allocated once.
+pub struct Workspace {
+    capacity: usize,
+    pub h1: Vec<f32>,
+    pub heads: Vec<f32>,
+    pub eps: Vec<f32>,
+    pub z: Vec<f32>,
+    pub h2: Vec<f32>,
+    pub logits: Vec<f32>,
+    d_h2: Vec<f32>,
+    d_z: Vec<f32>,
+    d_heads: Vec<f32>,
+    d_h1: Vec<f32>,
+    /// Weights transposed to `[outputs, inputs]` for the input gradients.
+    out_t: Vec<f32>,
+    dec1_t: Vec<f32>,
+    heads_t: Vec<f32>,
+    gemm: Gemm,
+}
+
+/// A forward pass's batch sums, in nats.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sums {
+    pub bce: f64,
+    pub kl: f64,
+}
+
+impl Workspace {
+    pub fn new(layout: &CpuLayout, capacity: usize) -> Self {
+        let s = layout.sizes;
+        let zeros = |len: usize| vec![0.0f32; len];
+        Self {
+            capacity,
+            h1: zeros(capacity * s.hidden),
+            heads: zeros(capacity * 2 * s.latent),
+            eps: zeros(capacity * s.latent),
+            z: zeros(capacity * s.latent),
+            h2: zeros(capacity * s.hidden),
+            logits: zeros(capacity * s.input),
+            d_h2: zeros(capacity * s.hidden),
+            d_z: zeros(capacity * s.latent),
+            d_heads: zeros(capacity * 2 * s.latent),
+            d_h1: zeros(capacity * s.hidden),
+            out_t: zeros(s.input * s.hidden),
+            dec1_t: zeros(s.hidden * s.latent),
+            heads_t: zeros(2 * s.latent * s.hidden),
+            gemm: Gemm::default(),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// h₁ = ReLU(x·W₁ + b₁) for the batch's lit pixels.
+    pub fn encode_hidden(&mut self, layout: &CpuLayout, params: &[f32], batch: &Batch) {
+        let hidden = layout.sizes.hidden;
+        let enc1 = &params[layout.enc1.clone()];
+        let bias = &params[layout.enc1_bias.clone()];
+        for r in 0..batch.rows {
+            let h = &mut self.h1[r * hidden..(r + 1) * hidden];
+            h.copy_from_slice(bias);
+            for &pixel in batch.lit_pixels(r) {
+                let row = &enc1[pixel as usize * hidden..(pixel as usize + 1) * hidden];
+                for (sum, &w) in h.iter_mut().zip(row) {
+                    *sum += w;
+                }
+            }
+            for value in h.iter_mut() {
+                *value = value.max(0.0);
+            }
+        }
+    }
+
+    /// h₁ for arbitrary (not binarized) inputs `[rows, input]`: a dense product.
+    pub fn encode_hidden_dense(&mut self, layout: &CpuLayout, params: &[f32], x: &[f32]) {
+        let s = layout.sizes;
+        let rows = x.len() / s.input;
+        self.gemm.run(
+            (rows, s.hidden, s.input),
+            Lhs::rows(x, s.input),
+            &params[layout.enc1.clone()],
+            &mut self.h1,
+            Epilogue::BiasRelu(&params[layout.enc1_bias.clone()]),
+        );
+    }
+
+    /// The heads `[mean | logvar]` from h₁.
+    pub fn encode_heads(&mut self, layout: &CpuLayout, params: &[f32], rows: usize) {
+        let s = layout.sizes;
+        self.gemm.run(
+            (rows, 2 * s.latent, s.hidden),
+            Lhs::rows(&self.h1, s.hidden),
+            &params[layout.heads.clone()],
+            &mut self.heads,
+            Epilogue::Bias(&params[layout.heads_bias.clone()]),
+        );
+    }
+
+    /// z from the heads and ε; returns the batch's summed KL.
+    pub fn reparameterize(&mut self, latent: usize, rows: usize) -> f64 {
+        (0..rows)
+            .map(|r| {
+                reparameterize_row(
+                    &self.heads[r * 2 * latent..(r + 1) * 2 * latent],
+                    &self.eps[r * latent..(r + 1) * latent],
+                    &mut self.z[r * latent..(r + 1) * latent],
+                )
+            })
+            .sum()
+    }
+
+    /// The logits `[rows, input]` from z (whatever wrote it: the encoder, or a caller's latents).
+    pub fn decode(&mut self, layout: &CpuLayout, params: &[f32], rows: usize) {
+        let s = layout.sizes;
+        self.gemm.run(
+            (rows, s.hidden, s.latent),
+            Lhs::rows(&self.z, s.latent),
+            &params[layout.dec1.clone()],
+            &mut self.h2,
+            Epilogue::BiasRelu(&params[layout.dec1_bias.clone()]),
+        );
+        self.gemm.run(
+            (rows, s.input, s.hidden),
+            Lhs::rows(&self.h2, s.hidden),
+            &params[layout.out.clone()],
+            &mut self.logits,
+            Epilogue::Bias(&params[layout.out_bias.clone()]),
+        );
+    }
+
+    /// Forward through the loss without gradients: the batch's summed BCE and KL.
+    pub fn evaluate(&mut self, layout: &CpuLayout, params: &[f32], batch: &Batch) -> Sums {
+        let s = layout.sizes;
+        self.encode_hidden(layout, params, batch);
+        self.encode_heads(layout, params, batch.rows);
+        let kl = self.reparameterize(s.latent, batch.rows);
+        self.decode(layout, params, batch.rows);
+        let bce = (0..batch.rows)
+            .map(|r| {
+                let at = r * s.input..(r + 1) * s.input;
+                bce_sum(&self.logits[at.clone()], &batch.x[at])
+            })
+            .sum();
+        Sums { bce, kl }
+    }
+
+    /// The forward pass, the loss and the gradient of `mean over the batch of (BCE + β·KL)`
+    /// into `grads` (this layout). ε must be in place. Returns the batch's summed BCE and KL.
+    pub fn train(
+        &mut self,
+        layout: &CpuLayout,
+        params: &[f32],
+        batch: &Batch,
+        kl_weight: f32,
+        grads: &mut [f32],
+    ) -> Sums {
+        let s = layout.sizes;
+        let (input, hidden, latent) = (s.input, s.hidden, s.latent);
+        let rows = batch.rows;
+        let scale = 1.0 / rows as f32;
+
+        self.encode_hidden(layout, params, batch);
+        self.encode_heads(layout, params, rows);
+        let kl = self.reparameterize(latent, rows);
+        self.decode(layout, params, rows);
+        // The logits become d(loss)/d(logits) in place.
+        let mut bce = 0.0;
+        for r in 0..rows {
+            let at = r * input..(r + 1) * input;
+            bce += bce_row(&mut self.logits[at.clone()], &batch.x[at], scale);
+        }
+        let d_logits = &self.logits[..rows * input];
+
+        // Output layer: dW = h₂ᵀ·dl, db = Σ dl, dh₂ = dl·Wᵀ through h₂'s ReLU.
+        self.gemm.run(
+            (hidden, input, rows),
+            Lhs::transposed(&self.h2, hidden),
+            d_logits,
+            &mut grads[layout.out.clone()],
+            Epilogue::Store,
+        );
+        column_sums(d_logits, input, &mut grads[layout.out_bias.clone()]);
+        transpose(&params[layout.out.clone()], hidden, input, &mut self.out_t);
+        self.gemm.run(
+            (rows, hidden, input),
+            Lhs::rows(d_logits, input),
+            &self.out_t,
+            &mut self.d_h2,
+            Epilogue::ReluMask(&self.h2),
+        );
+
+        // Decoder's first layer: dW = zᵀ·dh₂, db = Σ dh₂, dz = dh₂·Wᵀ.
+        let d_h2 = &self.d_h2[..rows * hidden];
+        self.gemm.run(
+            (latent, hidden, rows),
+            Lhs::transposed(&self.z, latent),
+            d_h2,
+            &mut grads[layout.dec1.clone()],
+            Epilogue::Store,
+        );
+        column_sums(d_h2, hidden, &mut grads[layout.dec1_bias.clone()]);
+        transpose(
+            &params[layout.dec1.clone()],
+            latent,
+            hidden,
+            &mut self.dec1_t,
+        );
+        self.gemm.run(
+            (rows, latent, hidden),
+            Lhs::rows(d_h2, hidden),
+            &self.dec1_t,
+            &mut self.d_z,
+            Epilogue::Store,
+        );
+
+        // Reparameterisation and the KL term, then the heads.
+        let kl_scale = kl_weight * scale;
+        for r in 0..rows {
+            reparameterize_backward_row(
+                &self.d_z[r * latent..(r + 1) * latent],
+                &self.heads[r * 2 * latent..(r + 1) * 2 * latent],
+                &self.eps[r * latent..(r + 1) * latent],
+                kl_scale,
+                &mut self.d_heads[r * 2 * latent..(r + 1) * 2 * latent],
+            );
+        }
+        let d_heads = &self.d_heads[..rows * 2 * latent];
+        self.gemm.run(
+            (hidden, 2 * latent, rows),
+            Lhs::transposed(&self.h1, hidden),
+            d_heads,
+            &mut grads[layout.heads.clone()],
+            Epilogue::Store,
+        );
+        column_sums(d_heads, 2 * latent, &mut grads[layout.heads_bias.clone()]);
+        transpose(
+            &params[layout.heads.clone()],
+            hidden,
+            2 * latent,
+            &mut self.heads_t,
+        );
+        self.gemm.run(
+            (rows, hidden, 2 * latent),
+            Lhs::rows(d_heads, 2 * latent),
+            &self.heads_t,
+            &mut self.d_h1,
+            Epilogue::ReluMask(&self.h1),
+        );
+
+        // First layer, sparse: dW₁[p, :] = Σ over the images with pixel p lit of dh₁.
+        let d_h1 = &self.d_h1[..rows * hidden];
+        let enc1 = &mut grads[layout.enc1.clone()];
+        enc1.fill(0.0);
+        for r in 0..rows {
+            let d_row = &d_h1[r * hidden..(r + 1) * hidden];
+            for &pixel in batch.lit_pixels(r) {
+                let at = pixel as usize * hidden;
+                for (g, &d) in enc1[at..at + hidden].iter_mut().zip(d_row) {
+                    *g += d;
+                }
+            }
+        }
+        column_sums(d_h1, hidden, &mut grads[layout.enc1_bias.clone()]);
+        Sums { bce, kl }
+    }
+}
