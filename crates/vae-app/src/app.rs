@@ -7,8 +7,8 @@ use vae_gpu::vae::VaeConfig;
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
 use crate::components::{
-    open_chosen_file, AdapterPanel, BenchPanel, BenchScope, DataPanel, ExplorePanel, Gallery,
-    KernelCheckPanel, LatentViews, ModelPanel, TrainPanel, WebGpuUnavailable,
+    open_chosen_file, AdapterPanel, BenchPanel, BenchScope, CpuBenchPanel, DataPanel, ExplorePanel,
+    Gallery, KernelCheckPanel, LatentViews, ModelPanel, TrainPanel, WebGpuUnavailable,
 };
 use crate::data::{load_shard, DataState, ShardSlot};
 use crate::lab::{install_test_hooks, LabController, LabHandle, LabUi, Notice, Phase};
@@ -64,6 +64,8 @@ pub fn App() -> impl IntoView {
         .and_then(|window| window.location().search().ok())
         .unwrap_or_default();
     let bench_mode = search.contains("bench");
+    // `?bench` runs the engine benchmark instead of opening the lab (they would share the GPU).
+    let bench_scope = BenchScope::from_query(&search);
     // `?test-hooks`: the browser tests' handles on faults (a lost device).
     let test_hooks = search.contains("test-hooks");
     spawn_local(async move {
@@ -100,16 +102,15 @@ pub fn App() -> impl IntoView {
             });
         }
     });
-    // `?bench` runs the engine benchmark instead of opening the lab (they would share the GPU).
-    let bench_scope = BenchScope::from_query(&search);
     let bench = RwSignal::new(None::<crate::data::ShardBytes>);
     // The data, when it arrives, goes to the lab (or the benchmark) through the slot.
     Effect::new(move |_| {
         if let DataState::Ready { shard, .. } = data.get() {
             if bench_mode {
-                // The benchmark needs the device too.
+                // The GPU benchmark needs the device too; the CPU engine's does not.
                 let gpu_ready = state.with(|s| matches!(s, GpuState::Ready(_)));
-                if gpu_ready && bench.with_untracked(Option::is_none) {
+                let ready = gpu_ready || bench_scope == BenchScope::Cpu;
+                if ready && bench.with_untracked(Option::is_none) {
                     bench.set(Some(shard));
                 }
             } else if shard_slot.with_value(|slot| slot.get().is_none()) {
@@ -195,7 +196,17 @@ pub fn App() -> impl IntoView {
                     GpuState::Ready { .. } => None,
                 }}
             </div>
-            {move || bench.get().map(|shard| view! { <BenchPanel context=device shard scope=bench_scope /> })}
+            {move || {
+                bench
+                    .get()
+                    .map(|shard| {
+                        if bench_scope == BenchScope::Cpu {
+                            view! { <CpuBenchPanel shard /> }.into_any()
+                        } else {
+                            view! { <BenchPanel context=device shard scope=bench_scope /> }.into_any()
+                        }
+                    })
+            }}
             {move || {
                 lab.get().map(|handle| {
                     view! {

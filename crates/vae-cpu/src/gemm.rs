@@ -12,6 +12,8 @@
 //! which LLVM vectorises for the target (SSE2, NEON), and on x86-64 with AVX2 and FMA a copy of
 //! it compiled for those, chosen at run time.
 
+use crate::lanes::{Lane, F4};
+
 /// Rows of C held in registers by the micro-kernel.
 pub const MR: usize = 6;
 /// Columns of C held in registers by the micro-kernel (two `f32x4`, one AVX register).
@@ -121,8 +123,11 @@ struct Shape {
 fn has_avx2_fma() -> bool {
     use std::sync::OnceLock;
     static DETECTED: OnceLock<bool> = OnceLock::new();
+    // VAE_CPU_PORTABLE=1 keeps the portable kernel, to compare the two on one machine.
     *DETECTED.get_or_init(|| {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::env::var_os("VAE_CPU_PORTABLE").is_none()
     })
 }
 
@@ -140,7 +145,12 @@ unsafe fn run_avx2_fma(
 }
 
 /// `a·b + c`, fused or not: `mul_add` is one instruction only where the target has FMA, and a
-/// slow library call elsewhere, so the portable kernel keeps them separate.
+/// slow library call elsewhere, so the portable kernel keeps them separate. (WebAssembly's
+/// kernel is written with its own lanes and chooses at build time.)
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
 trait MulAdd {
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
 }
@@ -232,28 +242,51 @@ fn store(
     c: &mut [f32],
     epilogue: Epilogue<'_>,
 ) {
+    let zero = F4::splat(0.0);
     for (r, values) in block.iter().enumerate().take(height) {
         let at = (m0 + r) * n + n0;
-        let out = &mut c[at..at + width];
-        let values = &values[..width];
-        match epilogue {
-            Epilogue::Store => out.copy_from_slice(values),
-            Epilogue::Bias(bias) => {
-                for ((o, &v), &b) in out.iter_mut().zip(values).zip(&bias[n0..n0 + width]) {
-                    *o = v + b;
-                }
-            }
-            Epilogue::BiasRelu(bias) => {
-                for ((o, &v), &b) in out.iter_mut().zip(values).zip(&bias[n0..n0 + width]) {
-                    *o = (v + b).max(0.0);
-                }
-            }
-            Epilogue::ReluMask(mask) => {
-                for ((o, &v), &keep) in out.iter_mut().zip(values).zip(&mask[at..at + width]) {
-                    *o = if keep > 0.0 { v } else { 0.0 };
-                }
+        if width < NR {
+            store_edge(values, at, n0, width, c, epilogue);
+            continue;
+        }
+        // A full row of NR = 8: two lanes of four.
+        for half in [0, 4] {
+            let v = F4::load(&values[half..]);
+            let out = &mut c[at + half..];
+            match epilogue {
+                Epilogue::Store => v.store(out),
+                Epilogue::Bias(bias) => (v + F4::load(&bias[n0 + half..])).store(out),
+                Epilogue::BiasRelu(bias) => (v + F4::load(&bias[n0 + half..])).max(zero).store(out),
+                Epilogue::ReluMask(mask) => F4::load(&mask[at + half..])
+                    .select_gt(zero, v, zero)
+                    .store(out),
             }
         }
+    }
+}
+
+/// The last, narrower block of columns, a value at a time.
+fn store_edge(
+    values: &[f32; NR],
+    at: usize,
+    n0: usize,
+    width: usize,
+    c: &mut [f32],
+    epilogue: Epilogue<'_>,
+) {
+    for (k, &v) in values.iter().enumerate().take(width) {
+        c[at + k] = match epilogue {
+            Epilogue::Store => v,
+            Epilogue::Bias(bias) => v + bias[n0 + k],
+            Epilogue::BiasRelu(bias) => (v + bias[n0 + k]).max(0.0),
+            Epilogue::ReluMask(mask) => {
+                if mask[at + k] > 0.0 {
+                    v
+                } else {
+                    0.0
+                }
+            }
+        };
     }
 }
 
@@ -316,9 +349,17 @@ mod wasm {
 
 /// `out[col] = Σ_row y[row, col]`: a bias's gradient.
 pub fn column_sums(y: &[f32], cols: usize, out: &mut [f32]) {
-    out[..cols].fill(0.0);
+    let out = &mut out[..cols];
+    out.fill(0.0);
+    let whole = cols - cols % 4;
     for row in y.chunks_exact(cols) {
-        for (sum, &v) in out.iter_mut().zip(row) {
+        for (sum, values) in out[..whole]
+            .chunks_exact_mut(4)
+            .zip(row[..whole].chunks_exact(4))
+        {
+            (F4::load(sum) + F4::load(values)).store(sum);
+        }
+        for (sum, &v) in out[whole..].iter_mut().zip(&row[whole..]) {
             *sum += v;
         }
     }

@@ -12,8 +12,10 @@ mod checkpoint;
 mod engine;
 pub mod gemm;
 mod inference;
+pub mod lanes;
 pub mod math;
 pub mod params;
+pub mod profile;
 pub mod step;
 
 pub use engine::CpuVae;

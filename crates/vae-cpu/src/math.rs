@@ -1,86 +1,104 @@
 //! The step's element-wise parts: the loss and its gradient, the reparameterisation and its
-//! backward, Adam. Written branch-free over slices so the compiler vectorises them (SIMD128,
-//! SSE, NEON); the exponential and logarithm are polynomial approximations (Cephes' `expf` and
-//! `logf`, within 2 ulp) because the library ones are scalar calls, and the loss needs one of
-//! each per pixel: 100,352 a step.
+//! backward, Adam. The loss's exponential and logarithm are polynomial approximations (Cephes'
+//! `expf` and `logf`, within 2 ulp) because the library ones are scalar calls, and the loss
+//! needs one of each per pixel: 100,352 a step. The hot loops run four lanes at a time
+//! ([`F4`]); each formula is written once for one value or four ([`Lane`]).
 
 use vae_reference::AdamConfig;
 
+use crate::lanes::{Lane, F4};
+
 /// `e^x` for `x ≤ 0` (what the loss needs: `exp(−|l|)`), to 2 ulp; 0 below −87.
 #[inline(always)]
-pub fn exp_nonpositive(x: f32) -> f32 {
+pub fn exp_nonpositive<L: Lane>(x: L) -> L {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 split in two so n·ln2 is exact in its high part (Cody–Waite).
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    let x = x.max(-87.0);
-    // Round to nearest by the 1.5·2^23 trick: plain float arithmetic, so it vectorises on every
-    // target (`round` is a library call in WebAssembly).
+    // Round to nearest by the 1.5·2^23 trick: the sum's low mantissa bits are then the integer
+    // n itself, so the rounding and 2^n are plain float and integer arithmetic on every target
+    // (`round` and float-to-int casts are library calls or long sequences in WebAssembly).
     const ROUNDER: f32 = 12_582_912.0;
-    let n = (x * LOG2E + ROUNDER) - ROUNDER;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 5e-1;
-    let e = p * r * r + r + 1.0;
-    // 2^n by building the exponent: n ∈ [−126, 0].
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
-    e * scale
+    let x = x.max(L::splat(-87.0));
+    let shifted = x * L::splat(LOG2E) + L::splat(ROUNDER);
+    let n = shifted - L::splat(ROUNDER);
+    let r = x - n * L::splat(LN2_HI) - n * L::splat(LN2_LO);
+    let mut p = L::splat(1.987_569_1e-4);
+    for c in [
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        5e-1,
+    ] {
+        p = p * r + L::splat(c);
+    }
+    let e = p * r * r + r + L::splat(1.0);
+    // 2^n from the exponent field: n ∈ [−126, 0].
+    e * shifted.exponent_from_low_bits(ROUNDER, 127)
 }
 
 /// `ln(x)` for `x` in `[1, 2]` (what the loss needs: `ln(1 + t)`, t ∈ (0, 1]), to 2 ulp.
 #[inline(always)]
-pub fn ln_one_to_two(x: f32) -> f32 {
-    const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
-    // x ∈ [1, 2]: above √2 halve it (exponent 1), so the mantissa lies in [√½, √2).
-    let high = x > 2.0 * SQRT_HALF;
-    let (m, e) = if high { (x * 0.5, 1.0) } else { (x, 0.0) };
-    let f = m - 1.0;
-    let z = f * f;
-    let mut p = 7.037_683_6e-2;
-    p = p * f - 1.151_461e-1;
-    p = p * f + 1.167_699_9e-1;
-    p = p * f - 1.242_014_1e-1;
-    p = p * f + 1.424_932_3e-1;
-    p = p * f - 1.666_805_8e-1;
-    p = p * f + 2.000_071_4e-1;
-    p = p * f - 2.499_999_4e-1;
-    p = p * f + 3.333_333e-1;
-    let y = f * z * p - 0.5 * z;
+pub fn ln_one_to_two<L: Lane>(x: L) -> L {
+    const SQRT2: f32 = std::f32::consts::SQRT_2;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    e * LN2_LO + y + f + e * LN2_HI
+    // Above √2 halve it (exponent 1), so the mantissa lies in [√½, √2).
+    let m = x.select_gt(L::splat(SQRT2), x * L::splat(0.5), x);
+    let e = x.select_gt(L::splat(SQRT2), L::splat(1.0), L::splat(0.0));
+    let f = m - L::splat(1.0);
+    let z = f * f;
+    let mut p = L::splat(7.037_683_6e-2);
+    for c in [
+        -1.151_461e-1,
+        1.167_699_9e-1,
+        -1.242_014_1e-1,
+        1.424_932_3e-1,
+        -1.666_805_8e-1,
+        2.000_071_4e-1,
+        -2.499_999_4e-1,
+        3.333_333e-1,
+    ] {
+        p = p * f + L::splat(c);
+    }
+    let y = f * z * p - L::splat(0.5) * z;
+    e * L::splat(LN2_LO) + y + f + e * L::splat(LN2_HI)
 }
 
-/// One image's BCE-with-logits summed over its pixels, and its gradient at the logits scaled by
-/// `scale` (1/B for the batch mean): `ℓ = max(l,0) − l·x + ln(1 + e^−|l|)`, `dℓ/dl = σ(l) − x`.
-/// The gradient overwrites the logits in place. Sums run in eight lanes, then in f64.
+/// A pixel's BCE-with-logits `max(l,0) − l·x + ln(1 + e^−|l|)` and its gradient at the logit
+/// `(σ(l) − x)` times `scale`, branch-free, for one pixel or four.
 #[inline(always)]
+fn bce_and_grad<L: Lane>(l: L, t: L, scale: L) -> (L, L) {
+    let (zero, one) = (L::splat(0.0), L::splat(1.0));
+    let e = exp_nonpositive(zero - l.abs());
+    let softplus = ln_one_to_two(one + e);
+    let inverse = one / (one + e);
+    // σ(l) = 1/(1+e) for l ≥ 0 and e/(1+e) below.
+    let sigmoid = l.select_ge(zero, inverse, e * inverse);
+    (l.max(zero) - l * t + softplus, (sigmoid - t) * scale)
+}
+
+/// One image's BCE summed over its pixels, and its gradient at the logits scaled by `scale`
+/// (1/B for the batch mean), written over the logits. Sums run in four lanes, then in f64.
 pub fn bce_row(logits_to_grad: &mut [f32], x: &[f32], scale: f32) -> f64 {
-    const LANES: usize = 8;
-    let mut sums = [0.0f32; LANES];
-    let one = |l: &mut f32, t: f32| -> f32 {
-        let value = *l;
-        let e = exp_nonpositive(-value.abs());
-        let softplus = ln_one_to_two(1.0 + e);
-        let inverse = 1.0 / (1.0 + e);
-        let sigmoid = if value >= 0.0 { inverse } else { e * inverse };
-        *l = (sigmoid - t) * scale;
-        value.max(0.0) - value * t + softplus
-    };
-    let mut chunks = logits_to_grad.chunks_exact_mut(LANES);
-    let mut targets = x.chunks_exact(LANES);
-    for (l, t) in (&mut chunks).zip(&mut targets) {
-        for lane in 0..LANES {
-            sums[lane] += one(&mut l[lane], t[lane]);
-        }
+    let n = logits_to_grad.len().min(x.len());
+    let (logits, x) = (&mut logits_to_grad[..n], &x[..n]);
+    let whole = n - n % 4;
+    let mut sums = F4::splat(0.0);
+    for (l, t) in logits[..whole]
+        .chunks_exact_mut(4)
+        .zip(x[..whole].chunks_exact(4))
+    {
+        let (loss, grad) = bce_and_grad(F4::load(l), F4::load(t), F4::splat(scale));
+        sums = sums + loss;
+        grad.store(l);
     }
-    let mut total: f64 = sums.iter().map(|&s| f64::from(s)).sum();
-    for (l, &t) in chunks.into_remainder().iter_mut().zip(targets.remainder()) {
-        total += f64::from(one(l, t));
+    let mut total = f64::from(sums.sum());
+    for (l, &t) in logits[whole..].iter_mut().zip(&x[whole..]) {
+        let (loss, grad) = bce_and_grad(*l, t, scale);
+        total += f64::from(loss);
+        *l = grad;
     }
     total
 }
@@ -90,10 +108,7 @@ pub fn bce_sum(logits: &[f32], x: &[f32]) -> f64 {
     logits
         .iter()
         .zip(x)
-        .map(|(&l, &t)| {
-            let softplus = ln_one_to_two(1.0 + exp_nonpositive(-l.abs()));
-            f64::from(l.max(0.0) - l * t + softplus)
-        })
+        .map(|(&l, &t)| f64::from(bce_and_grad(l, t, 0.0).0))
         .sum()
 }
 
@@ -141,21 +156,45 @@ pub fn adam(
     v: &mut [f32],
 ) {
     let t = t.min(i32::MAX as u64) as i32;
-    let correction1 = (1.0 - config.beta1.powi(t)) as f32;
-    let correction2 = (1.0 - config.beta2.powi(t)) as f32;
-    let (beta1, beta2) = (config.beta1 as f32, config.beta2 as f32);
-    let (lr, eps) = (config.lr as f32, config.eps as f32);
-    for (((p, &g), m), v) in params
-        .iter_mut()
-        .zip(grads)
-        .zip(m.iter_mut())
-        .zip(v.iter_mut())
+    // The bias corrections as factors: one division and one square root per parameter.
+    let step_size = (config.lr / (1.0 - config.beta1.powi(t))) as f32;
+    let inverse_correction2 = (1.0 / (1.0 - config.beta2.powi(t))) as f32;
+    let (beta1, beta2, eps) = (config.beta1 as f32, config.beta2 as f32, config.eps as f32);
+    #[inline(always)]
+    fn update<L: Lane>(
+        p: L,
+        g: L,
+        m: L,
+        v: L,
+        [beta1, beta2, step, inv2, eps]: [f32; 5],
+    ) -> [L; 3] {
+        let m = L::splat(beta1) * m + L::splat(1.0 - beta1) * g;
+        let v = L::splat(beta2) * v + L::splat(1.0 - beta2) * g * g;
+        let denominator = (v * L::splat(inv2)).sqrt() + L::splat(eps);
+        [p - L::splat(step) * m / denominator, m, v]
+    }
+    let constants = [beta1, beta2, step_size, inverse_correction2, eps];
+    let n = params.len().min(grads.len()).min(m.len()).min(v.len());
+    let whole = n - n % 4;
+    for (((p, g), m), v) in params[..whole]
+        .chunks_exact_mut(4)
+        .zip(grads[..whole].chunks_exact(4))
+        .zip(m[..whole].chunks_exact_mut(4))
+        .zip(v[..whole].chunks_exact_mut(4))
     {
-        let m_new = beta1 * *m + (1.0 - beta1) * g;
-        let v_new = beta2 * *v + (1.0 - beta2) * g * g;
-        *m = m_new;
-        *v = v_new;
-        *p -= lr * (m_new / correction1) / ((v_new / correction2).sqrt() + eps);
+        let [p_new, m_new, v_new] = update(
+            F4::load(p),
+            F4::load(g),
+            F4::load(m),
+            F4::load(v),
+            constants,
+        );
+        p_new.store(p);
+        m_new.store(m);
+        v_new.store(v);
+    }
+    for k in whole..n {
+        [params[k], m[k], v[k]] = update(params[k], grads[k], m[k], v[k], constants);
     }
 }
 

@@ -7,6 +7,7 @@
 //! logits as the loss is summed.
 
 use crate::gemm::{column_sums, transpose, Epilogue, Gemm, Lhs};
+use crate::lanes::{Lane, F4};
 use crate::math::{bce_row, bce_sum, reparameterize_backward_row, reparameterize_row};
 use crate::params::CpuLayout;
 
@@ -71,6 +72,80 @@ impl Batch {
     fn lit_pixels(&self, row: usize) -> &[u32] {
         &self.lit[self.starts[row]..self.starts[row + 1]]
     }
+
+    /// The batch the other way round: for each pixel, the images that light it (a counting
+    /// sort of the lit pixels), into `out`'s reused vectors.
+    fn index_by_pixel(&self, pixels: usize, out: &mut ByPixel) {
+        out.starts.clear();
+        out.starts.resize(pixels + 1, 0);
+        for &pixel in &self.lit {
+            out.starts[pixel as usize + 1] += 1;
+        }
+        for p in 0..pixels {
+            out.starts[p + 1] += out.starts[p];
+        }
+        out.images.clear();
+        out.images.resize(self.lit.len(), 0);
+        out.next.clear();
+        out.next.extend_from_slice(&out.starts[..pixels]);
+        for row in 0..self.rows {
+            for &pixel in self.lit_pixels(row) {
+                let at = &mut out.next[pixel as usize];
+                out.images[*at] = row as u32;
+                *at += 1;
+            }
+        }
+    }
+}
+
+/// For each pixel, the images of a batch that light it: `images[starts[p]..starts[p + 1]]`.
+#[derive(Default)]
+struct ByPixel {
+    starts: Vec<usize>,
+    images: Vec<u32>,
+    next: Vec<usize>,
+}
+
+/// `out = bias + Σ_{r ∈ rows} matrix[r, ..]` for a row-major matrix of `width` columns (then
+/// ReLU with `relu`), in blocks of 32 columns summed in registers (eight f32x4), so each block
+/// is stored once rather than read and written once per row added.
+fn sum_rows(
+    matrix: &[f32],
+    width: usize,
+    rows: &[u32],
+    bias: Option<&[f32]>,
+    relu: bool,
+    out: &mut [f32],
+) {
+    const VECTORS: usize = 8;
+    const BLOCK: usize = 4 * VECTORS;
+    let whole = width - width % BLOCK;
+    for start in (0..whole).step_by(BLOCK) {
+        let mut acc = [F4::splat(0.0); VECTORS];
+        if let Some(bias) = bias {
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = F4::load(&bias[start + 4 * k..]);
+            }
+        }
+        for &r in rows {
+            let at = r as usize * width + start;
+            let row = &matrix[at..at + BLOCK];
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a = *a + F4::load(&row[4 * k..]);
+            }
+        }
+        for (k, a) in acc.into_iter().enumerate() {
+            let a = if relu { a.max(F4::splat(0.0)) } else { a };
+            a.store(&mut out[start + 4 * k..]);
+        }
+    }
+    for column in whole..width {
+        let mut sum = bias.map_or(0.0, |b| b[column]);
+        for &r in rows {
+            sum += matrix[r as usize * width + column];
+        }
+        out[column] = if relu { sum.max(0.0) } else { sum };
+    }
 }
 
 /// Activations and gradients for batches of up to `capacity` images, allocated once.
@@ -90,6 +165,7 @@ pub struct Workspace {
     out_t: Vec<f32>,
     dec1_t: Vec<f32>,
     heads_t: Vec<f32>,
+    by_pixel: ByPixel,
     gemm: Gemm,
 }
 
@@ -119,6 +195,7 @@ impl Workspace {
             out_t: zeros(s.input * s.hidden),
             dec1_t: zeros(s.hidden * s.latent),
             heads_t: zeros(2 * s.latent * s.hidden),
+            by_pixel: ByPixel::default(),
             gemm: Gemm::default(),
         }
     }
@@ -133,17 +210,14 @@ impl Workspace {
         let enc1 = &params[layout.enc1.clone()];
         let bias = &params[layout.enc1_bias.clone()];
         for r in 0..batch.rows {
-            let h = &mut self.h1[r * hidden..(r + 1) * hidden];
-            h.copy_from_slice(bias);
-            for &pixel in batch.lit_pixels(r) {
-                let row = &enc1[pixel as usize * hidden..(pixel as usize + 1) * hidden];
-                for (sum, &w) in h.iter_mut().zip(row) {
-                    *sum += w;
-                }
-            }
-            for value in h.iter_mut() {
-                *value = value.max(0.0);
-            }
+            sum_rows(
+                enc1,
+                hidden,
+                batch.lit_pixels(r),
+                Some(bias),
+                true,
+                &mut self.h1[r * hidden..(r + 1) * hidden],
+            );
         }
     }
 
@@ -325,16 +399,14 @@ impl Workspace {
 
         // First layer, sparse: dW₁[p, :] = Σ over the images with pixel p lit of dh₁.
         let d_h1 = &self.d_h1[..rows * hidden];
+        // By pixel: each row of dW₁ is summed in registers over the images that light it, and
+        // written once (zero where no image does).
+        batch.index_by_pixel(input, &mut self.by_pixel);
         let enc1 = &mut grads[layout.enc1.clone()];
-        enc1.fill(0.0);
-        for r in 0..rows {
-            let d_row = &d_h1[r * hidden..(r + 1) * hidden];
-            for &pixel in batch.lit_pixels(r) {
-                let at = pixel as usize * hidden;
-                for (g, &d) in enc1[at..at + hidden].iter_mut().zip(d_row) {
-                    *g += d;
-                }
-            }
+        for (pixel, row) in enc1.chunks_exact_mut(hidden).enumerate() {
+            let images =
+                &self.by_pixel.images[self.by_pixel.starts[pixel]..self.by_pixel.starts[pixel + 1]];
+            sum_rows(d_h1, hidden, images, None, false, row);
         }
         column_sums(d_h1, hidden, &mut grads[layout.enc1_bias.clone()]);
         Sums { bce, kl }

@@ -22,6 +22,8 @@ const BLOCKS: [FastPath; 3] = [FastPath::SMALL, FastPath::SWIFTSHADER, FastPath:
 pub enum BenchScope {
     /// The training step and a decode only.
     Step,
+    /// The CPU engine's training step and decode, in WebAssembly (no WebGPU needed).
+    Cpu,
     /// Those, and each matmul kernel with the adapter's choice and with shared tiles.
     Kernels,
     /// Those, and the register blocks other adapters get.
@@ -33,6 +35,8 @@ impl BenchScope {
     pub fn from_query(search: &str) -> Self {
         if search.contains("bench=step") {
             Self::Step
+        } else if search.contains("bench=cpu") {
+            Self::Cpu
         } else if search.contains("bench=blocks") {
             Self::Blocks
         } else {
@@ -41,23 +45,35 @@ impl BenchScope {
     }
 }
 
+/// One measurement, as the benchmark scripts read it from the table.
 #[derive(Clone, Debug, PartialEq)]
-struct Row {
+pub struct BenchRow {
     what: String,
     shape: String,
     value: f64,
     unit: &'static str,
 }
 
+impl BenchRow {
+    pub fn new(what: &str, shape: String, value: f64, unit: &'static str) -> Self {
+        Self {
+            what: what.into(),
+            shape,
+            value,
+            unit,
+        }
+    }
+}
+
 async fn run(
     context: GpuContext,
     shard: ShardBytes,
     scope: BenchScope,
-    rows: RwSignal<Vec<Row>>,
+    rows: RwSignal<Vec<BenchRow>>,
 ) -> Result<(), String> {
     let push = |what: String, shape: String, value: f64, unit| {
         rows.update(|rows| {
-            rows.push(Row {
+            rows.push(BenchRow {
                 what,
                 shape,
                 value,
@@ -155,7 +171,7 @@ pub fn BenchPanel(
     shard: ShardBytes,
     scope: BenchScope,
 ) -> impl IntoView {
-    let rows = RwSignal::new(Vec::<Row>::new());
+    let rows = RwSignal::new(Vec::<BenchRow>::new());
     let status = RwSignal::new("running…".to_string());
     if let Some(context) = context.get_value() {
         spawn_local(async move {
@@ -166,10 +182,20 @@ pub fn BenchPanel(
             });
         });
     }
+    view! { <BenchTable title="Engine benchmark on this adapter" status rows /> }
+}
+
+/// The benchmark's table: `#bench-status` says running, done or failed; each row's figure is in
+/// its data attributes for the scripts.
+#[component]
+pub fn BenchTable(
+    title: &'static str,
+    status: RwSignal<String>,
+    rows: RwSignal<Vec<BenchRow>>,
+) -> impl IntoView {
     view! {
         <section class="panel" id="bench">
-            <h2>"Engine benchmark on this adapter"</h2>
-            <p id="bench-status" data-status=move || status.get()>
+            <h2>{title}</h2>            <p id="bench-status" data-status=move || status.get()>
                 {move || status.get()}
             </p>
             <table>

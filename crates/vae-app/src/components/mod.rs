@@ -3,6 +3,7 @@
 mod adapter;
 mod bench;
 mod chart;
+mod cpu_bench;
 mod data_panel;
 mod explore;
 mod gallery;
@@ -14,6 +15,7 @@ mod unavailable;
 
 pub use adapter::AdapterPanel;
 pub use bench::{BenchPanel, BenchScope};
+pub use cpu_bench::CpuBenchPanel;
 pub use data_panel::DataPanel;
 pub use explore::ExplorePanel;
 pub use gallery::Gallery;

@@ -1,0 +1,100 @@
+//! The CPU engine's benchmark in the browser (`?bench=cpu`): the training step and a decode of
+//! `vae-cpu` compiled to WebAssembly, on this page's thread, with no WebGPU needed.
+//! `bench/engine.mjs cpu` drives it; `bench/benchmarks.mjs` puts it beside the other trainers.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use vae_cpu::CpuVae;
+use vae_gpu::vae::VaeConfig;
+
+use crate::components::bench::{BenchRow, BenchTable};
+use crate::data::{ShardBytes, SHARD_URL};
+use crate::draw::now_ms;
+
+/// Time given to the measured steps, after the warm-up.
+const BUDGET_MS: f64 = 5000.0;
+
+/// Lets the page paint between chunks of steps (the benchmark runs on the page's own thread).
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+async fn run(shard: ShardBytes, rows: RwSignal<Vec<BenchRow>>) -> Result<(), String> {
+    let push = |what: &str, shape: String, value: f64, unit| {
+        rows.update(|rows| rows.push(BenchRow::new(what, shape, value, unit)))
+    };
+    let config = VaeConfig::default();
+    let bytes = shard.bytes();
+    let parsed = mnist_shard::Shard::parse(&bytes, SHARD_URL).map_err(|e| e.to_string())?;
+    let mut vae = CpuVae::new(config).map_err(|e| e.to_string())?;
+    vae.set_training_data(&parsed.train())
+        .map_err(|e| e.to_string())?;
+    vae.train_steps(3).map_err(|e| e.to_string())?;
+    let (mut steps, mut spent) = (0u32, 0.0);
+    while spent < BUDGET_MS {
+        let started = now_ms();
+        vae.train_steps(5).map_err(|e| e.to_string())?;
+        spent += now_ms() - started;
+        steps += 5;
+        vae.metrics_with(vae_gpu::vae::Snapshot::Skip);
+        next_task().await;
+    }
+    let ms_per_step = spent / f64::from(steps);
+    let shape = format!(
+        "batch {}, {}, one thread",
+        config.batch,
+        vae_cpu::simd_in_use()
+    );
+    push("training step", shape.clone(), ms_per_step, "ms");
+    push(
+        "training",
+        shape,
+        f64::from(config.batch) * 1e3 / ms_per_step,
+        "images/s",
+    );
+    let z = vec![0.5f32; config.sizes.latent];
+    let started = now_ms();
+    let decodes = 50;
+    for _ in 0..decodes {
+        vae.decode(&z).map_err(|e| e.to_string())?;
+    }
+    push(
+        "decode one z",
+        "20→500→784".into(),
+        (now_ms() - started) / f64::from(decodes),
+        "ms",
+    );
+    next_task().await;
+    // Once to warm up: a browser compiles a WebAssembly function with its optimising compiler
+    // only once it has run a while, so the first timings are the baseline compiler's.
+    vae_cpu::profile::step_phases(&now_ms, 10);
+    next_task().await;
+    for phase in vae_cpu::profile::step_phases(&now_ms, 10) {
+        push(
+            phase.name,
+            "part of a step, timed alone".into(),
+            phase.ms,
+            "ms",
+        );
+    }
+    Ok(())
+}
+
+#[component]
+pub fn CpuBenchPanel(shard: ShardBytes) -> impl IntoView {
+    let rows = RwSignal::new(Vec::<BenchRow>::new());
+    let status = RwSignal::new("running…".to_string());
+    spawn_local(async move {
+        let outcome = run(shard, rows).await;
+        status.set(match outcome {
+            Ok(()) => "done".into(),
+            Err(error) => format!("failed: {error}"),
+        });
+    });
+    view! { <BenchTable title="CPU engine benchmark (WebAssembly)" status rows /> }
+}
