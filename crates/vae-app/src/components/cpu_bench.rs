@@ -35,16 +35,33 @@ async fn run(shard: ShardBytes, rows: RwSignal<Vec<BenchRow>>) -> Result<(), Str
     vae.set_training_data(&parsed.train())
         .map_err(|e| e.to_string())?;
     vae.train_steps(3).map_err(|e| e.to_string())?;
-    let (mut steps, mut spent) = (0u32, 0.0);
+    // The first step's loss, for the browser tests to hold against the native engine's.
+    let first = vae.metrics().steps[0];
+    push(
+        "−ELBO at step 1",
+        "seed 0, nats".into(),
+        f64::from(first.neg_elbo),
+        "nats",
+    );
+    let (mut steps, mut spent, mut last) = (0u32, 0.0, f32::NAN);
     while spent < BUDGET_MS {
         let started = now_ms();
         vae.train_steps(5).map_err(|e| e.to_string())?;
         spent += now_ms() - started;
         steps += 5;
-        vae.metrics_with(vae_gpu::vae::Snapshot::Skip);
+        let report = vae.metrics_with(vae_gpu::vae::Snapshot::Skip);
+        if let Some(latest) = report.steps.last() {
+            last = latest.neg_elbo;
+        }
         next_task().await;
     }
     let ms_per_step = spent / f64::from(steps);
+    push(
+        "−ELBO at the last step",
+        format!("step {}, nats", vae.step()),
+        f64::from(last),
+        "nats",
+    );
     let shape = format!(
         "batch {}, {}, one thread",
         config.batch,
