@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use mnist_shard::{decompress, Shard};
@@ -29,6 +29,48 @@ pub struct BenchArgs {
     /// The shard whose images are trained on.
     #[arg(long, default_value = "web/mnist.shard.gz")]
     data: PathBuf,
+    /// "cpu": time the CPU engine (crates/vae-cpu, one thread) instead of the GPU engine.
+    #[arg(long, value_parser = ["cpu"])]
+    backend: Option<String>,
+}
+
+/// A step is this many floating-point operations as a dense 784-500-20 model counts them.
+const STEP_MFLOP: f64 = 525.0;
+
+/// The CPU engine's training step and decode, timed over `budget` after a warm-up.
+fn cpu_engine(config: VaeConfig, shard: &Shard<'_>, budget: Duration) -> Result<f64, String> {
+    let mut vae = vae_cpu::CpuVae::new(config).map_err(|e| e.to_string())?;
+    vae.set_training_data(&shard.train())
+        .map_err(|e| e.to_string())?;
+    vae.train_steps(3).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut steps = 0u32;
+    while started.elapsed() < budget {
+        vae.train_steps(5).map_err(|e| e.to_string())?;
+        vae.metrics_with(vae_gpu::vae::Snapshot::Skip);
+        steps += 5;
+    }
+    let ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(steps);
+    println!(
+        "CPU engine ({}, one thread), training step (784-500-20, batch {}):",
+        vae_cpu::simd_in_use(),
+        config.batch
+    );
+    println!(
+        "  {ms:.2} ms/step, {:.0} images/s, {:.1} GFLOP/s at {STEP_MFLOP} MFLOP a step",
+        f64::from(config.batch) * 1e3 / ms,
+        STEP_MFLOP / ms
+    );
+    let z = vec![0.5f32; config.sizes.latent];
+    let started = Instant::now();
+    for _ in 0..100 {
+        vae.decode(&z).map_err(|e| e.to_string())?;
+    }
+    println!(
+        "  decode one z: {:.3} ms",
+        started.elapsed().as_secs_f64() * 10.0
+    );
+    Ok(ms)
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
@@ -37,6 +79,15 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     let name = args.data.display().to_string();
     let raw = decompress(&bytes, &name).map_err(|e| e.to_string())?;
     let shard = Shard::parse(&raw, &name).map_err(|e| e.to_string())?;
+    if args.backend.as_deref() == Some("cpu") {
+        let config = VaeConfig {
+            batch: args.batch,
+            ..VaeConfig::default()
+        };
+        let ms = cpu_engine(config, &shard, budget)?;
+        torch_baseline(&args, ms);
+        return Ok(());
+    }
 
     let context = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
     let adapter = context.adapter.clone();
@@ -90,6 +141,13 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         decode.as_secs_f64() * 1e3
     );
 
+    torch_baseline(&args, step.ms_per_step);
+    Ok(())
+}
+
+/// PyTorch on the CPU, the same step in the same run, against `ours_ms`: skipped with a line
+/// saying why when that Python cannot run it.
+fn torch_baseline(args: &BenchArgs, ours_ms: f64) {
     if args.python != "none" {
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/reference/bench_torch.py");
@@ -114,7 +172,7 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
                     Some(ms) => println!(
                         "\nPyTorch on the CPU, same step, same run: {ms:.2} ms/step ({})\n  ratio PyTorch/ours: {:.2}× (above 1: we are faster)",
                         text.trim(),
-                        ms / step.ms_per_step
+                        ms / ours_ms
                     ),
                     None => println!("\nPyTorch baseline: unreadable output {text}"),
                 }
@@ -130,5 +188,4 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             Err(error) => println!("\nPyTorch baseline skipped: {}: {error}", args.python),
         }
     }
-    Ok(())
 }

@@ -418,3 +418,24 @@ fn train_on_the_cpu_then_resume_on_the_gpu_from_its_checkpoint() {
     let bad = run(&["train", "--backend", "cpu", "--batch", "0"]);
     assert_one_line_error(&bad, "batch size 0");
 }
+
+#[test]
+fn bench_times_the_cpu_engine_without_a_gpu() {
+    let out = run(&[
+        "bench",
+        "--backend",
+        "cpu",
+        "--seconds",
+        "0.2",
+        "--python",
+        "none",
+        "--data",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/mnist.shard.gz"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("CPU engine (") && stdout.contains("ms/step"),
+        "{stdout}"
+    );
+}
