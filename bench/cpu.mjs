@@ -27,7 +27,7 @@ async function ours(name, url) {
     const status = await page.$eval('#bench-status', (node) => node.dataset.status);
     if (status !== 'done') throw new Error(`?bench=cpu ${status}`);
     const rows = await page.$$eval('.bench-row', (nodes) => nodes.map((r) => [r.dataset.what, Number(r.dataset.value), r.dataset.shape]));
-    return { version: await browser.version(), rows: Object.fromEntries(rows.map(([what, value]) => [what, value])), simd: rows[0][2] };
+    return { version: await browser.version(), rows: Object.fromEntries(rows.map(([what, value]) => [what, value])), simd: rows.find(([what]) => what === 'training step')[2] };
   } finally {
     await close();
   }
