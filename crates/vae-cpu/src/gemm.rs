@@ -74,7 +74,6 @@ impl Gemm {
     ///
     /// # Panics
     /// If a slice is too short for the shape: a caller bug.
-    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
         (m, n, k): (usize, usize, usize),

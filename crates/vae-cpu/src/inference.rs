@@ -2,16 +2,12 @@
 //! GPU engine's noise keys, so both engines report the same evaluation for the same parameters.
 
 use mnist_shard::Split;
-use vae_gpu::vae::Evaluation;
+use vae_gpu::vae::{Evaluation, EVALUATION_STEP_BASE};
 use vae_reference::noise::standard_normal;
 
 use crate::engine::CpuVae;
 use crate::step::Workspace;
 use crate::CpuError;
-
-/// Evaluation keys its noise from here on (the GPU engine's `EVALUATION_STEP_BASE`), apart from
-/// every training step's.
-const EVALUATION_STEP_BASE: u32 = 0x8000_0000;
 
 fn sigmoid(l: f32) -> f32 {
     1.0 / (1.0 + (-l).exp())
@@ -86,8 +82,7 @@ impl CpuVae {
             work.encode_heads(layout, params, rows);
             for r in 0..rows {
                 let (from, to) = (r * 2 * s.latent, r * s.latent);
-                let mean = work.heads[from..from + s.latent].to_vec();
-                work.z[to..to + s.latent].copy_from_slice(&mean);
+                work.z[to..to + s.latent].copy_from_slice(&work.heads[from..from + s.latent]);
             }
             work.decode(layout, params, rows);
             out.extend(work.logits[..rows * s.input].iter().map(|&l| sigmoid(l)));

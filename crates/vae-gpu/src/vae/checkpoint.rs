@@ -338,19 +338,18 @@ pub fn write_checkpoint(
             views.push((format!("{prefix}{}", tensor.name()), view));
         }
     }
-    let c = config;
     let ours = [
         ("format", FORMAT_VERSION.to_string()),
-        ("input", c.sizes.input.to_string()),
-        ("hidden", c.sizes.hidden.to_string()),
-        ("latent", c.sizes.latent.to_string()),
-        ("batch", c.batch.to_string()),
-        ("lr", c.adam.lr.to_string()),
-        ("beta1", c.adam.beta1.to_string()),
-        ("beta2", c.adam.beta2.to_string()),
-        ("eps", c.adam.eps.to_string()),
-        ("seed", c.seed.to_string()),
-        ("kl_weight", c.kl_weight.to_string()),
+        ("input", config.sizes.input.to_string()),
+        ("hidden", config.sizes.hidden.to_string()),
+        ("latent", config.sizes.latent.to_string()),
+        ("batch", config.batch.to_string()),
+        ("lr", config.adam.lr.to_string()),
+        ("beta1", config.adam.beta1.to_string()),
+        ("beta2", config.adam.beta2.to_string()),
+        ("eps", config.adam.eps.to_string()),
+        ("seed", config.seed.to_string()),
+        ("kl_weight", config.kl_weight.to_string()),
         ("step", at.step.to_string()),
         ("epoch", at.epoch.to_string()),
         ("position", at.position.to_string()),

@@ -15,7 +15,7 @@ use crate::GpuError;
 
 /// Evaluation draws its noise with step keys from here on, never used by training steps, so an
 /// evaluation neither repeats a training step's noise nor disturbs the training state.
-const EVALUATION_STEP_BASE: u32 = 0x8000_0000;
+pub const EVALUATION_STEP_BASE: u32 = 0x8000_0000;
 
 /// Mean −ELBO, BCE and KL over a data set, in nats per image (one draw of ε per image).
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -21,7 +21,7 @@ pub use checkpoint::{
 };
 pub use compact::{inspect_checkpoint, CheckpointSummary, WeightDtype};
 pub use config::{VaeConfig, MAX_KL_WEIGHT};
-pub use evaluation::{Evaluation, EvaluationRead, Evaluator};
+pub use evaluation::{Evaluation, EvaluationRead, Evaluator, EVALUATION_STEP_BASE};
 pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
 pub use state::{MetricsData, MetricsRead, Snapshot};
 pub use views::LineDecoder;
