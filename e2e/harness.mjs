@@ -156,6 +156,8 @@ export async function launchBrowser(kind, { webgpu, firefoxPrefs = {} }) {
     options = { executablePath: which.executablePath, headless: true, args };
   }
   const browser = await puppeteer.launch({ ...options, protocolTimeout: 600_000 });
+  // Read by openPage: pages in a browser with WebGPU pin the lab to it by default.
+  browser.vaeLabWebgpu = webgpu;
   return { browser, name: which.name, close: () => browser.close() };
 }
 
@@ -173,7 +175,16 @@ export const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
  * `beforeLoad`: a function run in the page before its scripts. Resolves to the page and its
  * context, with helpers for what tests read off it.
  */
-export async function openPage(browser, url, { expectErrors = [], server, serve, context, beforeLoad } = {}) {
+export async function openPage(browser, url, { expectErrors = [], server, serve, context, beforeLoad, engine } = {}) {
+  // On an emulated GPU (SwiftShader, lavapipe: every browser here) the lab times both engines and
+  // takes the CPU. The tests of the GPU path pin WebGPU (`?engine=webgpu`) unless the address
+  // names an engine or `engine: null` lets the lab choose.
+  engine = engine === undefined ? (browser.vaeLabWebgpu ? 'webgpu' : null) : engine;
+  if (engine && /^https?:/.test(url) && !/[?&]engine=/.test(url)) {
+    const [address, ...fragment] = url.split('#');
+    url = `${address}${address.includes('?') ? '&' : '?'}engine=${engine}`;
+    if (fragment.length > 0) url += `#${fragment.join('#')}`;
+  }
   // Each page gets a browser context of its own (its own storage: IndexedDB, cookies) unless
   // it is given one to share, so no test sees another's autosave.
   context ??= await browser.createBrowserContext();

@@ -386,7 +386,7 @@ forEachBrowser((kind) => {
           origin: new URL(server.url).origin,
           quotaSize: 1 << 20,
         });
-        await lab.page.goto(server.url);
+        await lab.page.goto(`${server.url}?engine=webgpu`);
       }
       try {
         await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {

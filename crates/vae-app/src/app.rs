@@ -7,11 +7,14 @@ use vae_gpu::vae::VaeConfig;
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
 
 use crate::components::{
-    open_chosen_file, AdapterPanel, BenchPanel, BenchScope, CpuBenchPanel, DataPanel, ExplorePanel,
-    Gallery, KernelCheckPanel, LatentViews, ModelPanel, TrainPanel, WebGpuUnavailable,
+    open_chosen_file, AdapterPanel, BenchPanel, BenchScope, CpuBenchPanel, DataPanel, EnginePanel,
+    ExplorePanel, Gallery, KernelCheckPanel, LatentViews, ModelPanel, TrainPanel,
+    WebGpuUnavailable,
 };
 use crate::data::{load_shard, DataState, ShardSlot};
-use crate::lab::{install_test_hooks, LabController, LabHandle, LabUi, Notice, Phase};
+use crate::lab::{
+    choose, install_test_hooks, Choice, LabController, LabHandle, LabUi, Notice, Phase,
+};
 use crate::settings::SettingsForm;
 use crate::start::{choose_start, follow_drops, keep_fragment, StartPlan};
 
@@ -45,7 +48,22 @@ pub fn App() -> impl IntoView {
     let device = StoredValue::new_local(None::<GpuContext>);
     // Never block the main thread on the GPU: the connection and the check run as a task and
     // the page renders "connecting" until they report.
-    spawn_local(async move { state.set(connect(device).await) });
+    // Then the engine: WebGPU on a real GPU, the CPU without one, the faster of the two on an
+    // emulated GPU (timed once per browser).
+    let choice = RwSignal::new(None::<Choice>);
+    spawn_local(async move {
+        let connected = connect(device).await;
+        state.set(connected.clone());
+        let no_gpu = match &connected {
+            GpuState::Unavailable(reason) | GpuState::Failed(reason) => Some(reason.clone()),
+            _ => None,
+        };
+        let context = device.get_value();
+        let base = crate::lab::page_base();
+        choice.set(Some(
+            choose(context.as_ref(), no_gpu.as_deref(), &base).await,
+        ));
+    });
     // The data follows the first model (it is not needed for the first digit, and would share
     // the connection with it); a failure here leaves the GPU side usable.
     let data = RwSignal::new(DataState::Downloading {
@@ -91,7 +109,8 @@ pub fn App() -> impl IntoView {
         {
             return;
         }
-        if let Some(context) = device.get_value() {
+        let on_gpu = ui.engine.with_untracked(|e| !e.on_cpu);
+        if let (Some(context), true) = (device.get_value(), on_gpu) {
             check.set(Some(Err("running".into())));
             spawn_local(async move {
                 let result = check_dense_forward(&context)
@@ -121,13 +140,13 @@ pub fn App() -> impl IntoView {
     });
     // The lab starts as soon as the GPU is there: its kernels compile while the data downloads.
     Effect::new(move |_| {
-        let gpu_ready = state.with(|s| matches!(s, GpuState::Ready(_)));
-        if !gpu_ready || !planned.get() || bench_mode || lab.with_untracked(Option::is_some) {
-            return;
-        }
-        let Some(context) = device.get_value() else {
+        let Some(chosen) = choice.get() else {
             return;
         };
+        if !planned.get() || bench_mode || lab.with_untracked(Option::is_some) {
+            return;
+        }
+        let context = device.get_value();
         let Some(start) = plan.try_update_value(Option::take).flatten() else {
             return;
         };
@@ -135,7 +154,11 @@ pub fn App() -> impl IntoView {
             // Kept by the lab if its latent size fits the model.
             ui.z.set(z);
         }
-        let controller = LabController::new(context, shard_slot.get_value(), ui);
+        ui.engine.update(|e| {
+            e.why = chosen.why.clone();
+            e.gpu = context.as_ref().map(|c| c.adapter.name.clone());
+        });
+        let controller = LabController::new(context, chosen.on_cpu, shard_slot.get_value(), ui);
         controller.watch_device();
         controller.start(start.source, false);
         if start.notice.is_some() {
@@ -172,8 +195,9 @@ pub fn App() -> impl IntoView {
         <header class="masthead">
             <h1>"VAE Lab"</h1>
             <p class="tagline">
-                "Train a variational autoencoder on your own GPU, in this page, through WebGPU: \
-                 drag the latent sliders, press Train and watch the ELBO climb."
+                "Train a variational autoencoder on your own GPU, in this page, through WebGPU (or \
+                 on your CPU where there is none): drag the latent sliders, press Train and watch \
+                 the ELBO climb."
             </p>
         </header>
         <main>
@@ -185,10 +209,11 @@ pub fn App() -> impl IntoView {
                     GpuState::Unavailable(reason) => Some(view! { <WebGpuUnavailable reason /> }.into_any()),
                     GpuState::Failed(message) => {
                         Some(view! {
-                            <section class="panel error" id="gpu-error" role="alert">
+                            <section class="panel note" id="gpu-error" role="status">
                                 <h2>"The GPU could not be used"</h2>
                                 <p>{message}</p>
-                                <p>"Reload the page to try again; if it persists, update your browser and GPU driver."</p>
+                                <p>"The lab runs on your CPU instead. Reload the page to try the GPU again; \
+                                    if it persists, update your browser and GPU driver."</p>
                             </section>
                         }
                             .into_any())
@@ -217,6 +242,7 @@ pub fn App() -> impl IntoView {
                             <LatentViews lab=handle ui labels />
                             <Gallery ui />
                         </div>
+                        <EnginePanel lab=handle ui />
                     }
                 })
             }}

@@ -178,8 +178,9 @@ impl CpuVae {
         ))
     }
 
-    /// The epoch and position a checkpoint records.
-    pub(crate) fn position(&self) -> (u64, u32) {
+    /// The epoch and position a checkpoint records: `(epoch, position of the next batch)`,
+    /// `(0, u32::MAX)` before the first epoch.
+    pub fn position(&self) -> (u64, u32) {
         match (&self.data, self.resume) {
             (Some(data), _) => (data.epoch, data.position),
             (None, Some(resume)) => resume,
@@ -316,6 +317,11 @@ impl CpuVae {
             }
         }
         MetricsReport { steps, diverged_at }
+    }
+
+    /// The step [`CpuVae::rollback`] would return to now.
+    pub fn rollback_step(&self) -> u64 {
+        self.good.step
     }
 
     /// Restores the parameters, Adam moments and step of the last snapshot known good (or the

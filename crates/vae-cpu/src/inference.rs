@@ -102,8 +102,26 @@ impl CpuVae {
         &mut self,
         split: &Split<'_>,
         draw: u32,
-        mut posteriors: Option<&mut Vec<f32>>,
+        posteriors: Option<&mut Vec<f32>>,
     ) -> Result<Evaluation, CpuError> {
+        let mut run = self.begin_evaluation(split, draw, posteriors.is_some())?;
+        self.evaluate_batches(&mut run, split, u32::MAX)?;
+        let (evaluation, kept) = run.finish();
+        if let Some(out) = posteriors {
+            *out = kept;
+        }
+        Ok(evaluation)
+    }
+
+    /// An evaluation of `split` to run a few batches at a time ([`CpuVae::evaluate_batches`]),
+    /// so a worker hosting the model can answer other requests between them. The same batches
+    /// and noise keys as [`CpuVae::evaluate_draw`].
+    pub fn begin_evaluation(
+        &self,
+        split: &Split<'_>,
+        draw: u32,
+        keep_posteriors: bool,
+    ) -> Result<EvaluationRun, CpuError> {
         let s = self.config.sizes;
         if split.pixels_per_image() != s.input {
             return Err(CpuError::InvalidInput(format!(
@@ -115,39 +133,91 @@ impl CpuVae {
         let images = split.len();
         let batch = (self.config.batch as usize).min(images.max(1));
         let batches = images.div_ceil(batch) as u32;
-        let base = EVALUATION_STEP_BASE.wrapping_add(draw.wrapping_mul(batches));
-        let seed = self.config.seed;
-        if let Some(out) = posteriors.as_deref_mut() {
-            out.clear();
-            out.reserve(images * 2 * s.latent);
+        Ok(EvaluationRun {
+            base: EVALUATION_STEP_BASE.wrapping_add(draw.wrapping_mul(batches)),
+            batch,
+            batches,
+            next: 0,
+            images,
+            bce: 0.0,
+            kl: 0.0,
+            posteriors: keep_posteriors.then(|| Vec::with_capacity(images * 2 * s.latent)),
+        })
+    }
+
+    /// Runs up to `n` more batches of `run` (over the split it began with); returns how many
+    /// are left.
+    pub fn evaluate_batches(
+        &mut self,
+        run: &mut EvaluationRun,
+        split: &Split<'_>,
+        n: u32,
+    ) -> Result<u32, CpuError> {
+        let s = self.config.sizes;
+        if split.len() != run.images || split.pixels_per_image() != s.input {
+            return Err(CpuError::InvalidInput(
+                "the evaluation was begun on another data set".into(),
+            ));
         }
-        let indices: Vec<u32> = (0..images as u32).collect();
+        let seed = self.config.seed;
         let (layout, params, work, gathered) = self.parts();
-        let (mut bce, mut kl) = (0.0f64, 0.0f64);
-        for (k, chunk) in indices.chunks(batch).enumerate() {
+        let mut indices = Vec::with_capacity(run.batch);
+        let last = run.next.saturating_add(n).min(run.batches);
+        for k in run.next..last {
+            let first = k as usize * run.batch;
+            indices.clear();
+            indices.extend(first as u32..(first + run.batch).min(run.images) as u32);
             gathered.gather(
                 split.packed_images(),
                 split.words_per_image(),
                 s.input,
-                chunk,
+                &indices,
             );
-            let key = base.wrapping_add(k as u32 + 1);
-            for (element, eps) in work.eps[..chunk.len() * s.latent].iter_mut().enumerate() {
+            let key = run.base.wrapping_add(k + 1);
+            for (element, eps) in work.eps[..indices.len() * s.latent].iter_mut().enumerate() {
                 *eps = standard_normal(seed, key, element as u32) as f32;
             }
             let sums = work.evaluate(layout, params, gathered);
-            bce += sums.bce;
-            kl += sums.kl;
-            if let Some(out) = posteriors.as_deref_mut() {
-                out.extend_from_slice(&work.heads[..chunk.len() * 2 * s.latent]);
+            run.bce += sums.bce;
+            run.kl += sums.kl;
+            if let Some(out) = run.posteriors.as_mut() {
+                out.extend_from_slice(&work.heads[..indices.len() * 2 * s.latent]);
             }
         }
-        let n = images.max(1) as f64;
-        Ok(Evaluation {
-            neg_elbo: (bce + kl) / n,
-            bce: bce / n,
-            kl: kl / n,
-            images,
-        })
+        run.next = last;
+        Ok(run.remaining())
+    }
+}
+
+/// An evaluation under way: where it is and what it has summed.
+#[derive(Clone, Debug)]
+pub struct EvaluationRun {
+    base: u32,
+    batch: usize,
+    batches: u32,
+    next: u32,
+    images: usize,
+    bce: f64,
+    kl: f64,
+    posteriors: Option<Vec<f32>>,
+}
+
+impl EvaluationRun {
+    /// Batches not yet run.
+    pub fn remaining(&self) -> u32 {
+        self.batches - self.next
+    }
+
+    /// The −ELBO over the batches run (all of them, once none remain), and every image's
+    /// `[mean | logvar]` if they were kept (empty if not).
+    pub fn finish(self) -> (Evaluation, Vec<f32>) {
+        let n = self.images.max(1) as f64;
+        let evaluation = Evaluation {
+            neg_elbo: (self.bce + self.kl) / n,
+            bce: self.bce / n,
+            kl: self.kl / n,
+            images: self.images,
+        };
+        (evaluation, self.posteriors.unwrap_or_default())
     }
 }

@@ -19,6 +19,7 @@ pub mod profile;
 pub mod step;
 
 pub use engine::CpuVae;
+pub use inference::EvaluationRun;
 pub use params::CpuLayout;
 
 use thiserror::Error;

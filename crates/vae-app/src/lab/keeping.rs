@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::vae::{inspect_checkpoint, CheckpointRead};
+use vae_gpu::vae::inspect_checkpoint;
+
+use super::engine::Pending;
 
 use super::{LabController, Loaded, ModelInfo, ModelKind, ModelSource, Notice, Offer, SaveState};
 use crate::persist;
@@ -16,9 +18,9 @@ const INPUT: usize = vae_reference::Sizes::MNIST.input;
 
 impl LabController {
     /// The model's checkpoint, copied out after the work queued so far; None while no model.
-    fn begin_save(&self) -> Option<(u64, u64, CheckpointRead)> {
+    pub(super) fn begin_save_now(&self) -> Option<(u64, u64, Pending<Vec<u8>>)> {
         self.with_lab(None, |lab| {
-            (lab.generation, lab.vae.step(), lab.vae.begin_save())
+            (lab.generation, lab.model.step(), lab.model.begin_save())
         })
     }
 
@@ -35,13 +37,13 @@ impl LabController {
         if busy != Some(false) {
             return;
         }
-        let Some((generation, step, read)) = self.begin_save() else {
+        let Some((generation, step, read)) = self.begin_save_now() else {
             return;
         };
         self.ui.saved.set(SaveState::Saving);
         let this = self.clone();
         spawn_local(async move {
-            let result = match read.wait().await {
+            let result = match read.await {
                 Ok(bytes) => {
                     let curve = this.ui.curve.get_untracked();
                     let info = this.ui.model_info.get_untracked();
@@ -91,12 +93,12 @@ impl LabController {
 
     /// Offers the model as the file `vae train` writes.
     pub fn download(&self) {
-        let Some((generation, step, read)) = self.begin_save() else {
+        let Some((generation, step, read)) = self.begin_save_now() else {
             return;
         };
         let this = self.clone();
         spawn_local(async move {
-            let result = match read.wait().await {
+            let result = match read.await {
                 Ok(bytes) => {
                     let name = format!("vae-lab-step-{step}.safetensors");
                     let offered =

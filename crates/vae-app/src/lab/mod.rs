@@ -2,15 +2,17 @@
 //! to a [`LabController`]; it never touches the engine directly and holds no math.
 //!
 //! Nothing here waits on the GPU while holding the model: every GPU read is an owned future
-//! ([`vae_gpu::PendingRead`] and friends) awaited in its own task, which then takes the model
+//! ([`engine::Pending`]) awaited in its own task, which then takes the model
 //! again for a moment. So training, decoding for the sliders and reading metrics overlap, and
 //! the page's main thread only ever encodes work.
 
+mod engine;
 mod keeping;
 mod opening;
 mod pacing;
 mod recovery;
 mod schedule;
+mod switching;
 mod ui;
 mod views;
 
@@ -19,11 +21,14 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::vae::{prior_sample, Evaluator, Inference, Vae};
+use vae_gpu::vae::prior_sample;
 use vae_gpu::{GpuContext, GpuError};
+
+use engine::{Backend, Decoding, EngineError, Model};
 
 use crate::data::ShardSlot;
 use crate::draw::{draw_digits, DigitGrid};
+pub use engine::{choose, page_base, Choice};
 pub use opening::{Loaded, ModelSource};
 pub use recovery::install_test_hooks;
 pub use ui::{
@@ -70,11 +75,7 @@ impl OneInFlight {
 struct Lab {
     /// Tells late replies (reads started before a reset) that they are for an old model.
     generation: u64,
-    vae: Vae,
-    slider: Inference,
-    samples: Inference,
-    reconstructions: Inference,
-    evaluator: Evaluator,
+    model: Model,
     prior_z: Vec<f32>,
     /// The first test images: reconstructed in the gallery, pickable for the sliders.
     test_images: Vec<Vec<f32>>,
@@ -89,7 +90,6 @@ struct Lab {
     saving: OneInFlight,
     /// The test set, for the latent map's labels and hover.
     test_set: mnist_shard::OwnedSplit,
-    view_sessions: Option<views::ViewSessions>,
     views: views::ViewState,
 }
 
@@ -98,8 +98,13 @@ struct Lab {
 #[derive(Clone)]
 pub struct LabController {
     lab: Rc<RefCell<Option<Lab>>>,
-    /// Replaced when a lost device is restarted.
-    context: Rc<RefCell<GpuContext>>,
+    /// The browser's GPU device, if it has WebGPU (replaced when a lost device is restarted);
+    /// kept while the CPU runs the model, to switch back to.
+    context: Rc<RefCell<Option<GpuContext>>>,
+    /// Models are built on the CPU engine (in a worker) rather than the GPU.
+    on_cpu: Rc<Cell<bool>>,
+    /// Where the CPU worker's scripts are (the page's base URL).
+    worker_base: Rc<str>,
     /// What a lost device is recovered to.
     kept: Rc<RefCell<Option<recovery::Kept>>>,
     /// The step training had reached when the device was lost.
@@ -112,15 +117,18 @@ pub struct LabController {
 /// The controller as components hold it: a `Copy` handle to page-local storage.
 pub type LabHandle = StoredValue<LabController, LocalStorage>;
 
-fn message(error: GpuError) -> String {
+fn message(error: EngineError) -> String {
     error.to_string()
 }
 
 impl LabController {
-    pub fn new(context: GpuContext, shard: ShardSlot, ui: LabUi) -> Self {
+    /// A lab on the GPU of `context` if given and `on_cpu` is false, on the CPU otherwise.
+    pub fn new(context: Option<GpuContext>, on_cpu: bool, shard: ShardSlot, ui: LabUi) -> Self {
         Self {
             lab: Rc::new(RefCell::new(None)),
+            on_cpu: Rc::new(Cell::new(on_cpu || context.is_none())),
             context: Rc::new(RefCell::new(context)),
+            worker_base: engine::page_base().into(),
             kept: Rc::new(RefCell::new(None)),
             lost_at_step: Rc::new(Cell::new(0)),
             shard,
@@ -129,8 +137,28 @@ impl LabController {
         }
     }
 
+    /// What the engine in use can hold: the GPU's limits, or on the CPU the limits WebGPU
+    /// guarantees everywhere (the settings form checks against them).
     pub fn limits(&self) -> vae_gpu::wgpu::Limits {
-        self.context.borrow().limits.clone()
+        match self.backend() {
+            Backend::Gpu(context) => context.limits.clone(),
+            Backend::Cpu { .. } => vae_gpu::wgpu::Limits::default(),
+        }
+    }
+
+    /// Where the next model is built.
+    fn backend(&self) -> Backend {
+        match (&*self.context.borrow(), self.on_cpu.get()) {
+            (Some(context), false) => Backend::Gpu(Box::new(context.clone())),
+            _ => Backend::Cpu {
+                base: Rc::clone(&self.worker_base),
+            },
+        }
+    }
+
+    /// Whether the lab has a WebGPU device to switch to.
+    pub fn has_gpu(&self) -> bool {
+        self.context.borrow().is_some()
     }
 
     /// Training images in the data (0 until it has arrived).
@@ -150,11 +178,11 @@ impl LabController {
 
     /// Shows a GPU failure instead of the lab. A lost device is offered a restart that brings
     /// the model back ([`recovery`]).
-    fn fail(&self, error: GpuError) {
-        let error = match (error, self.context().check_device()) {
-            (GpuError::DeviceLost(reason), _) | (_, Err(GpuError::DeviceLost(reason))) => {
-                return self.device_lost(reason)
-            }
+    fn fail(&self, error: EngineError) {
+        let device = self.context().map(|context| context.check_device());
+        let error = match (error, device) {
+            (EngineError::Gpu(GpuError::DeviceLost(reason)), _)
+            | (_, Some(Err(GpuError::DeviceLost(reason)))) => return self.device_lost(reason),
             (error, _) => error,
         };
         if let Some(lab) = self.lab.borrow_mut().as_mut() {
@@ -184,7 +212,7 @@ impl LabController {
     pub fn random_z(&self) {
         let z = self.with_lab(None, |lab| {
             lab.random_draws += 1;
-            let config = lab.vae.config();
+            let config = lab.model.config();
             prior_sample(
                 config.seed ^ 0x5EED,
                 lab.random_draws,
@@ -201,7 +229,7 @@ impl LabController {
     pub fn encode_test_digit(&self, index: usize) {
         let read = self.with_lab(None, |lab| {
             let x = lab.test_images.get(index)?;
-            Some((lab.generation, lab.vae.request_encode(&lab.slider, x)))
+            Some((lab.generation, lab.model.request_encode(x)))
         });
         let Some(Some((generation, read))) = read else {
             return;
@@ -209,7 +237,7 @@ impl LabController {
         let this = self.clone();
         spawn_local(async move {
             let result = match read {
-                Ok(read) => read.wait().await,
+                Ok(read) => read.await,
                 Err(error) => Err(error),
             };
             match result {
@@ -230,13 +258,13 @@ impl LabController {
             if lab.decode.busy() {
                 return None;
             }
-            if z.len() != lab.vae.config().sizes.latent {
+            if z.len() != lab.model.config().sizes.latent {
                 return None;
             }
             lab.decode.started();
             let since = lab.input_waiting_since.take();
             let requested = crate::draw::now_ms();
-            let read = lab.vae.request_decode(&lab.slider, &z);
+            let read = lab.model.request_decode(Decoding::Slider, &z);
             Some((lab.generation, since, requested, read))
         });
         let Some(Some((generation, since, requested, read))) = request else {
@@ -245,7 +273,7 @@ impl LabController {
         let this = self.clone();
         spawn_local(async move {
             let result = match read {
-                Ok(read) => read.wait().await,
+                Ok(read) => read.await,
                 Err(error) => Err(error),
             };
             let again = this.with_lab(Some(generation), |lab| lab.decode.finished());
@@ -277,8 +305,8 @@ impl LabController {
                 return None;
             }
             let x: Vec<f32> = lab.test_images[..RECONSTRUCTIONS].concat();
-            let samples = lab.vae.request_decode(&lab.samples, &lab.prior_z);
-            let reconstructions = lab.vae.request_reconstruction(&lab.reconstructions, &x);
+            let samples = lab.model.request_decode(Decoding::Samples, &lab.prior_z);
+            let reconstructions = lab.model.request_reconstruction(&x);
             lab.gallery.started();
             Some((lab.generation, x, samples, reconstructions))
         });
@@ -288,9 +316,9 @@ impl LabController {
         let this = self.clone();
         spawn_local(async move {
             let drawn = async {
-                let samples = samples?.wait().await?;
-                let reconstructions = reconstructions?.wait().await?;
-                Ok::<_, GpuError>((samples, reconstructions))
+                let samples = samples?.await?;
+                let reconstructions = reconstructions?.await?;
+                Ok::<_, EngineError>((samples, reconstructions))
             }
             .await;
             let Some(again) = this.with_lab(Some(generation), |lab| lab.gallery.finished()) else {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mnist_shard::Shard;
-use vae_gpu::vae::{prior_sample, Inference, Vae, VaeConfig};
+use vae_gpu::vae::{prior_sample, VaeConfig};
 use vae_gpu::GpuError;
 
+use super::engine::{Backend, Decoding, EngineError, Model, Opening};
 use super::{
     message, schedule, views, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, OneInFlight,
     Phase, SaveState, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
@@ -110,13 +111,18 @@ impl LabController {
             };
             match this.build(source).await {
                 Ok(lab) => {
-                    let config = *lab.vae.config();
-                    let epochs_done = lab.vae.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
+                    let config = *lab.model.config();
+                    let epochs_done = lab.model.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
+                    let (engine, on_cpu) = (lab.model.engine_name(), lab.model.is_cpu());
                     let progress = lab.progress(crate::draw::now_ms());
                     // Late replies to the old model find another generation and are dropped.
                     *this.lab.borrow_mut() = Some(lab);
                     this.forget_views();
                     this.ui.model.set(Some(config));
+                    this.ui.engine.update(|e| {
+                        e.name = engine;
+                        e.on_cpu = on_cpu;
+                    });
                     let opened = info.kind == ModelKind::File && !info.resumed;
                     // The autosave holds this model only if it came from there.
                     this.ui.saved.set(if info.resumed {
@@ -150,7 +156,11 @@ impl LabController {
                     }
                 }
                 Err(error) if this.lab.borrow().is_some() => {
-                    // The current model stays; only the new one failed.
+                    // The current model stays, on its engine; only the new one failed.
+                    let on_cpu = this.with_lab(None, |lab| lab.model.is_cpu());
+                    if let Some(on_cpu) = on_cpu {
+                        this.on_cpu.set(on_cpu);
+                    }
                     let what = if fresh {
                         "The new model could not be built".to_string()
                     } else {
@@ -170,7 +180,7 @@ impl LabController {
         });
     }
 
-    async fn build(&self, source: ModelSource) -> Result<Lab, GpuError> {
+    async fn build(&self, source: ModelSource) -> Result<Lab, EngineError> {
         let generation = {
             let mut generations = self.generations.borrow_mut();
             *generations += 1;
@@ -178,79 +188,71 @@ impl LabController {
         };
         // On a page that shows no digit yet (a model replacing another draws its own later).
         let fresh_page = self.lab.borrow().is_none();
-        // The kernels compile while the data may still be downloading.
-        let mut vae = match source {
-            ModelSource::Fresh(config) => Vae::new(self.context(), config).await?,
+        let backend = self.backend();
+        // The kernels compile (or the worker starts) while the data may still be downloading.
+        let opening = match &source {
+            ModelSource::Fresh(config) => Opening::Fresh(*config),
             ModelSource::Checkpoint(Loaded {
+                bytes, settings, ..
+            }) => Opening::Checkpoint {
                 bytes,
-                settings: Some(settings),
-                ..
-            }) => Vae::load_state_dict_as(self.context(), &bytes, settings).await?,
-            ModelSource::Checkpoint(Loaded { bytes, .. }) => {
-                Vae::load(self.context(), &bytes).await?
-            }
+                settings: *settings,
+            },
         };
-        let config = *vae.config();
-        let slider = vae.inference(1).await?;
+        let mut model = Model::open(&backend, opening).await?;
+        let config = *model.config();
         if fresh_page {
             // The model's digit first: the data may still be on its way, and binding it, the
             // gallery and the test set takes longer than a decode.
-            self.draw_first_digit(&vae, &slider).await;
+            self.draw_first_digit(&model).await;
         }
         let Some(data) = self.shard.wait().await else {
-            return Err(GpuError::InvalidInput(
+            return Err(EngineError::Gpu(GpuError::InvalidInput(
                 "the training data never arrived".into(),
-            ));
+            )));
         };
         let raw = data.bytes();
-        let shard =
-            Shard::parse(&raw, SHARD_URL).map_err(|e| GpuError::InvalidInput(e.to_string()))?;
-        vae.set_training_data(&shard.train()).await?;
-        let samples = vae.inference((SAMPLE_ROWS * SAMPLE_COLUMNS) as u32).await?;
-        let reconstructions = vae.inference(RECONSTRUCTIONS as u32).await?;
-        let evaluator = vae.evaluator(&shard.test()).await?;
+        let shard = Shard::parse(&raw, SHARD_URL)
+            .map_err(|e| EngineError::Gpu(GpuError::InvalidInput(e.to_string())))?;
+        model.bind_data(&raw, &shard).await?;
         let test = shard.test();
-        let view_sessions = Some(views::ViewSessions::new(&vae).await?);
         let test_images = (0..PICKABLE_DIGITS.max(RECONSTRUCTIONS).min(test.len()))
             .map(|i| test.image_f32(i))
             .collect();
         let latent = config.sizes.latent;
+        let software = match &backend {
+            Backend::Gpu(context) => context.adapter.is_software,
+            Backend::Cpu { .. } => false,
+        };
         Ok(Lab {
             generation,
-            vae,
-            slider,
-            samples,
-            reconstructions,
-            evaluator,
+            model,
             prior_z: prior_sample(config.seed, 0, SAMPLE_ROWS * SAMPLE_COLUMNS, latent),
             test_images,
-            schedule: schedule::Schedule::new(self.context().adapter.is_software),
+            schedule: schedule::Schedule::new(software),
             decode: OneInFlight::default(),
             input_waiting_since: None,
             gallery: OneInFlight::default(),
             random_draws: 0,
             saving: OneInFlight::default(),
             test_set: test.to_owned_split(),
-            view_sessions,
             views: views::ViewState::default(),
         })
     }
 
     /// Decodes the sliders' z with a model not yet installed (its training data may not have
     /// arrived) and draws it; on any error the normal path draws it once the lab is whole.
-    async fn draw_first_digit(&self, vae: &Vae, slider: &Inference) {
-        let latent = vae.config().sizes.latent;
+    async fn draw_first_digit(&self, model: &Model) {
+        let latent = model.config().sizes.latent;
         let mut z = self.ui.z.get_untracked();
         if z.len() != latent {
             // What the sliders will show once the model is in.
             z = vec![0.0; latent];
         }
-        let Ok(read) = vae.request_decode(slider, &z) else {
+        let Ok(read) = model.request_decode(Decoding::Slider, &z) else {
             return;
         };
-        if let (Ok(pixels), Some(canvas)) =
-            (read.wait().await, self.ui.canvases.decoded.get_untracked())
-        {
+        if let (Ok(pixels), Some(canvas)) = (read.await, self.ui.canvases.decoded.get_untracked()) {
             draw_digits(&canvas, &pixels, DigitGrid::single());
             crate::draw::mark("decoded");
         }

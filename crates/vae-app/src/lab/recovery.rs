@@ -57,7 +57,8 @@ fn curve_at(curve: &Curve, step: u64) -> Curve {
 }
 
 impl LabController {
-    pub(super) fn context(&self) -> GpuContext {
+    /// The GPU device, if the browser gave one.
+    pub(super) fn context(&self) -> Option<GpuContext> {
         self.context.borrow().clone()
     }
 
@@ -86,12 +87,17 @@ impl LabController {
 
     /// Waits for this controller's device to be lost, then stops the lab (once per device).
     pub fn watch_device(&self) {
-        let context = self.context();
+        let Some(context) = self.context() else {
+            return;
+        };
         let this = self.clone();
         spawn_local(async move {
             let reason = context.when_lost().await;
             // A device replaced since (a restart) is not the lab's any more.
-            if this.context().device == context.device {
+            if this
+                .context()
+                .is_some_and(|now| now.device == context.device)
+            {
                 this.device_lost(reason);
             }
         });
@@ -100,6 +106,12 @@ impl LabController {
     /// The device is gone and every model on it: training stops, the page says so and offers a
     /// restart. What the visitor had stays in [`Kept`] and the autosave.
     pub(super) fn device_lost(&self, reason: String) {
+        if self.on_cpu.get() {
+            // The model is on the CPU and goes on; only switching back to the GPU is gone.
+            *self.context.borrow_mut() = None;
+            self.ui.engine.update(|e| e.gpu = None);
+            return;
+        }
         if self
             .ui
             .phase
@@ -136,7 +148,7 @@ impl LabController {
                     )));
                 }
             };
-            *this.context.borrow_mut() = context;
+            *this.context.borrow_mut() = Some(context);
             this.watch_device();
             let kept = this.kept.borrow().clone();
             let saved = persist::load().await.ok().flatten();
@@ -208,7 +220,11 @@ pub fn install_test_hooks(lab: super::LabHandle) {
         return;
     };
     let lose = Closure::<dyn Fn()>::new(move || {
-        lab.with_value(|controller| controller.context().destroy_device());
+        lab.with_value(|controller| {
+            if let Some(context) = controller.context() {
+                context.destroy_device();
+            }
+        });
     });
     let hooks = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&hooks, &"loseDevice".into(), lose.as_ref());

@@ -4,8 +4,9 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::vae::{EvaluationRead, MetricsRead, Snapshot};
-use vae_gpu::{GpuError, PendingRead};
+use vae_gpu::vae::{Evaluation, Snapshot};
+
+use super::engine::{EngineError, MetricsReply, Pending};
 
 mod controls;
 mod replies;
@@ -79,14 +80,14 @@ pub(super) struct Schedule {
 enum Action {
     Chunk {
         id: u64,
-        fence: PendingRead,
+        done: Pending<()>,
     },
-    Metrics(MetricsRead),
+    Metrics(Pending<MetricsReply>),
     Evaluation {
         epoch: u64,
         step: u64,
         record: bool,
-        read: EvaluationRead,
+        read: Pending<Evaluation>,
     },
 }
 
@@ -137,7 +138,7 @@ impl Schedule {
 impl Lab {
     /// Encodes the next pieces of work while the queue has room: as many chunks as the pacer
     /// allows, then a metrics read if one is due.
-    fn next_work(&mut self, now: f64) -> Result<Vec<Action>, GpuError> {
+    fn next_work(&mut self, now: f64) -> Result<Vec<Action>, EngineError> {
         let mut actions = Vec::new();
         loop {
             let s = &mut self.schedule;
@@ -147,18 +148,15 @@ impl Lab {
             match s.evaluating {
                 Some(Evaluating::Reading) => break,
                 Some(Evaluating::Batches { epoch, record }) => {
-                    let most = self.evaluator.remaining().max(1);
+                    let most = self.model.evaluation_remaining().max(1);
                     let n = s.pacer.units(Work::Evaluate, s.interactive(now), most);
-                    let remaining = self.vae.run_evaluation(&mut self.evaluator, n)?;
+                    let (remaining, done) = self.model.run_evaluation(n)?;
                     let id = s.pacer.submitted(Work::Evaluate, n, now);
-                    actions.push(Action::Chunk {
-                        id,
-                        fence: self.vae.step_fence(),
-                    });
+                    actions.push(Action::Chunk { id, done });
                     if remaining == 0 {
                         s.evaluating = Some(Evaluating::Reading);
-                        let read = self.vae.request_evaluation(&mut self.evaluator)?;
-                        let step = self.vae.step();
+                        let read = self.model.request_evaluation()?;
+                        let step = self.model.step();
                         actions.push(Action::Evaluation {
                             epoch,
                             step,
@@ -173,22 +171,22 @@ impl Lab {
             if !s.training {
                 break;
             }
-            let step = self.vae.step();
+            let step = self.model.step();
             if s.metrics_in_flight && step.saturating_sub(s.step_at_read) >= METRICS_BACKLOG_STEPS {
                 break; // the read's return pumps again
             }
-            let (epoch, done) = self.vae.epoch_progress().unwrap_or((1, 0));
-            let per_epoch = self.vae.steps_per_epoch().unwrap_or(1).max(1);
+            let (epoch, done) = self.model.epoch_progress().unwrap_or((1, 0));
+            let per_epoch = self.model.steps_per_epoch().unwrap_or(1).max(1);
             // A chunk never runs past an epoch's end, so the evaluation sees that epoch's model.
             let left = (per_epoch - done).min(u64::from(MAX_STEPS_PER_CHUNK)) as u32;
             let n = s.pacer.units(Work::Train, s.interactive(now), left);
             let encode_start = now_ms();
-            let fence = self.vae.train_steps_fenced(n)?;
+            let fence = self.model.train(n)?;
             s.encode_ms += now_ms() - encode_start;
             s.encoded_steps += u64::from(n);
             s.trained_since_save = true;
             let id = s.pacer.submitted(Work::Train, n, now);
-            actions.push(Action::Chunk { id, fence });
+            actions.push(Action::Chunk { id, done: fence });
             let epoch_done = done + u64::from(n) == per_epoch;
             if epoch_done {
                 s.evaluating = Some(Evaluating::Batches {
@@ -198,7 +196,7 @@ impl Lab {
             }
         }
         let s = &mut self.schedule;
-        let step = self.vae.step();
+        let step = self.model.step();
         // Stopped, the curve catches up at once with what the last chunks did.
         let read_due = now - s.last_read_at >= s.refresh_every_ms
             || step.saturating_sub(s.step_at_read) >= METRICS_EVERY_STEPS
@@ -211,7 +209,7 @@ impl Lab {
             } else {
                 Snapshot::Skip
             };
-            actions.push(Action::Metrics(self.vae.begin_metrics_with(snapshot)?));
+            actions.push(Action::Metrics(self.model.begin_metrics(snapshot)?));
             s.metrics_in_flight = true;
             s.last_read_at = now;
             s.step_at_read = step;
@@ -221,15 +219,15 @@ impl Lab {
 
     pub(super) fn progress(&self, now: f64) -> Progress {
         let s = &self.schedule;
-        let (epoch, epoch_step) = self.vae.epoch_progress().unwrap_or((1, 0));
+        let (epoch, epoch_step) = self.model.epoch_progress().unwrap_or((1, 0));
         let ms_per_step = s.pacer.ms_per_step().unwrap_or(0.0);
         Progress {
-            step: self.vae.step(),
+            step: self.model.step(),
             epoch,
             epoch_step,
-            steps_per_epoch: self.vae.steps_per_epoch().unwrap_or(0),
+            steps_per_epoch: self.model.steps_per_epoch().unwrap_or(0),
             images_per_second: if ms_per_step > 0.0 {
-                f64::from(self.vae.config().batch) * 1000.0 / ms_per_step
+                f64::from(self.model.config().batch) * 1000.0 / ms_per_step
             } else {
                 0.0
             },
@@ -240,7 +238,7 @@ impl Lab {
             } else {
                 0.0
             },
-            dispatches_per_step: self.vae.dispatches_per_step(),
+            dispatches_per_step: self.model.dispatches_per_step(),
             elapsed_ms: s.elapsed(now),
             evaluating: s.evaluating.is_some(),
         }
@@ -281,12 +279,12 @@ impl LabController {
         let this = self.clone();
         spawn_local(async move {
             match action {
-                Action::Chunk { id, fence } => {
-                    let done = fence.bytes().await;
-                    this.on_chunk_done(generation, id, done.map(|_| ()));
+                Action::Chunk { id, done } => {
+                    let done = done.await;
+                    this.on_chunk_done(generation, id, done);
                 }
                 Action::Metrics(read) => {
-                    let data = read.wait().await;
+                    let data = read.await;
                     this.on_metrics(generation, data);
                 }
                 Action::Evaluation {
@@ -295,14 +293,14 @@ impl LabController {
                     record,
                     read,
                 } => {
-                    let result = read.wait().await;
+                    let result = read.await;
                     this.on_evaluation(generation, (epoch, step, record), result);
                 }
             }
         });
     }
 
-    fn on_chunk_done(&self, generation: u64, id: u64, done: Result<(), GpuError>) {
+    fn on_chunk_done(&self, generation: u64, id: u64, done: Result<(), EngineError>) {
         let now = now_ms();
         if let Err(error) = done {
             self.with_lab(Some(generation), |lab| lab.schedule.pacer.abandon(id));

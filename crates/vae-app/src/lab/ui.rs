@@ -273,10 +273,24 @@ impl ViewsUi {
     }
 }
 
+/// Which engine runs the model and why, for the page to say and to offer the other.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EngineUi {
+    /// The engine of the model in use, as the page names it ("WebGPU (…)", "CPU (…)"); empty
+    /// until a model is in.
+    pub name: String,
+    pub on_cpu: bool,
+    /// Why the lab chose it.
+    pub why: String,
+    /// The GPU adapter's name when the browser has WebGPU (the lab can switch to it).
+    pub gpu: Option<String>,
+}
+
 /// Every signal of the lab; `Copy`, so components take it by value.
 #[derive(Clone, Copy)]
 pub struct LabUi {
     pub phase: RwSignal<Phase>,
+    pub engine: RwSignal<EngineUi>,
     pub progress: RwSignal<Progress>,
     pub curve: RwSignal<Curve>,
     /// The latent point the sliders show.
@@ -296,6 +310,7 @@ impl LabUi {
     pub fn new() -> Self {
         Self {
             phase: RwSignal::new(Phase::Building),
+            engine: RwSignal::new(EngineUi::default()),
             progress: RwSignal::new(Progress::default()),
             curve: RwSignal::new(Curve::default()),
             z: RwSignal::new(Vec::new()),

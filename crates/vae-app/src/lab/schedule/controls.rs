@@ -93,10 +93,10 @@ impl LabController {
             }
             s.metrics_in_flight = true;
             s.last_read_at = now;
-            s.step_at_read = lab.vae.step();
+            s.step_at_read = lab.model.step();
             Some(
-                lab.vae
-                    .begin_metrics()
+                lab.model
+                    .begin_metrics(vae_gpu::vae::Snapshot::Take)
                     .map(|read| Some((lab.generation, read))),
             )
         });
@@ -134,7 +134,7 @@ impl LabController {
             if s.evaluating.is_some() {
                 return false;
             }
-            let epoch = lab.vae.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
+            let epoch = lab.model.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
             s.evaluating = Some(Evaluating::Batches {
                 epoch,
                 record: false,

@@ -1,31 +1,30 @@
 //! What the lab does with the GPU's replies to training: metrics (the curve, divergence and
 //! its rollback) and the test evaluation (the curve's markers, the autosave, the latent map).
 
+use crate::lab::engine::{EngineError, MetricsReply};
 use leptos::prelude::*;
-use vae_gpu::vae::MetricsData;
-use vae_gpu::GpuError;
 
 use crate::draw::now_ms;
 use crate::lab::{LabController, Phase, TestPoint, TrainPoint};
 
 impl LabController {
-    pub(super) fn on_metrics(&self, generation: u64, data: Result<MetricsData, GpuError>) {
+    pub(super) fn on_metrics(&self, generation: u64, data: Result<MetricsReply, EngineError>) {
         let Some(outcome) = self.with_lab(Some(generation), |lab| {
             lab.schedule.metrics_in_flight = false;
-            let report = lab.vae.finish_metrics(data)?;
+            let report = lab.model.finish_metrics(data)?;
             let diverged = report.diverged_at.map(|at| {
                 let s = &mut lab.schedule;
                 s.training = false;
                 s.resume_when_visible = false;
                 s.stop_clock(now_ms());
                 if s.evaluating.is_some() {
-                    lab.evaluator.cancel();
+                    lab.model.cancel_evaluation();
                     s.evaluating = None;
                 }
-                lab.vae.rollback();
-                (at, lab.vae.step(), lab.vae.config().adam.lr)
+                lab.model.rollback();
+                (at, lab.model.step(), lab.model.config().adam.lr)
             });
-            Ok::<_, GpuError>((report.steps, diverged, lab.progress(now_ms())))
+            Ok::<_, EngineError>((report.steps, diverged, lab.progress(now_ms())))
         }) else {
             return;
         };
@@ -63,7 +62,7 @@ impl LabController {
         &self,
         generation: u64,
         (epoch, step, record): (u64, u64, bool),
-        result: Result<vae_gpu::vae::Evaluation, GpuError>,
+        result: Result<vae_gpu::vae::Evaluation, EngineError>,
     ) {
         let evaluation = match result {
             Ok(evaluation) => evaluation,

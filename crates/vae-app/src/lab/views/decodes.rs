@@ -1,9 +1,9 @@
 //! Decodes along lines of the latent space: the manifold grid and the sliders' strips (one
 //! submit), and the interpolation with its frames.
 
+use crate::lab::engine::{EngineError, Lines};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::GpuError;
 use vae_reference::latent::{LatentLines, Plane};
 
 use super::{
@@ -24,7 +24,7 @@ impl LabController {
             if lab.views.decodes.busy() {
                 return None;
             }
-            let latent = lab.vae.config().sizes.latent;
+            let latent = lab.model.config().sizes.latent;
             if z.len() != latent {
                 return None;
             }
@@ -38,7 +38,6 @@ impl LabController {
             };
             let grid = LatentLines::grid(&z, &plane, GRID_SIDE, range);
             let strips = LatentLines::axis_strips(&z, STRIP_POINTS, STRIP_RANGE);
-            let sessions = lab.view_sessions.as_ref()?;
             let training = lab.schedule.training;
             let document = web_sys::window().and_then(|w| w.document());
             let visible = |id: &str| {
@@ -47,15 +46,15 @@ impl LabController {
             let (show_grid, show_strips) = (visible("manifold"), visible("strip-0"));
             let mut sets = Vec::new();
             if show_grid {
-                sets.push((&sessions.grid, &grid));
+                sets.push((Lines::Grid, &grid));
             }
             if show_strips {
-                sets.push((&sessions.strips, &strips));
+                sets.push((Lines::Strips, &strips));
             }
             if sets.is_empty() {
                 return None;
             }
-            let reads = lab.vae.request_line_sets(&sets);
+            let reads = lab.model.request_line_sets(&sets);
             lab.views.decodes.started();
             Some((lab.generation, reads, show_grid, show_strips))
         });
@@ -67,9 +66,9 @@ impl LabController {
             let result = async {
                 let mut images = Vec::new();
                 for read in reads? {
-                    images.push(read.wait().await?);
+                    images.push(read.await?);
                 }
-                Ok::<_, GpuError>(images)
+                Ok::<_, EngineError>(images)
             }
             .await;
             let Some(again) = this.with_lab(Some(generation), |lab| lab.views.decodes.finished())
@@ -123,8 +122,10 @@ impl LabController {
             }
             let (a, b) = (endpoint(lab, from, &z)?, endpoint(lab, to, &z)?);
             let line = LatentLines::interpolation(&a, &b, INTERPOLATION_FRAMES);
-            let sessions = lab.view_sessions.as_ref()?;
-            let read = lab.vae.request_lines(&sessions.interpolation, &line);
+            let read = lab
+                .model
+                .request_line_sets(&[(Lines::Interpolation, &line)])
+                .map(|mut reads| reads.remove(0));
             lab.views.interpolation.started();
             Some((lab.generation, read))
         });
@@ -134,7 +135,7 @@ impl LabController {
         let this = self.clone();
         spawn_local(async move {
             let result = match read {
-                Ok(read) => read.wait().await,
+                Ok(read) => read.await,
                 Err(error) => Err(error),
             };
             let Some(again) =
@@ -205,7 +206,7 @@ fn draw_strips(images: &[f32]) {
 /// Where an interpolation end is: the sliders' point, or a test digit's posterior mean.
 fn endpoint(lab: &Lab, endpoint: Endpoint, z: &[f32]) -> Option<Vec<f32>> {
     match endpoint {
-        Endpoint::Sliders => (z.len() == lab.vae.config().sizes.latent).then(|| z.to_vec()),
+        Endpoint::Sliders => (z.len() == lab.model.config().sizes.latent).then(|| z.to_vec()),
         Endpoint::Test(index) => lab.test_mean(index),
     }
 }

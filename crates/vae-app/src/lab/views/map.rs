@@ -18,16 +18,16 @@ impl LabController {
             if lab.views.map.busy() {
                 return None;
             }
-            let read = lab.vae.request_posteriors(&lab.evaluator).ok()?;
+            let read = lab.model.request_posteriors().ok()?;
             lab.views.map.started();
-            Some((lab.generation, lab.vae.step(), read))
+            Some((lab.generation, lab.model.step(), read))
         });
         let Some(Some((generation, step, read))) = request else {
             return;
         };
         let this = self.clone();
         spawn_local(async move {
-            let result = read.wait().await;
+            let result = read.await;
             let Some(again) = this.with_lab(Some(generation), |lab| lab.views.map.finished())
             else {
                 return;
@@ -36,7 +36,7 @@ impl LabController {
                 Ok((means, logvars)) => {
                     let started = crate::draw::now_ms();
                     this.with_lab(Some(generation), |lab| {
-                        let latent = lab.vae.config().sizes.latent;
+                        let latent = lab.model.config().sizes.latent;
                         lab.views.principal = Some(Plane::principal(&means, latent));
                         lab.views.means = means;
                         lab.views.logvars = logvars;
@@ -67,7 +67,7 @@ impl LabController {
         });
         let map = self.with_lab(None, |lab| {
             let v = &lab.views;
-            let latent = lab.vae.config().sizes.latent;
+            let latent = lab.model.config().sizes.latent;
             if v.means.is_empty() {
                 return None;
             }

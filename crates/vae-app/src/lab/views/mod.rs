@@ -9,8 +9,6 @@ mod map;
 mod pad;
 
 use leptos::prelude::*;
-use vae_gpu::vae::{Inference, LineDecoder, Vae};
-use vae_gpu::GpuError;
 use vae_reference::latent::Plane;
 
 use super::{Endpoint, LabController, OneInFlight};
@@ -31,26 +29,6 @@ const SETTLE_MS: i32 = 500;
 /// While training, the grid, strips and interpolation follow the model this often. Each
 /// refresh is GPU time taken from training (405 decodes are ~80 ms on SwiftShader here).
 const FOLLOW_TRAINING_MS: f64 = 3000.0;
-
-/// The sessions the views decode with, made once per model.
-pub(super) struct ViewSessions {
-    grid: LineDecoder,
-    strips: LineDecoder,
-    interpolation: LineDecoder,
-    pad: Inference,
-}
-
-impl ViewSessions {
-    pub async fn new(vae: &Vae) -> Result<Self, GpuError> {
-        let latent = vae.config().sizes.latent as u32;
-        Ok(Self {
-            grid: vae.line_decoder(GRID_SIDE as u32, GRID_SIDE as u32).await?,
-            strips: vae.line_decoder(latent, STRIP_POINTS as u32).await?,
-            interpolation: vae.line_decoder(1, INTERPOLATION_FRAMES as u32).await?,
-            pad: vae.inference(1).await?,
-        })
-    }
-}
 
 /// The views' state in the lab: what came back last and what is in flight.
 #[derive(Default)]
@@ -76,7 +54,7 @@ pub(super) struct ViewState {
 impl super::Lab {
     /// Test digit `index`'s posterior mean, as the last map read it.
     fn test_mean(&self, index: usize) -> Option<Vec<f32>> {
-        let latent = self.vae.config().sizes.latent;
+        let latent = self.model.config().sizes.latent;
         self.views
             .means
             .get(index * latent..(index + 1) * latent)

@@ -1,8 +1,8 @@
 //! A drawing encoded as it is drawn.
 
+use crate::lab::engine::EngineError;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::GpuError;
 
 use crate::draw::{draw_digits, DigitGrid};
 use crate::lab::LabController;
@@ -17,10 +17,7 @@ impl LabController {
                 lab.views.pad_waiting = Some(pixels.clone());
                 return None;
             }
-            let sessions = lab.view_sessions.as_ref()?;
-            let reads = lab
-                .vae
-                .request_encode_and_reconstruct(&sessions.pad, &pixels);
+            let reads = lab.model.request_encode_and_reconstruct(&pixels);
             lab.views.pad_in_flight = true;
             Some((lab.generation, reads))
         });
@@ -31,8 +28,8 @@ impl LabController {
         spawn_local(async move {
             let result = async {
                 let (posterior, image) = reads?;
-                let (mean, _) = posterior.wait().await?;
-                Ok::<_, GpuError>((mean, image.wait().await?))
+                let mean = posterior.await?;
+                Ok::<_, EngineError>((mean, image.await?))
             }
             .await;
             let Some(waiting) = this.with_lab(Some(generation), |lab| {

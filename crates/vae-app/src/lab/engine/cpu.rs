@@ -1,0 +1,357 @@
+//! The model on the CPU engine in its own Web Worker. The worker answers in order, so this side
+//! mirrors what the page plans with (the step, the epoch's position, the evaluation's batches)
+//! at the moment work is queued, as the GPU engine does, and only waits for results.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use vae_gpu::vae::{epoch_progress, Evaluation, MetricsReport, Snapshot, VaeConfig};
+use vae_reference::latent::LatentLines;
+use vae_worker::client::WorkerClient;
+use vae_worker::protocol::{Floats, Reply, Request, Settings, Source};
+
+use super::{Decoding, EngineError, Lines, MetricsReply, Opening, Pending, PendingPair, Posterior};
+
+pub struct CpuModel {
+    worker: Rc<WorkerClient>,
+    config: VaeConfig,
+    step: u64,
+    /// The training position after the queued steps, as the engine keeps it: `(epoch, next
+    /// batch's first image)`, `u32::MAX` before the first epoch.
+    epoch: u64,
+    position: u32,
+    train_images: Option<usize>,
+    evaluation_batches: u32,
+    /// Batches of the evaluation under way already queued.
+    evaluation_next: u32,
+    rollback_to: u64,
+}
+
+fn unexpected(reply: Reply) -> EngineError {
+    EngineError::Cpu(format!("the CPU worker answered oddly: {reply:?}"))
+}
+
+/// A request whose reply `read` turns into the result.
+fn ask<T: 'static>(
+    worker: &WorkerClient,
+    request: Request,
+    read: impl FnOnce(Reply) -> Result<T, EngineError> + 'static,
+) -> Pending<T> {
+    let reply = worker.request(request);
+    Box::pin(async move { read(reply.await.map_err(EngineError::Cpu)?) })
+}
+
+fn images(reply: Reply) -> Result<Vec<f32>, EngineError> {
+    match reply {
+        Reply::Images(image) => Ok(image.to_vec()),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn done(reply: Reply) -> Result<(), EngineError> {
+    match reply {
+        Reply::Trained { .. }
+        | Reply::Evaluated { .. }
+        | Reply::Done
+        | Reply::RolledBack { .. } => Ok(()),
+        other => Err(unexpected(other)),
+    }
+}
+
+impl CpuModel {
+    pub async fn open(worker: Rc<WorkerClient>, opening: Opening<'_>) -> Result<Self, EngineError> {
+        let source = match opening {
+            Opening::Fresh(config) => Source::Fresh(Settings::from(&config)),
+            Opening::Checkpoint { bytes, settings } => Source::Checkpoint {
+                bytes: bytes.to_vec(),
+                settings: settings.as_ref().map(Settings::from),
+            },
+        };
+        let standing = match worker.request(Request::Open(source)).await {
+            Ok(Reply::Opened(standing)) => standing,
+            Ok(other) => return Err(unexpected(other)),
+            Err(message) => return Err(EngineError::Cpu(message)),
+        };
+        Ok(Self {
+            worker,
+            config: standing.settings.into(),
+            step: standing.step,
+            epoch: standing.epoch,
+            position: standing.position,
+            train_images: None,
+            evaluation_batches: 0,
+            evaluation_next: 0,
+            rollback_to: standing.step,
+        })
+    }
+
+    pub async fn bind_data(
+        &mut self,
+        raw: &Arc<Vec<u8>>,
+        _shard: &mnist_shard::Shard<'_>,
+    ) -> Result<(), EngineError> {
+        let request = Request::SetData {
+            shard: raw.as_ref().clone(),
+        };
+        match self.worker.request(request).await {
+            Ok(Reply::DataSet {
+                train_images,
+                evaluation_batches,
+                ..
+            }) => {
+                self.train_images = Some(train_images);
+                self.evaluation_batches = evaluation_batches;
+                Ok(())
+            }
+            Ok(other) => Err(unexpected(other)),
+            Err(message) => Err(EngineError::Cpu(message)),
+        }
+    }
+
+    pub fn simd(&self) -> &str {
+        &self.worker.simd
+    }
+
+    pub fn config(&self) -> &VaeConfig {
+        &self.config
+    }
+
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    pub fn steps_per_epoch(&self) -> Option<u64> {
+        Some(self.train_images? as u64 / u64::from(self.config.batch))
+    }
+
+    pub fn epoch_progress(&self) -> Option<(u64, u64)> {
+        Some(epoch_progress(
+            self.epoch,
+            self.position,
+            self.config.batch,
+            self.steps_per_epoch()?,
+        ))
+    }
+
+    pub fn train(&mut self, n: u32) -> Result<Pending<()>, EngineError> {
+        let count = self
+            .train_images
+            .ok_or_else(|| EngineError::Cpu("the CPU worker has no training data".into()))?;
+        let batch = self.config.batch;
+        // The engine's own rule for where each step's batch comes from (`CpuVae::train_steps`).
+        for _ in 0..n {
+            if self.position == u32::MAX || self.position as usize + batch as usize > count {
+                self.epoch += 1;
+                self.position = 0;
+            }
+            self.position += batch;
+        }
+        self.step += u64::from(n);
+        Ok(ask(&self.worker, Request::Train { steps: n }, done))
+    }
+
+    pub fn begin_metrics(
+        &mut self,
+        snapshot: Snapshot,
+    ) -> Result<Pending<MetricsReply>, EngineError> {
+        let request = Request::Metrics {
+            snapshot: snapshot == Snapshot::Take,
+        };
+        Ok(ask(&self.worker, request, |reply| match reply {
+            Reply::Metrics {
+                steps,
+                diverged_at,
+                rollback_to,
+            } => Ok(MetricsReply::Cpu {
+                report: Reply::metrics_report(&steps, diverged_at),
+                rollback_to,
+            }),
+            other => Err(unexpected(other)),
+        }))
+    }
+
+    pub fn finish_metrics(
+        &mut self,
+        reply: Result<MetricsReply, EngineError>,
+    ) -> Result<MetricsReport, EngineError> {
+        match reply? {
+            MetricsReply::Cpu {
+                report,
+                rollback_to,
+            } => {
+                self.rollback_to = rollback_to;
+                Ok(report)
+            }
+            MetricsReply::Gpu(_) => Err(EngineError::Cpu(
+                "a GPU engine's metrics given to the CPU engine".into(),
+            )),
+        }
+    }
+
+    pub fn rollback(&mut self) {
+        // Queued like everything else: the worker restores the state the last read confirmed.
+        drop(self.worker.request(Request::Rollback));
+        self.step = self.rollback_to;
+        self.evaluation_next = 0;
+    }
+
+    pub fn evaluation_remaining(&self) -> u32 {
+        self.evaluation_batches - self.evaluation_next
+    }
+
+    pub fn run_evaluation(&mut self, n: u32) -> Result<(u32, Pending<()>), EngineError> {
+        if self.evaluation_batches == 0 {
+            return Err(EngineError::Cpu("the CPU worker has no test data".into()));
+        }
+        let end = self
+            .evaluation_next
+            .saturating_add(n)
+            .min(self.evaluation_batches);
+        let batches = end - self.evaluation_next;
+        self.evaluation_next = end;
+        let queued = ask(&self.worker, Request::Evaluate { batches }, done);
+        Ok((self.evaluation_remaining(), queued))
+    }
+
+    pub fn request_evaluation(&mut self) -> Result<Pending<Evaluation>, EngineError> {
+        if self.evaluation_remaining() > 0 {
+            return Err(EngineError::Cpu(format!(
+                "{} of the evaluation's batches have not run yet",
+                self.evaluation_remaining()
+            )));
+        }
+        self.evaluation_next = 0;
+        Ok(ask(
+            &self.worker,
+            Request::FinishEvaluation,
+            |reply| match reply {
+                Reply::Evaluation {
+                    neg_elbo,
+                    bce,
+                    kl,
+                    images,
+                } => Ok(Evaluation {
+                    neg_elbo,
+                    bce,
+                    kl,
+                    images,
+                }),
+                other => Err(unexpected(other)),
+            },
+        ))
+    }
+
+    pub fn cancel_evaluation(&mut self) {
+        if self.evaluation_next > 0 {
+            drop(self.worker.request(Request::CancelEvaluation));
+        }
+        self.evaluation_next = 0;
+    }
+
+    pub fn request_posteriors(&self) -> Result<Pending<Posterior>, EngineError> {
+        if self.evaluation_next != 0 {
+            return Err(EngineError::Cpu(
+                "the posteriors are read after a complete evaluation, not during one".into(),
+            ));
+        }
+        Ok(ask(
+            &self.worker,
+            Request::Posteriors,
+            |reply| match reply {
+                Reply::Posteriors { means, logvars } => Ok((means.to_vec(), logvars.to_vec())),
+                other => Err(unexpected(other)),
+            },
+        ))
+    }
+
+    fn check(&self, values: &[f32], width: usize, what: &str) -> Result<(), EngineError> {
+        if values.is_empty() || !values.len().is_multiple_of(width) {
+            return Err(EngineError::Cpu(format!(
+                "invalid input: {} values are not a whole number of {width}-{what}",
+                values.len()
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn request_decode(
+        &self,
+        _what: Decoding,
+        z: &[f32],
+    ) -> Result<Pending<Vec<f32>>, EngineError> {
+        self.check(z, self.config.sizes.latent, "dimensional latent vectors")?;
+        let z = Floats::from_slice(z);
+        Ok(ask(&self.worker, Request::Decode { z }, images))
+    }
+
+    pub fn request_encode(&self, x: &[f32]) -> Result<Pending<Posterior>, EngineError> {
+        self.check(x, self.config.sizes.input, "pixel images")?;
+        let x = Floats::from_slice(x);
+        Ok(ask(
+            &self.worker,
+            Request::Encode { x },
+            |reply| match reply {
+                Reply::Posterior { mean, logvar } => Ok((mean.to_vec(), logvar.to_vec())),
+                other => Err(unexpected(other)),
+            },
+        ))
+    }
+
+    pub fn request_reconstruction(&self, x: &[f32]) -> Result<Pending<Vec<f32>>, EngineError> {
+        self.check(x, self.config.sizes.input, "pixel images")?;
+        let x = Floats::from_slice(x);
+        Ok(ask(&self.worker, Request::Reconstruct { x }, images))
+    }
+
+    pub fn request_line_sets(
+        &self,
+        sets: &[(Lines, &LatentLines)],
+    ) -> Result<Vec<Pending<Vec<f32>>>, EngineError> {
+        Ok(sets
+            .iter()
+            .map(|(_, lines)| {
+                let z = Floats::from_slice(&lines.evaluate());
+                ask(&self.worker, Request::Decode { z }, images)
+            })
+            .collect())
+    }
+
+    pub fn request_encode_and_reconstruct(&self, x: &[f32]) -> Result<PendingPair, EngineError> {
+        self.check(x, self.config.sizes.input, "pixel images")?;
+        let x = Floats::from_slice(x);
+        let both = self.worker.request(Request::EncodeAndReconstruct { x });
+        // One reply carries both; the image's future takes it from the mean's.
+        let (sender, receiver) =
+            futures_channel::oneshot::channel::<Result<Vec<f32>, EngineError>>();
+        let mean: Pending<Vec<f32>> = Box::pin(async move {
+            match both.await {
+                Ok(Reply::EncodedAndReconstructed { mean, image }) => {
+                    let _ = sender.send(Ok(image.to_vec()));
+                    Ok(mean.to_vec())
+                }
+                Ok(other) => {
+                    let error = unexpected(other);
+                    let _ = sender.send(Err(EngineError::Cpu(error.to_string())));
+                    Err(error)
+                }
+                Err(message) => {
+                    let _ = sender.send(Err(EngineError::Cpu(message.clone())));
+                    Err(EngineError::Cpu(message))
+                }
+            }
+        });
+        let image: Pending<Vec<f32>> = Box::pin(async move {
+            receiver
+                .await
+                .unwrap_or_else(|_| Err(EngineError::Cpu("the encode was dropped".into())))
+        });
+        Ok((mean, image))
+    }
+
+    pub fn begin_save(&self) -> Pending<Vec<u8>> {
+        ask(&self.worker, Request::Save, |reply| match reply {
+            Reply::Saved(bytes) => Ok(bytes),
+            other => Err(unexpected(other)),
+        })
+    }
+}

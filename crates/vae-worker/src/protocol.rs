@@ -1,0 +1,257 @@
+//! What the page and the CPU worker say to each other. Every request carries an id and gets
+//! exactly one reply with the same id; the worker answers in the order it was asked, so a
+//! request queued after training sees the trained model (as a GPU queue would).
+//!
+//! Large payloads (images, latent vectors, checkpoints) travel as bytes, which
+//! `serde-wasm-bindgen` turns into one `Uint8Array` rather than a JS array of numbers.
+
+use serde::{Deserialize, Serialize};
+use vae_gpu::vae::{Evaluation, MetricsReport, StepMetrics, VaeConfig};
+use vae_reference::{AdamConfig, Sizes};
+
+/// `f32` values as little-endian bytes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Floats(#[serde(with = "serde_bytes")] pub Vec<u8>);
+
+impl Floats {
+    pub fn from_slice(values: &[f32]) -> Self {
+        Self(values.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
+
+    pub fn to_vec(&self) -> Vec<f32> {
+        self.0
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+}
+
+/// [`VaeConfig`] as the messages carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub input: usize,
+    pub hidden: usize,
+    pub latent: usize,
+    pub batch: u32,
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub seed: u64,
+    pub kl_weight: f64,
+}
+
+impl From<&VaeConfig> for Settings {
+    fn from(c: &VaeConfig) -> Self {
+        Self {
+            input: c.sizes.input,
+            hidden: c.sizes.hidden,
+            latent: c.sizes.latent,
+            batch: c.batch,
+            lr: c.adam.lr,
+            beta1: c.adam.beta1,
+            beta2: c.adam.beta2,
+            eps: c.adam.eps,
+            seed: c.seed,
+            kl_weight: c.kl_weight,
+        }
+    }
+}
+
+impl From<Settings> for VaeConfig {
+    fn from(s: Settings) -> Self {
+        VaeConfig {
+            sizes: Sizes {
+                input: s.input,
+                hidden: s.hidden,
+                latent: s.latent,
+            },
+            batch: s.batch,
+            adam: AdamConfig {
+                lr: s.lr,
+                beta1: s.beta1,
+                beta2: s.beta2,
+                eps: s.eps,
+            },
+            seed: s.seed,
+            kl_weight: s.kl_weight,
+        }
+    }
+}
+
+/// Where a model comes from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Source {
+    Fresh(Settings),
+    /// A checkpoint's bytes; `settings` for a plain state dict trained with the page's settings.
+    Checkpoint {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        settings: Option<Settings>,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Replaces the model (and forgets the data bound to the old one).
+    Open(Source),
+    /// The data shard's bytes (uncompressed): the training split is trained on, the test split
+    /// evaluated.
+    SetData {
+        #[serde(with = "serde_bytes")]
+        shard: Vec<u8>,
+    },
+    Train {
+        steps: u32,
+    },
+    /// The steps' metrics since the last read; `snapshot`: keep the state as a rollback point.
+    Metrics {
+        snapshot: bool,
+    },
+    Rollback,
+    /// Up to `batches` more batches of the test evaluation (one is begun if none is under way).
+    Evaluate {
+        batches: u32,
+    },
+    /// The finished evaluation's −ELBO; its posteriors stay for [`Request::Posteriors`].
+    FinishEvaluation,
+    CancelEvaluation,
+    Posteriors,
+    Decode {
+        z: Floats,
+    },
+    Encode {
+        x: Floats,
+    },
+    Reconstruct {
+        x: Floats,
+    },
+    EncodeAndReconstruct {
+        x: Floats,
+    },
+    Save,
+    /// Times `steps` training steps of a fresh default model on [`calibration_batch`] (after
+    /// one untimed), leaving any open model alone: half of the lab's engine calibration.
+    Calibrate {
+        steps: u32,
+    },
+}
+
+/// The batch both engines time when the lab calibrates: binarized pixels lit with MNIST's
+/// density (about 13%), seeded, so the CPU engine's sparse first layer does the work it does on
+/// real digits.
+pub fn calibration_batch(batch: usize, input: usize) -> Vec<f32> {
+    let mut rng = vae_reference::SplitMix64::new(0xCA11_B8A7E);
+    (0..batch * input)
+        .map(|_| if rng.next_u64() % 100 < 13 { 1.0 } else { 0.0 })
+        .collect()
+}
+
+/// Where the model stands: what the page mirrors to plan its work.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Standing {
+    pub settings: Settings,
+    pub step: u64,
+    /// The training position a checkpoint recorded: `(epoch, position)`, `u32::MAX` before the
+    /// first epoch.
+    pub epoch: u64,
+    pub position: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepMetricsMessage {
+    pub step: u64,
+    pub neg_elbo: f32,
+    pub bce: f32,
+    pub kl: f32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// The worker is running and takes requests (sent once, unasked, with id 0).
+    Ready {
+        simd: String,
+    },
+    Opened(Standing),
+    DataSet {
+        train_images: usize,
+        test_images: usize,
+        evaluation_batches: u32,
+    },
+    /// `ms`: the worker's time for the steps.
+    Trained {
+        step: u64,
+        ms: f64,
+    },
+    Metrics {
+        steps: Vec<StepMetricsMessage>,
+        diverged_at: Option<u64>,
+        /// The step a rollback now returns to.
+        rollback_to: u64,
+    },
+    RolledBack {
+        step: u64,
+    },
+    Evaluated {
+        remaining: u32,
+    },
+    Evaluation {
+        neg_elbo: f64,
+        bce: f64,
+        kl: f64,
+        images: usize,
+    },
+    Posteriors {
+        means: Floats,
+        logvars: Floats,
+    },
+    Images(Floats),
+    Posterior {
+        mean: Floats,
+        logvar: Floats,
+    },
+    EncodedAndReconstructed {
+        mean: Floats,
+        image: Floats,
+    },
+    Saved(#[serde(with = "serde_bytes")] Vec<u8>),
+    Calibrated {
+        ms_per_step: f64,
+    },
+    Done,
+    /// The request could not be carried out; the model is as it was.
+    Failed(String),
+}
+
+/// What the page posts: a request and its id.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub id: u64,
+    pub body: T,
+}
+
+impl Reply {
+    pub fn metrics_report(steps: &[StepMetricsMessage], diverged_at: Option<u64>) -> MetricsReport {
+        MetricsReport {
+            steps: steps
+                .iter()
+                .map(|m| StepMetrics {
+                    step: m.step,
+                    neg_elbo: m.neg_elbo,
+                    bce: m.bce,
+                    kl: m.kl,
+                })
+                .collect(),
+            diverged_at,
+        }
+    }
+
+    pub fn evaluation(e: &Evaluation) -> Self {
+        Reply::Evaluation {
+            neg_elbo: e.neg_elbo,
+            bce: e.bce,
+            kl: e.kl,
+            images: e.images,
+        }
+    }
+}

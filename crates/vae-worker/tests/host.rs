@@ -1,0 +1,210 @@
+//! The worker's host, natively: what the page asks of the CPU worker gives what the engine
+//! itself gives, failures leave the model as it was, and the messages survive encoding.
+
+use mnist_shard::{decompress, Shard};
+use vae_cpu::CpuVae;
+use vae_gpu::vae::VaeConfig;
+use vae_worker::host::Host;
+use vae_worker::protocol::{Envelope, Floats, Reply, Request, Settings, Source};
+
+const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
+
+fn now() -> f64 {
+    0.0
+}
+
+fn ask(host: &mut Host, request: Request) -> Reply {
+    host.handle(request, &now)
+}
+
+fn opened(settings: Settings) -> (Host, Vec<u8>) {
+    let raw = decompress(SHARD, "mnist.shard.gz").unwrap().into_owned();
+    let mut host = Host::default();
+    assert!(matches!(
+        ask(&mut host, Request::Open(Source::Fresh(settings))),
+        Reply::Opened(_)
+    ));
+    match ask(&mut host, Request::SetData { shard: raw.clone() }) {
+        Reply::DataSet {
+            train_images,
+            test_images,
+            evaluation_batches,
+        } => {
+            assert!(train_images >= 1000 && test_images > 0);
+            assert_eq!(
+                evaluation_batches as usize,
+                test_images.div_ceil(settings.batch as usize)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    (host, raw)
+}
+
+#[test]
+fn the_worker_trains_and_evaluates_as_the_engine_does() {
+    let config = VaeConfig {
+        batch: 64,
+        ..VaeConfig::default()
+    };
+    let (mut host, raw) = opened(Settings::from(&config));
+    let shard = Shard::parse(&raw, "mnist.shard").unwrap();
+    let mut engine = CpuVae::new(config).unwrap();
+    engine.set_training_data(&shard.train()).unwrap();
+    engine.train_steps(5).unwrap();
+    let expected = engine.metrics();
+    let expected_eval = engine.evaluate(&shard.test()).unwrap();
+
+    assert!(matches!(
+        ask(&mut host, Request::Train { steps: 2 }),
+        Reply::Trained { step: 2, .. }
+    ));
+    assert!(matches!(
+        ask(&mut host, Request::Train { steps: 3 }),
+        Reply::Trained { step: 5, .. }
+    ));
+    match ask(&mut host, Request::Metrics { snapshot: true }) {
+        Reply::Metrics {
+            steps, diverged_at, ..
+        } => {
+            assert_eq!(
+                Reply::metrics_report(&steps, diverged_at).steps,
+                expected.steps
+            );
+            assert_eq!(diverged_at, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    // In pieces, with a decode between them, the evaluation is the engine's in one go.
+    let mut remaining = u32::MAX;
+    while remaining > 0 {
+        remaining = match ask(&mut host, Request::Evaluate { batches: 40 }) {
+            Reply::Evaluated { remaining } => remaining,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            ask(&mut host, Request::Decode { z: Floats::from_slice(&[0.0; 20]) }),
+            Reply::Images(image) if image.to_vec().len() == 784
+        ));
+    }
+    match ask(&mut host, Request::FinishEvaluation) {
+        Reply::Evaluation {
+            neg_elbo, images, ..
+        } => {
+            assert_eq!(neg_elbo, expected_eval.neg_elbo);
+            assert_eq!(images, shard.test().len());
+        }
+        other => panic!("{other:?}"),
+    }
+    match ask(&mut host, Request::Posteriors) {
+        Reply::Posteriors { means, logvars } => {
+            assert_eq!(means.to_vec().len(), shard.test().len() * 20);
+            assert_eq!(logvars.to_vec().len(), shard.test().len() * 20);
+            let (mean, _) = engine.encode(&shard.test().image_f32(3)).unwrap();
+            // The evaluation's sparse first layer sums in another order than encode's dense one.
+            let got = &means.to_vec()[3 * 20..4 * 20];
+            assert!(
+                got.iter().zip(&mean).all(|(a, b)| (a - b).abs() < 1e-5),
+                "{got:?} {mean:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_bad_request_leaves_the_model_and_a_checkpoint_moves_it() {
+    let (mut host, _) = opened(Settings::from(&VaeConfig::default()));
+    ask(&mut host, Request::Train { steps: 3 });
+    let before = match ask(
+        &mut host,
+        Request::Decode {
+            z: Floats::from_slice(&[0.5; 20]),
+        },
+    ) {
+        Reply::Images(image) => image,
+        other => panic!("{other:?}"),
+    };
+    let bad = ask(
+        &mut host,
+        Request::Open(Source::Checkpoint {
+            bytes: b"not a checkpoint".to_vec(),
+            settings: None,
+        }),
+    );
+    assert!(
+        matches!(bad, Reply::Failed(ref why) if why.contains("checkpoint")),
+        "{bad:?}"
+    );
+    assert!(matches!(
+        ask(
+            &mut host,
+            Request::Decode {
+                z: Floats::from_slice(&[0.5; 3])
+            }
+        ),
+        Reply::Failed(_)
+    ));
+    assert!(matches!(
+        ask(&mut host, Request::FinishEvaluation),
+        Reply::Failed(_)
+    ));
+    let Reply::Images(after) = ask(
+        &mut host,
+        Request::Decode {
+            z: Floats::from_slice(&[0.5; 20]),
+        },
+    ) else {
+        panic!()
+    };
+    assert_eq!(before, after);
+
+    let Reply::Saved(bytes) = ask(&mut host, Request::Save) else {
+        panic!()
+    };
+    let (mut other, _) = opened(Settings::from(&VaeConfig::default()));
+    match ask(
+        &mut other,
+        Request::Open(Source::Checkpoint {
+            bytes,
+            settings: None,
+        }),
+    ) {
+        Reply::Opened(standing) => {
+            assert_eq!(standing.step, 3);
+            assert_eq!((standing.epoch, standing.position), (1, 3 * 128));
+        }
+        other => panic!("{other:?}"),
+    }
+    let Reply::Images(moved) = ask(
+        &mut other,
+        Request::Decode {
+            z: Floats::from_slice(&[0.5; 20]),
+        },
+    ) else {
+        panic!()
+    };
+    assert_eq!(moved, before);
+}
+
+#[test]
+fn messages_keep_their_payloads_through_encoding() {
+    let request = Envelope {
+        id: u64::MAX - 1,
+        body: Request::Decode {
+            z: Floats::from_slice(&[1.5, -0.25, f32::MIN_POSITIVE]),
+        },
+    };
+    let text = serde_json::to_string(&request).unwrap();
+    let back: Envelope<Request> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.id, request.id);
+    match back.body {
+        Request::Decode { z } => assert_eq!(z.to_vec(), vec![1.5, -0.25, f32::MIN_POSITIVE]),
+        other => panic!("{other:?}"),
+    }
+    let settings = Settings::from(&VaeConfig {
+        seed: u64::MAX,
+        ..VaeConfig::default()
+    });
+    assert_eq!(VaeConfig::from(settings).seed, u64::MAX);
+}

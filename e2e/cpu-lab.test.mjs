@@ -1,0 +1,158 @@
+// The lab on the CPU engine, in a Web Worker: in browsers with WebGPU switched off it opens on
+// the CPU with a note (not an error page), draws its first digit, answers the sliders, trains an
+// epoch with the test −ELBO falling and the curve moving, and keeps the page responsive; where
+// WebGPU is emulated (SwiftShader, lavapipe) the lab times both engines, says so, and the model
+// moves between them without losing its training.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
+
+const READY_TIMEOUT = 60_000;
+// 390 steps of about 25-40 ms on this machine's CPU, plus two evaluations.
+const EPOCH_TIMEOUT = 180_000;
+
+let server;
+before(async () => {
+  server = await serveDist();
+});
+after(async () => {
+  await server?.close();
+});
+
+/** The decoded digit's pixels (RGBA), as drawn on its canvas. */
+function decodedPixels(page) {
+  return page.$eval('#decoded', (canvas) =>
+    Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data),
+  );
+}
+
+forEachBrowser((kind) => {
+  describe(`${kind.title}: the lab on the CPU without WebGPU`, () => {
+    let browser;
+    before(async () => {
+      browser = await launchBrowser(kind, { webgpu: false });
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    test('opens on the CPU with a note, decodes the sliders, trains an epoch and the test −ELBO falls', async () => {
+      const lab = await openPage(browser.browser, server.url);
+      const { page } = lab;
+      const noAdapter = await page.evaluate(async () => !navigator.gpu || !(await navigator.gpu.requestAdapter()));
+      assert.equal(noAdapter, true, 'this browser should have no WebGPU adapter');
+      await lab.waitFor('#engine[data-engine="cpu"]', READY_TIMEOUT);
+      assert.match(await lab.text('#engine-name'), /^CPU \(WebAssembly SIMD128/);
+      assert.match(await lab.text('#engine-why'), /no WebGPU/);
+      assert.equal(await lab.count('#engine-switch'), 0, 'nothing to switch to without WebGPU');
+      assert.match(await lab.text('#webgpu-unavailable'), /runs on your CPU/);
+      // The first digit, before the data and the evaluation.
+      await lab.until(() => performance.getEntriesByName('decoded').length > 0, { timeout: READY_TIMEOUT });
+      const firstDigitMs = await page.evaluate(() => performance.getEntriesByName('decoded')[0].startTime);
+      console.log(`${kind.name}: first digit at ${firstDigitMs.toFixed(0)} ms`);
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+        timeout: READY_TIMEOUT,
+      });
+
+      // A slider redraws the digit through the worker.
+      const before = await decodedPixels(page);
+      await page.$eval('#z-0', (input) => {
+        input.value = '2.5';
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      });
+      await lab.until(
+        (old) => {
+          const canvas = document.querySelector('#decoded');
+          const now = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+          return now.some((value, i) => value !== old[i]);
+        },
+        { timeout: 10_000 },
+        before,
+      );
+
+      // A fresh model learns an epoch.
+      await page.click('#train-reset');
+      await lab.until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, {
+        timeout: READY_TIMEOUT,
+      });
+      await page.click('#train-start');
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '').split(',').length >= 2, {
+        timeout: EPOCH_TIMEOUT,
+      });
+      const values = (await lab.attr('#test-elbo', 'data-values')).split(',').map(Number);
+      console.log(`${kind.name}: test −ELBO ${values.map((v) => v.toFixed(2)).join(' → ')}`);
+      assert.ok(values[0] > 500, `initial test −ELBO ${values[0]}`);
+      assert.ok(values[1] < 140, `test −ELBO after an epoch ${values[1]}`);
+      assert.ok(Number(await lab.attr('#step-count', 'data-step')) >= 390);
+      await page.click('#train-pause');
+      await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
+      // The gallery and the latent map follow the model on the CPU too.
+      assert.ok(await page.evaluate(() => performance.getEntriesByName('map-refreshed').length > 0));
+      await screenshot(page, `${kind.name}-cpu-lab`);
+      lab.assertNoErrors();
+    });
+  });
+
+  describe(`${kind.title}: the lab beside an emulated GPU`, () => {
+    let browser;
+    before(async () => {
+      browser = await launchBrowser(kind, { webgpu: true });
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    test('times both engines, takes the faster, and moves the model between them as it was', async () => {
+      const lab = await openPage(browser.browser, server.url, { engine: null });
+      const { page } = lab;
+      await lab.waitFor('#engine[data-engine]:not([data-engine=""])', 120_000);
+      const why = await lab.text('#engine-why');
+      console.log(`${kind.name}: ${why}`);
+      const timed = why.match(/([\d.]+) ms a training step on it, ([\d.]+) ms on the CPU engine/);
+      assert.ok(timed, why);
+      const [gpuMs, cpuMs] = [Number(timed[1]), Number(timed[2])];
+      const expected = cpuMs < gpuMs ? 'cpu' : 'webgpu';
+      assert.equal(await lab.attr('#engine', 'data-engine'), expected);
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+        timeout: READY_TIMEOUT,
+      });
+      await page.click('#train-start');
+      await lab.until(() => Number(document.querySelector('#step-count')?.dataset.step) >= 20, { timeout: 60_000 });
+      await page.click('#train-pause');
+      await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
+      const step = Number(await lab.attr('#step-count', 'data-step'));
+      /** Moves slider 0 to `value` and returns the digit once it is drawn afresh. */
+      const decodeAt = async (value) => {
+        const drawn = await page.evaluate(() => performance.getEntriesByName('decoded').length);
+        await page.$eval(
+          '#z-0',
+          (input, v) => {
+            input.value = String(v);
+            input.dispatchEvent(new Event('input', { bubbles: true }));
+          },
+          value,
+        );
+        await lab.until((n) => performance.getEntriesByName('decoded').length > n, { timeout: 30_000 }, drawn);
+        return decodedPixels(page);
+      };
+      await decodeAt(0.5);
+      const decoded = await decodeAt(1.5);
+
+      // To the other engine and back: the same step, the same digit (within float rounding).
+      const other = expected === 'cpu' ? 'webgpu' : 'cpu';
+      await page.click('#engine-switch');
+      await lab.until((want) => document.querySelector('#engine')?.dataset.engine === want, { timeout: 120_000 }, other);
+      await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 60_000 });
+      assert.equal(Number(await lab.attr('#step-count', 'data-step')), step);
+      await decodeAt(0.5);
+      const moved = await decodeAt(1.5);
+      const worst = moved.reduce((most, value, i) => Math.max(most, Math.abs(value - decoded[i])), 0);
+      assert.ok(worst <= 2, `the digit moved by ${worst} of 255 between engines`);
+      // Kept: a reload opens on the engine the visitor chose.
+      await page.reload();
+      await lab.waitFor(`#engine[data-engine="${other}"]`, 120_000);
+      assert.match(await lab.text('#engine-why'), /Your choice/);
+      lab.assertNoErrors();
+    });
+  });
+});
