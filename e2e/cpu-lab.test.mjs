@@ -5,7 +5,7 @@
 // moves between them without losing its training.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
+import { decodedPixels, forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
 
 const READY_TIMEOUT = 60_000;
 // 390 steps of about 25-40 ms on this machine's CPU, plus two evaluations.
@@ -18,13 +18,6 @@ before(async () => {
 after(async () => {
   await server?.close();
 });
-
-/** The decoded digit's pixels (RGBA), as drawn on its canvas. */
-function decodedPixels(page) {
-  return page.$eval('#decoded', (canvas) =>
-    Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data),
-  );
-}
 
 forEachBrowser((kind) => {
   describe(`${kind.title}: the lab on the CPU without WebGPU`, () => {

@@ -212,6 +212,13 @@ export async function openPage(browser, url, { expectErrors = [], server, serve,
   };
 }
 
+/** The decoded digit's pixels (RGBA), as drawn on its canvas. */
+export function decodedPixels(page) {
+  return page.$eval('#decoded', (canvas) =>
+    Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data),
+  );
+}
+
 /** What tests read off a page, the same in every browser. */
 export function helpers(page) {
   return {

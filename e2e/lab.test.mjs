@@ -3,7 +3,7 @@
 // divergence.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist, sleep } from './harness.mjs';
+import { decodedPixels, forEachBrowser, launchBrowser, openPage, screenshot, serveDist, sleep } from './harness.mjs';
 
 // Software GPUs run on the CPU: an epoch of 390 steps takes about a minute on SwiftShader.
 const READY_TIMEOUT = 60_000;
@@ -16,13 +16,6 @@ before(async () => {
 after(async () => {
   await server?.close();
 });
-
-/** The decoded digit's pixels (RGBA), as drawn on its canvas. */
-function decodedPixels(page) {
-  return page.$eval('#decoded', (canvas) =>
-    Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data),
-  );
-}
 
 forEachBrowser((kind) => {
   describe(`${kind.title}: the lab`, () => {
