@@ -1,5 +1,5 @@
 // The lab's browser benchmark: `node bench/browser.mjs [--browser chromium|firefox|both]
-// [--dist DIR]` after `trunk build --release`. Real headless browsers (Chromium: WebGPU via
+// [--dist DIR] [--engine webgpu|cpu]` after `trunk build --release`. Real headless browsers (Chromium: WebGPU via
 // SwiftShader here; Firefox ESR: WebGPU via wgpu on lavapipe here; the GPU where there is one),
 // the page as a visitor gets it, measured through its own User Timing entries and readouts:
 //   - page weight (raw and gzip) and time to interactive (first decoded digit on screen);
@@ -11,7 +11,9 @@
 //     pauses it; the page's step over the engine's, per round, is the page's overhead, measured
 //     within the same minute on a machine whose speed drifts;
 //   - the main thread's time spent encoding a step, on the page and in the engine alone.
-// Prints a Markdown table per browser and writes target/bench/browser.json.
+// With `--engine cpu` the browsers have WebGPU switched off and the lab runs on the CPU engine in
+// its Web Worker: the same measures, against the CPU engine alone (`?bench=cpu`).
+// Prints a Markdown table per browser and writes target/bench/browser[-cpu].json.
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
@@ -26,6 +28,9 @@ const option = (name, fallback) => {
 const which = option('browser', 'both');
 const browsers = which === 'both' ? ['chromium', 'firefox'] : [which];
 const dist = resolve(option('dist', distDir));
+const onCpu = option('engine', 'webgpu') === 'cpu';
+// `--simd 128`: the CPU worker without relaxed SIMD, to compare the two modules.
+const simd128 = option('simd', 'best') === '128';
 const quantile = (values, q) => {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -90,7 +95,7 @@ async function trainingWindow(page, ms) {
 
 /** The engine benchmark in a tab beside the lab's (`context`: the lab's), which hides the lab. */
 async function engineBench(browser, url, context) {
-  const { page, until } = await openPage(browser, `${url}?bench=step`, { context });
+  const { page, until } = await openPage(browser, `${url}?bench=${onCpu ? 'cpu' : 'step'}`, { context });
   await page.bringToFront();
   await until(() => /^(done|failed)/.test(document.querySelector('#bench-status')?.dataset.status ?? ''), { timeout: 300_000 });
   const status = await page.$eval('#bench-status', (node) => node.dataset.status);
@@ -103,12 +108,12 @@ async function engineBench(browser, url, context) {
 }
 
 async function measure(name, server) {
-  const { browser, close } = await launchBrowser(name, { webgpu: true });
+  const { browser, close } = await launchBrowser(name, { webgpu: !onCpu });
   try {
     const version = await browser.version();
-    const { page, text, attr, until, context } = await openLab(browser, server.url);
-    const adapter = await text('#adapter-name');
-    const route = await attr('#adapter', 'data-draw-route');
+    const { page, text, attr, until, context } = await openLab(browser, simd128 ? `${server.url}?simd=128` : server.url);
+    const adapter = onCpu ? await text('#engine-name') : await text('#adapter-name');
+    const route = onCpu ? null : await attr('#adapter', 'data-draw-route');
     const idle = await sliderLatency(page, 60, 120);
 
     await page.click('#train-start');
@@ -179,7 +184,7 @@ try {
   const results = { date: new Date().toISOString(), dist, pageWeightBytes: weight, browsers: [] };
   for (const name of browsers) results.browsers.push(await measure(name, server));
   await mkdir('target/bench', { recursive: true });
-  await writeFile('target/bench/browser.json', `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(`target/bench/browser${onCpu ? '-cpu' : ''}.json`, `${JSON.stringify(results, null, 2)}\n`);
 
   const kb = (bytes) => `${(bytes / 1000).toFixed(0)} kB`;
   const w = weight;
@@ -189,9 +194,9 @@ try {
     console.log(`### ${r.browser}, adapter "${r.adapter}"${r.drawRoute ? `, digits drawn by ${r.drawRoute}` : ''}\n`);
     console.log('| measure | value |');
     console.log('|---|---|');
-    console.log(`| training step on the page / engine alone (\`?bench=step\`), median of 3 alternated rounds | ${t.pageMsPerStep} / ${t.engineMsPerStep} ms: ratio ${t.ratio} (rounds: ${t.rounds.map((x) => `${x.page}/${x.engine}`).join(', ')}) |`);
-    console.log(`| the page's readout | ${t.readout.text}; GPU alone ${round(t.readout.gpuMsPerStep)} ms per step |`);
-    console.log(`| main thread encoding one step: on the page; engine, 20 steps a submit; one step a submit with its fence | ${round(t.readout.encodeMsPerStep, 3)}; ${round(r.engine.encodeMsPerStep ?? NaN, 3)}; ${round(r.engine.encodeMsSingleStep ?? NaN, 3)} ms (${t.readout.dispatchesPerStep} dispatches a step) |`);
+    console.log(`| training step on the page / engine alone (\`?bench=${onCpu ? 'cpu' : 'step'}\`), median of 3 alternated rounds | ${t.pageMsPerStep} / ${t.engineMsPerStep} ms: ratio ${t.ratio} (rounds: ${t.rounds.map((x) => `${x.page}/${x.engine}`).join(', ')}) |`);
+    console.log(`| the page's readout | ${t.readout.text}; ${onCpu ? 'the worker' : 'GPU'} alone ${round(t.readout.gpuMsPerStep)} ms per step |`);
+    if (!onCpu) console.log(`| main thread encoding one step: on the page; engine, 20 steps a submit; one step a submit with its fence | ${round(t.readout.encodeMsPerStep, 3)}; ${round(r.engine.encodeMsPerStep ?? NaN, 3)}; ${round(r.engine.encodeMsSingleStep ?? NaN, 3)} ms (${t.readout.dispatchesPerStep} dispatches a step) |`);
     console.log(`| decode one z, drawn, p50 / p95 | ${r.decodeDrawnMs.p50} / ${r.decodeDrawnMs.p95} ms |`);
     console.log(`| decode one z, engine alone | ${round(r.engine.decodeMs, 2)} ms |`);
     console.log(`| slider → frame, idle, p50 / p95 | ${r.sliderToFrameMs.idle.p50} / ${r.sliderToFrameMs.idle.p95} ms (n=${r.sliderToFrameMs.idle.n}) |`);

@@ -35,7 +35,18 @@ forEachBrowser((kind) => {
       const noAdapter = await page.evaluate(async () => !navigator.gpu || !(await navigator.gpu.requestAdapter()));
       assert.equal(noAdapter, true, 'this browser should have no WebGPU adapter');
       await lab.waitFor('#engine[data-engine="cpu"]', READY_TIMEOUT);
-      assert.match(await lab.text('#engine-name'), /^CPU \(WebAssembly SIMD128/);
+      // The relaxed-SIMD worker exactly where the browser validates relaxed SIMD.
+      const relaxed = await page.evaluate(() => {
+        const v128zero = [0xfd, 0x0c, ...new Array(16).fill(0)];
+        const body = [0, ...v128zero, ...v128zero, ...v128zero, 0xfd, 0x85, 0x02, 0x0b];
+        const head = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0];
+        return WebAssembly.validate(new Uint8Array([...head, 10, body.length + 2, 1, body.length, ...body]));
+      });
+      const engineName = await lab.text('#engine-name');
+      console.log(`${kind.name}: ${engineName}; relaxed SIMD validates: ${relaxed}`);
+      assert.equal(engineName, relaxed
+        ? 'CPU (WebAssembly SIMD128 with relaxed-SIMD fused multiply-add)'
+        : 'CPU (WebAssembly SIMD128)');
       assert.match(await lab.text('#engine-why'), /no WebGPU/);
       assert.equal(await lab.count('#engine-switch'), 0, 'nothing to switch to without WebGPU');
       assert.match(await lab.text('#webgpu-unavailable'), /runs on your CPU/);
@@ -83,6 +94,23 @@ forEachBrowser((kind) => {
       assert.ok(await page.evaluate(() => performance.getEntriesByName('map-refreshed').length > 0));
       await screenshot(page, `${kind.name}-cpu-lab`);
       lab.assertNoErrors();
+    });
+
+    test('?simd=128 starts the SIMD128 worker, which draws the same digit', async () => {
+      const pixelsOf = async (url) => {
+        const lab = await openPage(browser.browser, url);
+        await lab.waitFor('#engine[data-engine="cpu"]', READY_TIMEOUT);
+        await lab.until(() => performance.getEntriesByName('decoded').length > 0, { timeout: READY_TIMEOUT });
+        const result = { name: await lab.text('#engine-name'), pixels: await decodedPixels(lab.page) };
+        lab.assertNoErrors();
+        await lab.page.close();
+        return result;
+      };
+      const plain = await pixelsOf(`${server.url}?simd=128`);
+      const best = await pixelsOf(server.url);
+      assert.equal(plain.name, 'CPU (WebAssembly SIMD128)');
+      const worst = plain.pixels.reduce((most, value, i) => Math.max(most, Math.abs(value - best.pixels[i])), 0);
+      assert.ok(worst <= 1, `the two modules' digits differ by ${worst} of 255`);
     });
   });
 

@@ -267,7 +267,8 @@ pub fn App() -> impl IntoView {
             <p>
                 "What runs where: everything in your browser. The model trains on your GPU through \
                  WebGPU, with kernels we wrote in WGSL and run with "
-                <a href="https://wgpu.rs">"wgpu"</a>"; the page is Rust compiled to WebAssembly ("
+                <a href="https://wgpu.rs">"wgpu"</a>", or without WebGPU on your CPU, with our SIMD \
+                 kernels in a Web Worker; the page is Rust compiled to WebAssembly ("
                 <a href="https://leptos.dev">"Leptos"</a>"). No server computes anything."
             </p>
             <p>

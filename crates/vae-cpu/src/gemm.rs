@@ -107,8 +107,40 @@ impl Gemm {
             unsafe { run_avx2_fma(shape, a, b, c, epilogue, &mut self.panel) };
             return;
         }
+        #[cfg(all(
+            target_arch = "wasm32",
+            target_feature = "simd128",
+            feature = "relaxed-simd"
+        ))]
+        {
+            // SAFETY: nothing here is undefined without relaxed-SIMD: a module built with this
+            // feature holds its instructions and so does not load where the browser lacks them
+            // (the page chooses this module only where `WebAssembly.validate` accepts them).
+            unsafe { run_relaxed(shape, a, b, c, epilogue, &mut self.panel) };
+            return;
+        }
+        #[allow(unreachable_code)]
         run_blocks::<Separate>(shape, a, b, c, epilogue, &mut self.panel);
     }
+}
+
+/// The blocks with relaxed-SIMD's fused multiply-add compiled in (the `relaxed-simd` feature:
+/// the page's second CPU-worker module).
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    feature = "relaxed-simd"
+))]
+#[target_feature(enable = "relaxed-simd")]
+unsafe fn run_relaxed(
+    shape: Shape,
+    a: Lhs<'_>,
+    b: &[f32],
+    c: &mut [f32],
+    epilogue: Epilogue<'_>,
+    panel: &mut [f32],
+) {
+    run_blocks::<RelaxedFma>(shape, a, b, c, epilogue, panel);
 }
 
 #[derive(Clone, Copy)]
@@ -151,7 +183,30 @@ unsafe fn run_avx2_fma(
     allow(dead_code)
 )]
 trait MulAdd {
+    /// WebAssembly's kernel: use relaxed-SIMD's `f32x4.relaxed_madd` (only inside a function
+    /// compiled with that target feature).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    const RELAXED: bool = false;
     fn mul_add(a: f32, b: f32, c: f32) -> f32;
+}
+
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    feature = "relaxed-simd"
+))]
+struct RelaxedFma;
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    feature = "relaxed-simd"
+))]
+impl MulAdd for RelaxedFma {
+    const RELAXED: bool = true;
+    #[inline(always)]
+    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+        a * b + c
+    }
 }
 
 struct Separate;
@@ -210,8 +265,7 @@ fn micro_kernel<F: MulAdd>(
 ) -> [[f32; NR]; MR] {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        let _ = std::marker::PhantomData::<F>;
-        wasm::micro_kernel(k, a, starts, panel)
+        wasm::micro_kernel(k, a, starts, panel, F::RELAXED)
     }
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     {
@@ -295,15 +349,22 @@ mod wasm {
     use core::arch::wasm32::*;
 
     /// `a·b + c` on four lanes: relaxed-SIMD's fused multiply-add where the module is built
-    /// with it (one instruction, one rounding), a multiply and an add otherwise.
+    /// with it or `relaxed` (one instruction, one rounding), a multiply and an add otherwise.
     #[inline(always)]
-    fn mul_add(a: v128, b: v128, c: v128) -> v128 {
+    fn mul_add(a: v128, b: v128, c: v128, relaxed: bool) -> v128 {
         #[cfg(target_feature = "relaxed-simd")]
         {
+            let _ = relaxed;
             f32x4_relaxed_madd(a, b, c)
         }
         #[cfg(not(target_feature = "relaxed-simd"))]
         {
+            #[cfg(feature = "relaxed-simd")]
+            if relaxed {
+                // `relaxed` is set only inside `run_relaxed`, compiled with the feature.
+                return f32x4_relaxed_madd(a, b, c);
+            }
+            let _ = relaxed;
             f32x4_add(f32x4_mul(a, b), c)
         }
     }
@@ -314,6 +375,7 @@ mod wasm {
         a: Lhs<'_>,
         starts: [usize; MR],
         panel: &[f32],
+        relaxed: bool,
     ) -> [[f32; NR]; MR] {
         let zero = f32x4_splat(0.0);
         let mut acc = [[zero; 2]; MR];
@@ -329,8 +391,8 @@ mod wasm {
                 let offset = kk * a.col_stride;
                 for (acc_row, &start) in acc.iter_mut().zip(&starts) {
                     let value = f32x4_splat(*a_ptr.add(start + offset));
-                    acc_row[0] = mul_add(value, b0, acc_row[0]);
-                    acc_row[1] = mul_add(value, b1, acc_row[1]);
+                    acc_row[0] = mul_add(value, b0, acc_row[0], relaxed);
+                    acc_row[1] = mul_add(value, b1, acc_row[1], relaxed);
                 }
             }
         }

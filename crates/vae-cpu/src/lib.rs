@@ -47,12 +47,16 @@ impl From<vae_gpu::GpuError> for CpuError {
 
 /// Which instruction set the matrix products use in this build, for a page or a log to say.
 pub fn simd_in_use() -> &'static str {
-    #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+    #[cfg(all(
+        target_arch = "wasm32",
+        any(target_feature = "relaxed-simd", feature = "relaxed-simd")
+    ))]
     return "WebAssembly SIMD128 with relaxed-SIMD fused multiply-add";
     #[cfg(all(
         target_arch = "wasm32",
         target_feature = "simd128",
-        not(target_feature = "relaxed-simd")
+        not(target_feature = "relaxed-simd"),
+        not(feature = "relaxed-simd")
     ))]
     return "WebAssembly SIMD128";
     #[cfg(all(target_arch = "wasm32", not(target_feature = "simd128")))]

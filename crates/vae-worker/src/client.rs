@@ -49,13 +49,59 @@ impl Drop for WorkerClient {
     }
 }
 
+/// A module of one function using `f32x4.relaxed_madd`: valid only where the browser has
+/// relaxed SIMD (the same check wasm-feature-detect makes, with this instruction).
+const RELAXED_SIMD_PROBE: [u8; 82] = {
+    let mut bytes = [0u8; 82];
+    let head = [
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+        0x03, 0x02, 0x01, 0x00, // one function of that type
+        0x0a, 0x3d, 0x01, 0x3b, 0x00, // code: one body of 59 bytes, no locals
+    ];
+    let mut i = 0;
+    while i < head.len() {
+        bytes[i] = head[i];
+        i += 1;
+    }
+    // Three `v128.const 0` (0xfd 0x0c and 16 zero bytes each), then f32x4.relaxed_madd, end.
+    let mut at = head.len();
+    let mut c = 0;
+    while c < 3 {
+        bytes[at] = 0xfd;
+        bytes[at + 1] = 0x0c;
+        at += 18;
+        c += 1;
+    }
+    bytes[at] = 0xfd;
+    bytes[at + 1] = 0x85;
+    bytes[at + 2] = 0x02;
+    bytes[at + 3] = 0x0b;
+    bytes
+};
+
+/// Whether this browser runs relaxed SIMD.
+pub fn relaxed_simd_supported() -> bool {
+    let probe = js_sys::Uint8Array::from(&RELAXED_SIMD_PROBE[..]);
+    js_sys::WebAssembly::validate(&probe).unwrap_or(false)
+}
+
+/// Which of the two worker modules to start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Simd {
+    /// Relaxed SIMD where the browser validates it, SIMD128 otherwise.
+    Best,
+    /// SIMD128 only (to compare the two).
+    Simd128,
+}
+
 /// The worker's URL: a small script that loads trunk's no-modules output from `base` (the
 /// page's base URL) and starts it.
-fn bootstrap_url(base: &str) -> Result<String, String> {
+fn bootstrap_url(base: &str, name: &str) -> Result<String, String> {
     let script = format!(
         "importScripts({script:?});wasm_bindgen({module:?});",
-        script = format!("{base}{}", crate::WORKER_SCRIPT),
-        module = format!("{base}{}", crate::WORKER_MODULE),
+        script = format!("{base}{name}.js"),
+        module = format!("{base}{name}_bg.wasm"),
     );
     let parts = js_sys::Array::of1(&JsValue::from_str(&script));
     let options = web_sys::BlobPropertyBag::new();
@@ -66,10 +112,20 @@ fn bootstrap_url(base: &str) -> Result<String, String> {
 }
 
 impl WorkerClient {
-    /// Starts the worker from the scripts under `base` (ending in `/`) and waits until it takes
-    /// requests.
-    pub async fn spawn(base: &str) -> Result<Self, String> {
-        let url = bootstrap_url(base)?;
+    /// Starts a worker from the scripts under `base` (ending in `/`), the relaxed-SIMD build
+    /// where the browser has it and `simd` allows (falling back to SIMD128 if it does not
+    /// start), and waits until it takes requests.
+    pub async fn spawn(base: &str, simd: Simd) -> Result<Self, String> {
+        if simd == Simd::Best && relaxed_simd_supported() {
+            if let Ok(client) = Self::spawn_named(base, crate::RELAXED_WORKER).await {
+                return Ok(client);
+            }
+        }
+        Self::spawn_named(base, crate::WORKER).await
+    }
+
+    async fn spawn_named(base: &str, name: &str) -> Result<Self, String> {
+        let url = bootstrap_url(base, name)?;
         let worker =
             Worker::new(&url).map_err(|e| format!("the CPU worker could not start: {e:?}"))?;
         let _ = web_sys::Url::revoke_object_url(&url);

@@ -10,6 +10,7 @@ pub mod client;
 pub mod entry;
 mod wire;
 
-/// The worker's script and module, as trunk names them after the binary (`index.html`).
-pub const WORKER_SCRIPT: &str = "cpu-worker.js";
-pub const WORKER_MODULE: &str = "cpu-worker_bg.wasm";
+/// The workers' names as trunk writes them after the binaries (`index.html`): `NAME.js` and
+/// `NAME_bg.wasm`. The relaxed-SIMD build is used where the browser validates relaxed SIMD.
+pub const WORKER: &str = "cpu-worker";
+pub const RELAXED_WORKER: &str = "cpu-worker-relaxed";

@@ -104,7 +104,7 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                         </select>
                         <button id="z-encode" on:click=encode disabled=move || !ready()>"Go"</button>
                     </div>
-                    <p class="caption">"Decoded on your GPU as you drag; the sliders jump to an encoded digit's posterior mean."</p>
+                    <p class="caption">"Decoded as you drag (on your GPU, or your CPU where there is none); the sliders jump to an encoded digit's posterior mean."</p>
                 </div>
                 <div class="slider-head">
                     {kl_summary}

@@ -314,6 +314,9 @@ fn Readout(
             <dd id="encode-cost">
                 {move || progress.with(|p| if p.dispatches_per_step > 0 {
                     format!("{:.3} ms to encode, {} dispatches", p.encode_ms_per_step, p.dispatches_per_step)
+                } else if p.encode_ms_per_step > 0.0 {
+                    // The CPU engine: the step itself runs in its worker.
+                    format!("{:.3} ms on this page's thread; the step runs in a worker", p.encode_ms_per_step)
                 } else {
                     "—".to_string()
                 })}

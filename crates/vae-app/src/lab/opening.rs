@@ -220,16 +220,16 @@ impl LabController {
             .map(|i| test.image_f32(i))
             .collect();
         let latent = config.sizes.latent;
-        let software = match &backend {
-            Backend::Gpu(context) => context.adapter.is_software,
-            Backend::Cpu { .. } => false,
+        let (software, worker) = match &backend {
+            Backend::Gpu(context) => (context.adapter.is_software, false),
+            Backend::Cpu { .. } => (false, true),
         };
         Ok(Lab {
             generation,
             model,
             prior_z: prior_sample(config.seed, 0, SAMPLE_ROWS * SAMPLE_COLUMNS, latent),
             test_images,
-            schedule: schedule::Schedule::new(software),
+            schedule: schedule::Schedule::new(software, worker),
             decode: OneInFlight::default(),
             input_waiting_since: None,
             gallery: OneInFlight::default(),

@@ -29,6 +29,10 @@ pub const QUEUE_DEPTH: usize = 3;
 /// While the sliders move: one chunk of half a frame.
 pub const INTERACTIVE_CHUNK_MS: f64 = FRAME_MS / 2.0;
 pub const INTERACTIVE_QUEUE_DEPTH: usize = 1;
+/// Chunks queued in the CPU engine's worker: its reply comes back within a fraction of a
+/// millisecond (no GPU callback to wait for), so one chunk waiting behind the running one keeps
+/// it busy, and a slider's decode queued behind them waits one chunk less.
+pub const WORKER_QUEUE_DEPTH: usize = 2;
 /// Completed chunks the throughput estimate looks back over.
 const RATE_WINDOW: usize = 8;
 
@@ -104,6 +108,8 @@ struct Flight {
 /// The chunks in flight and what their completions tell.
 pub struct Pacer {
     flights: VecDeque<Flight>,
+    /// Chunks queued when nobody is at the sliders.
+    depth: usize,
     next_id: u64,
     /// When the last chunk (of any work) completed: the next one in the queue started then.
     last_done_at: f64,
@@ -119,6 +125,7 @@ impl Default for Pacer {
     fn default() -> Self {
         Self {
             flights: VecDeque::new(),
+            depth: QUEUE_DEPTH,
             next_id: 0,
             last_done_at: f64::NEG_INFINITY,
             train: Rate::default(),
@@ -130,12 +137,20 @@ impl Default for Pacer {
 }
 
 impl Pacer {
+    /// The pacing for the CPU engine's worker ([`WORKER_QUEUE_DEPTH`]).
+    pub fn for_worker() -> Self {
+        Self {
+            depth: WORKER_QUEUE_DEPTH,
+            ..Self::default()
+        }
+    }
+
     /// Whether another chunk may be queued now.
     pub fn has_room(&self, interactive: bool) -> bool {
         let depth = if interactive {
             INTERACTIVE_QUEUE_DEPTH
         } else {
-            QUEUE_DEPTH
+            self.depth
         };
         self.flights.len() < depth
     }
@@ -235,9 +250,18 @@ mod tests {
         gpu_ms: f64,
         latency_ms: f64,
         interactive: impl Fn(f64) -> bool,
+        window: (f64, f64),
+    ) -> (u64, Pacer) {
+        simulate_with(Pacer::default(), gpu_ms, latency_ms, interactive, window)
+    }
+
+    fn simulate_with(
+        mut pacer: Pacer,
+        gpu_ms: f64,
+        latency_ms: f64,
+        interactive: impl Fn(f64) -> bool,
         (from, to): (f64, f64),
     ) -> (u64, Pacer) {
-        let mut pacer = Pacer::default();
         // (id, units, finishes_at on the GPU)
         let mut queue: VecDeque<(u64, u32, f64)> = VecDeque::new();
         let mut gpu_free_at = 0.0f64;
@@ -350,5 +374,22 @@ mod tests {
         assert_eq!(pacer.in_flight(), 0);
         assert_eq!(pacer.ms_per_step(), None);
         assert_eq!(pacer.units(Work::Evaluate, false, 100), 1);
+    }
+
+    #[test]
+    fn a_worker_stays_busy_with_one_step_waiting() {
+        // The CPU engine here: about 20 ms a step, replies within a third of a millisecond.
+        let (steps, pacer) =
+            simulate_with(Pacer::for_worker(), 20.0, 0.3, |_| false, (0.0, 10_000.0));
+        assert!(steps >= 490, "{steps} steps in 10 s of 20 ms steps");
+        // Chunks of one step (a frame's worth), at most two queued: a slider's decode waits
+        // behind at most two steps, and behind one once the visitor is at the sliders.
+        assert_eq!(pacer.units(Work::Train, false, 256), 1);
+        assert!(pacer.in_flight() <= WORKER_QUEUE_DEPTH);
+        let mut fresh = Pacer::for_worker();
+        fresh.submitted(Work::Train, 1, 0.0);
+        assert!(fresh.has_room(false) && !fresh.has_room(true));
+        fresh.submitted(Work::Train, 1, 0.0);
+        assert!(!fresh.has_room(false));
     }
 }

@@ -92,8 +92,9 @@ enum Action {
 }
 
 impl Schedule {
-    /// `software`: the adapter is a CPU emulation (redraws are held back to leave it the CPU).
-    pub fn new(software: bool) -> Self {
+    /// `software`: the adapter is a CPU emulation (redraws are held back to leave it the CPU);
+    /// `worker`: the model is in the CPU engine's worker (a shallower queue, [`Pacer::for_worker`]).
+    pub fn new(software: bool, worker: bool) -> Self {
         Self {
             training: false,
             refresh_every_ms: if software {
@@ -104,7 +105,11 @@ impl Schedule {
             resume_when_visible: false,
             metrics_in_flight: false,
             evaluating: None,
-            pacer: Pacer::default(),
+            pacer: if worker {
+                Pacer::for_worker()
+            } else {
+                Pacer::default()
+            },
             encode_ms: 0.0,
             encoded_steps: 0,
             running_since: None,

@@ -34,7 +34,7 @@ pub fn LatentViews(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> impl
         <section class="panel latent" id="latent-space" aria-labelledby="latent-title">
             <h2 id="latent-title">"The latent space"</h2>
             <p class="caption">
-                "All computed on your GPU from the model as it trains: the map at each epoch's end "
+                "All computed in this page from the model as it trains: the map at each epoch's end "
                 "(or on Refresh), the grid and strips as the sliders settle."
             </p>
             <div class="latent-views">

@@ -154,7 +154,7 @@ async fn calibrate(context: &GpuContext, worker_base: &str) -> Result<(f64, f64)
     vae.step_fence().bytes().await.map_err(|e| e.to_string())?;
     let gpu_ms = (now_ms() - started) / f64::from(CALIBRATION_STEPS);
     drop(vae);
-    let worker = WorkerClient::spawn(worker_base).await?;
+    let worker = WorkerClient::spawn(worker_base, super::worker_simd()).await?;
     let reply = worker
         .request(Request::Calibrate {
             steps: CALIBRATION_STEPS,

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use vae_gpu::vae::{Evaluation, MetricsReport, Snapshot, VaeConfig};
 use vae_gpu::{GpuContext, GpuError};
 use vae_reference::latent::LatentLines;
-use vae_worker::client::WorkerClient;
+use vae_worker::client::{Simd, WorkerClient};
 
 pub use choice::{choose, remember_switch, Choice};
 pub use cpu::CpuModel;
@@ -58,6 +58,19 @@ pub enum Backend {
         /// The URL the worker's scripts are under (the page's base, ending in `/`).
         base: Rc<str>,
     },
+}
+
+/// Which CPU-worker module to start: the relaxed-SIMD one where the browser has it, unless the
+/// address says `?simd=128` (to compare the two).
+pub fn worker_simd() -> Simd {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    if search.contains("simd=128") {
+        Simd::Simd128
+    } else {
+        Simd::Best
+    }
 }
 
 /// The page's base URL (where trunk put the worker's scripts), ending in `/`.
@@ -137,7 +150,9 @@ impl Model {
                 GpuModel::open((**context).clone(), opening).await?,
             )),
             Backend::Cpu { base } => {
-                let worker = WorkerClient::spawn(base).await.map_err(EngineError::Cpu)?;
+                let worker = WorkerClient::spawn(base, worker_simd())
+                    .await
+                    .map_err(EngineError::Cpu)?;
                 Model::Cpu(CpuModel::open(Rc::new(worker), opening).await?)
             }
         })
