@@ -1,10 +1,11 @@
-//! The lab's live side: one model on the GPU and the work the page asks of it. The page talks
-//! to a [`LabController`]; it never touches the engine directly and holds no math.
+//! The lab's live side: one model, on the GPU or on the CPU engine in its worker ([`engine`]),
+//! and the work the page asks of it. The page talks to a [`LabController`]; it never touches an
+//! engine directly and holds no math.
 //!
-//! Nothing here waits on the GPU while holding the model: every GPU read is an owned future
-//! ([`engine::Pending`]) awaited in its own task, which then takes the model
-//! again for a moment. So training, decoding for the sliders and reading metrics overlap, and
-//! the page's main thread only ever encodes work.
+//! Nothing here waits on an engine while holding the model: every read is an owned future
+//! ([`engine::Pending`]) awaited in its own task, which then takes the model again for a moment.
+//! So training, decoding for the sliders and reading metrics overlap, and the page's main
+//! thread only ever queues work.
 
 mod engine;
 mod keeping;
