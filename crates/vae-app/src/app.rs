@@ -58,6 +58,13 @@ pub fn App() -> impl IntoView {
             GpuState::Unavailable(reason) | GpuState::Failed(reason) => Some(reason.clone()),
             _ => None,
         };
+        let benchmark = web_sys::window()
+            .and_then(|window| window.location().search().ok())
+            .is_some_and(|search| search.contains("bench"));
+        if benchmark {
+            // A benchmark page opens no lab (and a calibration would compete with it).
+            return;
+        }
         let context = device.get_value();
         let base = crate::lab::page_base();
         choice.set(Some(
