@@ -203,7 +203,8 @@ impl Host {
                 let x = x.to_vec();
                 let vae = self.vae()?;
                 let (mean, _) = vae.encode(&x)?;
-                let image = vae.reconstruct(&x)?;
+                // A reconstruction is the decode at the posterior mean: no second encoder pass.
+                let image = vae.decode(&mean)?;
                 Reply::EncodedAndReconstructed {
                     mean: Floats::from_slice(&mean),
                     image: Floats::from_slice(&image),

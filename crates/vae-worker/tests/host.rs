@@ -159,6 +159,20 @@ fn a_bad_request_leaves_the_model_and_a_checkpoint_moves_it() {
     };
     assert_eq!(before, after);
 
+    // The pad's request: the reconstruction it returns is the gallery's for the same image.
+    let lit: Vec<f32> = (0..784).map(|i| f32::from(u8::from(i % 7 == 0))).collect();
+    let x = Floats::from_slice(&lit);
+    let Reply::Images(reconstructed) = ask(&mut host, Request::Reconstruct { x: x.clone() }) else {
+        panic!()
+    };
+    match ask(&mut host, Request::EncodeAndReconstruct { x }) {
+        Reply::EncodedAndReconstructed { mean, image } => {
+            assert_eq!(mean.to_vec().len(), 20);
+            assert_eq!(image, reconstructed);
+        }
+        other => panic!("{other:?}"),
+    }
+
     let Reply::Saved(bytes) = ask(&mut host, Request::Save) else {
         panic!()
     };

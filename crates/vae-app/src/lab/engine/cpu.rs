@@ -85,11 +85,8 @@ impl CpuModel {
         })
     }
 
-    pub async fn bind_data(
-        &mut self,
-        raw: &Arc<Vec<u8>>,
-        _shard: &mnist_shard::Shard<'_>,
-    ) -> Result<(), EngineError> {
+    /// Sends the shard's bytes to the worker, which parses them itself.
+    pub async fn bind_data(&mut self, raw: &Arc<Vec<u8>>) -> Result<(), EngineError> {
         let request = Request::SetData {
             shard: raw.as_ref().clone(),
         };

@@ -167,7 +167,7 @@ impl Model {
     ) -> Result<(), EngineError> {
         match self {
             Model::Gpu(m) => m.bind_data(shard).await,
-            Model::Cpu(m) => m.bind_data(raw, shard).await,
+            Model::Cpu(m) => m.bind_data(raw).await,
         }
     }
 
