@@ -11,18 +11,18 @@ use vae_reference::{init_params, Layout};
 
 use crate::math::adam;
 use crate::params::CpuLayout;
-use crate::step::{Batch, Workspace};
+use crate::step::{Batch, Sums, Workspace};
 use crate::CpuError;
 
 /// Bit-packed training images and where the current epoch stands.
-struct TrainingData {
+pub(crate) struct TrainingData {
     packed: Vec<u8>,
-    count: usize,
+    pub(crate) count: usize,
     words: usize,
-    order: Vec<u32>,
-    epoch: u64,
+    pub(crate) order: Vec<u32>,
+    pub(crate) epoch: u64,
     /// Position of the next batch in this epoch's order; `u32::MAX` before the first epoch.
-    position: u32,
+    pub(crate) position: u32,
 }
 
 /// Parameters, moments and step, kept aside as a point to roll back to.
@@ -39,14 +39,19 @@ pub struct CpuVae {
     pub(crate) config: VaeConfig,
     pub(crate) layout: CpuLayout,
     pub(crate) params: Vec<f32>,
-    grads: Vec<f32>,
+    pub(crate) grads: Vec<f32>,
     pub(crate) m: Vec<f32>,
     pub(crate) v: Vec<f32>,
     pub(crate) step: u64,
     work: Workspace,
     batch: Batch,
     indices: Vec<u32>,
-    data: Option<TrainingData>,
+    pub(crate) data: Option<TrainingData>,
+    /// The position before a shared step under way ([`crate::share`]), to go back to if it is
+    /// abandoned.
+    pub(crate) shared_from: Option<(u64, u32)>,
+    /// The summed gradient's vector, swapped with `grads` at each shared step.
+    pub(crate) combined: Vec<f32>,
     pub(crate) resume: Option<(u64, u32)>,
     /// The steps since the last metrics read, oldest first (the newest METRICS_RING kept).
     unread: std::collections::VecDeque<StepMetrics>,
@@ -99,6 +104,8 @@ impl CpuVae {
             batch: Batch::default(),
             indices: Vec::with_capacity(config.batch as usize),
             data: None,
+            shared_from: None,
+            combined: Vec::new(),
             resume: None,
             unread: std::collections::VecDeque::with_capacity(METRICS_RING as usize),
             first_loss: None,
@@ -190,27 +197,40 @@ impl CpuVae {
 
     /// `n` training steps on the next batches of the training data.
     pub fn train_steps(&mut self, n: u32) -> Result<(), CpuError> {
-        let batch = self.config.batch;
-        let seed = self.config.seed;
+        // A whole step after an unfinished shared one takes the batch that one would have.
+        self.abandon_shared_step();
         for _ in 0..n {
-            let data = self.data.as_mut().ok_or_else(|| {
-                CpuError::InvalidInput("no training data: call set_training_data first".into())
-            })?;
-            if data.position == u32::MAX || data.position as usize + batch as usize > data.count {
-                data.epoch += 1;
-                data.position = 0;
-                data.order = epoch_order(seed, data.epoch, data.count);
-            }
-            let first = data.position as usize;
-            self.indices.clear();
-            self.indices
-                .extend_from_slice(&data.order[first..first + batch as usize]);
-            data.position += batch;
-            let pixels = self.config.sizes.input;
-            self.batch
-                .gather(&data.packed, data.words, pixels, &self.indices);
+            self.gather_next_batch(0..self.config.batch as usize)?;
             self.step_on_batch();
         }
+        Ok(())
+    }
+
+    /// Moves to the next batch of the training data (the seeded epoch order) and gathers the
+    /// images at `rows` of it into `self.batch`: all of them for a whole step, one worker's
+    /// share for a shared one.
+    pub(crate) fn gather_next_batch(
+        &mut self,
+        rows: std::ops::Range<usize>,
+    ) -> Result<(), CpuError> {
+        let batch = self.config.batch;
+        let seed = self.config.seed;
+        let data = self.data.as_mut().ok_or_else(|| {
+            CpuError::InvalidInput("no training data: call set_training_data first".into())
+        })?;
+        if data.position == u32::MAX || data.position as usize + batch as usize > data.count {
+            data.epoch += 1;
+            data.position = 0;
+            data.order = epoch_order(seed, data.epoch, data.count);
+        }
+        let first = data.position as usize;
+        self.indices.clear();
+        self.indices
+            .extend_from_slice(&data.order[first + rows.start..first + rows.end]);
+        data.position += batch;
+        let pixels = self.config.sizes.input;
+        self.batch
+            .gather(&data.packed, data.words, pixels, &self.indices);
         Ok(())
     }
 
@@ -231,19 +251,34 @@ impl CpuVae {
 
     /// Forward, backward and Adam on `self.batch`, with the GPU engine's noise for the step.
     fn step_on_batch(&mut self) {
+        let sums = self.gradients_on_batch(0);
+        self.apply_step(sums);
+    }
+
+    /// The gradient on `self.batch`, whose first image is image `first_row` of the step's batch
+    /// (so it gets that image's noise), into `self.grads`: scaled for the mean over the whole
+    /// batch.
+    pub(crate) fn gradients_on_batch(&mut self, first_row: usize) -> Sums {
         let t = self.step + 1;
         let rows = self.batch.rows;
         let latent = self.config.sizes.latent;
+        let first = first_row * latent;
         for (element, eps) in self.work.eps[..rows * latent].iter_mut().enumerate() {
-            *eps = standard_normal(self.config.seed, t as u32, element as u32) as f32;
+            *eps = standard_normal(self.config.seed, t as u32, (first + element) as u32) as f32;
         }
-        let sums = self.work.train(
+        self.work.train(
             &self.layout,
             &self.params,
             &self.batch,
-            self.config.kl_weight as f32,
+            (self.config.kl_weight as f32, self.config.batch as usize),
             &mut self.grads,
-        );
+        )
+    }
+
+    /// Adam with `self.grads`, and the step's metrics from the whole batch's sums.
+    pub(crate) fn apply_step(&mut self, sums: Sums) {
+        let t = self.step + 1;
+        let rows = self.config.batch as usize;
         adam(
             &self.config.adam,
             t,
@@ -327,6 +362,7 @@ impl CpuVae {
     /// Restores the parameters, Adam moments and step of the last snapshot known good (or the
     /// initial ones). After a divergence, training can go on from there.
     pub fn rollback(&mut self) {
+        self.abandon_shared_step();
         self.params.copy_from_slice(&self.good.params);
         self.m.copy_from_slice(&self.good.m);
         self.v.copy_from_slice(&self.good.v);

@@ -16,11 +16,13 @@ pub mod lanes;
 pub mod math;
 pub mod params;
 pub mod profile;
+mod share;
 pub mod step;
 
 pub use engine::CpuVae;
 pub use inference::EvaluationRun;
 pub use params::CpuLayout;
+pub use share::{Share, StepShare};
 
 use thiserror::Error;
 

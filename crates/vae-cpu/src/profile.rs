@@ -149,7 +149,7 @@ pub fn step_phases(now: &dyn Fn() -> f64, repeats: u32) -> Vec<Phase> {
     });
     time("forward and backward, whole (Adam apart)", &mut || {
         work.eps[..b * l].copy_from_slice(&z[..b * l]);
-        work.train(&layout, &enc1_params, &batch, 1.0, &mut grads);
+        work.train(&layout, &enc1_params, &batch, (1.0, batch.rows), &mut grads);
     });
     phases
 }

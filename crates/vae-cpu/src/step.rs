@@ -294,20 +294,22 @@ impl Workspace {
         Sums { bce, kl }
     }
 
-    /// The forward pass, the loss and the gradient of `mean over the batch of (BCE + β·KL)`
-    /// into `grads` (this layout). ε must be in place. Returns the batch's summed BCE and KL.
+    /// The forward pass, the loss and the gradient of `Σ over the batch of (BCE + β·KL)`
+    /// divided by `images_in_mean` into `grads` (this layout): the batch's own size for a whole
+    /// step, the whole step's batch when this is one worker's share of it. ε must be in place.
+    /// Returns the batch's summed BCE and KL.
     pub fn train(
         &mut self,
         layout: &CpuLayout,
         params: &[f32],
         batch: &Batch,
-        kl_weight: f32,
+        (kl_weight, images_in_mean): (f32, usize),
         grads: &mut [f32],
     ) -> Sums {
         let s = layout.sizes;
         let (input, hidden, latent) = (s.input, s.hidden, s.latent);
         let rows = batch.rows;
-        let scale = 1.0 / rows as f32;
+        let scale = 1.0 / images_in_mean as f32;
 
         self.encode_hidden(layout, params, batch);
         self.encode_heads(layout, params, rows);
