@@ -44,7 +44,7 @@ pub struct CpuVae {
     pub(crate) v: Vec<f32>,
     pub(crate) step: u64,
     work: Workspace,
-    batch: Batch,
+    pub(crate) batch: Batch,
     indices: Vec<u32>,
     pub(crate) data: Option<TrainingData>,
     /// The position before a shared step under way ([`crate::share`]), to go back to if it is

@@ -74,6 +74,36 @@ impl CpuVae {
         })
     }
 
+    /// [`CpuVae::begin_shared_step`] on the given batch (`[batch, input]`, 0/1 pixels) instead
+    /// of the training data's next: for timing shared steps without data.
+    pub fn begin_shared_step_on(&mut self, share: Share, x: &[f32]) -> Result<StepShare, CpuError> {
+        share.check(self.config.batch)?;
+        let (batch, input) = (self.config.batch as usize, self.config.sizes.input);
+        if x.len() != batch * input {
+            return Err(CpuError::InvalidInput(format!(
+                "{} values given, a batch is {}",
+                x.len(),
+                batch * input
+            )));
+        }
+        if self.shared_from.is_some() {
+            return Err(CpuError::InvalidInput(
+                "a shared step is already under way".into(),
+            ));
+        }
+        let rows = share.rows(batch);
+        self.batch
+            .from_values(&x[rows.start * input..rows.end * input], input);
+        self.shared_from = Some(self.position());
+        let Sums { bce, kl } = self.gradients_on_batch(rows.start);
+        Ok(StepShare {
+            step: self.step + 1,
+            share,
+            bce,
+            kl,
+        })
+    }
+
     /// This engine's share of the gradient under way (the engine's layout).
     pub fn share_gradients(&self) -> &[f32] {
         &self.grads

@@ -155,3 +155,53 @@ fn shares_that_do_not_fit_are_refused_and_an_abandoned_step_takes_its_batch_agai
         pair[1].parameters_in(&layout)
     );
 }
+
+#[test]
+fn shared_steps_on_a_given_batch_match_a_whole_step_on_it() {
+    let config = VaeConfig {
+        seed: 13,
+        batch: 24,
+        ..VaeConfig::default()
+    };
+    let input = config.sizes.input;
+    let x: Vec<f32> = (0..24 * input)
+        .map(|i| f32::from(u8::from(i % 7 == 0)))
+        .collect();
+    let mut whole = CpuVae::new(config).unwrap();
+    let mut pair = [0, 1].map(|_| CpuVae::new(config).unwrap());
+    for _ in 0..3 {
+        whole.train_step_on(&x).unwrap();
+        let shares: Vec<StepShare> = (0..2)
+            .map(|i| {
+                pair[i]
+                    .begin_shared_step_on(
+                        Share {
+                            index: i as u32,
+                            count: 2,
+                        },
+                        &x,
+                    )
+                    .unwrap()
+            })
+            .collect();
+        let grads: Vec<Vec<f32>> = pair.iter().map(|v| v.share_gradients().to_vec()).collect();
+        for i in 0..2 {
+            pair[i]
+                .finish_shared_step(shares[i], &[(shares[1 - i], &grads[1 - i])])
+                .unwrap();
+        }
+    }
+    assert!(pair[0].begin_shared_step_on(Share::WHOLE, &x[1..]).is_err());
+    let (w, h) = (whole.metrics().steps, pair[0].metrics().steps);
+    for (a, b) in w.iter().zip(&h) {
+        assert!(
+            (a.neg_elbo - b.neg_elbo).abs() < 1e-4 * a.neg_elbo,
+            "{a:?} {b:?}"
+        );
+    }
+    assert_eq!(
+        pair[0].position(),
+        (0, u32::MAX),
+        "no training data was touched"
+    );
+}
