@@ -179,15 +179,26 @@ impl WorkerClient {
     /// Posts `body`; the future resolves with the worker's reply (a `Reply::Failed` is turned
     /// into an error).
     pub fn request(&self, body: Request) -> impl Future<Output = Result<Reply, String>> + 'static {
+        self.request_transferring(body, None)
+    }
+
+    /// [`WorkerClient::request`], transferring `transfer`'s objects (a `MessagePort`) with it.
+    pub fn request_transferring(
+        &self,
+        body: Request,
+        transfer: Option<&js_sys::Array>,
+    ) -> impl Future<Output = Result<Reply, String>> + 'static {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let (sender, receiver) = oneshot::channel();
         let posted = match self.shared.stopped.borrow().clone() {
             Some(why) => Err(why),
             None => wire::to_js(&Envelope { id, body }).and_then(|value| {
-                self.worker
-                    .post_message(&value)
-                    .map_err(|e| format!("the CPU worker could not be asked: {e:?}"))
+                match transfer {
+                    Some(transfer) => self.worker.post_message_with_transfer(&value, transfer),
+                    None => self.worker.post_message(&value),
+                }
+                .map_err(|e| format!("the CPU worker could not be asked: {e:?}"))
             }),
         };
         match posted {
@@ -210,5 +221,31 @@ impl WorkerClient {
     /// Why the worker stopped, if it has.
     pub fn stopped(&self) -> Option<String> {
         self.shared.stopped.borrow().clone()
+    }
+
+    /// A handle that can end the worker from elsewhere (a request's future).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            worker: self.worker.clone(),
+            shared: Rc::clone(&self.shared),
+        }
+    }
+}
+
+/// Ends a worker, or says why it ended.
+pub struct Stopper {
+    worker: Worker,
+    shared: Rc<Shared>,
+}
+
+impl Stopper {
+    pub fn stopped(&self) -> Option<String> {
+        self.shared.stopped.borrow().clone()
+    }
+
+    /// Ends the worker: every waiting and later request fails with `why`.
+    pub fn stop(&self, why: String) {
+        self.worker.terminate();
+        self.shared.stop(why);
     }
 }

@@ -2,7 +2,7 @@
 //! here knows about JavaScript, so it is tested natively.
 
 use mnist_shard::{OwnedSplit, Shard};
-use vae_cpu::{CpuError, CpuVae, EvaluationRun};
+use vae_cpu::{CpuError, CpuVae, EvaluationRun, Share, StepShare};
 
 use crate::protocol::{
     calibration_batch, Floats, Reply, Request, Settings, Source, Standing, StepMetricsMessage,
@@ -19,6 +19,10 @@ pub struct Host {
     evaluation: Option<EvaluationRun>,
     /// The last complete evaluation's means and log-variances, `[images, latent]` each.
     posteriors: Option<(Vec<f32>, Vec<f32>)>,
+    /// The share of every batch this worker trains ([`Request::Share`]); none: all of it.
+    share: Option<Share>,
+    /// While shared steps are timed: the batch they run on, and the model set aside meanwhile.
+    calibration: Option<(Vec<f32>, Option<CpuVae>)>,
 }
 
 fn failed(error: CpuError) -> Reply {
@@ -29,6 +33,83 @@ impl Host {
     /// Answers `request`; a failure leaves the model as it was.
     pub fn handle(&mut self, request: Request, now_ms: &dyn Fn() -> f64) -> Reply {
         self.answer(request, now_ms).unwrap_or_else(failed)
+    }
+
+    /// This worker's share of the batches, when training is shared and the open model's batch
+    /// can be split (a batch of one cannot: then every worker takes whole steps, which keeps
+    /// them just as identical).
+    pub fn shared(&self) -> Option<Share> {
+        let share = self.share?;
+        match &self.vae {
+            Some(vae) => share.check(vae.config().batch).ok().map(|_| share),
+            // Training without a model fails, and the other worker must hear of it.
+            None => Some(share),
+        }
+    }
+
+    /// This worker's share of the next step ([`CpuVae::begin_shared_step`]); its gradient is
+    /// [`Host::share_gradients`].
+    pub fn begin_shared_step(&mut self) -> Result<StepShare, CpuError> {
+        let share = self
+            .shared()
+            .ok_or_else(|| CpuError::InvalidInput("this worker's training is not shared".into()))?;
+        match &self.calibration {
+            Some((x, _)) => {
+                let x = x.clone();
+                self.vae()?.begin_shared_step_on(share, &x)
+            }
+            None => self.vae()?.begin_shared_step(share),
+        }
+    }
+
+    /// Sets the model aside for a fresh default one that shared steps on
+    /// [`calibration_batch`] time, until [`Host::end_calibration`].
+    pub fn begin_calibration(&mut self) -> Result<(), CpuError> {
+        let config = vae_gpu::vae::VaeConfig::default();
+        let fresh = CpuVae::new(config)?;
+        let x = calibration_batch(config.batch as usize, config.sizes.input);
+        if self.calibration.is_none() {
+            let aside = self.vae.replace(fresh);
+            self.calibration = Some((x, aside));
+        }
+        Ok(())
+    }
+
+    /// Puts the model back after a calibration.
+    pub fn end_calibration(&mut self) {
+        if let Some((_, aside)) = self.calibration.take() {
+            self.vae = aside;
+        }
+    }
+
+    /// The open model's step (0 with none).
+    pub fn share_step(&self) -> u64 {
+        self.vae.as_ref().map_or(0, |vae| vae.step())
+    }
+
+    pub fn share_gradients(&self) -> &[f32] {
+        self.vae.as_ref().map_or(&[], |vae| vae.share_gradients())
+    }
+
+    /// Takes the step with the other worker's share; on a mismatch the step is given up.
+    pub fn finish_shared_step(
+        &mut self,
+        own: StepShare,
+        other: StepShare,
+        gradients: &[f32],
+    ) -> Result<u64, CpuError> {
+        let vae = self.vae()?;
+        let finished = vae.finish_shared_step(own, &[(other, gradients)]);
+        if finished.is_err() {
+            vae.abandon_shared_step();
+        }
+        finished.map(|()| vae.step())
+    }
+
+    pub fn abandon_shared_step(&mut self) {
+        if let Some(vae) = self.vae.as_mut() {
+            vae.abandon_shared_step();
+        }
     }
 
     fn vae(&mut self) -> Result<&mut CpuVae, CpuError> {
@@ -211,6 +292,16 @@ impl Host {
                 }
             }
             Request::Save => Reply::Saved(self.vae()?.save()?),
+            Request::Share { index, count } => {
+                let share = Share { index, count };
+                if count > 2 || share.check(u32::MAX).is_err() {
+                    return Err(CpuError::InvalidInput(format!(
+                        "share {index} of {count}: training is shared by two workers at most"
+                    )));
+                }
+                self.share = (count > 1).then_some(share);
+                Reply::Done
+            }
             Request::Calibrate { steps } => {
                 let config = vae_gpu::vae::VaeConfig::default();
                 let mut vae = CpuVae::new(config)?;

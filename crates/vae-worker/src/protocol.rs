@@ -135,6 +135,14 @@ pub enum Request {
     Calibrate {
         steps: u32,
     },
+    /// From now on this worker trains share `index` of `count` (at most 2) of every batch,
+    /// exchanging gradients with the other worker through the `MessagePort` posted with this
+    /// request ([`crate::queue`]). Both workers are then sent the same model, data, training,
+    /// metrics and rollback requests in the same order.
+    Share {
+        index: u32,
+        count: u32,
+    },
 }
 
 /// The batch both engines time when the lab calibrates: binarized pixels lit with MNIST's
