@@ -1,8 +1,8 @@
 // The lab on the CPU engine, in a Web Worker: in browsers with WebGPU switched off it opens on
 // the CPU with a note (not an error page), draws its first digit, answers the sliders, trains an
-// epoch with the test −ELBO falling and the curve moving, and keeps the page responsive; where
-// WebGPU is emulated (SwiftShader, lavapipe) the lab times both engines, says so, and the model
-// moves between them without losing its training.
+// epoch with the test −ELBO falling and the curve moving (on one worker, and on two sharing each
+// batch), and keeps the page responsive; where WebGPU is emulated (SwiftShader, lavapipe) the lab
+// times both engines, says so, and the model moves between them without losing its training.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodedPixels, forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
@@ -12,6 +12,8 @@ const READY_TIMEOUT = 60_000;
 const EPOCH_TIMEOUT = 180_000;
 
 let server;
+/** Each browser's test −ELBO before and after an epoch on one worker, for the two workers'. */
+const oneWorkerEpoch = new Map();
 before(async () => {
   server = await serveDist();
 });
@@ -48,6 +50,8 @@ forEachBrowser((kind) => {
         ? 'CPU (WebAssembly SIMD128 with relaxed-SIMD fused multiply-add)'
         : 'CPU (WebAssembly SIMD128)');
       assert.match(await lab.text('#engine-why'), /no WebGPU/);
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      if (cores < 3) assert.match(await lab.text('#engine-workers'), /^One worker: two would share this browser's 2 logical cores/);
       assert.equal(await lab.count('#engine-switch'), 0, 'nothing to switch to without WebGPU');
       assert.match(await lab.text('#webgpu-unavailable'), /runs on your CPU/);
       // The first digit, before the data and the evaluation.
@@ -85,6 +89,7 @@ forEachBrowser((kind) => {
       });
       const values = (await lab.attr('#test-elbo', 'data-values')).split(',').map(Number);
       console.log(`${kind.name}: test −ELBO ${values.map((v) => v.toFixed(2)).join(' → ')}`);
+      oneWorkerEpoch.set(kind.name, values);
       assert.ok(values[0] > 500, `initial test −ELBO ${values[0]}`);
       assert.ok(values[1] < 140, `test −ELBO after an epoch ${values[1]}`);
       assert.ok(Number(await lab.attr('#step-count', 'data-step')) >= 390);
@@ -93,6 +98,66 @@ forEachBrowser((kind) => {
       // The gallery and the latent map follow the model on the CPU too.
       assert.ok(await page.evaluate(() => performance.getEntriesByName('map-refreshed').length > 0));
       await screenshot(page, `${kind.name}-cpu-lab`);
+      lab.assertNoErrors();
+    });
+
+    test('two workers (?workers=2) share each batch: an epoch learns as one worker does, a divergence rolls back', async () => {
+      const lab = await openPage(browser.browser, `${server.url}?workers=2`);
+      const { page } = lab;
+      await lab.waitFor('#engine[data-engine="cpu"]', READY_TIMEOUT);
+      assert.match(await lab.text('#engine-name'), /^CPU \(WebAssembly SIMD128.*, 2 workers\)$/);
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+        timeout: READY_TIMEOUT,
+      });
+      await page.click('#train-reset');
+      await lab.until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, {
+        timeout: READY_TIMEOUT,
+      });
+      await page.click('#train-start');
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '').split(',').length >= 2, {
+        timeout: EPOCH_TIMEOUT,
+      });
+      const values = (await lab.attr('#test-elbo', 'data-values')).split(',').map(Number);
+      console.log(`${kind.name}, two workers: test −ELBO ${values.map((v) => v.toFixed(2)).join(' → ')}`);
+      // The same run as one worker's up to the order of the gradient's sums.
+      const alone = oneWorkerEpoch.get(kind.name);
+      if (alone) {
+        assert.equal(values[0], alone[0], 'the same initial model');
+        assert.ok(Math.abs(values[1] - alone[1]) < 0.05, `after an epoch ${values[1]}, one worker ${alone[1]}`);
+      } else {
+        assert.ok(values[0] > 500 && values[1] < 140, `${values}`);
+      }
+      await page.click('#train-pause');
+      await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
+      // A learning rate of 1 diverges; both workers go back to the last good snapshot together
+      // and go on training (a step neither could take would fail the training with its reason).
+      await lab.fill('#lr', '1');
+      await page.click('#train-start');
+      await lab.waitFor('#diverged', READY_TIMEOUT);
+      assert.match(await lab.text('#diverged'), /diverged at step \d+/);
+      const restored = Number(await lab.attr('#step-count', 'data-step'));
+      await lab.fill('#lr', '0.001');
+      await page.click('#train-start');
+      await lab.until((from) => Number(document.querySelector('#step-count').dataset.step) > from + 20, {
+        timeout: READY_TIMEOUT,
+      }, restored);
+      await page.click('#train-pause');
+      await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
+      assert.equal(await lab.count('#lab-error'), 0);
+      lab.assertNoErrors();
+    });
+
+    test('?workers=auto times one worker against two sharing each batch and takes the faster', async () => {
+      const lab = await openPage(browser.browser, `${server.url}?workers=auto`);
+      await lab.waitFor('#engine[data-engine="cpu"]', READY_TIMEOUT);
+      const why = await lab.text('#engine-workers');
+      console.log(`${kind.name}: ${why}`);
+      const timed = why.match(/^(Two workers share each batch: ([\d.]+) ms a training step against ([\d.]+) ms on one|One worker: two sharing each batch took ([\d.]+) ms a step, one ([\d.]+) ms)\.$/);
+      assert.ok(timed, why);
+      const [two, one] = timed[2] ? [Number(timed[2]), Number(timed[3])] : [Number(timed[4]), Number(timed[5])];
+      assert.equal(Boolean(timed[2]), two < one);
+      assert.equal((await lab.text('#engine-name')).endsWith(', 2 workers)'), two < one);
+      await lab.until(() => performance.getEntriesByName('decoded').length > 0, { timeout: READY_TIMEOUT });
       lab.assertNoErrors();
     });
 

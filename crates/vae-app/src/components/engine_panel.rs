@@ -17,6 +17,9 @@ pub fn EnginePanel(lab: LabHandle, ui: LabUi) -> impl IntoView {
             <h2>"Engine"</h2>
             <p id="engine-name">{move || engine.with(|e| e.name.clone())}</p>
             <p class="note" id="engine-why">{move || engine.with(|e| e.why.clone())}</p>
+            <Show when=move || engine.with(|e| e.on_cpu && !e.workers.is_empty())>
+                <p class="note" id="engine-workers">{move || engine.with(|e| e.workers.clone())}</p>
+            </Show>
             <Show when=move || engine.with(|e| e.gpu.is_some() && !e.name.is_empty())>
                 <button id="engine-switch" type="button" disabled=busy on:click=switch>
                     {move || engine.with(|e| if e.on_cpu {

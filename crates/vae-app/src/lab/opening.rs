@@ -114,6 +114,7 @@ impl LabController {
                     let config = *lab.model.config();
                     let epochs_done = lab.model.epoch_progress().map_or(0, |(epoch, _)| epoch - 1);
                     let (engine, on_cpu) = (lab.model.engine_name(), lab.model.is_cpu());
+                    let workers = lab.model.workers_why();
                     let progress = lab.progress(crate::draw::now_ms());
                     // Late replies to the old model find another generation and are dropped.
                     *this.lab.borrow_mut() = Some(lab);
@@ -122,6 +123,7 @@ impl LabController {
                     this.ui.engine.update(|e| {
                         e.name = engine;
                         e.on_cpu = on_cpu;
+                        e.workers = workers;
                     });
                     let opened = info.kind == ModelKind::File && !info.resumed;
                     // The autosave holds this model only if it came from there.

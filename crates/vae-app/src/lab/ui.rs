@@ -282,6 +282,8 @@ pub struct EngineUi {
     pub on_cpu: bool,
     /// Why the lab chose it.
     pub why: String,
+    /// On the CPU, how many workers train and why.
+    pub workers: String,
     /// The GPU adapter's name when the browser has WebGPU (the lab can switch to it).
     pub gpu: Option<String>,
 }

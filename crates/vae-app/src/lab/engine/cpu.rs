@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use vae_gpu::vae::{epoch_progress, Evaluation, MetricsReport, Snapshot, VaeConfig};
 use vae_reference::latent::LatentLines;
-use vae_worker::client::WorkerClient;
 use vae_worker::protocol::{Floats, Reply, Request, Settings, Source};
+use vae_worker::workers::CpuWorkers;
 
 use super::{Decoding, EngineError, Lines, MetricsReply, Opening, Pending, PendingPair, Posterior};
 
 pub struct CpuModel {
-    worker: Rc<WorkerClient>,
+    worker: Rc<CpuWorkers>,
+    /// How many workers train and why, as the page says it.
+    workers_why: String,
     config: VaeConfig,
     step: u64,
     /// The training position after the queued steps, as the engine keeps it: `(epoch, next
@@ -33,7 +35,7 @@ fn unexpected(reply: Reply) -> EngineError {
 
 /// A request whose reply `read` turns into the result.
 fn ask<T: 'static>(
-    worker: &WorkerClient,
+    worker: &CpuWorkers,
     request: Request,
     read: impl FnOnce(Reply) -> Result<T, EngineError> + 'static,
 ) -> Pending<T> {
@@ -59,7 +61,11 @@ fn done(reply: Reply) -> Result<(), EngineError> {
 }
 
 impl CpuModel {
-    pub async fn open(worker: Rc<WorkerClient>, opening: Opening<'_>) -> Result<Self, EngineError> {
+    pub async fn open(
+        worker: Rc<CpuWorkers>,
+        workers_why: String,
+        opening: Opening<'_>,
+    ) -> Result<Self, EngineError> {
         let source = match opening {
             Opening::Fresh(config) => Source::Fresh(Settings::from(&config)),
             Opening::Checkpoint { bytes, settings } => Source::Checkpoint {
@@ -74,6 +80,7 @@ impl CpuModel {
         };
         Ok(Self {
             worker,
+            workers_why,
             config: standing.settings.into(),
             step: standing.step,
             epoch: standing.epoch,
@@ -106,7 +113,16 @@ impl CpuModel {
     }
 
     pub fn simd(&self) -> &str {
-        &self.worker.simd
+        self.worker.simd()
+    }
+
+    /// How many workers train (two share each batch).
+    pub fn workers(&self) -> usize {
+        self.worker.count()
+    }
+
+    pub fn workers_why(&self) -> &str {
+        &self.workers_why
     }
 
     pub fn config(&self) -> &VaeConfig {

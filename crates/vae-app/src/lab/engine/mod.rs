@@ -6,6 +6,7 @@
 mod choice;
 mod cpu;
 mod gpu;
+mod workers;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +15,7 @@ use std::rc::Rc;
 use vae_gpu::vae::{Evaluation, MetricsReport, Snapshot, VaeConfig};
 use vae_gpu::{GpuContext, GpuError};
 use vae_reference::latent::LatentLines;
-use vae_worker::client::{Simd, WorkerClient};
+use vae_worker::client::Simd;
 
 pub use choice::{choose, remember_switch, Choice};
 pub use cpu::CpuModel;
@@ -150,10 +151,10 @@ impl Model {
                 GpuModel::open((**context).clone(), opening).await?,
             )),
             Backend::Cpu { base } => {
-                let worker = WorkerClient::spawn(base, worker_simd())
+                let (workers, why) = workers::spawn(base, worker_simd())
                     .await
                     .map_err(EngineError::Cpu)?;
-                Model::Cpu(CpuModel::open(Rc::new(worker), opening).await?)
+                Model::Cpu(CpuModel::open(Rc::new(workers), why, opening).await?)
             }
         })
     }
@@ -175,7 +176,18 @@ impl Model {
     pub fn engine_name(&self) -> String {
         match self {
             Model::Gpu(m) => format!("WebGPU ({})", m.adapter_name()),
+            Model::Cpu(m) if m.workers() > 1 => {
+                format!("CPU ({}, {} workers)", m.simd(), m.workers())
+            }
             Model::Cpu(m) => format!("CPU ({})", m.simd()),
+        }
+    }
+
+    /// On the CPU, how many workers train and why; empty on the GPU.
+    pub fn workers_why(&self) -> String {
+        match self {
+            Model::Gpu(_) => String::new(),
+            Model::Cpu(m) => m.workers_why().to_string(),
         }
     }
 
