@@ -89,6 +89,27 @@ forEachBrowser((kind) => {
         return linkZ(lab.page);
       }
 
+      test('views off-screen while training catch up with the model on Pause', async () => {
+        const lab = await openViews();
+        const { page } = lab;
+        const gridPixels = () => page.$eval('#manifold', (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data));
+        const offScreen = () => page.$eval('#manifold', (c) => c.getBoundingClientRect().top >= window.innerHeight || c.getBoundingClientRect().bottom <= 0);
+        await page.click('#train-start');
+        await page.evaluate(() => window.scrollTo(0, 0));
+        assert.ok(await offScreen(), 'the grid should be below the first screen');
+        const step = () => lab.attr('#step-count', 'data-step').then(Number);
+        const from = await step();
+        await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 30, { timeout: READY_TIMEOUT }, from);
+        const before = await gridPixels();
+        const drawn = await marks(page, 'grid-drawn');
+        await page.click('#train-pause');
+        assert.ok(await offScreen());
+        await lab.until((n) => performance.getEntriesByName('grid-drawn').length > n, { timeout: 30_000 }, drawn);
+        await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
+        assert.ok(largestDifference(before, await gridPixels()) > 0, 'the grid shows the trained model');
+        lab.assertNoErrors();
+      });
+
       test('the map, the information per latent, the grid and the interpolation agree with the model', async () => {
         const lab = await openViews();
         const { page } = lab;

@@ -32,6 +32,10 @@ impl LabController {
             .unwrap_or(false);
         if self.stop_training(false) || waiting {
             self.ui.phase.set(Phase::Ready);
+            // Views off-screen did not follow the training; queued after the chunks in flight,
+            // these decodes show the model it stopped at.
+            self.refresh_decodes();
+            self.refresh_interpolation();
         }
         self.autosave_if_trained();
     }
