@@ -18,8 +18,8 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { distDir, helpers, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
+import { marks, openLab, quantile, sliderLatency, trainingWindow, TIMEOUT } from './lab-measures.mjs';
 
-const TIMEOUT = 120_000;
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
   const at = args.indexOf(`--${name}`);
@@ -31,11 +31,6 @@ const dist = resolve(option('dist', distDir));
 const onCpu = option('engine', 'webgpu') === 'cpu';
 // `--simd 128`: the CPU worker without relaxed SIMD, to compare the two modules.
 const simd128 = option('simd', 'best') === '128';
-const quantile = (values, q) => {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-};
 const median = (values) => quantile(values, 0.5);
 const number = (value) => (value == null ? NaN : Number(value));
 const round = (value, digits = 1) => Number(Number(value).toFixed(digits));
@@ -57,40 +52,6 @@ async function pageWeight() {
   }
   const total = Object.values(files).reduce((t, f) => ({ raw: t.raw + f.raw, gzip: t.gzip + f.gzip }), { raw: 0, gzip: 0 });
   return { ...files, total };
-}
-
-async function openLab(browser, url) {
-  const opened = await openPage(browser, url);
-  await opened.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', { timeout: TIMEOUT });
-  return opened;
-}
-
-const marks = (page) =>
-  page.evaluate(() => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])));
-
-/** Moves a slider `count` times with real key presses, `gap` ms apart; returns the measures. */
-async function sliderLatency(page, count, gap) {
-  await page.evaluate(() => performance.clearMeasures());
-  await page.focus('#z-1');
-  for (let i = 0; i < count; i += 1) {
-    await page.keyboard.press(i % 40 < 20 ? 'ArrowRight' : 'ArrowLeft');
-    await sleep(gap);
-  }
-  await sleep(500);
-  return page.evaluate(() => ({
-    frame: performance.getEntriesByName('slider-to-frame').map((m) => m.duration),
-    drawn: performance.getEntriesByName('decode-drawn').map((m) => m.duration),
-  }));
-}
-
-/** Steps the page's counter advances over `ms` of wall time, with nothing else going on. */
-async function trainingWindow(page, ms) {
-  const read = () => page.evaluate(() => ({ step: Number(document.querySelector('#step-count').dataset.step), at: performance.now() }));
-  const start = await read();
-  await sleep(ms);
-  const end = await read();
-  const steps = end.step - start.step;
-  return { steps, msPerStep: steps > 0 ? (end.at - start.at) / steps : NaN };
 }
 
 /** The engine benchmark in a tab beside the lab's (`context`: the lab's), which hides the lab. */
