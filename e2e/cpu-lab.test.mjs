@@ -21,6 +21,19 @@ after(async () => {
   await server?.close();
 });
 
+/** Replaces the model by a fresh one, trains it an epoch, and returns the test −ELBO before and after. */
+async function freshModelEpoch(lab) {
+  await lab.page.click('#train-reset');
+  await lab.until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, {
+    timeout: READY_TIMEOUT,
+  });
+  await lab.page.click('#train-start');
+  await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '').split(',').length >= 2, {
+    timeout: EPOCH_TIMEOUT,
+  });
+  return (await lab.attr('#test-elbo', 'data-values')).split(',').map(Number);
+}
+
 forEachBrowser((kind) => {
   describe(`${kind.title}: the lab on the CPU without WebGPU`, () => {
     let browser;
@@ -79,15 +92,7 @@ forEachBrowser((kind) => {
       );
 
       // A fresh model learns an epoch.
-      await page.click('#train-reset');
-      await lab.until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, {
-        timeout: READY_TIMEOUT,
-      });
-      await page.click('#train-start');
-      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '').split(',').length >= 2, {
-        timeout: EPOCH_TIMEOUT,
-      });
-      const values = (await lab.attr('#test-elbo', 'data-values')).split(',').map(Number);
+      const values = await freshModelEpoch(lab);
       console.log(`${kind.name}: test −ELBO ${values.map((v) => v.toFixed(2)).join(' → ')}`);
       oneWorkerEpoch.set(kind.name, values);
       assert.ok(values[0] > 500, `initial test −ELBO ${values[0]}`);
@@ -109,15 +114,7 @@ forEachBrowser((kind) => {
       await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
         timeout: READY_TIMEOUT,
       });
-      await page.click('#train-reset');
-      await lab.until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, {
-        timeout: READY_TIMEOUT,
-      });
-      await page.click('#train-start');
-      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '').split(',').length >= 2, {
-        timeout: EPOCH_TIMEOUT,
-      });
-      const values = (await lab.attr('#test-elbo', 'data-values')).split(',').map(Number);
+      const values = await freshModelEpoch(lab);
       console.log(`${kind.name}, two workers: test −ELBO ${values.map((v) => v.toFixed(2)).join(' → ')}`);
       // The same run as one worker's up to the order of the gradient's sums.
       const alone = oneWorkerEpoch.get(kind.name);

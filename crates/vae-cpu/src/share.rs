@@ -56,22 +56,24 @@ impl CpuVae {
     /// [`CpuVae::finish_shared_step`] with the other shares, or abandoned.
     pub fn begin_shared_step(&mut self, share: Share) -> Result<StepShare, CpuError> {
         share.check(self.config.batch)?;
-        if self.shared_from.is_some() {
-            return Err(CpuError::InvalidInput(
-                "a shared step is already under way".into(),
-            ));
-        }
+        self.check_none_under_way()?;
         let before = self.position();
         let rows = share.rows(self.config.batch as usize);
         self.gather_next_batch(rows.clone())?;
-        self.shared_from = Some(before);
-        let Sums { bce, kl } = self.gradients_on_batch(rows.start);
-        Ok(StepShare {
+        Ok(self.share_of_step(share, rows.start, before))
+    }
+
+    /// The gradient on `self.batch` (the share's images, the first being `first_row` of the
+    /// step's batch), with the step now under way from `position`.
+    fn share_of_step(&mut self, share: Share, first_row: usize, position: (u64, u32)) -> StepShare {
+        self.shared_from = Some(position);
+        let Sums { bce, kl } = self.gradients_on_batch(first_row);
+        StepShare {
             step: self.step + 1,
             share,
             bce,
             kl,
-        })
+        }
     }
 
     /// [`CpuVae::begin_shared_step`] on the given batch (`[batch, input]`, 0/1 pixels) instead
@@ -86,22 +88,20 @@ impl CpuVae {
                 batch * input
             )));
         }
-        if self.shared_from.is_some() {
-            return Err(CpuError::InvalidInput(
-                "a shared step is already under way".into(),
-            ));
-        }
+        self.check_none_under_way()?;
         let rows = share.rows(batch);
         self.batch
             .from_values(&x[rows.start * input..rows.end * input], input);
-        self.shared_from = Some(self.position());
-        let Sums { bce, kl } = self.gradients_on_batch(rows.start);
-        Ok(StepShare {
-            step: self.step + 1,
-            share,
-            bce,
-            kl,
-        })
+        Ok(self.share_of_step(share, rows.start, self.position()))
+    }
+
+    fn check_none_under_way(&self) -> Result<(), CpuError> {
+        match self.shared_from {
+            Some(_) => Err(CpuError::InvalidInput(
+                "a shared step is already under way".into(),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// This engine's share of the gradient under way (the engine's layout).

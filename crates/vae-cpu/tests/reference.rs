@@ -212,7 +212,7 @@ fn gradients_match_finite_differences_of_the_engines_own_loss() {
     let (_, active) = objective(&mut work, &params);
     work.eps[..eps.len()].copy_from_slice(&eps);
     let mut grads = vec![0.0; layout.len()];
-    work.train(&layout, &params, &batch, kl_weight, &mut grads);
+    work.train(&layout, &params, &batch, (kl_weight, rows), &mut grads);
 
     // Central differences in f32 with h = 1e-2: truncation ~h², rounding ~1e-7·loss/h.
     let h = 1e-2f32;

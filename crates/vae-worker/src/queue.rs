@@ -50,6 +50,17 @@ pub trait Outbox {
     fn to_peer(&mut self, message: PeerMessage, gradient: &[f32]);
 }
 
+/// Tells the other worker this one could not take the step at `place`; returns why.
+fn tell_failed(out: &mut dyn Outbox, place: Place, error: vae_cpu::CpuError) -> String {
+    let why = error.to_string();
+    let message = PeerMessage::Failed {
+        place,
+        why: why.clone(),
+    };
+    out.to_peer(message, &[]);
+    why
+}
+
 /// A training request under way on a shared model.
 struct Training {
     id: u64,
@@ -196,14 +207,7 @@ impl Queue {
                     own
                 }
                 Err(error) => {
-                    let why = error.to_string();
-                    out.to_peer(
-                        PeerMessage::Failed {
-                            place,
-                            why: why.clone(),
-                        },
-                        &[],
-                    );
+                    let why = tell_failed(out, place, error);
                     self.fail_training(why, out);
                     return true;
                 }
@@ -232,17 +236,7 @@ impl Queue {
             PeerMessage::Share { share, .. } => {
                 match self.host.finish_shared_step(own, *share, &values) {
                     Ok(_) => Ok(()),
-                    Err(error) => {
-                        let why = error.to_string();
-                        out.to_peer(
-                            PeerMessage::Failed {
-                                place,
-                                why: why.clone(),
-                            },
-                            &[],
-                        );
-                        Err(why)
-                    }
+                    Err(error) => Err(tell_failed(out, place, error)),
                 }
             }
             PeerMessage::Failed { why, .. } => {
