@@ -98,8 +98,19 @@ pub async fn spawn(base: &str, simd: Simd) -> Result<(CpuWorkers, String), Strin
         let workers = CpuWorkers::spawn(base, simd, count).await?;
         return Ok((workers, timed_why(timings, true)));
     }
-    let two = CpuWorkers::spawn(base, simd, 2).await?;
-    let two_ms = calibrated(&two).await?;
+    let pair = async {
+        let two = CpuWorkers::spawn(base, simd, 2).await?;
+        let ms = calibrated(&two).await?;
+        Ok::<_, String>((two, ms))
+    };
+    let (two, two_ms) = match pair.await {
+        Ok(pair) => pair,
+        // One worker is the lab's engine either way: two are only ever an option.
+        Err(error) => {
+            let why = format!("One worker: two could not be timed ({error}).");
+            return Ok((CpuWorkers::spawn(base, simd, 1).await?, why));
+        }
+    };
     let one = CpuWorkers::spawn(base, simd, 1).await?;
     let one_ms = calibrated(&one).await?;
     crate::draw::mark("workers-calibrated");
