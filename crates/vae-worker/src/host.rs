@@ -53,12 +53,13 @@ impl Host {
         let share = self
             .shared()
             .ok_or_else(|| CpuError::InvalidInput("this worker's training is not shared".into()))?;
+        let vae = self
+            .vae
+            .as_mut()
+            .ok_or_else(|| CpuError::InvalidInput("no model is open in the CPU worker".into()))?;
         match &self.calibration {
-            Some((x, _)) => {
-                let x = x.clone();
-                self.vae()?.begin_shared_step_on(share, &x)
-            }
-            None => self.vae()?.begin_shared_step(share),
+            Some((x, _)) => vae.begin_shared_step_on(share, x),
+            None => vae.begin_shared_step(share),
         }
     }
 

@@ -9,6 +9,8 @@ use vae_gpu::GpuContext;
 use vae_worker::client::WorkerClient;
 use vae_worker::protocol::{calibration_batch, Reply, Request};
 
+use super::storage;
+
 /// localStorage keys: the visitor's switch, and the calibration's figures.
 const CHOSEN_KEY: &str = "vae-lab-engine";
 const CALIBRATION_KEY: &str = "vae-lab-calibration";
@@ -22,18 +24,9 @@ pub struct Choice {
     pub why: String,
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// The engine named in the address (`?engine=cpu` / `?engine=webgpu`), if any.
 fn in_address() -> Option<bool> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let value = search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("engine="))?;
-    match value {
+    match super::address_value("engine")?.as_str() {
         "cpu" => Some(true),
         "webgpu" | "gpu" => Some(false),
         _ => None,

@@ -74,6 +74,21 @@ pub fn worker_simd() -> Simd {
     }
 }
 
+/// This browser's localStorage, where the engine choices are kept.
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The value of `name=` in the page's address, if given (`?engine=cpu&workers=2`).
+fn address_value(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let prefix = format!("{name}=");
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(prefix.as_str()).map(str::to_string))
+}
+
 /// The page's base URL (where trunk put the worker's scripts), ending in `/`.
 pub fn page_base() -> String {
     let base = web_sys::window()

@@ -10,6 +10,8 @@ use vae_worker::client::Simd;
 use vae_worker::protocol::{Reply, Request};
 use vae_worker::workers::CpuWorkers;
 
+use super::storage;
+
 const WORKERS_KEY: &str = "vae-lab-cpu-workers";
 /// The fewest logical cores on which two workers are timed at all.
 const CORES_TO_TRY_TWO: f64 = 3.0;
@@ -18,21 +20,12 @@ const CALIBRATION_STEPS: u32 = 4;
 
 /// What the address asks for: `Some(Some(n))` a count, `Some(None)` a fresh timing.
 fn in_address() -> Option<Option<usize>> {
-    let search = web_sys::window()?.location().search().ok()?;
-    let value = search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("workers="))?;
-    match value {
+    match super::address_value("workers")?.as_str() {
         "1" => Some(Some(1)),
         "2" => Some(Some(2)),
         "auto" => Some(None),
         _ => None,
     }
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
 }
 
 /// ms a step on one worker and on two, as timed.
