@@ -7,6 +7,7 @@ use crate::bits::pack_image;
 use crate::format::{Header, Layout, CHECKSUM_RANGE, FORMAT_VERSION};
 use crate::idx::IdxImages;
 use crate::shard::checksum;
+use crate::Shard;
 use crate::{ShardError, ShardErrorKind};
 
 /// How many images of each part to take (the first ones, in IDX order) and the binarisation seed.
@@ -69,30 +70,13 @@ pub fn build(train: Source, test: Source, options: BuildOptions) -> Result<Vec<u
         ))
         .in_file("test source"));
     }
-    let too_big = |what| ShardErrorKind::BadLayout(format!("{what} too large")).in_file("shard");
-    let to_u32 = |n: usize, what| u32::try_from(n).map_err(|_| too_big(what));
-    let (width, height) = (to_u32(cols, "width")?, to_u32(rows, "height")?);
-    let train_count = to_u32(options.train_count, "train count")?;
-    let test_count = to_u32(options.test_count, "test count")?;
-    let layout = Layout::for_counts(width, height, train_count, test_count);
-    let offset = |at: u64| u32::try_from(at).map_err(|_| too_big("shard"));
-    let header = Header {
-        version: FORMAT_VERSION,
-        checksum: 0,
-        width,
-        height,
-        train_count,
-        test_count,
-        binarization_seed: options.seed,
-        train_images_offset: offset(layout.train_images)?,
-        train_labels_offset: offset(layout.train_labels)?,
-        test_images_offset: offset(layout.test_images)?,
-        test_labels_offset: offset(layout.test_labels)?,
-        file_len: offset(layout.file_len)?,
-    };
-
-    let mut out = Vec::with_capacity(layout.file_len as usize);
-    out.extend_from_slice(&header.write());
+    let mut out = start_shard(
+        cols,
+        rows,
+        options.train_count,
+        options.test_count,
+        options.seed,
+    )?;
     let mut bits = Vec::with_capacity(rows * cols);
     for (part, source, count) in [
         (0, &train, options.train_count),
@@ -113,10 +97,70 @@ pub fn build(train: Source, test: Source, options: BuildOptions) -> Result<Vec<u
         out.extend_from_slice(&source.labels[..count]);
         out.resize(out.len().div_ceil(4) * 4, 0);
     }
-    debug_assert_eq!(out.len() as u64, layout.file_len);
+    Ok(seal(out))
+}
+
+/// A shard of the first `train_count` training and `test_count` test images of `shard` (all of
+/// a part if it has fewer), bit for bit as they are there: a smaller data set of the same kind,
+/// for tests that need an epoch to end quickly.
+pub fn subset(shard: &Shard, train_count: usize, test_count: usize) -> Result<Vec<u8>, ShardError> {
+    let (train, test) = (shard.train(), shard.test());
+    let (train_count, test_count) = (train_count.min(train.len()), test_count.min(test.len()));
+    let mut out = start_shard(
+        train.width(),
+        train.height(),
+        train_count,
+        test_count,
+        shard.header().binarization_seed,
+    )?;
+    for (split, count) in [(train, train_count), (test, test_count)] {
+        let image_bytes = 4 * split.words_per_image();
+        out.extend_from_slice(&split.packed_images()[..count * image_bytes]);
+        out.extend_from_slice(&split.labels()[..count]);
+        out.resize(out.len().div_ceil(4) * 4, 0);
+    }
+    Ok(seal(out))
+}
+
+/// The header of a shard of these sizes (its checksum still zero), with room for the rest.
+fn start_shard(
+    width: usize,
+    height: usize,
+    train_count: usize,
+    test_count: usize,
+    seed: u64,
+) -> Result<Vec<u8>, ShardError> {
+    let too_big = |what| ShardErrorKind::BadLayout(format!("{what} too large")).in_file("shard");
+    let to_u32 = |n: usize, what| u32::try_from(n).map_err(|_| too_big(what));
+    let (width, height) = (to_u32(width, "width")?, to_u32(height, "height")?);
+    let train_count = to_u32(train_count, "train count")?;
+    let test_count = to_u32(test_count, "test count")?;
+    let layout = Layout::for_counts(width, height, train_count, test_count);
+    let offset = |at: u64| u32::try_from(at).map_err(|_| too_big("shard"));
+    let header = Header {
+        version: FORMAT_VERSION,
+        checksum: 0,
+        width,
+        height,
+        train_count,
+        test_count,
+        binarization_seed: seed,
+        train_images_offset: offset(layout.train_images)?,
+        train_labels_offset: offset(layout.train_labels)?,
+        test_images_offset: offset(layout.test_images)?,
+        test_labels_offset: offset(layout.test_labels)?,
+        file_len: offset(layout.file_len)?,
+    };
+    let mut out = Vec::with_capacity(layout.file_len as usize);
+    out.extend_from_slice(&header.write());
+    Ok(out)
+}
+
+/// Writes the checksum of a shard whose every other byte is in place.
+fn seal(mut out: Vec<u8>) -> Vec<u8> {
     let crc = checksum(&out);
     out[CHECKSUM_RANGE].copy_from_slice(&crc.to_le_bytes());
-    Ok(out)
+    out
 }
 
 /// Gzip at the best level with no file name and a zero timestamp, so the bytes depend only on

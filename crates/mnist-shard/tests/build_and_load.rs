@@ -146,3 +146,30 @@ fn building_is_reproducible_byte_for_byte_and_the_shipped_shard_is_that_build() 
     let raw = decompress(&shipped, "mnist.shard.gz").unwrap();
     assert_eq!(&raw[..], &first[..]);
 }
+
+#[test]
+fn a_subset_of_the_shipped_shard_is_its_first_images_as_they_are() {
+    let shipped_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/mnist.shard.gz");
+    let shipped = std::fs::read(shipped_path).unwrap();
+    let raw = decompress(&shipped, "shipped").unwrap();
+    let whole = Shard::parse(&raw, "shipped").unwrap();
+    // An odd count leaves the labels section unaligned: the padding must be right.
+    let bytes = mnist_shard::build::subset(&whole, 1001, 37).unwrap();
+    let part = Shard::parse(&bytes, "subset").unwrap();
+    assert_eq!((part.train().len(), part.test().len()), (1001, 37));
+    assert_eq!(
+        part.header().binarization_seed,
+        whole.header().binarization_seed
+    );
+    for (a, b, n) in [
+        (part.train(), whole.train(), 1001),
+        (part.test(), whole.test(), 37),
+    ] {
+        let bytes = n * 4 * a.words_per_image();
+        assert_eq!(a.packed_images(), &b.packed_images()[..bytes]);
+        assert_eq!(a.labels(), &b.labels()[..n]);
+    }
+    // Asking for more than there is takes all of it.
+    let all = mnist_shard::build::subset(&part, 5000, 5000).unwrap();
+    assert_eq!(all, bytes);
+}
