@@ -71,19 +71,49 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# trunk and wasm-bindgen-cli are compiled (minutes each): both at once, so one's serial stretches
+# (build scripts, linking) overlap the other's parallel ones; logs are shown only if one fails.
+cargo_installs=()
 if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
-  say "cargo install trunk $TRUNK_VERSION (several minutes on a small machine)"
-  cargo install --locked trunk --version "$TRUNK_VERSION"
+  cargo_installs+=(trunk)
 fi
-
 # The CLI must equal the wasm-bindgen crate in Cargo.lock, or the generated JS will not match.
 wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
 [ -n "$wasm_bindgen_version" ] || cannot "no wasm-bindgen entry in Cargo.lock" "Run this script from a checkout of the project."
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wasm_bindgen_version" ]; then
-  say "cargo install wasm-bindgen-cli $wasm_bindgen_version"
-  # Not --locked: the CLI's own lock file pins a crate version the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
+  cargo_installs+=(wasm-bindgen-cli)
 fi
+install_log_dir=$(mktemp -d)
+# A failure elsewhere in this script must not leave a compiler running behind it.
+trap 'jobs -p | xargs -r kill 2>/dev/null || true' EXIT
+install_pids=()
+for tool in "${cargo_installs[@]}"; do
+  case "$tool" in
+    trunk)
+      say "cargo install trunk $TRUNK_VERSION (several minutes on a small machine)"
+      cargo install --locked --quiet trunk --version "$TRUNK_VERSION" >"$install_log_dir/$tool.log" 2>&1 &
+      ;;
+    wasm-bindgen-cli)
+      say "cargo install wasm-bindgen-cli $wasm_bindgen_version"
+      # Not --locked: the CLI's own lock file pins a crate version the registry no longer serves.
+      cargo install --quiet wasm-bindgen-cli --version "$wasm_bindgen_version" >"$install_log_dir/$tool.log" 2>&1 &
+      ;;
+  esac
+  install_pids+=("$!:$tool")
+done
+wait_cargo_installs() {
+  local entry failed=0
+  for entry in "${install_pids[@]:-}"; do
+    [ -n "$entry" ] || continue
+    if ! wait "${entry%%:*}"; then
+      echo "setup: cargo install ${entry#*:} failed:" >&2
+      cat "$install_log_dir/${entry#*:}.log" >&2
+      failed=1
+    fi
+  done
+  install_pids=()
+  [ "$failed" = 0 ] || cannot "a cargo install failed (its log is above)" "Fix what it names, then re-run."
+}
 
 # --- Node.js: wasm-opt comes from npm's binaryen (Debian's wasm-opt 108 emits broken modules). ---
 if ! have npm || ! have node; then
@@ -139,4 +169,5 @@ if [ "$with_test_tools" = 1 ]; then
   fi
 fi
 
+wait_cargo_installs
 say "ready"
