@@ -25,8 +25,12 @@ forEachBrowser((kind) => {
       await browser?.close();
     });
 
+    // Both tests read the one page.
+    let opened;
+    const shared = async () => (opened ??= await openPage(browser.browser, `${server.url}?subset=50000,1000`));
+
     test('the page loads and names the WebGPU adapter, noting it is a software fallback', async () => {
-      const { page, text, attr, waitFor, assertNoErrors } = await openPage(browser.browser, server.url);
+      const { page, text, attr, waitFor, assertNoErrors } = await shared();
       await waitFor('#adapter-name', GPU_TIMEOUT);
       const name = await text('#adapter-name');
       assert.match(name, kind.adapterPattern, `adapter name: ${name}`);
@@ -38,7 +42,7 @@ forEachBrowser((kind) => {
     });
 
     test('a WGSL kernel from shaders/ runs on the device and matches the CPU reference', async () => {
-      const { page, text, attr, waitFor, assertNoErrors } = await openPage(browser.browser, server.url);
+      const { page, text, attr, waitFor, assertNoErrors } = await shared();
       await waitFor('#kernel-check', GPU_TIMEOUT);
       assert.equal(await attr('#kernel-check', 'data-passed'), 'true', await text('#kernel-check'));
       const maxError = Number(await attr('#kernel-check', 'data-max-error'));

@@ -231,6 +231,41 @@ export function helpers(page) {
     /** Waits until `fn(...args)` is truthy in the page. */
     until: (fn, { timeout = 60_000, polling } = {}, ...args) =>
       page.waitForFunction(fn, { timeout, ...(polling ? { polling } : {}) }, ...args),
+    /**
+     * Presses Reset and waits for the fresh model: built (a new `lab-ready` mark; until then Train
+     * is disabled and the old curve still shows) and its first test evaluation in.
+     */
+    async resetModel(timeout = 60_000) {
+      const built = await page.evaluate(() => performance.getEntriesByName('lab-ready').length);
+      await page.click('#train-reset');
+      await page.waitForFunction(
+        (n) =>
+          performance.getEntriesByName('lab-ready').length > n &&
+          (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '',
+        { timeout },
+        built,
+      );
+    },
+    /**
+     * Presses Pause and waits until training has stopped: Ready, and the autosave Pause makes (at
+     * the model's last step) shown with the step counter at that step, which its last metrics read
+     * sets after the chunks that were in flight. Returns that step.
+     */
+    async pauseSettled(timeout = 60_000) {
+      await page.click('#train-pause');
+      await page.waitForFunction(
+        () => {
+          const saved = document.querySelector('#save-state');
+          return (
+            document.querySelector('#phase').dataset.phase === 'Ready' &&
+            saved.dataset.state === 'saved' &&
+            saved.dataset.step === document.querySelector('#step-count').dataset.step
+          );
+        },
+        { timeout },
+      );
+      return Number(await page.$eval('#step-count', (node) => node.dataset.step));
+    },
     /** Replaces a text field's content as a person would: select it all, type the new text. */
     async fill(selector, text) {
       await page.focus(selector);

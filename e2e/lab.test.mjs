@@ -1,6 +1,13 @@
 // The lab in every browser the suite runs: sliders that decode, training that moves the curve
 // and lowers the test −ELBO, pause, a hidden tab that pauses and resumes, settings validation and
 // divergence.
+//
+// One test per browser and engine trains the published model's size (784-500-20, batch 128) for
+// its first epoch, over the first 10,000 training images (`FULL_SIZE`: 78 steps; the whole
+// 50,000 would take SwiftShader over three minutes in the lab; e2e/cpu.test.mjs trains the CPU
+// engine on all of them); the others share one page with a small model on a small split of the
+// data (`SMALL`), where a step takes milliseconds even on an emulated GPU. Splits are `?subset`, a
+// test-only setting of the page; pages score the first 1,000 test images.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodedPixels, forEachBrowser, launchBrowser, openPage, screenshot, serveDist, sleep } from './harness.mjs';
@@ -8,6 +15,10 @@ import { decodedPixels, forEachBrowser, launchBrowser, openPage, screenshot, ser
 // Software GPUs run on the CPU: an epoch of 390 steps takes about a minute on SwiftShader.
 const READY_TIMEOUT = 60_000;
 const EPOCH_TIMEOUT = 240_000;
+const FULL_SIZE = '?subset=10000,1000';
+const FULL_SIZE_EPOCH = 78;
+// The small model: 2,048 training images, 64 steps an epoch at batch 32; the link sets the sizes.
+const SMALL = '?subset=2048,1000#hidden=64&batch=32';
 
 let server;
 before(async () => {
@@ -36,16 +47,16 @@ forEachBrowser((kind) => {
        * Opens the page, replaces the pretrained model by a fresh one (Reset: these tests watch a
        * model learn from its initialisation) and waits until its initial test −ELBO is in.
        */
-      async function openLab(options) {
-        const opened = await openPage(browser.browser, server.url, options);
+      /**
+       * Opens the lab at `path` (a query and fragment). Without sizes in the link that is the
+       * pretrained model, which `reset` replaces by a fresh one of the default sizes.
+       */
+      async function openLab(path, { reset = false } = {}) {
+        const opened = await openPage(browser.browser, `${server.url}${path}`);
         const evaluated = () => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '';
         await opened.until(evaluated, { timeout: READY_TIMEOUT });
         assert.equal(await opened.attr('#engine', 'data-engine'), engine);
-        await opened.page.click('#train-reset');
-        // A fresh model's first evaluation: every pixel about a coin flip, far above the pretrained.
-        await opened.until(() => Number(document.querySelector('#test-elbo')?.dataset.values.split(',')[0]) > 300, {
-          timeout: READY_TIMEOUT,
-        });
+        if (reset) await opened.resetModel(READY_TIMEOUT);
         const step = async () => Number(await opened.attr('#step-count', 'data-step'));
         const phase = () => opened.attr('#phase', 'data-phase');
         const testValues = async () => (await opened.attr('#test-elbo', 'data-values')).split(',').map(Number);
@@ -67,43 +78,14 @@ forEachBrowser((kind) => {
         return { ...opened, step, phase, testValues, decodedChangedFrom, waitPhase };
       }
 
-      test('opens with one slider per latent dimension, and dragging one redraws the digit', async () => {
-        const lab = await openLab();
-        const { page } = lab;
-        assert.equal(await lab.count('.sliders input[type=range]'), 20);
-        assert.equal(await lab.phase(), 'Ready');
-        // At initialisation every pixel is about a coin flip: 784 · ln 2 ≈ 543 nats.
-        const [initial] = await lab.testValues();
-        assert.ok(initial > 500 && initial < 600, `initial test −ELBO ${initial}`);
-        // The first draw has happened (z = 0): not the blank white of an untouched canvas.
-        await lab.until(() => {
-          const canvas = document.querySelector('#decoded');
-          const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
-          return data.some((value, i) => i % 4 !== 3 && value !== 255);
-        });
-        const before = await decodedPixels(page);
-        // A person's input: focus the first slider and press End (z1 = +3).
-        await page.focus('#z-0');
-        await page.keyboard.press('End');
-        assert.equal(await lab.value('#z-0'), '3');
-        const after = await lab.decodedChangedFrom(before);
-        assert.notDeepEqual(after, before);
-        // Jumping to a test digit's posterior mean moves the sliders.
-        await page.select('#digit-pick', '1');
-        await page.click('#z-encode');
-        await lab.until(() => document.querySelector('#z-0').value !== '3');
-        await page.click('#z-reset');
-        await lab.until(() =>
-          Array.from(document.querySelectorAll('.sliders input')).every((s) => Number(s.value) === 0),
-        );
-        await screenshot(page, `${tag}-lab-ready`);
-        await page.setViewport({ width: 390, height: 844 });
-        await screenshot(page, `${tag}-lab-narrow`);
-        lab.assertNoErrors();
-      });
+      /** Asserts that the step counter stays at `at`: metrics are read at least once a second while training, so 1.5 s of them would show a step. */
+      async function assertStill(lab, at, message) {
+        await sleep(1500);
+        assert.equal(await lab.step(), at, message);
+      }
 
       test('training adds points to the curve, lowers the test −ELBO after an epoch, and pauses', async () => {
-        const lab = await openLab();
+        const lab = await openLab(FULL_SIZE, { reset: true });
         const { page } = lab;
         const pointsBefore = Number(await lab.attr('#elbo-chart', 'data-points'));
         await page.click('#train-start');
@@ -114,7 +96,7 @@ forEachBrowser((kind) => {
           pointsBefore,
         );
         await screenshot(page, `${tag}-lab-training`);
-        // Epoch 1 is 390 steps of 128 images; then the whole test set is evaluated.
+        // Epoch 1 is 78 steps of 128 images; then the test set is evaluated.
         await lab.until(() => (document.querySelector('#test-elbo').dataset.values ?? '').split(',').length >= 2, {
           timeout: EPOCH_TIMEOUT,
         });
@@ -124,89 +106,138 @@ forEachBrowser((kind) => {
         assert.match(await lab.text('#speed'), /images\/s/);
         await screenshot(page, `${tag}-lab-after-epoch`);
 
-        await page.click('#train-pause');
-        await lab.waitPhase('Ready');
         // The chunks in flight finish; after that the count stands still.
-        await sleep(1500);
-        const paused = await lab.step();
-        await sleep(2000);
-        assert.equal(await lab.step(), paused, 'steps went on after Pause');
-        assert.ok(paused > 390, `step ${paused}`);
+        const paused = await lab.pauseSettled();
+        await assertStill(lab, paused, 'steps went on after Pause');
+        assert.ok(paused > FULL_SIZE_EPOCH, `step ${paused}`);
         assert.equal(await lab.text('#train-start'), 'Resume');
         lab.assertNoErrors();
       });
 
-      test('a hidden tab pauses training cleanly and resumes it when shown again', async () => {
-        const lab = await openLab();
-        const { page } = lab;
-        await page.click('#train-start');
-        await lab.waitPhase('Training');
-        await lab.until(() => Number(document.querySelector('#step-count').dataset.step) > 3, { timeout: READY_TIMEOUT });
-        // Another tab in front hides this one, as a visitor switching tabs does.
-        const other = await lab.context.newPage();
-        await other.bringToFront();
-        await lab.until(() => document.visibilityState === 'hidden');
-        await lab.waitPhase('Hidden');
-        await sleep(1500); // what was in flight lands
-        const hidden = await lab.step();
-        await sleep(2000);
-        assert.equal(await lab.step(), hidden, 'steps went on in a hidden tab');
-        await other.close();
-        await page.bringToFront();
-        await lab.waitPhase('Training');
-        await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 2, { timeout: READY_TIMEOUT }, hidden);
-        await page.click('#train-pause');
-        await lab.waitPhase('Ready');
-        lab.assertNoErrors();
-      });
+      // The tests below share one page, in this order, each leaving it Ready.
+      describe('a small model', () => {
+        let lab;
+        before(async () => {
+          lab = await openLab(SMALL);
+        });
+        after(async () => {
+          await lab?.page.close();
+        });
 
-      test('an invalid setting shows its message and does not start training', async () => {
-        const lab = await openLab();
-        const { page } = lab;
-        await lab.fill('#lr', 'fast');
-        await lab.fill('#batch', '0');
-        await page.click('#train-start');
-        assert.match(await lab.text('#lr-error'), /Enter a number/);
-        assert.match(await lab.text('#batch-error'), /between 1 and 4096/);
-        assert.equal(await lab.attr('#lr', 'aria-invalid'), 'true');
-        await sleep(1000);
-        assert.equal(await lab.phase(), 'Ready');
-        assert.equal(await lab.step(), 0);
-        await screenshot(page, `${tag}-lab-invalid-settings`);
-        // Fixed, the message goes.
-        await lab.fill('#lr', '0.002');
-        await lab.fill('#batch', '64');
-        await lab.fill('#latent', '65');
-        await page.click('#train-reset');
-        assert.match(await lab.text('#latent-error'), /between 1 and 64/);
-        assert.equal(await lab.text('#lr-error'), '');
-        lab.assertNoErrors();
-      });
+        test('opens with one slider per latent dimension, and dragging one redraws the digit', async () => {
+          const { page } = lab;
+          assert.equal(await lab.count('.sliders input[type=range]'), 20);
+          assert.equal(await lab.phase(), 'Ready');
+          // At initialisation every pixel is about a coin flip: 784 · ln 2 ≈ 543 nats.
+          const [initial] = await lab.testValues();
+          assert.ok(initial > 500 && initial < 600, `initial test −ELBO ${initial}`);
+          // The first draw has happened (z = 0): not the blank white of an untouched canvas.
+          await lab.until(() => {
+            const canvas = document.querySelector('#decoded');
+            const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
+            return data.some((value, i) => i % 4 !== 3 && value !== 255);
+          });
+          const before = await decodedPixels(page);
+          // A person's input: focus the first slider and press End (z1 = +3).
+          await page.focus('#z-0');
+          await page.keyboard.press('End');
+          assert.equal(await lab.value('#z-0'), '3');
+          const after = await lab.decodedChangedFrom(before);
+          assert.notDeepEqual(after, before);
+          // Jumping to a test digit's posterior mean moves the sliders.
+          await page.select('#digit-pick', '1');
+          await page.click('#z-encode');
+          await lab.until(() => document.querySelector('#z-0').value !== '3');
+          await page.click('#z-reset');
+          await lab.until(() =>
+            Array.from(document.querySelectorAll('.sliders input')).every((s) => Number(s.value) === 0),
+          );
+          await screenshot(page, `${tag}-lab-ready`);
+          await page.setViewport({ width: 390, height: 844 });
+          await screenshot(page, `${tag}-lab-narrow`);
+          await page.setViewport({ width: 1280, height: 800 });
+          lab.assertNoErrors();
+        });
 
-      test('a diverging run stops, says why, and leaves a usable model', async () => {
-        const lab = await openLab();
-        const { page } = lab;
-        await lab.fill('#lr', '1');
-        await page.click('#train-start');
-        await lab.waitFor('#diverged', READY_TIMEOUT);
-        const text = await lab.text('#diverged');
-        assert.match(text, /diverged at step \d+/);
-        assert.match(text, /Lower the learning rate/);
-        assert.equal(await lab.phase(), 'Diverged');
-        await screenshot(page, `${tag}-lab-diverged`);
-        // The restored model still decodes: a slider move redraws a real digit.
-        const before = await decodedPixels(page);
-        await page.focus('#z-3');
-        await page.keyboard.press('Home');
-        const after = await lab.decodedChangedFrom(before);
-        assert.ok(after.some((value, i) => i % 4 !== 3 && value < 255), 'a blank digit');
-        // And training can go on at a sane rate.
-        await lab.fill('#lr', '0.001');
-        await page.click('#train-start');
-        await lab.waitPhase('Training');
-        await lab.until(() => Number(document.querySelector('#step-count').dataset.step) > 3, { timeout: READY_TIMEOUT });
-        await page.click('#train-pause');
-        lab.assertNoErrors();
+        test('a hidden tab pauses training cleanly and resumes it when shown again', async () => {
+          const { page } = lab;
+          const from = await lab.step();
+          await page.click('#train-start');
+          await lab.waitPhase('Training');
+          await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 3, { timeout: READY_TIMEOUT }, from);
+          // Another tab in front hides this one, as a visitor switching tabs does.
+          const other = await lab.context.newPage();
+          await other.bringToFront();
+          await lab.until(() => document.visibilityState === 'hidden', { polling: 100 });
+          await lab.until(() => document.querySelector('#phase').dataset.phase === 'Hidden', { polling: 100 });
+          // Hidden, the page autosaves what it trained: at the model's last step, shown once the
+          // chunks in flight have landed. (A hidden page runs no animation frames: poll by time.)
+          await lab.until(
+            () => {
+              const saved = document.querySelector('#save-state');
+              return saved.dataset.state === 'saved' && saved.dataset.step === document.querySelector('#step-count').dataset.step;
+            },
+            { timeout: READY_TIMEOUT, polling: 100 },
+          );
+          const hidden = await lab.step();
+          await assertStill(lab, hidden, 'steps went on in a hidden tab');
+          await other.close();
+          await page.bringToFront();
+          await lab.waitPhase('Training');
+          await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 2, { timeout: READY_TIMEOUT }, hidden);
+          await lab.pauseSettled();
+          lab.assertNoErrors();
+        });
+
+        test('a diverging run stops, says why, and leaves a usable model', async () => {
+          const { page } = lab;
+          await lab.fill('#lr', '1');
+          await page.click('#train-start');
+          await lab.waitFor('#diverged', READY_TIMEOUT);
+          const text = await lab.text('#diverged');
+          assert.match(text, /diverged at step \d+/);
+          assert.match(text, /Lower the learning rate/);
+          assert.equal(await lab.phase(), 'Diverged');
+          await screenshot(page, `${tag}-lab-diverged`);
+          // The restored model still decodes: a slider move redraws a real digit.
+          const before = await decodedPixels(page);
+          await page.focus('#z-3');
+          await page.keyboard.press('Home');
+          const after = await lab.decodedChangedFrom(before);
+          assert.ok(after.some((value, i) => i % 4 !== 3 && value < 255), 'a blank digit');
+          // And training can go on at a sane rate.
+          const restored = await lab.step();
+          await lab.fill('#lr', '0.001');
+          await page.click('#train-start');
+          await lab.waitPhase('Training');
+          await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 3, { timeout: READY_TIMEOUT }, restored);
+          await lab.pauseSettled();
+          lab.assertNoErrors();
+        });
+
+        test('an invalid setting shows its message and does not start training', async () => {
+          const { page } = lab;
+          const stepBefore = await lab.step();
+          await lab.fill('#lr', 'fast');
+          await lab.fill('#batch', '0');
+          await page.click('#train-start');
+          assert.match(await lab.text('#lr-error'), /Enter a number/);
+          // At most 4,096 images a step, and no more than the training set holds (2,048 here).
+          assert.match(await lab.text('#batch-error'), /between 1 and 2048 images per step/);
+          assert.equal(await lab.attr('#lr', 'aria-invalid'), 'true');
+          // Train sets the phase in its click handler, before the messages above were read.
+          assert.equal(await lab.phase(), 'Ready');
+          await assertStill(lab, stepBefore, 'an invalid setting trained');
+          await screenshot(page, `${tag}-lab-invalid-settings`);
+          // Fixed, the message goes.
+          await lab.fill('#lr', '0.002');
+          await lab.fill('#batch', '64');
+          await lab.fill('#latent', '65');
+          await page.click('#train-reset');
+          assert.match(await lab.text('#latent-error'), /between 1 and 64/);
+          assert.equal(await lab.text('#lr-error'), '');
+          lab.assertNoErrors();
+        });
       });
     });
   }

@@ -2,6 +2,8 @@
 // (a click moves the sliders to that digit's posterior mean), the information per latent (it sums
 // to the test KL the curve reports), the manifold grid (its centre is the sliders' digit), the
 // interpolation (its ends are the two digits' reconstructions), the drawing pad, and β.
+// The tests of each engine share one page (on 1,000 test images, `?subset`, a test-only setting),
+// in this order: the views of the pretrained model, the pad, training, then β's fresh model.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { elementScreenshot, forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
@@ -70,7 +72,7 @@ forEachBrowser((kind) => {
       });
 
       async function openViews() {
-        const lab = await openPage(browser.browser, server.url);
+        const lab = await openPage(browser.browser, `${server.url}?subset=50000,1000`);
         await lab.until(() => document.querySelector('#latent-map')?.dataset.step !== undefined && document.querySelector('#kl-summary'), {
           timeout: READY_TIMEOUT,
         });
@@ -89,29 +91,13 @@ forEachBrowser((kind) => {
         return linkZ(lab.page);
       }
 
-      test('views off-screen while training catch up with the model on Pause', async () => {
-        const lab = await openViews();
-        const { page } = lab;
-        const gridPixels = () => page.$eval('#manifold', (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data));
-        const offScreen = () => page.$eval('#manifold', (c) => c.getBoundingClientRect().top >= window.innerHeight || c.getBoundingClientRect().bottom <= 0);
-        await page.click('#train-start');
-        await page.evaluate(() => window.scrollTo(0, 0));
-        assert.ok(await offScreen(), 'the grid should be below the first screen');
-        const step = () => lab.attr('#step-count', 'data-step').then(Number);
-        const from = await step();
-        await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 30, { timeout: READY_TIMEOUT }, from);
-        const before = await gridPixels();
-        const drawn = await marks(page, 'grid-drawn');
-        await page.click('#train-pause');
-        assert.ok(await offScreen());
-        await lab.until((n) => performance.getEntriesByName('grid-drawn').length > n, { timeout: 30_000 }, drawn);
-        await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
-        assert.ok(largestDifference(before, await gridPixels()) > 0, 'the grid shows the trained model');
-        lab.assertNoErrors();
+      // Closed with its browser.
+      let lab;
+      before(async () => {
+        lab = await openViews();
       });
 
       test('the map, the information per latent, the grid and the interpolation agree with the model', async () => {
-        const lab = await openViews();
         const { page } = lab;
 
         // Information per latent: the bars' KL sums to the test KL the evaluation reported.
@@ -206,12 +192,11 @@ forEachBrowser((kind) => {
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `the page is ${overflow} px wider than a phone's screen`);
         await elementScreenshot(page, '#latent-space', `${tag}-latent-phone`);
+        await page.setViewport({ width: 1280, height: 800 });
         lab.assertNoErrors();
-        await lab.page.close();
       });
 
       test('a stroke on the pad moves the sliders and shows its reconstruction', async () => {
-        const lab = await openViews();
         const { page } = lab;
         const box = await boxOf(page, '#pad');
         const z = await linkZ(page);
@@ -237,11 +222,29 @@ forEachBrowser((kind) => {
         for (let k = 0; k < 6; k += 1) await page.keyboard.press('ArrowDown');
         assert.equal(await lab.attr('#pad', 'data-drawn'), 'true');
         lab.assertNoErrors();
-        await lab.page.close();
+      });
+
+      test('views off-screen while training catch up with the model on Pause', async () => {
+        const { page } = lab;
+        const gridPixels = () => page.$eval('#manifold', (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data));
+        const offScreen = () => page.$eval('#manifold', (c) => c.getBoundingClientRect().top >= window.innerHeight || c.getBoundingClientRect().bottom <= 0);
+        await page.click('#train-start');
+        await page.evaluate(() => window.scrollTo(0, 0));
+        assert.ok(await offScreen(), 'the grid should be below the first screen');
+        const step = () => lab.attr('#step-count', 'data-step').then(Number);
+        const from = await step();
+        await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 30, { timeout: READY_TIMEOUT }, from);
+        const before = await gridPixels();
+        const drawn = await marks(page, 'grid-drawn');
+        await page.click('#train-pause');
+        assert.ok(await offScreen());
+        await lab.until((n) => performance.getEntriesByName('grid-drawn').length > n, { timeout: 30_000 }, drawn);
+        await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
+        assert.ok(largestDifference(before, await gridPixels()) > 0, 'the grid shows the trained model');
+        lab.assertNoErrors();
       });
 
       test('β other than 1 trains the β-objective and still reports the ELBO', async () => {
-        const lab = await openViews();
         const { page } = lab;
         await lab.fill('#beta', '0.5');
         await page.click('#train-reset');
@@ -260,7 +263,6 @@ forEachBrowser((kind) => {
         // The link carries β, so a shared link trains the same objective.
         assert.match(await page.evaluate(() => location.hash), /beta=0\.5/);
         lab.assertNoErrors();
-        await lab.page.close();
       });
     });
   }
