@@ -233,7 +233,7 @@ forEachBrowser((kind) => {
         assert.ok(await offScreen(), 'the grid should be below the first screen');
         const step = () => lab.attr('#step-count', 'data-step').then(Number);
         const from = await step();
-        await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 30, { timeout: READY_TIMEOUT }, from);
+        await lab.until((n) => Number(document.querySelector('#step-count').dataset.step) > n + 5, { timeout: READY_TIMEOUT }, from);
         const before = await gridPixels();
         const drawn = await marks(page, 'grid-drawn');
         await page.click('#train-pause');
