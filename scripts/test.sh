@@ -32,7 +32,7 @@ print_timings() {
   local status=$?
   finish_step "$([ "$status" = 0 ] && echo ok || echo FAILED)"
   # A failure elsewhere must not leave the web build compiling behind it.
-  [ -z "$web_pid" ] || kill "$web_pid" 2>/dev/null || true
+  [ -z "$web_pid" ] || kill -- "-$web_pid" 2>/dev/null || true
   [ "${#timings[@]}" -gt 0 ] || return 0
   local total=$(($(clock) - began)) entry name seconds result
   printf '\n\033[1m== time per step\033[0m\n'
@@ -60,12 +60,11 @@ web_name="clippy (wasm32) + trunk build --release, beside the native steps"
 web_log=""
 start_web_build() {
   web_log=$(mktemp -d)
-  (
-    start=$(clock)
-    status=0
-    trunk build --release >"$web_log/out" 2>&1 || status=$?
-    echo "$status $(($(clock) - start))" >"$web_log/done"
-  ) &
+  # A session of its own, so that a failure elsewhere can stop trunk and its compilers together.
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c 'start=$(date +%s); status=0
+    trunk build --release >"$1/out" 2>&1 || status=$?
+    echo "$status $(($(date +%s) - start))" >"$1/done"' web-build "$web_log" &
   web_pid=$!
 }
 wait_web_build() {
