@@ -219,6 +219,27 @@ export function decodedPixels(page) {
   );
 }
 
+/**
+ * Waits until the lab is in `phase` with its autosave made at the model's last step and the
+ * step counter showing that step (the last metrics read is in); returns that step. `polling`
+ * as for `until` (a hidden page runs no animation frames: poll by time there).
+ */
+async function savedAtLastStep(page, phase, { timeout = 60_000, polling } = {}) {
+  await page.waitForFunction(
+    (want) => {
+      const saved = document.querySelector('#save-state');
+      return (
+        document.querySelector('#phase').dataset.phase === want &&
+        saved.dataset.state === 'saved' &&
+        saved.dataset.step === document.querySelector('#step-count').dataset.step
+      );
+    },
+    { timeout, ...(polling ? { polling } : {}) },
+    phase,
+  );
+  return Number(await page.$eval('#step-count', (node) => node.dataset.step));
+}
+
 /** What tests read off a page, the same in every browser. */
 export function helpers(page) {
   return {
@@ -253,19 +274,9 @@ export function helpers(page) {
      */
     async pauseSettled(timeout = 60_000) {
       await page.click('#train-pause');
-      await page.waitForFunction(
-        () => {
-          const saved = document.querySelector('#save-state');
-          return (
-            document.querySelector('#phase').dataset.phase === 'Ready' &&
-            saved.dataset.state === 'saved' &&
-            saved.dataset.step === document.querySelector('#step-count').dataset.step
-          );
-        },
-        { timeout },
-      );
-      return Number(await page.$eval('#step-count', (node) => node.dataset.step));
+      return savedAtLastStep(page, 'Ready', { timeout });
     },
+    savedAtLastStep: (phase, options) => savedAtLastStep(page, phase, options),
     /** Replaces a text field's content as a person would: select it all, type the new text. */
     async fill(selector, text) {
       await page.focus(selector);

@@ -165,17 +165,9 @@ forEachBrowser((kind) => {
           const other = await lab.context.newPage();
           await other.bringToFront();
           await lab.until(() => document.visibilityState === 'hidden', { polling: 100 });
-          await lab.until(() => document.querySelector('#phase').dataset.phase === 'Hidden', { polling: 100 });
           // Hidden, the page autosaves what it trained: at the model's last step, shown once the
-          // chunks in flight have landed. (A hidden page runs no animation frames: poll by time.)
-          await lab.until(
-            () => {
-              const saved = document.querySelector('#save-state');
-              return saved.dataset.state === 'saved' && saved.dataset.step === document.querySelector('#step-count').dataset.step;
-            },
-            { timeout: READY_TIMEOUT, polling: 100 },
-          );
-          const hidden = await lab.step();
+          // chunks in flight have landed.
+          const hidden = await lab.savedAtLastStep('Hidden', { timeout: READY_TIMEOUT, polling: 100 });
           await assertStill(lab, hidden, 'steps went on in a hidden tab');
           await other.close();
           await page.bringToFront();
