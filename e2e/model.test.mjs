@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { forEachBrowser, launchBrowser, openPage, repo, screenshot, serveDist, sleep } from './harness.mjs';
 
 const READY_TIMEOUT = 60_000;
-// Where scoring the whole test set is not the point, pages score its first 1,000 images
-// (`?subset`, a test-only setting of the page).
+// Pages score the first 1,000 test images (`?subset`, a test-only setting of the page), and
+// `vae eval --test-images 1000` the same ones.
 const SUBSET = '?subset=50000,1000';
 const python =
   process.env.VAE_LAB_PYTHON ??
@@ -132,13 +132,13 @@ forEachBrowser((kind) => {
       await lab.pauseSettled(120_000);
     }
 
-    // The pretrained model's page scores the whole test set; the test after it opens its file on
-    // the same page (closed with its browser).
-    let wholePage;
-    const whole = async () => (wholePage ??= await openModel(server.url));
+    // The pretrained model's page; the test after it opens its file on the same page (closed
+    // with its browser).
+    let firstPage;
+    const first = async () => (firstPage ??= await openModel());
 
     test('opens on the pretrained model: a real digit first, its test −ELBO below 100 nats', async () => {
-      const lab = await whole();
+      const lab = await first();
       assert.equal(await lab.kindOf(), 'pretrained');
       assert.match(await lab.text('#model-detail'), /test −ELBO 98\.\d\d nats as made/);
       const [measured] = await lab.testValues();
@@ -171,9 +171,12 @@ forEachBrowser((kind) => {
         join(repo, 'tools', 'reference', 'roundtrip_numpy.py'),
         'perturb', join(repo, 'web', 'pretrained.safetensors'), path, '--seed', '8', '--as-torch', '--dtype', 'float16',
       ]);
-      const cli = Number(/test −ELBO ([\d.]+)/.exec(execFileSync(vae, ['eval', path], { encoding: 'utf8' }))[1]);
-      // The page the test above left on a fresh model, scoring the whole test set as `vae eval` does.
-      const lab = await whole();
+      // The page's test images: the first 1,000 (SUBSET).
+      const evaluated = execFileSync(vae, ['eval', path, '--test-images', '1000'], { encoding: 'utf8' });
+      assert.match(evaluated, /on 1000 images/);
+      const cli = Number(/test −ELBO ([\d.]+)/.exec(evaluated)[1]);
+      // The page the test above left on a fresh model.
+      const lab = await first();
       const base64 = readFileSync(path).toString('base64');
       // A drop carries a real File, as a drag from the desktop does.
       await lab.page.evaluate((data) => {
@@ -227,7 +230,7 @@ forEachBrowser((kind) => {
       const path = join(work, `${kind.name}-${file.name}`);
       writeFileSync(path, Buffer.from(file.base64, 'base64'));
       // The CLI reads what the page wrote, at the page's step.
-      const described = execFileSync(vae, ['eval', path], { encoding: 'utf8' });
+      const described = execFileSync(vae, ['eval', path, '--test-images', '1000'], { encoding: 'utf8' });
       assert.match(described, /test −ELBO \d+\.\d+/);
 
       // Another model in between (a fresh one decodes another digit), then the file.

@@ -113,10 +113,9 @@ pub fn subset(shard: &Shard, train_count: usize, test_count: usize) -> Result<Ve
         test_count,
         shard.header().binarization_seed,
     )?;
-    for (split, count) in [(train, train_count), (test, test_count)] {
-        let image_bytes = 4 * split.words_per_image();
-        out.extend_from_slice(&split.packed_images()[..count * image_bytes]);
-        out.extend_from_slice(&split.labels()[..count]);
+    for part in [train.first(train_count), test.first(test_count)] {
+        out.extend_from_slice(part.packed_images());
+        out.extend_from_slice(part.labels());
         out.resize(out.len().div_ceil(4) * 4, 0);
     }
     Ok(seal(out))

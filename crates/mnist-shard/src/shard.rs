@@ -200,6 +200,16 @@ impl<'a> Split<'a> {
         self.labels.len()
     }
 
+    /// Its first `count` images (all of them when it has fewer), borrowed as they are.
+    pub fn first(&self, count: usize) -> Split<'a> {
+        let count = count.min(self.len());
+        Split {
+            images: &self.images[..count * 4 * self.words_per_image()],
+            labels: &self.labels[..count],
+            ..*self
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }

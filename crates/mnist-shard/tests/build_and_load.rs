@@ -172,4 +172,10 @@ fn a_subset_of_the_shipped_shard_is_its_first_images_as_they_are() {
     // Asking for more than there is takes all of it.
     let all = mnist_shard::build::subset(&part, 5000, 5000).unwrap();
     assert_eq!(all, bytes);
+    // A split's first images, borrowed, are the subset's.
+    let first = whole.test().first(37);
+    assert_eq!(first.len(), 37);
+    assert_eq!(first.packed_images(), part.test().packed_images());
+    assert_eq!(first.labels(), part.test().labels());
+    assert_eq!(part.test().first(5000).len(), 37);
 }

@@ -17,6 +17,10 @@ pub struct EvalArgs {
     /// Draws of ε per image: the printed figures are the mean over the draws.
     #[arg(long, default_value_t = 1)]
     samples: u32,
+    /// Score only the first N images of the test part (all by default): a quick figure, on the
+    /// same images as the page's `?subset=…,N`.
+    #[arg(long, value_name = "N")]
+    test_images: Option<usize>,
     #[command(flatten)]
     gpu: GpuArgs,
 }
@@ -28,10 +32,15 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
             args.samples
         ));
     }
+    if args.test_images == Some(0) {
+        return Err("--test-images 0: give at least 1 (or leave it out for all)".into());
+    }
     let data = data::load(args.data.as_deref())?;
     let shard = data.shard()?;
+    let test = args
+        .test_images
+        .map_or(shard.test(), |count| shard.test().first(count));
     let vae = load_checkpoint(context(&args.gpu)?, &args.checkpoint)?;
-    let test = shard.test();
     let draws =
         pollster::block_on(vae.evaluate_draws(&test, args.samples)).map_err(|e| e.to_string())?;
     let mean = |f: fn(&vae_gpu::vae::Evaluation) -> f64| {

@@ -135,20 +135,25 @@ fn train_resume_eval_and_sample_on_binarized_mnist_files() {
     assert!(curve.contains("\"epoch\": 2, \"step\": 16"), "{curve}");
     assert!(curve.contains("\"test_neg_elbo\""), "{curve}");
 
-    let eval = run(&[
-        "eval",
-        checkpoint.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--samples",
-        "3",
-    ]);
-    assert!(eval.status.success(), "{}", text(&eval.stderr));
-    let line = text(&eval.stdout);
+    // `vae eval` of the checkpoint on the data, with `extra` arguments: what it printed.
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", checkpoint.to_str().unwrap(), "--data"];
+        args.extend([data.to_str().unwrap()].iter().chain(extra));
+        let output = run(&args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let line = eval(&["--samples", "3"]);
     assert!(
         line.contains("test −ELBO") && line.contains("3 draws") && line.contains("on 64 images"),
         "{line}"
     );
+    // The first 10 images alone; and more than there are: all 64, as without the flag.
+    let ten = eval(&["--test-images", "10"]);
+    assert!(ten.contains("on 10 images"), "{ten}");
+    let (all, without) = (eval(&["--test-images", "1000"]), eval(&[]));
+    assert!(all.contains("on 64 images"), "{all}");
+    assert_eq!(neg_elbo_in(&all), neg_elbo_in(&without));
     export_and_check(&checkpoint, &data, &out);
 
     let pictures = out.join("pictures");
@@ -292,6 +297,10 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
     assert_one_line_error(
         &run(&["eval", junk.to_str().unwrap(), "--samples", "0"]),
         "--samples 0",
+    );
+    assert_one_line_error(
+        &run(&["eval", junk.to_str().unwrap(), "--test-images", "0"]),
+        "--test-images 0",
     );
     let exported = out.join("small.safetensors");
     assert_one_line_error(
