@@ -119,9 +119,48 @@ export function forEachBrowser(define) {
  * (lavapipe here; the `dom.webgpu.enabled` pref). Without, neither offers WebGPU: Chromium on
  * Linux has no adapter, Firefox no `navigator.gpu`, which is how the no-WebGPU path is tested.
  * Each launch gets a fresh temporary profile, removed on close; `firefoxPrefs` adds prefs to
- * Firefox's (a storage quota, say).
+ * Firefox's (a storage quota, say). Under e2e/run.mjs the browser of that kind the run shared is
+ * connected to instead (unless `firefoxPrefs` asks for a profile of its own); `close` then
+ * closes what the caller opened in it and disconnects.
  */
 export async function launchBrowser(kind, { webgpu, firefoxPrefs = {} }) {
+  const which = typeof kind === 'string' ? BROWSERS[kind] : kind;
+  const endpoint = sharedBrowsers[sharedKey(which.name, webgpu)];
+  if (endpoint && Object.keys(firefoxPrefs).length === 0) return connectShared(which, endpoint, webgpu);
+  return launchOwn(which, { webgpu, firefoxPrefs });
+}
+
+/**
+ * Browsers that e2e/run.mjs launched once for the whole run, by `sharedKey`: a test file connects
+ * to them instead of launching its own (Firefox takes 3-4 s to start and stop here, twelve times
+ * a run). Files stay apart: every page opens in a browser context of its own, served from the
+ * file's own port (its own origin, so its own storage), and a file's contexts close with it.
+ */
+const sharedBrowsers = JSON.parse(process.env.VAE_LAB_E2E_BROWSERS ?? '{}');
+export const sharedKey = (name, webgpu) => `${name}${webgpu ? '' : ' without WebGPU'}`;
+
+export async function connectShared(which, browserWSEndpoint, webgpu) {
+  const browser = await puppeteer.connect({
+    browserWSEndpoint,
+    protocol: which.name === 'firefox' ? 'webDriverBiDi' : 'cdp',
+    protocolTimeout: 600_000,
+  });
+  browser.vaeLabWebgpu = webgpu;
+  const before = new Set(browser.browserContexts());
+  const close = async () => {
+    for (const context of browser.browserContexts()) {
+      if (!before.has(context)) await context.close();
+    }
+    await browser.disconnect();
+  };
+  return { browser, name: which.name, close };
+}
+
+/**
+ * A browser of the caller's own, closed by `close`: in a temporary profile that `close` removes,
+ * or in `userDataDir`, which the caller removes.
+ */
+export async function launchOwn(kind, { webgpu, firefoxPrefs = {}, userDataDir }) {
   const which = typeof kind === 'string' ? BROWSERS[kind] : kind;
   if (!existsSync(which.executablePath)) {
     throw new Error(`no ${which.name} at ${which.executablePath}: run scripts/setup.sh --test`);
@@ -155,7 +194,7 @@ export async function launchBrowser(kind, { webgpu, firefoxPrefs = {} }) {
     if (webgpu) args.push('--enable-unsafe-webgpu');
     options = { executablePath: which.executablePath, headless: true, args };
   }
-  const browser = await puppeteer.launch({ ...options, protocolTimeout: 600_000 });
+  const browser = await puppeteer.launch({ ...options, userDataDir, protocolTimeout: 600_000 });
   // Read by openPage: pages in a browser with WebGPU pin the lab to it by default.
   browser.vaeLabWebgpu = webgpu;
   return { browser, name: which.name, close: () => browser.close() };

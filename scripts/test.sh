@@ -104,6 +104,6 @@ printf '\n\033[1m== %s\033[0m\n' "$web_name"
 wait_web_build
 browsers=${E2E_BROWSERS:-chromium,firefox}
 for browser in ${browsers//,/ }; do
-  step "browser end-to-end: $browser" env E2E_BROWSERS="$browser" node --test e2e/
+  step "browser end-to-end: $browser" env E2E_BROWSERS="$browser" node e2e/run.mjs
 done
 finish_step ok
