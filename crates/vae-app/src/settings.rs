@@ -173,12 +173,14 @@ impl SettingsText {
             kl_weight,
         };
         // What only the adapter can say (its buffer limits).
-        config.validate(limits).map_err(|error| {
-            Box::new(FormErrors {
-                general: Some(error.to_string()),
-                ..FormErrors::default()
-            })
-        })?;
+        config
+            .validate(&vae_gpu::binding_limits(limits))
+            .map_err(|error| {
+                Box::new(FormErrors {
+                    general: Some(error.to_string()),
+                    ..FormErrors::default()
+                })
+            })?;
         Ok(config)
     }
 }

@@ -129,11 +129,7 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
 /// Whether an autosave's checkpoint reads whole (every tensor, finite, valid settings) before a
 /// GPU is involved. The adapter's own limits are checked when the model is built.
 fn check_autosave(checkpoint: &[u8]) -> Result<(), String> {
-    let limits = vae_gpu::wgpu::Limits {
-        max_storage_buffer_binding_size: u64::MAX,
-        ..vae_gpu::wgpu::Limits::default()
-    };
-    vae_gpu::vae::read_checkpoint(checkpoint, &limits, |_| {})
+    vae_model::read_checkpoint(checkpoint, &vae_model::BindingLimits::NONE, |_| {})
         .map(|_| ())
         .map_err(|error| format!("its checkpoint is damaged ({error})"))
 }

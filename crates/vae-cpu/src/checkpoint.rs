@@ -1,25 +1,14 @@
-//! Saving and loading with the GPU engine's file format (safetensors, PyTorch's names and
-//! shapes), through its device-free reader and writer: a checkpoint from either engine opens in
-//! the other, and in PyTorch.
+//! Saving and loading in the model's checkpoint format (`vae_model`: safetensors, PyTorch's
+//! names and shapes): a checkpoint from either engine opens in the other, and in PyTorch.
 
-use vae_gpu::vae::{
-    read_checkpoint, read_state_dict, write_checkpoint, CheckpointContents, TrainingPosition,
-    VaeConfig, ALIGN,
+use vae_model::{
+    read_checkpoint, read_state_dict, write_checkpoint, BatchCursor, BindingLimits,
+    CheckpointContents, TrainingPosition, VaeConfig, ALIGN,
 };
-use vae_gpu::wgpu;
 use vae_reference::Layout;
 
 use crate::engine::CpuVae;
 use crate::CpuError;
-
-/// The CPU has no binding-size limits: only the settings' own checks apply.
-fn no_adapter_limits() -> wgpu::Limits {
-    wgpu::Limits {
-        max_storage_buffer_binding_size: u64::MAX,
-        max_buffer_size: u64::MAX,
-        ..wgpu::Limits::default()
-    }
-}
 
 impl CpuVae {
     /// All parameters, Adam's moments, the step, the configuration and the data position, as
@@ -28,25 +17,20 @@ impl CpuVae {
         let layout = Layout::aligned(self.config.sizes, ALIGN);
         let params = self.parameters_in(&layout);
         let (m, v) = self.moments_in(&layout);
-        let (epoch, position) = self.position();
+        let cursor = self.position();
         let at = TrainingPosition {
             step: self.step,
-            epoch,
-            position,
+            epoch: cursor.epoch,
+            position: cursor.position,
         };
-        Ok(write_checkpoint(
-            &self.config,
-            &layout,
-            [&params, &m, &v],
-            at,
-        )?)
+        write_checkpoint(&self.config, &layout, [&params, &m, &v], at)
     }
 
     /// A model from checkpoint bytes (a full checkpoint, or a plain state dict), `adjust`ing a
     /// state dict's default settings. Training data must be set again; training then resumes
     /// where the checkpoint left off.
     pub fn load_with(bytes: &[u8], adjust: impl FnOnce(&mut VaeConfig)) -> Result<Self, CpuError> {
-        Self::from_contents(read_checkpoint(bytes, &no_adapter_limits(), adjust)?)
+        Self::from_contents(read_checkpoint(bytes, &BindingLimits::NONE, adjust)?)
     }
 
     /// [`CpuVae::load_with`] leaving a state dict's settings at their defaults.
@@ -56,7 +40,7 @@ impl CpuVae {
 
     /// A plain state dict trained on with `config`'s settings (its sizes must be the file's).
     pub fn load_state_dict_as(bytes: &[u8], config: VaeConfig) -> Result<Self, CpuError> {
-        Self::from_contents(read_state_dict(bytes, &no_adapter_limits(), Some(config))?)
+        Self::from_contents(read_state_dict(bytes, &BindingLimits::NONE, Some(config))?)
     }
 
     /// Checked contents (from either engine's reader) as a CPU model.
@@ -69,7 +53,10 @@ impl CpuVae {
             vae.m = cpu.from_reference(&gpu_layout, &training.m);
             vae.v = cpu.from_reference(&gpu_layout, &training.v);
             vae.step = training.step;
-            vae.resume = Some((training.epoch, training.position));
+            vae.resume = Some(BatchCursor {
+                epoch: training.epoch,
+                position: training.position,
+            });
             vae.mark_good();
         }
         Ok(vae)

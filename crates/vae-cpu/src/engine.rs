@@ -3,9 +3,10 @@
 //! either engine can continue the other's run.
 
 use mnist_shard::Split;
-use vae_gpu::data::epoch_order;
-use vae_gpu::vae::state::first_divergence;
-use vae_gpu::vae::{epoch_progress, MetricsReport, Snapshot, StepMetrics, VaeConfig, METRICS_RING};
+use vae_model::{
+    epoch_order, BatchCursor, MetricsReport, RollbackPoints, Snapshot, StepMetrics, VaeConfig,
+    METRICS_RING,
+};
 use vae_reference::noise::standard_normal;
 use vae_reference::{init_params, Layout};
 
@@ -19,19 +20,18 @@ pub(crate) struct TrainingData {
     packed: Vec<u8>,
     pub(crate) count: usize,
     words: usize,
+    /// The current epoch's order (empty before the first).
     pub(crate) order: Vec<u32>,
-    pub(crate) epoch: u64,
-    /// Position of the next batch in this epoch's order; `u32::MAX` before the first epoch.
-    pub(crate) position: u32,
+    pub(crate) cursor: BatchCursor,
 }
 
-/// Parameters, moments and step, kept aside as a point to roll back to.
-#[derive(Clone)]
+/// Parameters and moments, kept aside as a point to roll back to (its step is kept beside it,
+/// by [`RollbackPoints`]).
+#[derive(Clone, Default)]
 struct Saved {
     params: Vec<f32>,
     m: Vec<f32>,
     v: Vec<f32>,
-    step: u64,
 }
 
 /// The model, its optimiser and its training data, on the CPU.
@@ -49,16 +49,16 @@ pub struct CpuVae {
     pub(crate) data: Option<TrainingData>,
     /// The position before a shared step under way ([`crate::share`]), to go back to if it is
     /// abandoned.
-    pub(crate) shared_from: Option<(u64, u32)>,
+    pub(crate) shared_from: Option<BatchCursor>,
     /// The summed gradient's vector, swapped with `grads` at each shared step.
     pub(crate) combined: Vec<f32>,
-    pub(crate) resume: Option<(u64, u32)>,
+    /// Where a loaded checkpoint stopped in the data, applied when data is set.
+    pub(crate) resume: Option<BatchCursor>,
     /// The steps since the last metrics read, oldest first (the newest METRICS_RING kept).
     unread: std::collections::VecDeque<StepMetrics>,
-    first_loss: Option<f32>,
-    /// The last snapshot known good, and one taken at a read that a later step must confirm.
-    good: Saved,
-    pending: Option<Saved>,
+    /// The last snapshot known good, and one taken at a read that a later step must confirm
+    /// (the model's rule for rollback points).
+    points: RollbackPoints<Saved>,
     /// A spare snapshot's vectors, reused so a read allocates nothing.
     spare: Option<Saved>,
 }
@@ -90,7 +90,6 @@ impl CpuVae {
             params: params.clone(),
             m: vec![0.0; len],
             v: vec![0.0; len],
-            step: 0,
         };
         Ok(Self {
             config,
@@ -108,9 +107,7 @@ impl CpuVae {
             combined: Vec::new(),
             resume: None,
             unread: std::collections::VecDeque::with_capacity(METRICS_RING as usize),
-            first_loss: None,
-            good,
-            pending: None,
+            points: RollbackPoints::new(good, 0),
             spare: None,
         })
     }
@@ -151,9 +148,9 @@ impl CpuVae {
     /// the GPU engine does.
     pub fn set_training_data(&mut self, split: &Split<'_>) -> Result<(), CpuError> {
         self.config.check_training_data(split)?;
-        let (epoch, position) = self.resume.take().unwrap_or((0, u32::MAX));
-        let order = if epoch > 0 && position != u32::MAX {
-            epoch_order(self.config.seed, epoch, split.len())
+        let cursor = self.resume.take().unwrap_or_default();
+        let order = if cursor.is_mid_epoch() {
+            epoch_order(self.config.seed, cursor.epoch, split.len())
         } else {
             Vec::new()
         };
@@ -162,8 +159,7 @@ impl CpuVae {
             count: split.len(),
             words: split.words_per_image(),
             order,
-            epoch,
-            position,
+            cursor,
         });
         Ok(())
     }
@@ -177,21 +173,18 @@ impl CpuVae {
     /// The epoch the next step belongs to (1 for the first), and how far into it.
     pub fn epoch_progress(&self) -> Option<(u64, u64)> {
         let data = self.data.as_ref()?;
-        Some(epoch_progress(
-            data.epoch,
-            data.position,
-            self.config.batch,
-            self.steps_per_epoch()?,
-        ))
+        Some(
+            data.cursor
+                .progress(self.config.batch, self.steps_per_epoch()?),
+        )
     }
 
-    /// The epoch and position a checkpoint records: `(epoch, position of the next batch)`,
-    /// `(0, u32::MAX)` before the first epoch.
-    pub fn position(&self) -> (u64, u32) {
+    /// Where training stands in the data, as a checkpoint records it.
+    pub fn position(&self) -> BatchCursor {
         match (&self.data, self.resume) {
-            (Some(data), _) => (data.epoch, data.position),
+            (Some(data), _) => data.cursor,
             (None, Some(resume)) => resume,
-            (None, None) => (0, u32::MAX),
+            (None, None) => BatchCursor::START,
         }
     }
 
@@ -218,16 +211,14 @@ impl CpuVae {
         let data = self.data.as_mut().ok_or_else(|| {
             CpuError::InvalidInput("no training data: call set_training_data first".into())
         })?;
-        if data.position == u32::MAX || data.position as usize + batch as usize > data.count {
-            data.epoch += 1;
-            data.position = 0;
-            data.order = epoch_order(seed, data.epoch, data.count);
+        let (first, new_epoch) = data.cursor.advance(batch, data.count);
+        if new_epoch {
+            data.order = epoch_order(seed, data.cursor.epoch, data.count);
         }
-        let first = data.position as usize;
+        let first = first as usize;
         self.indices.clear();
         self.indices
             .extend_from_slice(&data.order[first + rows.start..first + rows.end]);
-        data.position += batch;
         let pixels = self.config.sizes.input;
         self.batch
             .gather(&data.packed, data.words, pixels, &self.indices);
@@ -307,37 +298,19 @@ impl CpuVae {
     }
 
     /// [`CpuVae::metrics`], with or without keeping the state as a rollback point. The rules
-    /// are the GPU engine's: a step's loss judges the parameters before its update, so a
-    /// snapshot becomes good only when a step after it was fine; divergence is judged by
-    /// [`first_divergence`].
+    /// are the model's ([`RollbackPoints`]), as on the GPU: a step's loss judges the parameters
+    /// before its update, so a snapshot becomes good only when a step after it was fine.
     pub fn metrics_with(&mut self, snapshot: Snapshot) -> MetricsReport {
         let steps: Vec<StepMetrics> = self.unread.drain(..).collect();
-        if self.first_loss.is_none() {
-            self.first_loss = steps.iter().map(|m| m.neg_elbo).find(|l| l.is_finite());
+        let judged = self.points.judge(steps);
+        if let Some(released) = judged.released {
+            self.spare = Some(released);
         }
-        let diverged_at = first_divergence(&steps, self.first_loss);
-        let confirmed = |pending: &Saved| match diverged_at {
-            None => steps.iter().any(|m| m.step == pending.step + 1),
-            Some(at) => at > pending.step + 1,
-        };
-        if let Some(pending) = self.pending.take() {
-            if confirmed(&pending) {
-                let old = std::mem::replace(&mut self.good, pending);
-                self.spare = Some(old);
-            } else if diverged_at.is_none() {
-                self.pending = Some(pending);
-            } else {
-                self.spare = Some(pending);
-            }
-        }
-        let newer = self.pending.as_ref().map_or(self.good.step, |p| p.step);
-        if diverged_at.is_none() && snapshot == Snapshot::Take && self.step > newer {
-            let mut saved = self.spare.take().unwrap_or_else(|| Saved {
-                params: Vec::new(),
-                m: Vec::new(),
-                v: Vec::new(),
-                step: 0,
-            });
+        if judged.report.diverged_at.is_none()
+            && snapshot == Snapshot::Take
+            && self.points.wants(self.step)
+        {
+            let mut saved = self.spare.take().unwrap_or_default();
             for (copy, live) in [
                 (&mut saved.params, &self.params),
                 (&mut saved.m, &self.m),
@@ -346,42 +319,41 @@ impl CpuVae {
                 copy.clear();
                 copy.extend_from_slice(live);
             }
-            saved.step = self.step;
-            if let Some(replaced) = self.pending.replace(saved) {
+            if let Some(replaced) = self.points.offer(saved, self.step) {
                 self.spare = Some(replaced);
             }
         }
-        MetricsReport { steps, diverged_at }
+        judged.report
     }
 
     /// The step [`CpuVae::rollback`] would return to now.
     pub fn rollback_step(&self) -> u64 {
-        self.good.step
+        self.points.good_step()
     }
 
     /// Restores the parameters, Adam moments and step of the last snapshot known good (or the
     /// initial ones). After a divergence, training can go on from there.
     pub fn rollback(&mut self) {
         self.abandon_shared_step();
-        self.params.copy_from_slice(&self.good.params);
-        self.m.copy_from_slice(&self.good.m);
-        self.v.copy_from_slice(&self.good.v);
-        self.step = self.good.step;
+        let good = self.points.good();
+        self.params.copy_from_slice(&good.params);
+        self.m.copy_from_slice(&good.m);
+        self.v.copy_from_slice(&good.v);
+        self.step = self.points.good_step();
         self.unread.clear();
-        if let Some(pending) = self.pending.take() {
+        if let Some(pending) = self.points.take_pending() {
             self.spare = Some(pending);
         }
     }
 
     /// Makes the current state the one a rollback returns to (after loading a checkpoint).
     pub(crate) fn mark_good(&mut self) {
-        self.good = Saved {
+        let good = Saved {
             params: self.params.clone(),
             m: self.m.clone(),
             v: self.v.clone(),
-            step: self.step,
         };
-        self.pending = None;
+        self.points.reset(good, self.step);
     }
 
     pub(crate) fn parts(&mut self) -> (&CpuLayout, &[f32], &mut Workspace, &mut Batch) {

@@ -2,7 +2,7 @@
 //! GPU engine's noise keys, so both engines report the same evaluation for the same parameters.
 
 use mnist_shard::Split;
-use vae_gpu::vae::{Evaluation, EVALUATION_STEP_BASE};
+use vae_model::{Evaluation, EVALUATION_STEP_BASE};
 use vae_reference::noise::standard_normal;
 
 use crate::engine::CpuVae;

@@ -1,5 +1,6 @@
-//! The VAE on the CPU: the GPU engine's model, training semantics and file format, for
-//! machines and browsers without WebGPU (or with only an emulated one).
+//! The VAE on the CPU: the model of `vae_model` (its training semantics and file format), as
+//! the GPU engine runs it, for machines and browsers without WebGPU (or with only an emulated
+//! one).
 //!
 //! Same parameters from the same seed, same batches (the seeded epoch shuffle), same noise (the
 //! counter-based generator), same Adam, same metrics and divergence rules, same checkpoints: a
@@ -24,28 +25,9 @@ pub use inference::EvaluationRun;
 pub use params::CpuLayout;
 pub use share::{Share, StepShare};
 
-use thiserror::Error;
-
-/// What can go wrong on the CPU: bad settings or inputs, and files that are not checkpoints.
-#[derive(Debug, Error)]
-pub enum CpuError {
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
-    #[error("cannot load the checkpoint: {0}")]
-    Checkpoint(String),
-}
-
-impl From<vae_gpu::GpuError> for CpuError {
-    /// The shared checks (settings, checkpoint files) report through the GPU engine's error;
-    /// none of them touches a device.
-    fn from(error: vae_gpu::GpuError) -> Self {
-        match error {
-            vae_gpu::GpuError::InvalidInput(message) => CpuError::InvalidInput(message),
-            vae_gpu::GpuError::Checkpoint(message) => CpuError::Checkpoint(message),
-            other => CpuError::InvalidInput(other.to_string()),
-        }
-    }
-}
+/// What can go wrong on the CPU is what the model's own checks refuse: bad settings or inputs,
+/// and files that are not checkpoints. There is no device to lose.
+pub use vae_model::ModelError as CpuError;
 
 /// Which instruction set the matrix products use in this build, for a page or a log to say.
 pub fn simd_in_use() -> &'static str {

@@ -3,7 +3,7 @@
 //! `cargo run --release -p vae-cpu --example phases` prints it natively; the page's
 //! `?bench=cpu` in the browser.
 
-use vae_gpu::vae::VaeConfig;
+use vae_model::VaeConfig;
 use vae_reference::{Layout, SplitMix64};
 
 use crate::gemm::{transpose, Epilogue, Gemm, Lhs};

@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use vae_gpu::data::epoch_order;
+use vae_model::{epoch_order, BatchCursor};
 
 use crate::step::Sums;
 use crate::{CpuError, CpuVae};
@@ -65,7 +65,12 @@ impl CpuVae {
 
     /// The gradient on `self.batch` (the share's images, the first being `first_row` of the
     /// step's batch), with the step now under way from `position`.
-    fn share_of_step(&mut self, share: Share, first_row: usize, position: (u64, u32)) -> StepShare {
+    fn share_of_step(
+        &mut self,
+        share: Share,
+        first_row: usize,
+        position: BatchCursor,
+    ) -> StepShare {
         self.shared_from = Some(position);
         let Sums { bce, kl } = self.gradients_on_batch(first_row);
         StepShare {
@@ -175,16 +180,15 @@ impl CpuVae {
     /// Gives up the step under way (another share failed): the batch position goes back, so
     /// the next step takes the same batch.
     pub fn abandon_shared_step(&mut self) {
-        let Some((epoch, position)) = self.shared_from.take() else {
+        let Some(before) = self.shared_from.take() else {
             return;
         };
         let seed = self.config.seed;
         if let Some(data) = self.data.as_mut() {
-            if data.epoch != epoch && epoch > 0 {
-                data.order = epoch_order(seed, epoch, data.count);
+            if data.cursor.epoch != before.epoch && before.epoch > 0 {
+                data.order = epoch_order(seed, before.epoch, data.count);
             }
-            data.epoch = epoch;
-            data.position = position;
+            data.cursor = before;
         }
     }
 }

@@ -6,8 +6,7 @@ use mnist_shard::{decompress, Shard};
 use safetensors::SafeTensors;
 use vae_cpu::step::{Batch, Workspace};
 use vae_cpu::{CpuLayout, CpuVae};
-use vae_gpu::data::epoch_order;
-use vae_gpu::vae::VaeConfig;
+use vae_model::{epoch_order, VaeConfig};
 use vae_reference::noise::batch_noise;
 use vae_reference::{adam_step, backward_weighted, forward, init_params, Layout, Sizes, Tensor};
 

@@ -3,7 +3,7 @@
 
 use mnist_shard::{decompress, Shard};
 use vae_cpu::{CpuVae, Share, StepShare};
-use vae_gpu::vae::VaeConfig;
+use vae_model::VaeConfig;
 use vae_reference::Layout;
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
@@ -201,7 +201,7 @@ fn shared_steps_on_a_given_batch_match_a_whole_step_on_it() {
     }
     assert_eq!(
         pair[0].position(),
-        (0, u32::MAX),
+        vae_model::BatchCursor::START,
         "no training data was touched"
     );
 }

@@ -3,7 +3,7 @@
 
 use mnist_shard::{decompress, Shard};
 use vae_cpu::CpuVae;
-use vae_gpu::vae::{Snapshot, VaeConfig};
+use vae_model::{Snapshot, VaeConfig};
 use vae_reference::{AdamConfig, Layout};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");

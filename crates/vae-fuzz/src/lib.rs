@@ -3,8 +3,8 @@
 //! it accepts. The cargo-fuzz targets in `fuzz/` call these with coverage guidance; this crate's
 //! tests replay the committed corpora (`fuzz/corpus/<target>/`) on every `cargo test`.
 
-use vae_gpu::vae::{inspect_checkpoint, read_checkpoint, read_state_dict, VaeConfig};
 use vae_gpu::wgpu;
+use vae_model::{inspect_checkpoint, read_checkpoint, read_state_dict, BindingLimits, VaeConfig};
 use vae_reference::Layout;
 
 /// A target's check: arbitrary bytes in, a panic on a broken property.
@@ -21,11 +21,10 @@ pub const TARGETS: &[(&str, Check)] = &[
 
 /// The limits of a large desktop GPU: the loosest an adapter gives, so the most a file's claims
 /// could make the loader allocate.
-pub fn generous_limits() -> wgpu::Limits {
-    wgpu::Limits {
+pub fn generous_limits() -> BindingLimits {
+    BindingLimits {
         max_storage_buffer_binding_size: 1 << 31,
-        max_buffer_size: 1 << 32,
-        ..wgpu::Limits::default()
+        ..vae_gpu::binding_limits(&wgpu::Limits::default())
     }
 }
 
@@ -61,7 +60,7 @@ pub fn checkpoint(bytes: &[u8]) {
             .as_ref()
             .expect("a file that loads passes the look before loading");
         assert_eq!(summary.sizes, contents.config.sizes);
-        let layout = Layout::aligned(contents.config.sizes, vae_gpu::vae::ALIGN);
+        let layout = Layout::aligned(contents.config.sizes, vae_model::ALIGN);
         assert_eq!(contents.params.len(), layout.len());
         assert!(contents.params.iter().all(|p| p.is_finite()));
         if let Some(training) = &contents.training {
@@ -120,7 +119,7 @@ pub fn settings(bytes: &[u8]) {
     let limits = wgpu::Limits::default();
     if let Ok(config) = form.parse(&limits, 60_000) {
         config
-            .validate(&limits)
+            .validate(&vae_gpu::binding_limits(&limits))
             .expect("accepted settings are valid");
         assert!(config.batch as usize <= 60_000);
     }

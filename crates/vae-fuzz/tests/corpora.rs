@@ -40,7 +40,7 @@ fn the_corpora_reach_the_accepting_paths() {
     let limits = vae_fuzz::generous_limits();
     let loads = corpus("checkpoint")
         .iter()
-        .filter(|(_, bytes)| vae_gpu::vae::read_checkpoint(bytes, &limits, |_| {}).is_ok())
+        .filter(|(_, bytes)| vae_model::read_checkpoint(bytes, &limits, |_| {}).is_ok())
         .count();
     assert!(loads >= 2, "{loads} checkpoints load");
     let shards = corpus("shard")

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::readback::ReadWatch;
+use crate::read_watch::ReadWatch;
 use crate::GpuError;
 
 /// What the user should know about the adapter we run on.
@@ -47,7 +47,20 @@ pub struct GpuContext {
     pub(crate) reads: ReadWatch,
 }
 
+/// What the model's buffers must fit on a device with these limits, as the model checks it.
+pub fn binding_limits(limits: &wgpu::Limits) -> vae_model::BindingLimits {
+    vae_model::BindingLimits {
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+        max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
+    }
+}
+
 impl GpuContext {
+    /// This device's limits as the model's checks take them.
+    pub fn binding_limits(&self) -> vae_model::BindingLimits {
+        binding_limits(&self.limits)
+    }
+
     /// Opens the best adapter the platform offers and a device with all of its limits.
     ///
     /// Natively the backends can be narrowed with `WGPU_BACKEND` (e.g. `vulkan`, `gl`).

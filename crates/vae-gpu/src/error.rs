@@ -41,3 +41,14 @@ pub enum GpuError {
     #[error("the GPU device was lost or stopped answering ({0}); reload the page or restart the program")]
     DeviceLost(String),
 }
+
+impl From<vae_model::ModelError> for GpuError {
+    /// The model's own checks (settings, data, checkpoint files) name what they refuse in the
+    /// same words on this engine.
+    fn from(error: vae_model::ModelError) -> Self {
+        match error {
+            vae_model::ModelError::InvalidInput(message) => GpuError::InvalidInput(message),
+            vae_model::ModelError::Checkpoint(message) => GpuError::Checkpoint(message),
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod context;
 pub mod data;
 mod error;
 pub mod kernels;
+mod read_watch;
 mod readback;
 pub use readback::PendingRead;
 /// The wgpu this engine is built on, for callers that need its types (limits, adapters).
@@ -18,5 +19,5 @@ pub mod selftest;
 mod shaders;
 pub mod vae;
 
-pub use context::{AdapterSummary, GpuContext};
+pub use context::{binding_limits, AdapterSummary, GpuContext};
 pub use error::GpuError;

@@ -2,9 +2,10 @@
 //! shard, for a seeded epoch order, equal the same images unpacked on the CPU.
 
 use mnist_shard::{decompress, Shard};
-use vae_gpu::data::{epoch_order, GpuSplit};
+use vae_gpu::data::GpuSplit;
 use vae_gpu::kernels::gather::BatchGather;
 use vae_gpu::{GpuContext, GpuError};
+use vae_model::epoch_order;
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
 

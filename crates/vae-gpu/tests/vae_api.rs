@@ -69,7 +69,7 @@ fn damaged_or_mismatched_checkpoints_are_refused_with_the_reason() {
 
 #[test]
 fn absurd_settings_are_refused_before_touching_the_gpu() {
-    let limits = context().limits;
+    let limits = context().binding_limits();
     let check = |change: &dyn Fn(&mut VaeConfig)| {
         let mut config = VaeConfig::default();
         change(&mut config);

@@ -66,7 +66,7 @@ impl Host {
     /// Sets the model aside for a fresh default one that shared steps on
     /// [`calibration_batch`] time, until [`Host::end_calibration`].
     pub fn begin_calibration(&mut self) -> Result<(), CpuError> {
-        let config = vae_gpu::vae::VaeConfig::default();
+        let config = vae_model::VaeConfig::default();
         let fresh = CpuVae::new(config)?;
         let x = calibration_batch(config.batch as usize, config.sizes.input);
         if self.calibration.is_none() {
@@ -133,12 +133,12 @@ impl Host {
                 if let Some(train) = &self.train {
                     vae.set_training_data(&train.split())?;
                 }
-                let (epoch, position) = vae.position();
+                let cursor = vae.position();
                 let standing = Standing {
                     settings: Settings::from(vae.config()),
                     step: vae.step(),
-                    epoch,
-                    position,
+                    epoch: cursor.epoch,
+                    position: cursor.position,
                 };
                 // Only a whole new model replaces the old one.
                 self.vae = Some(vae);
@@ -182,9 +182,9 @@ impl Host {
             Request::Metrics { snapshot } => {
                 let vae = self.vae()?;
                 let snapshot = if snapshot {
-                    vae_gpu::vae::Snapshot::Take
+                    vae_model::Snapshot::Take
                 } else {
-                    vae_gpu::vae::Snapshot::Skip
+                    vae_model::Snapshot::Skip
                 };
                 let report = vae.metrics_with(snapshot);
                 Reply::Metrics {
@@ -304,7 +304,7 @@ impl Host {
                 Reply::Done
             }
             Request::Calibrate { steps } => {
-                let config = vae_gpu::vae::VaeConfig::default();
+                let config = vae_model::VaeConfig::default();
                 let mut vae = CpuVae::new(config)?;
                 let x = calibration_batch(config.batch as usize, config.sizes.input);
                 vae.train_step_on(&x)?;

@@ -6,7 +6,7 @@
 //! `serde-wasm-bindgen` turns into one `Uint8Array` rather than a JS array of numbers.
 
 use serde::{Deserialize, Serialize};
-use vae_gpu::vae::{Evaluation, MetricsReport, StepMetrics, VaeConfig};
+use vae_model::{Evaluation, MetricsReport, StepMetrics, VaeConfig};
 use vae_reference::{AdamConfig, Sizes};
 
 /// `f32` values as little-endian bytes.

@@ -3,7 +3,7 @@
 
 use mnist_shard::{decompress, Shard};
 use vae_cpu::CpuVae;
-use vae_gpu::vae::VaeConfig;
+use vae_model::VaeConfig;
 use vae_worker::host::Host;
 use vae_worker::protocol::{Envelope, Floats, Reply, Request, Settings, Source};
 

@@ -2,7 +2,7 @@
 //! browser would deliver them) train as one engine does, stay identical, and fail together.
 
 use mnist_shard::decompress;
-use vae_gpu::vae::VaeConfig;
+use vae_model::VaeConfig;
 use vae_worker::host::Host;
 use vae_worker::protocol::{Reply, Request, Settings, Source};
 use vae_worker::queue::{Outbox, PeerMessage, Queue};

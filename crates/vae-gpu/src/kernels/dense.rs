@@ -4,30 +4,10 @@ use super::unroll::specialise_dense_forward;
 use super::{Binding, Kernel, Pick};
 use crate::{shaders, GpuContext, GpuError};
 
-pub(crate) use super::dense_paths::{tiled_uniform, tiled_workgroups, DensePaths};
+pub(crate) use super::dense_paths::{
+    dense_workgroups, tiled_uniform, tiled_workgroups, DensePaths,
+};
 pub use super::dense_paths::{FastPath, KernelChoice, MatmulStrategy};
-
-/// Each invocation of the dense kernels computes a 4 × 4 block of its output.
-const BLOCK: u32 = 4;
-/// 16 × 4 = 64 invocations: a multiple of every common SIMD width (8 on lavapipe, 32 on NVIDIA,
-/// 64 on AMD) and within the WebGPU minimum of 256 per workgroup.
-const WORKGROUP: (u32, u32) = (16, 4);
-
-/// The general dense kernels' workgroup size, as their override constants.
-pub(crate) fn dense_constants() -> [(&'static str, f64); 2] {
-    [
-        ("WG_X", f64::from(WORKGROUP.0)),
-        ("WG_Y", f64::from(WORKGROUP.1)),
-    ]
-}
-
-/// Workgroups to cover an output of `rows × cols` in 4 × 4 blocks.
-pub(crate) fn dense_workgroups(cols: u32, rows: u32) -> (u32, u32) {
-    (
-        cols.div_ceil(WORKGROUP.0 * BLOCK),
-        rows.div_ceil(WORKGROUP.1 * BLOCK),
-    )
-}
 
 /// The shape of one dense layer applied to a batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,10 +1,31 @@
 //! How the dense kernels multiply on an adapter: the strategy (register blocks or shared-memory
 //! tiles), the register blocks' shapes per adapter, and the pipelines each kernel chooses between.
 
-use super::dense::dense_constants;
 use super::{Kernel, LazyKernel};
 use crate::GpuError;
 use crate::{shaders, GpuContext};
+
+/// Each invocation of the dense kernels computes a 4 × 4 block of its output.
+const BLOCK: u32 = 4;
+/// 16 × 4 = 64 invocations: a multiple of every common SIMD width (8 on lavapipe, 32 on NVIDIA,
+/// 64 on AMD) and within the WebGPU minimum of 256 per workgroup.
+const WORKGROUP: (u32, u32) = (16, 4);
+
+/// The general dense kernels' workgroup size, as their override constants.
+pub(crate) fn dense_constants() -> [(&'static str, f64); 2] {
+    [
+        ("WG_X", f64::from(WORKGROUP.0)),
+        ("WG_Y", f64::from(WORKGROUP.1)),
+    ]
+}
+
+/// Workgroups to cover an output of `rows × cols` in 4 × 4 blocks.
+pub(crate) fn dense_workgroups(cols: u32, rows: u32) -> (u32, u32) {
+    (
+        cols.div_ceil(WORKGROUP.0 * BLOCK),
+        rows.div_ceil(WORKGROUP.1 * BLOCK),
+    )
+}
 
 /// How the dense kernels multiply on an adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,97 +1,10 @@
-//! Compact weights and a look inside a checkpoint without a GPU: what a page ships as its
-//! pretrained model (a plain state dict in F16 or BF16, with a description of how it was made),
-//! and what it says about a file before it replaces the model in use.
+//! Compact weights from the GPU engine's model: its parameters read back and written by
+//! `vae_model::write_weights` (what a page ships as its pretrained model).
 
-use std::collections::HashMap;
+use vae_model::{write_weights, WeightDtype};
 
-use safetensors::tensor::{Dtype, TensorView};
-use vae_reference::{Sizes, Tensor};
-
-use super::checkpoint::{
-    check_size, full_checkpoint_prefix, parse_file, sizes_from_shapes, KEY_PREFIX,
-};
 use super::Vae;
 use crate::GpuError;
-
-/// How a compact file stores its numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WeightDtype {
-    F32,
-    /// 10 mantissa bits: weights of this model round by at most 2⁻¹¹ relative.
-    F16,
-    /// 7 mantissa bits, f32's range.
-    BF16,
-}
-
-impl WeightDtype {
-    fn encode(self, values: &[f32]) -> (Dtype, Vec<u8>) {
-        match self {
-            Self::F32 => (Dtype::F32, bytemuck::cast_slice(values).to_vec()),
-            Self::F16 => (
-                Dtype::F16,
-                values
-                    .iter()
-                    .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-                    .collect(),
-            ),
-            Self::BF16 => (
-                Dtype::BF16,
-                values
-                    .iter()
-                    .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
-                    .collect(),
-            ),
-        }
-    }
-
-    /// The same values as they read back from this dtype (what a loaded compact file holds).
-    pub fn round(self, values: &[f32]) -> Vec<f32> {
-        match self {
-            Self::F32 => values.to_vec(),
-            Self::F16 => values
-                .iter()
-                .map(|&v| half::f16::from_f32(v).to_f32())
-                .collect(),
-            Self::BF16 => values
-                .iter()
-                .map(|&v| half::bf16::from_f32(v).to_f32())
-                .collect(),
-        }
-    }
-}
-
-/// What a checkpoint file says about itself, read from its header and shapes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckpointSummary {
-    pub sizes: Sizes,
-    /// The step a full checkpoint stopped at; None for a plain state dict (it trains from 0).
-    pub step: Option<u64>,
-    /// How the file was made, when it says (`vae-lab.description`).
-    pub description: Option<String>,
-    /// Its test −ELBO as measured when it was written (`vae-lab.test_neg_elbo`).
-    pub test_neg_elbo: Option<f64>,
-}
-
-/// Reads a file's header and shapes (not its numbers): what kind of model it holds. Errors are
-/// the ones [`Vae::load`] would give for the same header.
-pub fn inspect_checkpoint(bytes: &[u8]) -> Result<CheckpointSummary, GpuError> {
-    check_size(bytes.len() as u64)?;
-    let (file, meta) = parse_file(bytes)?;
-    let ours = |key: &str| meta.get(&format!("{KEY_PREFIX}{key}")).cloned();
-    let step = full_checkpoint_prefix(&meta)
-        .and_then(|prefix| meta.get(&format!("{prefix}step")))
-        .and_then(|step| step.parse().ok());
-    Ok(CheckpointSummary {
-        sizes: sizes_from_shapes(&file)?,
-        step,
-        description: ours("description"),
-        test_neg_elbo: ours("test_neg_elbo").and_then(|s| s.parse().ok()),
-    })
-}
-
-fn fail(message: impl Into<String>) -> GpuError {
-    GpuError::Checkpoint(message.into())
-}
 
 impl Vae {
     /// The parameters alone as a plain PyTorch state dict (`format: pt`), in `dtype`, with a
@@ -104,33 +17,13 @@ impl Vae {
         test_neg_elbo: Option<f64>,
     ) -> Result<Vec<u8>, GpuError> {
         let params = self.read_buffer(&self.params).await?;
-        let tensors: Vec<(String, Vec<usize>, Dtype, Vec<u8>)> = Tensor::ALL
-            .iter()
-            .map(|&tensor| {
-                let (dtype, bytes) = dtype.encode(&params[self.layout.range(tensor)]);
-                (
-                    tensor.name().to_string(),
-                    tensor.shape(self.config.sizes),
-                    dtype,
-                    bytes,
-                )
-            })
-            .collect();
-        let views: Vec<(String, TensorView)> = tensors
-            .iter()
-            .map(|(name, shape, dtype, bytes)| {
-                TensorView::new(*dtype, shape.clone(), bytes)
-                    .map(|view| (name.clone(), view))
-                    .map_err(|error| fail(error.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
-        let mut metadata = HashMap::from([
-            ("format".to_string(), "pt".to_string()),
-            (format!("{KEY_PREFIX}description"), description.to_string()),
-        ]);
-        if let Some(value) = test_neg_elbo {
-            metadata.insert(format!("{KEY_PREFIX}test_neg_elbo"), format!("{value:.4}"));
-        }
-        safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
+        Ok(write_weights(
+            self.config.sizes,
+            &self.layout,
+            &params,
+            dtype,
+            description,
+            test_neg_elbo,
+        )?)
     }
 }

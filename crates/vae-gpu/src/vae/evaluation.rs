@@ -12,19 +12,7 @@ use crate::kernels::step::advance_uniform;
 use crate::kernels::Binding;
 use crate::readback::PendingRead;
 use crate::GpuError;
-
-/// Evaluation draws its noise with step keys from here on, never used by training steps, so an
-/// evaluation neither repeats a training step's noise nor disturbs the training state.
-pub const EVALUATION_STEP_BASE: u32 = 0x8000_0000;
-
-/// Mean −ELBO, BCE and KL over a data set, in nats per image (one draw of ε per image).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Evaluation {
-    pub neg_elbo: f64,
-    pub bce: f64,
-    pub kl: f64,
-    pub images: usize,
-}
+use vae_model::{Evaluation, EVALUATION_STEP_BASE};
 
 /// Batches of equal size that share one set of activations.
 struct BatchGroup {

@@ -4,76 +4,39 @@
 mod backward;
 mod checkpoint;
 mod compact;
-mod config;
 mod evaluation;
 mod graph;
 mod inference;
-pub mod state;
+mod state;
 mod steps;
 mod views;
 
 use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
 
-pub use checkpoint::{
-    check_size as check_checkpoint_size, read_checkpoint, read_state_dict, write_checkpoint,
-    CheckpointContents, CheckpointRead, TrainingPosition, TrainingState, MAX_CHECKPOINT_BYTES,
-};
-pub use compact::{inspect_checkpoint, CheckpointSummary, WeightDtype};
-pub use config::{VaeConfig, MAX_KL_WEIGHT};
-pub use evaluation::{Evaluation, EvaluationRead, Evaluator, EVALUATION_STEP_BASE};
+pub use checkpoint::CheckpointRead;
+pub use evaluation::{EvaluationRead, Evaluator};
 pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
-pub use state::{MetricsData, MetricsRead, Snapshot};
+pub use state::{MetricsData, MetricsRead};
 pub use views::LineDecoder;
+// The model's device-free parts, where this engine's callers have always found them.
+pub use vae_model::{
+    check_checkpoint_size, inspect_checkpoint, read_checkpoint, read_state_dict, write_checkpoint,
+    CheckpointContents, CheckpointSummary, Evaluation, MetricsReport, Snapshot, StepMetrics,
+    TrainingPosition, TrainingState, VaeConfig, WeightDtype, ALIGN, EVALUATION_STEP_BASE,
+    MAX_CHECKPOINT_BYTES, MAX_KL_WEIGHT, METRICS_RING,
+};
 
-use crate::data::{epoch_order, GpuSplit};
+use crate::data::GpuSplit;
 use crate::kernels::gather::{GatherBinding, GatherBuffers};
 use crate::readback::StagingPool;
 use crate::{GpuContext, GpuError};
 use backward::{BackwardPass, OptimizerBuffers};
 use graph::{storage_buffer, Activations, ForwardPass, Kernels, PassInputs};
+use vae_model::{epoch_order, BatchCursor, RollbackPoints};
 
-/// Steps whose metrics the GPU keeps between two reads.
-pub const METRICS_RING: u32 = 256;
 /// Most steps encoded into one submit (the gather's parameter slots).
 pub const MAX_STEPS_PER_SUBMIT: u32 = 256;
-/// The GPU layout aligns each tensor to 256 bytes, the storage-binding offset alignment.
-pub const ALIGN: usize = 64;
-
-/// The epoch the next step belongs to (1 for the first) and how far into it, for a data
-/// position `position` (`u32::MAX` before the first step) in epoch `epoch`.
-pub fn epoch_progress(epoch: u64, position: u32, batch: u32, steps_per_epoch: u64) -> (u64, u64) {
-    if position == u32::MAX {
-        return (1, 0);
-    }
-    let done = u64::from(position / batch);
-    if done >= steps_per_epoch {
-        (epoch + 1, 0)
-    } else {
-        (epoch, done)
-    }
-}
-
-/// One step's batch means, in nats per image.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepMetrics {
-    pub step: u64,
-    /// −ELBO = BCE + KL.
-    pub neg_elbo: f32,
-    pub bce: f32,
-    pub kl: f32,
-}
-
-/// What a metrics read found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MetricsReport {
-    /// The steps since the previous read (at most [`METRICS_RING`] of them), oldest first.
-    pub steps: Vec<StepMetrics>,
-    /// The first step whose loss was NaN or infinite, or over [`state::BLOW_UP_FACTOR`] times
-    /// the first step's, if any: training diverged, and [`Vae::rollback`] restores the
-    /// parameters of the last good read.
-    pub diverged_at: Option<u64>,
-}
 
 struct TrainingData {
     split: GpuSplit,
@@ -83,9 +46,7 @@ struct TrainingData {
     gathers: [GatherBinding; 2],
     /// Which of the two holds the current epoch's order.
     active: usize,
-    epoch: u64,
-    /// Position of the next batch in this epoch's order.
-    position: u32,
+    cursor: BatchCursor,
 }
 
 /// The model, its optimiser and its training data, on one device.
@@ -102,17 +63,11 @@ pub struct Vae {
     ring: wgpu::Buffer,
     /// A [`Vae::begin_metrics`] read is out and not yet finished.
     metrics_in_flight: bool,
-    /// The first finite loss a metrics read reported: the scale a blow-up is measured against.
-    first_loss: Option<f32>,
-    /// Two snapshots of parameters, moments and step counter: `snapshots[good]` is the last read
-    /// whose losses were all finite; the other receives the next read's copy.
+    /// Three slots of copies of the parameters, moments and step counter: the good rollback
+    /// point's, the one awaiting confirmation, and the next read's.
     snapshots: [[wgpu::Buffer; 4]; 3],
-    good: usize,
-    good_step: u64,
-    /// A snapshot whose own losses were fine but whose parameters no step has used yet: a
-    /// step's loss judges the parameters before its update, so a snapshot becomes good only
-    /// when the next read shows the step after it was fine. (slot, step)
-    pending: Option<(usize, u64)>,
+    /// Which slots those are (the model's rule for rollback points, `vae_model`).
+    points: RollbackPoints<usize>,
     train_batch: Activations,
     forward: ForwardPass,
     backward: BackwardPass,
@@ -120,8 +75,8 @@ pub struct Vae {
     /// Steps taken so far (the GPU's counter, mirrored).
     step: u64,
     reported_step: u64,
-    /// Epoch and position a loaded checkpoint stopped at, applied when data is set.
-    resume: Option<(u64, u32)>,
+    /// Where a loaded checkpoint stopped in the data, applied when data is set.
+    resume: Option<BatchCursor>,
     /// Staging buffers reused by the reads a page makes many times a second.
     reads: ReadPools,
     dispatches_per_step: u32,
@@ -136,7 +91,7 @@ struct ReadPools {
 impl Vae {
     /// A freshly initialised model (PyTorch's nn.Linear initialisation from `config.seed`).
     pub async fn new(context: GpuContext, config: VaeConfig) -> Result<Self, GpuError> {
-        config.validate(&context.limits)?;
+        config.validate(&context.binding_limits())?;
         let layout = Layout::aligned(config.sizes, ALIGN);
         let packed = Layout::new(config.sizes);
         let initial = init_params(&packed, config.seed);
@@ -153,7 +108,7 @@ impl Vae {
         config: VaeConfig,
         params: &[f32],
     ) -> Result<Self, GpuError> {
-        config.validate(&context.limits)?;
+        config.validate(&context.binding_limits())?;
         let layout = Layout::aligned(config.sizes, ALIGN);
         if params.len() != layout.len() {
             return Err(GpuError::InvalidInput(format!(
@@ -239,11 +194,8 @@ impl Vae {
             state,
             ring,
             metrics_in_flight: false,
-            first_loss: None,
             snapshots,
-            good: 0,
-            good_step: 0,
-            pending: None,
+            points: RollbackPoints::new(0, 0),
             train_batch,
             forward,
             backward,
@@ -315,10 +267,10 @@ impl Vae {
             .try_into()
             .unwrap_or_else(|_| unreachable!("two orders, two gathers"));
         // A fresh model starts epoch 1 with its first step; a loaded one where it stopped.
-        let (epoch, position) = self.resume.take().unwrap_or((0, u32::MAX));
-        if epoch > 0 && position != u32::MAX {
+        let cursor = self.resume.take().unwrap_or_default();
+        if cursor.is_mid_epoch() {
             // Resuming mid-epoch: that epoch's order must be on the GPU.
-            let indices = epoch_order(self.config.seed, epoch, split.len());
+            let indices = epoch_order(self.config.seed, cursor.epoch, split.len());
             self.context
                 .queue
                 .write_buffer(&orders[0], 0, bytemuck::cast_slice(&indices));
@@ -328,8 +280,7 @@ impl Vae {
             orders,
             gathers,
             active: 0,
-            epoch,
-            position,
+            cursor,
         });
         Ok(())
     }
@@ -344,11 +295,9 @@ impl Vae {
     /// The epoch the next step belongs to (1 for the first), and how far into it.
     pub fn epoch_progress(&self) -> Option<(u64, u64)> {
         let data = self.data.as_ref()?;
-        Some(epoch_progress(
-            data.epoch,
-            data.position,
-            self.config.batch,
-            self.steps_per_epoch()?,
-        ))
+        Some(
+            data.cursor
+                .progress(self.config.batch, self.steps_per_epoch()?),
+        )
     }
 }

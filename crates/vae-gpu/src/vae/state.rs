@@ -1,38 +1,11 @@
 //! Reading the model's state back: metrics with divergence detection and rollback, parameters,
 //! gradients and moments. Every read is asynchronous and queued after the work already submitted.
 
-use super::{MetricsReport, StepMetrics, Vae};
+use vae_model::{MetricsReport, Snapshot, StepMetrics};
 
-/// A step whose −ELBO exceeds this many times the first reported step's counts as diverged.
-pub const BLOW_UP_FACTOR: f32 = 100.0;
+use super::Vae;
 use crate::readback::PendingRead;
 use crate::GpuError;
-
-/// The first of `steps` whose loss is not finite or over [`BLOW_UP_FACTOR`] times the first
-/// finite loss seen (`first_loss`): where training diverged. A loss far above the first one is a
-/// blow-up: NaN follows within a few steps, and the parameters are already useless, so that read
-/// must not become a rollback point. Both engines judge by this.
-pub fn first_divergence(steps: &[StepMetrics], first_loss: Option<f32>) -> Option<u64> {
-    let limit = first_loss.map_or(f32::INFINITY, |l| BLOW_UP_FACTOR * l.abs().max(1.0));
-    steps
-        .iter()
-        .find(|m| {
-            let finite = m.neg_elbo.is_finite() && m.bce.is_finite() && m.kl.is_finite();
-            !finite || m.neg_elbo > limit
-        })
-        .map(|m| m.step)
-}
-
-/// Whether a metrics read also copies the parameters, moments and step aside as a point
-/// [`Vae::rollback`] may return to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Snapshot {
-    Take,
-    /// The losses only: three copies of the model the size of its parameters are left out,
-    /// for a page that reads its curve several times a second and needs a rollback point less
-    /// often.
-    Skip,
-}
 
 /// A metrics read in flight ([`Vae::begin_metrics`]); it holds no borrow of the model.
 pub struct MetricsRead {
@@ -91,9 +64,9 @@ impl Vae {
         let bytes = self.ring.size();
         let staging = self.reads.metrics.take(device);
         // The slot neither good nor pending.
-        let pending = self.pending.map(|(slot, _)| slot);
+        let (good, pending) = (*self.points.good(), self.points.pending().copied());
         let candidate = (0..3)
-            .find(|&slot| slot != self.good && Some(slot) != pending)
+            .find(|&slot| slot != good && Some(slot) != pending)
             .unwrap_or_else(|| unreachable!("three slots, at most two in use"));
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("metrics read"),
@@ -138,39 +111,15 @@ impl Vae {
             .collect();
         steps.sort_by_key(|m| m.step);
         self.reported_step = self.reported_step.max(step_at_copy);
-        if self.first_loss.is_none() {
-            self.first_loss = steps.iter().map(|m| m.neg_elbo).find(|l| l.is_finite());
-        }
-        let diverged_at = first_divergence(&steps, self.first_loss);
-        match diverged_at {
-            None => {
-                // The pending snapshot is good once a step after it ran fine.
-                if let Some((slot, step)) = self.pending {
-                    if steps.iter().any(|m| m.step == step + 1) {
-                        self.good = slot;
-                        self.good_step = step;
-                        self.pending = None;
-                    }
-                }
-                if let Some(slot) = candidate {
-                    if step_at_copy > self.good_step
-                        && self.pending.is_none_or(|(_, step)| step_at_copy > step)
-                    {
-                        self.pending = Some((slot, step_at_copy));
-                    }
-                }
-            }
-            // The pending snapshot is confirmed only by a clean step after it.
-            Some(at) => {
-                if let Some((slot, step)) = self.pending.take() {
-                    if at > step + 1 {
-                        self.good = slot;
-                        self.good_step = step;
-                    }
-                }
+        // What the steps say about the pending snapshot is the model's rule; a new snapshot is
+        // kept only from a read that found the run fine.
+        let judged = self.points.judge(steps);
+        if judged.report.diverged_at.is_none() {
+            if let Some(slot) = candidate.filter(|_| self.points.wants(step_at_copy)) {
+                self.points.offer(slot, step_at_copy);
             }
         }
-        Ok(MetricsReport { steps, diverged_at })
+        Ok(judged.report)
     }
 
     pub(super) fn live_buffers(&self) -> [&wgpu::Buffer; 4] {
@@ -184,7 +133,8 @@ impl Vae {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("snapshot"),
                 });
-        for (live, copy) in self.live_buffers().iter().zip(&self.snapshots[self.good]) {
+        let good = &self.snapshots[*self.points.good()];
+        for (live, copy) in self.live_buffers().iter().zip(good) {
             encoder.copy_buffer_to_buffer(live, 0, copy, 0, live.size());
         }
         self.context.queue.submit([encoder.finish()]);
@@ -200,13 +150,14 @@ impl Vae {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("rollback"),
                 });
-        for (copy, live) in self.snapshots[self.good].iter().zip(self.live_buffers()) {
+        let good = &self.snapshots[*self.points.good()];
+        for (copy, live) in good.iter().zip(self.live_buffers()) {
             encoder.copy_buffer_to_buffer(copy, 0, live, 0, live.size());
         }
         self.context.queue.submit([encoder.finish()]);
-        self.step = self.good_step;
-        self.reported_step = self.good_step;
-        self.pending = None;
+        self.step = self.points.good_step();
+        self.reported_step = self.step;
+        self.points.take_pending();
     }
 
     /// The parameters, in the GPU layout ([`Vae::layout`]).

@@ -1,9 +1,9 @@
 //! Encoding training steps: many per submit, across epoch ends, with or without a fence.
 
 use super::{Vae, MAX_STEPS_PER_SUBMIT};
-use crate::data::epoch_order;
 use crate::readback::PendingRead;
 use crate::GpuError;
+use vae_model::epoch_order;
 
 impl Vae {
     /// Encodes `n` training steps (gather, forward, backward, Adam) into one submit, across an
@@ -41,28 +41,30 @@ impl Vae {
             let mut plan: Vec<(usize, u32)> = Vec::new();
             let mut firsts: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
             while remaining > 0 {
-                if data.position == u32::MAX || data.position + batch > count {
-                    let next = 1 - data.active;
-                    if !firsts[next].is_empty() {
-                        break; // this submit still reads that buffer: the epoch starts in the next
-                    }
-                    data.epoch += 1;
-                    data.position = 0;
-                    data.active = next;
-                    let order = epoch_order(seed, data.epoch, count as usize);
+                let starts_epoch = data.cursor.starts_epoch(batch, count as usize);
+                let buffer = if starts_epoch {
+                    1 - data.active
+                } else {
+                    data.active
+                };
+                if starts_epoch && !firsts[buffer].is_empty() {
+                    break; // this submit still reads that buffer: the epoch starts in the next
+                }
+                if firsts[buffer].len() as u32 == MAX_STEPS_PER_SUBMIT {
+                    break;
+                }
+                let (first, new_epoch) = data.cursor.advance(batch, count as usize);
+                if new_epoch {
+                    data.active = buffer;
+                    let order = epoch_order(seed, data.cursor.epoch, count as usize);
                     self.context.queue.write_buffer(
-                        &data.orders[next],
+                        &data.orders[buffer],
                         0,
                         bytemuck::cast_slice(&order),
                     );
                 }
-                let buffer = data.active;
-                if firsts[buffer].len() as u32 == MAX_STEPS_PER_SUBMIT {
-                    break;
-                }
                 plan.push((buffer, firsts[buffer].len() as u32));
-                firsts[buffer].push(data.position);
-                data.position += batch;
+                firsts[buffer].push(first);
                 remaining -= 1;
             }
             for (gather, firsts) in data.gathers.iter().zip(&firsts) {

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
-use vae_gpu::vae::{epoch_progress, Evaluation, MetricsReport, Snapshot, VaeConfig};
+use vae_model::{BatchCursor, Evaluation, MetricsReport, Snapshot, VaeConfig};
 use vae_reference::latent::LatentLines;
 use vae_worker::protocol::{Floats, Reply, Request, Settings, Source};
 use vae_worker::workers::CpuWorkers;
@@ -18,10 +18,8 @@ pub struct CpuModel {
     workers_why: String,
     config: VaeConfig,
     step: u64,
-    /// The training position after the queued steps, as the engine keeps it: `(epoch, next
-    /// batch's first image)`, `u32::MAX` before the first epoch.
-    epoch: u64,
-    position: u32,
+    /// The training position after the queued steps, moved by the engine's own rule.
+    cursor: BatchCursor,
     train_images: Option<usize>,
     evaluation_batches: u32,
     /// Batches of the evaluation under way already queued.
@@ -83,8 +81,10 @@ impl CpuModel {
             workers_why,
             config: standing.settings.into(),
             step: standing.step,
-            epoch: standing.epoch,
-            position: standing.position,
+            cursor: BatchCursor {
+                epoch: standing.epoch,
+                position: standing.position,
+            },
             train_images: None,
             evaluation_batches: 0,
             evaluation_next: 0,
@@ -138,12 +138,10 @@ impl CpuModel {
     }
 
     pub fn epoch_progress(&self) -> Option<(u64, u64)> {
-        Some(epoch_progress(
-            self.epoch,
-            self.position,
-            self.config.batch,
-            self.steps_per_epoch()?,
-        ))
+        Some(
+            self.cursor
+                .progress(self.config.batch, self.steps_per_epoch()?),
+        )
     }
 
     pub fn train(&mut self, n: u32) -> Result<Pending<()>, EngineError> {
@@ -151,13 +149,9 @@ impl CpuModel {
             .train_images
             .ok_or_else(|| EngineError::Cpu("the CPU worker has no training data".into()))?;
         let batch = self.config.batch;
-        // The engine's own rule for where each step's batch comes from (`CpuVae::train_steps`).
+        // The engine's own rule for where each step's batch comes from.
         for _ in 0..n {
-            if self.position == u32::MAX || self.position as usize + batch as usize > count {
-                self.epoch += 1;
-                self.position = 0;
-            }
-            self.position += batch;
+            self.cursor.advance(batch, count);
         }
         self.step += u64::from(n);
         Ok(ask(&self.worker, Request::Train { steps: n }, done))

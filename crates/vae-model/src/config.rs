@@ -2,7 +2,25 @@
 
 use vae_reference::{AdamConfig, Sizes};
 
-use crate::GpuError;
+use crate::ModelError;
+
+/// What a device allows that the model's buffers must fit, as plain numbers (the GPU engine
+/// fills them from its adapter's limits; the CPU has none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BindingLimits {
+    /// The largest buffer one storage binding may see, in bytes.
+    pub max_storage_buffer_binding_size: u64,
+    /// Storage buffers one shader stage may bind.
+    pub max_storage_buffers_per_shader_stage: u32,
+}
+
+impl BindingLimits {
+    /// No device limit: only the settings' own checks apply (the CPU engine).
+    pub const NONE: Self = Self {
+        max_storage_buffer_binding_size: u64::MAX,
+        max_storage_buffers_per_shader_stage: u32::MAX,
+    };
+}
 
 /// A model and how it trains. Sizes are defaults, not constants.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,14 +57,14 @@ pub const MAX_KL_WEIGHT: f64 = 100.0;
 
 impl VaeConfig {
     /// Rejects absurd or unusable settings with a message naming the value and the limit.
-    pub fn validate(&self, limits: &wgpu::Limits) -> Result<(), GpuError> {
+    pub fn validate(&self, limits: &BindingLimits) -> Result<(), ModelError> {
         self.validate_settings()?;
         self.validate_for_adapter(limits)
     }
 
     /// The checks that hold on any device (sizes, batch, Adam, β): what the CPU engine needs.
-    pub fn validate_settings(&self) -> Result<(), GpuError> {
-        let bad = |message: String| Err(GpuError::InvalidInput(message));
+    pub fn validate_settings(&self) -> Result<(), ModelError> {
+        let bad = |message: String| Err(ModelError::InvalidInput(message));
         let Sizes {
             input,
             hidden,
@@ -94,16 +112,16 @@ impl VaeConfig {
     }
 
     /// Whether `split` can train this model: its images' size, and at least one batch of them.
-    pub fn check_training_data(&self, split: &mnist_shard::Split<'_>) -> Result<(), GpuError> {
+    pub fn check_training_data(&self, split: &mnist_shard::Split<'_>) -> Result<(), ModelError> {
         if split.pixels_per_image() != self.sizes.input {
-            return Err(GpuError::InvalidInput(format!(
+            return Err(ModelError::InvalidInput(format!(
                 "the data has {} pixels per image, the model takes {}",
                 split.pixels_per_image(),
                 self.sizes.input
             )));
         }
         if (split.len() as u64) < u64::from(self.batch) {
-            return Err(GpuError::InvalidInput(format!(
+            return Err(ModelError::InvalidInput(format!(
                 "{} training images are fewer than one batch of {}",
                 split.len(),
                 self.batch
@@ -113,18 +131,16 @@ impl VaeConfig {
     }
 
     /// Whether every buffer of this model fits one of this adapter's bindings.
-    fn validate_for_adapter(&self, limits: &wgpu::Limits) -> Result<(), GpuError> {
-        let bad = |message: String| Err(GpuError::InvalidInput(message));
-        let Sizes {
-            input,
-            hidden,
-            latent,
-        } = self.sizes;
-
+    fn validate_for_adapter(&self, limits: &BindingLimits) -> Result<(), ModelError> {
+        let bad = |message: String| Err(ModelError::InvalidInput(message));
         // Every buffer must fit one storage binding of this adapter.
-        let batch = self.batch as u64;
-        let largest_activation = batch * input.max(hidden).max(2 * latent) as u64 * 4;
-        let parameters = vae_reference::Layout::aligned(self.sizes, 64).len() as u64 * 4;
+        let widest = self
+            .sizes
+            .input
+            .max(self.sizes.hidden)
+            .max(2 * self.sizes.latent);
+        let largest_activation = u64::from(self.batch) * widest as u64 * 4;
+        let parameters = vae_reference::Layout::aligned(self.sizes, crate::ALIGN).len() as u64 * 4;
         let limit = limits.max_storage_buffer_binding_size;
         for (what, bytes) in [
             ("the largest activation", largest_activation),
