@@ -93,6 +93,7 @@ export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
 step "cargo fmt --check" cargo fmt --all --check
+step "import circles between modules" python3 scripts/module_cycles.py
 start_web_build
 step "clippy (native) + build of the tests" cargo test --workspace --locked --no-run
 step "cargo test (GPU tests on a real adapter)" cargo test --workspace --locked

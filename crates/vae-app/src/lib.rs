@@ -11,6 +11,7 @@ mod data;
 mod draw;
 mod fetch;
 mod lab;
+mod lab_types;
 pub mod link;
 mod persist;
 mod scatter;

@@ -4,7 +4,7 @@
 
 use wasm_bindgen::JsCast;
 
-use crate::lab::LatentMap;
+use crate::lab_types::LatentMap;
 
 /// The canvas's own pixels (CSS scales it to the panel).
 pub const MAP_PIXELS: u32 = 480;

@@ -45,6 +45,14 @@ pub const SAMPLE_COLUMNS: usize = 8;
 pub const RECONSTRUCTIONS: usize = 8;
 /// Test digits the sliders can jump to.
 pub const PICKABLE_DIGITS: usize = 16;
+/// What the engine makes its fixed decodes for: the gallery above, the views' sizes.
+const DECODE_SIZES: engine::DecodeSizes = engine::DecodeSizes {
+    samples: SAMPLE_ROWS * SAMPLE_COLUMNS,
+    reconstructions: RECONSTRUCTIONS,
+    grid_side: GRID_SIDE,
+    strip_points: STRIP_POINTS,
+    interpolation_frames: INTERPOLATION_FRAMES,
+};
 
 /// One request on the GPU at a time (a decode, the gallery, a view, a save); asked again
 /// meanwhile, it runs once more after.

@@ -13,7 +13,7 @@ use vae_gpu::GpuError;
 use super::engine::{Backend, Decoding, EngineError, Model, Opening};
 use super::{
     message, schedule, views, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, OneInFlight,
-    Phase, SaveState, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
+    Phase, SaveState, DECODE_SIZES, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
 };
 use crate::data::SHARD_URL;
 use crate::draw::{draw_digits, DigitGrid};
@@ -216,7 +216,7 @@ impl LabController {
         let raw = data.bytes();
         let shard = Shard::parse(&raw, SHARD_URL)
             .map_err(|e| EngineError::Gpu(GpuError::InvalidInput(e.to_string())))?;
-        model.bind_data(&raw, &shard).await?;
+        model.bind_data(&raw, &shard, DECODE_SIZES).await?;
         let test = shard.test();
         let test_images = (0..PICKABLE_DIGITS.max(RECONSTRUCTIONS).min(test.len()))
             .map(|i| test.image_f32(i))

@@ -8,7 +8,7 @@ mod record;
 use js_sys::{Float64Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::lab::{Curve, ModelInfo, ModelKind};
+use crate::lab_types::{Curve, ModelInfo, ModelKind};
 pub use record::{flatten_curve, unflatten_curve};
 
 /// One autosave per browser profile and page origin: the latest state of the latest model.

@@ -2,7 +2,7 @@
 //! IndexedDB value stores a `Float64Array` as it is), and read back with every count checked,
 //! since a stored value may come from an older page or be damaged.
 
-use crate::lab::{Curve, TestPoint, TrainPoint};
+use crate::lab_types::{Curve, TestPoint, TrainPoint};
 
 /// The layout's version, first in the array.
 const VERSION: f64 = 1.0;

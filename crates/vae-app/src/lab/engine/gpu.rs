@@ -6,9 +6,10 @@ use vae_gpu::vae::{
 use vae_gpu::{GpuContext, GpuError};
 use vae_reference::latent::LatentLines;
 
-use super::{Decoding, EngineError, Lines, MetricsReply, Opening, Pending, PendingPair, Posterior};
-use crate::lab::views::{GRID_SIDE, INTERPOLATION_FRAMES, STRIP_POINTS};
-use crate::lab::{RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS};
+use super::{
+    DecodeSizes, Decoding, EngineError, Lines, MetricsReply, Opening, Pending, PendingPair,
+    Posterior,
+};
 
 /// Made once the data is bound.
 struct Bound {
@@ -57,17 +58,24 @@ impl GpuModel {
         })
     }
 
-    pub async fn bind_data(&mut self, shard: &mnist_shard::Shard<'_>) -> Result<(), EngineError> {
+    pub async fn bind_data(
+        &mut self,
+        shard: &mnist_shard::Shard<'_>,
+        sizes: DecodeSizes,
+    ) -> Result<(), EngineError> {
         let vae = &mut self.vae;
         vae.set_training_data(&shard.train()).await?;
         let latent = vae.config().sizes.latent as u32;
+        let grid = sizes.grid_side as u32;
         self.bound = Some(Bound {
-            samples: vae.inference((SAMPLE_ROWS * SAMPLE_COLUMNS) as u32).await?,
-            reconstructions: vae.inference(RECONSTRUCTIONS as u32).await?,
+            samples: vae.inference(sizes.samples as u32).await?,
+            reconstructions: vae.inference(sizes.reconstructions as u32).await?,
             evaluator: vae.evaluator(&shard.test()).await?,
-            grid: vae.line_decoder(GRID_SIDE as u32, GRID_SIDE as u32).await?,
-            strips: vae.line_decoder(latent, STRIP_POINTS as u32).await?,
-            interpolation: vae.line_decoder(1, INTERPOLATION_FRAMES as u32).await?,
+            grid: vae.line_decoder(grid, grid).await?,
+            strips: vae.line_decoder(latent, sizes.strip_points as u32).await?,
+            interpolation: vae
+                .line_decoder(1, sizes.interpolation_frames as u32)
+                .await?,
             pad: vae.inference(1).await?,
         });
         Ok(())

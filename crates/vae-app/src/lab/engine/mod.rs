@@ -140,6 +140,22 @@ pub enum Model {
 }
 
 /// What a model is opened from (the lab's `ModelSource`, without what only the page needs).
+/// How many images the lab's fixed decodes hold (the gallery, the views): the engine makes its
+/// sessions of these sizes, the views say what they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeSizes {
+    /// Prior samples in the gallery.
+    pub samples: usize,
+    /// Test images shown with their reconstructions.
+    pub reconstructions: usize,
+    /// Cells along each side of the latent grid.
+    pub grid_side: usize,
+    /// Points along each latent's strip.
+    pub strip_points: usize,
+    /// Frames of an interpolation.
+    pub interpolation_frames: usize,
+}
+
 pub enum Opening<'a> {
     Fresh(VaeConfig),
     Checkpoint {
@@ -175,14 +191,15 @@ impl Model {
     }
 
     /// Binds the training and test data (the shard's bytes, uncompressed) and makes what the
-    /// gallery and the views decode with.
+    /// gallery and the views decode with, at `sizes`.
     pub async fn bind_data(
         &mut self,
         raw: &std::sync::Arc<Vec<u8>>,
         shard: &mnist_shard::Shard<'_>,
+        sizes: DecodeSizes,
     ) -> Result<(), EngineError> {
         match self {
-            Model::Gpu(m) => m.bind_data(shard).await,
+            Model::Gpu(m) => m.bind_data(shard, sizes).await,
             Model::Cpu(m) => m.bind_data(raw).await,
         }
     }
