@@ -2,8 +2,8 @@
 //! names and shapes): a checkpoint from either engine opens in the other, and in PyTorch.
 
 use vae_model::{
-    read_checkpoint, read_state_dict, write_checkpoint, BatchCursor, BindingLimits,
-    CheckpointContents, TrainingPosition, VaeConfig, ALIGN,
+    read_checkpoint, read_state_dict, write_checkpoint, BindingLimits, CheckpointContents,
+    TrainingPosition, VaeConfig, ALIGN,
 };
 use vae_reference::Layout;
 
@@ -17,11 +17,9 @@ impl CpuVae {
         let layout = Layout::aligned(self.config.sizes, ALIGN);
         let params = self.parameters_in(&layout);
         let (m, v) = self.moments_in(&layout);
-        let cursor = self.position();
         let at = TrainingPosition {
             step: self.step,
-            epoch: cursor.epoch,
-            position: cursor.position,
+            cursor: self.position(),
         };
         write_checkpoint(&self.config, &layout, [&params, &m, &v], at)
     }
@@ -53,10 +51,7 @@ impl CpuVae {
             vae.m = cpu.from_reference(&gpu_layout, &training.m);
             vae.v = cpu.from_reference(&gpu_layout, &training.v);
             vae.step = training.step;
-            vae.resume = Some(BatchCursor {
-                epoch: training.epoch,
-                position: training.position,
-            });
+            vae.resume = Some(training.cursor);
             vae.mark_good();
         }
         Ok(vae)

@@ -10,7 +10,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use vae_reference::{AdamConfig, Layout, Sizes, Tensor};
 
-use crate::{BindingLimits, ModelError, VaeConfig};
+use crate::{BatchCursor, BindingLimits, ModelError, VaeConfig};
 
 /// Our metadata keys start with this, so they never collide with another program's: PyTorch and
 /// the Hugging Face tools write `format: pt` into the same map.
@@ -44,8 +44,8 @@ pub struct TrainingState {
     pub m: Vec<f32>,
     pub v: Vec<f32>,
     pub step: u64,
-    pub epoch: u64,
-    pub position: u32,
+    /// Where in the data the next step's batch comes from.
+    pub cursor: BatchCursor,
 }
 
 /// A checkpoint's bytes parsed and checked (size, header, our metadata,
@@ -128,8 +128,7 @@ pub fn read_checkpoint(
             m,
             v,
             step,
-            epoch,
-            position,
+            cursor: BatchCursor { epoch, position },
         }),
     })
 }
@@ -182,8 +181,7 @@ fn state_dict_contents(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrainingPosition {
     pub step: u64,
-    pub epoch: u64,
-    pub position: u32,
+    pub cursor: BatchCursor,
 }
 
 /// The safetensors bytes of a full checkpoint: parameters, Adam's `m` and `v` (each flat, as
@@ -233,8 +231,8 @@ pub fn write_checkpoint(
         ("seed", config.seed.to_string()),
         ("kl_weight", config.kl_weight.to_string()),
         ("step", at.step.to_string()),
-        ("epoch", at.epoch.to_string()),
-        ("position", at.position.to_string()),
+        ("epoch", at.cursor.epoch.to_string()),
+        ("position", at.cursor.position.to_string()),
     ];
     // The tensors are a PyTorch state dict (plus the optimizer's), so the conventional key
     // says so too; ours sit beside it under their prefix.

@@ -31,8 +31,7 @@ impl Vae {
             config: self.config,
             layout: self.layout.clone(),
             step: self.step,
-            epoch: cursor.epoch,
-            position: cursor.position,
+            cursor,
         }
     }
 
@@ -91,10 +90,7 @@ impl Vae {
         queue.write_buffer(&vae.state, 0, &(training.step as u32).to_le_bytes());
         vae.step = training.step;
         vae.reported_step = training.step;
-        vae.resume = Some(BatchCursor {
-            epoch: training.epoch,
-            position: training.position,
-        });
+        vae.resume = Some(training.cursor);
         let slot = *vae.points.good();
         vae.points.reset(slot, training.step);
         vae.snapshot_into_good();
@@ -110,8 +106,7 @@ pub struct CheckpointRead {
     config: VaeConfig,
     layout: Layout,
     step: u64,
-    epoch: u64,
-    position: u32,
+    cursor: BatchCursor,
 }
 
 impl CheckpointRead {
@@ -123,8 +118,7 @@ impl CheckpointRead {
         let v = self.v.floats().await?;
         let training = TrainingPosition {
             step: self.step,
-            epoch: self.epoch,
-            position: self.position,
+            cursor: self.cursor,
         };
         Ok(write_checkpoint(
             &self.config,
