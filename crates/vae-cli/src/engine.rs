@@ -1,11 +1,14 @@
-//! The engine `vae train` drives: the GPU one (our WGSL kernels through wgpu) or the CPU one
-//! (`vae-cpu`, for checking the GPU and for machines without a GPU driver), behind one shape.
+//! The engine `vae train` drives, through the model's one interface ([`Engine`]): the GPU one
+//! (our WGSL kernels through wgpu) or the CPU one (`vae-cpu`, for checking the GPU and for
+//! machines without a GPU driver). What follows the choice never asks which it is.
+
+use std::sync::Arc;
 
 use clap::Args;
-use mnist_shard::Split;
-use vae_cpu::CpuVae;
-use vae_gpu::vae::{Evaluation, MetricsReport, Vae, VaeConfig};
-use vae_gpu::GpuContext;
+use vae_cpu::{CpuEngine, CpuVae};
+use vae_gpu::vae::{Evaluation, MetricsReport, Snapshot, Vae, VaeConfig};
+use vae_gpu::{GpuContext, GpuEngine};
+use vae_model::Engine;
 
 #[derive(Args)]
 pub struct EngineArgs {
@@ -15,120 +18,83 @@ pub struct EngineArgs {
     backend: Option<String>,
 }
 
-pub enum Engine {
-    Gpu(Box<Vae>),
-    Cpu(Box<CpuVae>),
-}
-
 /// How to make the model: a checkpoint's bytes (with an optional new learning rate) or fresh.
 pub enum Start<'a> {
     Resume { bytes: &'a [u8], lr: Option<f64> },
     Fresh(VaeConfig),
 }
 
-impl Engine {
-    pub fn open(args: &EngineArgs, start: Start<'_>) -> Result<Self, String> {
-        let adjust = |lr: Option<f64>| {
-            move |config: &mut VaeConfig| {
-                if let Some(lr) = lr {
-                    config.adam.lr = lr;
-                }
+/// Opens the model on the engine `args` name.
+pub fn open(args: &EngineArgs, start: Start<'_>) -> Result<Box<dyn Engine>, String> {
+    let adjust = |lr: Option<f64>| {
+        move |config: &mut VaeConfig| {
+            if let Some(lr) = lr {
+                config.adam.lr = lr;
             }
-        };
-        if args.backend.as_deref() == Some("cpu") {
-            let vae = match start {
-                Start::Resume { bytes, lr } => CpuVae::load_with(bytes, adjust(lr)),
-                Start::Fresh(config) => CpuVae::new(config),
-            };
-            return vae
-                .map(|vae| Engine::Cpu(Box::new(vae)))
-                .map_err(|e| e.to_string());
         }
-        if let Some(backend) = &args.backend {
-            // GpuContext::new narrows its adapter search by this variable.
-            std::env::set_var("WGPU_BACKEND", backend);
-        }
-        let context = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    };
+    if args.backend.as_deref() == Some("cpu") {
         let vae = match start {
-            Start::Resume { bytes, lr } => {
-                pollster::block_on(Vae::load_with(context, bytes, adjust(lr)))
-            }
-            Start::Fresh(config) => pollster::block_on(Vae::new(context, config)),
+            Start::Resume { bytes, lr } => CpuVae::load_with(bytes, adjust(lr)),
+            Start::Fresh(config) => CpuVae::new(config),
         };
-        vae.map(|vae| Engine::Gpu(Box::new(vae)))
-            .map_err(|e| e.to_string())
+        return vae
+            .map(|vae| Box::new(CpuEngine::from(vae)) as Box<dyn Engine>)
+            .map_err(|e| e.to_string());
     }
-
-    /// What runs the model, for the log.
-    pub fn device(&self) -> String {
-        match self {
-            Engine::Gpu(vae) => format!("adapter {}", vae.context().adapter.name),
-            Engine::Cpu(_) => format!("the CPU engine ({}, one thread)", vae_cpu::simd_in_use()),
-        }
+    if let Some(backend) = &args.backend {
+        // GpuContext::new narrows its adapter search by this variable.
+        std::env::set_var("WGPU_BACKEND", backend);
     }
-
-    pub fn config(&self) -> VaeConfig {
-        match self {
-            Engine::Gpu(vae) => *vae.config(),
-            Engine::Cpu(vae) => *vae.config(),
-        }
-    }
-
-    pub fn step(&self) -> u64 {
-        match self {
-            Engine::Gpu(vae) => vae.step(),
-            Engine::Cpu(vae) => vae.step(),
-        }
-    }
-
-    pub fn set_training_data(&mut self, split: &Split<'_>) -> Result<(), String> {
-        match self {
-            Engine::Gpu(vae) => pollster::block_on(vae.set_training_data(split)),
-            Engine::Cpu(vae) => return vae.set_training_data(split).map_err(|e| e.to_string()),
-        }
+    let context = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    let vae = pollster::block_on(async {
+        let vae = match start {
+            Start::Resume { bytes, lr } => Vae::load_with(context, bytes, adjust(lr)).await?,
+            Start::Fresh(config) => Vae::new(context, config).await?,
+        };
+        GpuEngine::new(vae).await
+    });
+    vae.map(|vae| Box::new(vae) as Box<dyn Engine>)
         .map_err(|e| e.to_string())
+}
+
+/// What the CLI asks of any engine, blocking until each result is back.
+pub trait Blocking {
+    fn bind_shard(&mut self, raw: &Arc<Vec<u8>>) -> Result<(), String>;
+    fn train_steps(&mut self, n: u32) -> Result<(), String>;
+    fn metrics(&mut self) -> Result<MetricsReport, String>;
+    /// The bound test data's figures.
+    fn evaluate(&mut self) -> Result<Evaluation, String>;
+    fn save(&self) -> Result<Vec<u8>, String>;
+}
+
+impl Blocking for dyn Engine {
+    fn bind_shard(&mut self, raw: &Arc<Vec<u8>>) -> Result<(), String> {
+        pollster::block_on(self.bind_data(raw)).map_err(|e| e.to_string())
     }
 
-    pub fn steps_per_epoch(&self) -> Option<u64> {
-        match self {
-            Engine::Gpu(vae) => vae.steps_per_epoch(),
-            Engine::Cpu(vae) => vae.steps_per_epoch(),
-        }
+    fn train_steps(&mut self, n: u32) -> Result<(), String> {
+        let done = self.train(n).map_err(|e| e.to_string())?;
+        pollster::block_on(done).map_err(|e| e.to_string())
     }
 
-    pub fn epoch_progress(&self) -> Option<(u64, u64)> {
-        match self {
-            Engine::Gpu(vae) => vae.epoch_progress(),
-            Engine::Cpu(vae) => vae.epoch_progress(),
-        }
+    fn metrics(&mut self) -> Result<MetricsReport, String> {
+        let read = self
+            .begin_metrics(Snapshot::Skip)
+            .map_err(|e| e.to_string())?;
+        let reply = pollster::block_on(read);
+        self.finish_metrics(reply).map_err(|e| e.to_string())
     }
 
-    pub fn train_steps(&mut self, n: u32) -> Result<(), String> {
-        match self {
-            Engine::Gpu(vae) => vae.train_steps(n).map_err(|e| e.to_string()),
-            Engine::Cpu(vae) => vae.train_steps(n).map_err(|e| e.to_string()),
-        }
+    fn evaluate(&mut self) -> Result<Evaluation, String> {
+        self.cancel_evaluation();
+        let (_, done) = self.run_evaluation(u32::MAX).map_err(|e| e.to_string())?;
+        pollster::block_on(done).map_err(|e| e.to_string())?;
+        let figures = self.request_evaluation().map_err(|e| e.to_string())?;
+        pollster::block_on(figures).map_err(|e| e.to_string())
     }
 
-    pub fn metrics(&mut self) -> Result<MetricsReport, String> {
-        match self {
-            Engine::Gpu(vae) => pollster::block_on(vae.metrics()).map_err(|e| e.to_string()),
-            Engine::Cpu(vae) => Ok(vae.metrics()),
-        }
-    }
-
-    pub fn evaluate(&mut self, split: &Split<'_>) -> Result<Evaluation, String> {
-        match self {
-            Engine::Gpu(vae) => pollster::block_on(vae.evaluate(split)).map_err(|e| e.to_string()),
-            Engine::Cpu(vae) => vae.evaluate(split).map_err(|e| e.to_string()),
-        }
-    }
-
-    /// The checkpoint's bytes (the same format from either engine).
-    pub fn save(&self) -> Result<Vec<u8>, String> {
-        match self {
-            Engine::Gpu(vae) => pollster::block_on(vae.save()).map_err(|e| e.to_string()),
-            Engine::Cpu(vae) => vae.save().map_err(|e| e.to_string()),
-        }
+    fn save(&self) -> Result<Vec<u8>, String> {
+        pollster::block_on(self.begin_save()).map_err(|e| e.to_string())
     }
 }

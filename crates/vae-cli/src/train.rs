@@ -13,7 +13,7 @@ use vae_reference::{AdamConfig, Sizes};
 
 use crate::common::write_checkpoint_file;
 use crate::data;
-use crate::engine::{Engine, EngineArgs, Start};
+use crate::engine::{self, Blocking, EngineArgs, Start};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -112,7 +112,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         None => None,
     };
     let mut vae = match &resumed {
-        Some(bytes) => Engine::open(&args.engine, Start::Resume { bytes, lr: args.lr })?,
+        Some(bytes) => engine::open(&args.engine, Start::Resume { bytes, lr: args.lr })?,
         None => {
             let config = VaeConfig {
                 sizes: Sizes {
@@ -128,16 +128,16 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 seed: args.seed,
                 kl_weight: args.beta,
             };
-            Engine::open(&args.engine, Start::Fresh(config))?
+            engine::open(&args.engine, Start::Fresh(config))?
         }
     };
-    let config = vae.config();
-    vae.set_training_data(&shard.train())?;
+    let config = *vae.config();
+    vae.bind_shard(&Arc::new(data.bytes.clone()))?;
     let per_epoch = vae.steps_per_epoch().unwrap_or(1);
     let total = args.epochs * per_epoch;
     eprintln!(
         "training on {} ({} training, {} test images), {} epochs of {per_epoch} steps, batch {}, \
-         lr {}, {} → {} → {}, seed {}; {}",
+         lr {}, {} → {} → {}, seed {}; on {}",
         data.name,
         shard.train().len(),
         shard.test().len(),
@@ -148,7 +148,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         config.sizes.hidden,
         config.sizes.latent,
         config.seed,
-        vae.device(),
+        vae.engine_name(),
     );
 
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -207,7 +207,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         bar.set_position(vae.step());
         if done + u64::from(n) == per_epoch {
             let evaluation_started = Instant::now();
-            let test = vae.evaluate(&shard.test())?;
+            let test = vae.evaluate()?;
             evaluating += evaluation_started.elapsed();
             let train_mean = epoch_losses.iter().sum::<f64>() / epoch_losses.len().max(1) as f64;
             epoch_losses.clear();

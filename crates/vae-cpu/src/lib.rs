@@ -13,6 +13,7 @@ mod checkpoint;
 mod engine;
 pub mod gemm;
 mod inference;
+mod interface;
 pub mod lanes;
 pub mod math;
 pub mod params;
@@ -22,6 +23,7 @@ pub mod step;
 
 pub use engine::CpuVae;
 pub use inference::EvaluationRun;
+pub use interface::{CpuData, CpuEngine};
 pub use params::CpuLayout;
 pub use share::{Share, StepShare};
 

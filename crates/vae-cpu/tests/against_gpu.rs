@@ -1,10 +1,16 @@
 //! The CPU engine against the GPU engine on a real adapter (lavapipe in CI): a seeded run whose
-//! curve matches step for step, the same test −ELBO, and checkpoints that move between them.
+//! curve matches step for step, the same test −ELBO, checkpoints that move between them, and
+//! the one interface both implement answering alike.
+
+use std::sync::Arc;
 
 use mnist_shard::{decompress, Shard};
-use vae_cpu::CpuVae;
-use vae_gpu::vae::{Vae, VaeConfig, ALIGN};
-use vae_gpu::GpuContext;
+use vae_cpu::{CpuEngine, CpuVae};
+use vae_gpu::vae::{Snapshot, Vae, VaeConfig, ALIGN};
+use vae_gpu::{GpuContext, GpuEngine};
+use vae_model::engine::{DecodeSizes, Decoding, Lines, Opening};
+use vae_model::Engine;
+use vae_reference::latent::LatentLines;
 use vae_reference::Layout;
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
@@ -171,4 +177,120 @@ fn checkpoints_move_between_the_engines_and_training_goes_on_alike() {
     let again = CpuVae::load(&from_cpu).unwrap();
     assert_eq!(again.parameters_in(&layout), cpu.parameters_in(&layout));
     assert_eq!(again.moments_in(&layout), cpu.moments_in(&layout));
+}
+
+fn block<T>(future: impl std::future::Future<Output = Result<T, vae_model::EngineError>>) -> T {
+    pollster::block_on(future).unwrap()
+}
+
+/// Drives a model only through the [`Engine`] interface, as the lab, the worker and the CLI
+/// do: binds a shard, trains, reads metrics, evaluates in pieces, reads posteriors, decodes in
+/// every form and saves. Every result is ready once the engine has finished the work.
+fn through_the_interface(engine: &mut dyn Engine, shard: &Arc<Vec<u8>>) -> Vec<Vec<f32>> {
+    assert_eq!(engine.steps_per_epoch(), None);
+    block(engine.bind_data(shard));
+    block(engine.prepare_decodes(DecodeSizes {
+        samples: 4,
+        reconstructions: 2,
+        grid_side: 3,
+        strip_points: 5,
+        interpolation_frames: 6,
+    }));
+    assert_eq!(engine.steps_per_epoch(), Some(512 / 32));
+    block(engine.train(20).unwrap());
+    assert_eq!((engine.step(), engine.epoch_progress()), (20, Some((2, 4))));
+    let reply = pollster::block_on(engine.begin_metrics(Snapshot::Take).unwrap());
+    let report = engine.finish_metrics(reply).unwrap();
+    assert_eq!(report.steps.len(), 20);
+    assert_eq!(report.diverged_at, None);
+    // 100 test images at batch 32: 4 batches, queued 3 then the rest.
+    assert_eq!(engine.evaluation_remaining(), 4);
+    let (remaining, done) = engine.run_evaluation(3).unwrap();
+    assert_eq!(remaining, 1);
+    block(done);
+    let (remaining, done) = engine.run_evaluation(3).unwrap();
+    assert_eq!(remaining, 0);
+    block(done);
+    let evaluation = block(engine.request_evaluation().unwrap());
+    assert_eq!(evaluation.images, 100);
+    let (means, logvars) = block(engine.request_posteriors().unwrap());
+    assert_eq!((means.len(), logvars.len()), (100 * 8, 100 * 8));
+
+    let z = [0.25f32; 8];
+    let x: Vec<f32> = (0..784).map(|i| f32::from(u8::from(i % 7 == 0))).collect();
+    let slider = block(engine.request_decode(Decoding::Slider, &z).unwrap());
+    let samples = block(
+        engine
+            .request_decode(Decoding::Samples, &[z, z, z, z].concat())
+            .unwrap(),
+    );
+    assert_eq!(samples[..784], slider[..]);
+    let (mean, _) = block(engine.request_encode(&x).unwrap());
+    let reconstruction = block(
+        engine
+            .request_reconstruction(&[x.clone(), x.clone()].concat())
+            .unwrap(),
+    );
+    let (pad_mean, pad_image) = engine.request_encode_and_reconstruct(&x).unwrap();
+    let (pad_mean, pad_image) = (block(pad_mean), block(pad_image));
+    assert_eq!(pad_mean, mean);
+    assert_eq!(pad_image[..], reconstruction[..784]);
+    let lines = LatentLines::interpolation(&[0.0; 8], &z, 6);
+    let decoded = engine
+        .request_line_sets(&[(Lines::Interpolation, &lines)])
+        .unwrap();
+    let [line] = <[_; 1]>::try_from(decoded).ok().unwrap();
+    let line = block(line);
+    assert_eq!(line.len(), 6 * 784);
+    assert!(engine.request_decode(Decoding::Slider, &[0.0; 7]).is_err());
+
+    // The checkpoint holds the trained step; the other engine opens it.
+    let saved = block(engine.begin_save());
+    assert_eq!(CpuVae::load(&saved).unwrap().step(), 20);
+    // The snapshot the first read took is confirmed by the next read that finds a fine step
+    // after it: a rollback then returns to step 20.
+    block(engine.train(2).unwrap());
+    let reply = pollster::block_on(engine.begin_metrics(Snapshot::Skip).unwrap());
+    assert_eq!(engine.finish_metrics(reply).unwrap().steps.len(), 2);
+    engine.rollback();
+    assert_eq!(engine.step(), 20);
+    vec![
+        slider,
+        mean,
+        reconstruction,
+        line,
+        vec![evaluation.neg_elbo as f32],
+    ]
+}
+
+#[test]
+fn both_engines_answer_the_one_interface_alike() {
+    let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
+    let whole = Shard::parse(&raw, "mnist.shard.gz").unwrap();
+    let shard = Arc::new(mnist_shard::build::subset(&whole, 512, 100).unwrap());
+    let config = VaeConfig {
+        sizes: vae_reference::Sizes {
+            input: 784,
+            hidden: 64,
+            latent: 8,
+        },
+        batch: 32,
+        seed: 9,
+        ..VaeConfig::default()
+    };
+    let opening = Opening::Fresh(config);
+    let mut gpu = pollster::block_on(GpuEngine::open(context(), opening)).unwrap();
+    let mut cpu = CpuEngine::open(opening).unwrap();
+    assert!(!gpu.is_cpu() && cpu.is_cpu());
+    let ours = through_the_interface(&mut cpu, &shard);
+    let theirs = through_the_interface(&mut gpu, &shard);
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert_eq!(a.len(), b.len());
+        let worst = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| relative(*x, *y))
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-2, "{worst}");
+    }
 }

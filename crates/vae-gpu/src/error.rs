@@ -52,3 +52,19 @@ impl From<vae_model::ModelError> for GpuError {
         }
     }
 }
+
+impl From<GpuError> for vae_model::EngineError {
+    /// A lost device stays one (the page recovers from it); the model's own refusals keep their
+    /// kind; the rest is said as the GPU says it.
+    fn from(error: GpuError) -> Self {
+        use vae_model::{EngineError, ModelError};
+        match error {
+            GpuError::DeviceLost(reason) => EngineError::DeviceLost(reason),
+            GpuError::InvalidInput(message) => {
+                EngineError::Model(ModelError::InvalidInput(message))
+            }
+            GpuError::Checkpoint(message) => EngineError::Model(ModelError::Checkpoint(message)),
+            other => EngineError::Failed(other.to_string()),
+        }
+    }
+}

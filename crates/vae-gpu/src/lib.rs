@@ -8,6 +8,7 @@
 pub mod bench;
 mod context;
 pub mod data;
+mod engine;
 mod error;
 pub mod kernels;
 mod read_watch;
@@ -20,4 +21,5 @@ mod shaders;
 pub mod vae;
 
 pub use context::{binding_limits, AdapterSummary, GpuContext};
+pub use engine::GpuEngine;
 pub use error::GpuError;

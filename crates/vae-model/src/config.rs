@@ -23,7 +23,7 @@ impl BindingLimits {
 }
 
 /// A model and how it trains. Sizes are defaults, not constants.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VaeConfig {
     pub sizes: Sizes,
     /// Images per training step.

@@ -5,11 +5,13 @@
 //! and which snapshot a rollback returns to, [`RollbackPoints`]), and the checkpoint format
 //! (safetensors read and written, PyTorch's state dicts, compact weights). The GPU engine
 //! (`vae-gpu`) and the CPU engine (`vae-cpu`) each build on this crate and not on each other,
-//! so a file, a figure or a rule means the same on both.
+//! so a file, a figure or a rule means the same on both; both implement its [`Engine`], the
+//! interface every caller talks to.
 
 mod checkpoint;
 mod compact;
 mod config;
+pub mod engine;
 mod error;
 mod metrics;
 mod order;
@@ -20,6 +22,7 @@ pub use checkpoint::{
 };
 pub use compact::{inspect_checkpoint, write_weights, CheckpointSummary, WeightDtype};
 pub use config::{BindingLimits, VaeConfig, MAX_KL_WEIGHT};
+pub use engine::{Engine, EngineError, Pending};
 pub use error::ModelError;
 pub use metrics::{
     first_divergence, Evaluation, Judged, MetricsReport, RollbackPoints, Snapshot, StepMetrics,

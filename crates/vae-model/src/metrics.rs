@@ -11,7 +11,7 @@ pub const BLOW_UP_FACTOR: f32 = 100.0;
 pub const EVALUATION_STEP_BASE: u32 = 0x8000_0000;
 
 /// Mean −ELBO, BCE and KL over a data set, in nats per image (one draw of ε per image).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     pub neg_elbo: f64,
     pub bce: f64,
@@ -20,7 +20,7 @@ pub struct Evaluation {
 }
 
 /// One step's batch means, in nats per image.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepMetrics {
     pub step: u64,
     /// −ELBO = BCE + KL.
@@ -30,7 +30,7 @@ pub struct StepMetrics {
 }
 
 /// What a metrics read found.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricsReport {
     /// The steps since the previous read (at most [`METRICS_RING`] of them), oldest first.
     pub steps: Vec<StepMetrics>,

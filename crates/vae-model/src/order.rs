@@ -6,7 +6,7 @@ use vae_reference::SplitMix64;
 /// Where training stands in the data: the epoch (0 before the first) and the position of the
 /// next batch in that epoch's order (`u32::MAX` before the first step). A checkpoint records
 /// both; every engine moves it by [`BatchCursor::advance`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchCursor {
     pub epoch: u64,
     pub position: u32,

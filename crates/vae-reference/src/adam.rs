@@ -1,7 +1,7 @@
 //! Adam (Kingma & Ba 2015) with bias correction, exactly as `torch.optim.Adam` computes it.
 
 /// Adam's hyperparameters.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdamConfig {
     pub lr: f64,
     pub beta1: f64,

@@ -4,7 +4,7 @@
 //! and the checkpoint format uses the names (those of the reference PyTorch model).
 
 /// The model's sizes: input pixels, hidden width, latent dimensions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Sizes {
     pub input: usize,
     pub hidden: usize,

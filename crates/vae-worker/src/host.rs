@@ -1,32 +1,41 @@
-//! The worker's side: a [`CpuVae`] and its data, answering one [`Request`] at a time. Nothing
-//! here knows about JavaScript, so it is tested natively.
+//! The worker's side: the CPU engine ([`CpuEngine`], through the model's [`Engine`] interface)
+//! and its data, answering one [`Request`] at a time. Nothing here knows about JavaScript, so
+//! it is tested natively.
 
-use mnist_shard::{OwnedSplit, Shard};
-use vae_cpu::{CpuError, CpuVae, EvaluationRun, Share, StepShare};
+use std::sync::Arc;
 
-use crate::protocol::{
-    calibration_batch, Floats, Reply, Request, Settings, Source, Standing, StepMetricsMessage,
-};
+use vae_cpu::{CpuData, CpuEngine, CpuError, Share, StepShare};
+use vae_model::engine::{ready_now, Decoding, Opening};
+use vae_model::{Engine, EngineError, MetricsReport, Pending};
 
-/// The shard's name in messages about it.
-const SHARD_NAME: &str = "mnist.shard";
+use crate::protocol::{calibration_batch, Floats, Reply, Request, Source, Standing};
 
 #[derive(Default)]
 pub struct Host {
-    vae: Option<CpuVae>,
-    train: Option<OwnedSplit>,
-    test: Option<OwnedSplit>,
-    evaluation: Option<EvaluationRun>,
-    /// The last complete evaluation's means and log-variances, `[images, latent]` each.
-    posteriors: Option<(Vec<f32>, Vec<f32>)>,
+    engine: Option<CpuEngine>,
+    /// The shard's two parts, parsed once for every model opened after them.
+    data: Option<Arc<CpuData>>,
     /// The share of every batch this worker trains ([`Request::Share`]); none: all of it.
     share: Option<Share>,
     /// While shared steps are timed: the batch they run on, and the model set aside meanwhile.
-    calibration: Option<(Vec<f32>, Option<CpuVae>)>,
+    calibration: Option<(Vec<f32>, Option<CpuEngine>)>,
 }
 
-fn failed(error: CpuError) -> Reply {
+fn failed(error: EngineError) -> Reply {
     Reply::Failed(error.to_string())
+}
+
+/// The result of the in-process engine's request, which is ready when made.
+fn now<T>(request: Result<Pending<T>, EngineError>) -> Result<T, EngineError> {
+    ready_now(request?).unwrap_or_else(|| {
+        Err(EngineError::Failed(
+            "the CPU engine's result was not ready".into(),
+        ))
+    })
+}
+
+fn no_model() -> CpuError {
+    CpuError::InvalidInput("no model is open in the CPU worker".into())
 }
 
 impl Host {
@@ -40,8 +49,8 @@ impl Host {
     /// them just as identical).
     pub fn shared(&self) -> Option<Share> {
         let share = self.share?;
-        match &self.vae {
-            Some(vae) => share.check(vae.config().batch).ok().map(|_| share),
+        match &self.engine {
+            Some(engine) => share.check(engine.config().batch).ok().map(|_| share),
             // Training without a model fails, and the other worker must hear of it.
             None => Some(share),
         }
@@ -53,10 +62,7 @@ impl Host {
         let share = self
             .shared()
             .ok_or_else(|| CpuError::InvalidInput("this worker's training is not shared".into()))?;
-        let vae = self
-            .vae
-            .as_mut()
-            .ok_or_else(|| CpuError::InvalidInput("no model is open in the CPU worker".into()))?;
+        let vae = self.engine.as_mut().ok_or_else(no_model)?.vae_mut();
         match &self.calibration {
             Some((x, _)) => vae.begin_shared_step_on(share, x),
             None => vae.begin_shared_step(share),
@@ -67,10 +73,10 @@ impl Host {
     /// [`calibration_batch`] time, until [`Host::end_calibration`].
     pub fn begin_calibration(&mut self) -> Result<(), CpuError> {
         let config = vae_model::VaeConfig::default();
-        let fresh = CpuVae::new(config)?;
+        let fresh = CpuEngine::open(Opening::Fresh(config))?;
         let x = calibration_batch(config.batch as usize, config.sizes.input);
         if self.calibration.is_none() {
-            let aside = self.vae.replace(fresh);
+            let aside = self.engine.replace(fresh);
             self.calibration = Some((x, aside));
         }
         Ok(())
@@ -79,17 +85,20 @@ impl Host {
     /// Puts the model back after a calibration.
     pub fn end_calibration(&mut self) {
         if let Some((_, aside)) = self.calibration.take() {
-            self.vae = aside;
+            self.engine = aside;
         }
     }
 
     /// The open model's step (0 with none).
     pub fn share_step(&self) -> u64 {
-        self.vae.as_ref().map_or(0, |vae| vae.step())
+        self.engine.as_ref().map_or(0, |engine| engine.step())
     }
 
-    pub fn share_gradients(&self) -> &[f32] {
-        self.vae.as_ref().map_or(&[], |vae| vae.share_gradients())
+    /// This worker's gradient of the step under way, for the other worker.
+    pub fn share_gradients(&mut self) -> &[f32] {
+        self.engine
+            .as_mut()
+            .map_or(&[], |engine| engine.vae_mut().share_gradients())
     }
 
     /// Takes the step with the other worker's share; on a mismatch the step is given up.
@@ -99,7 +108,7 @@ impl Host {
         other: StepShare,
         gradients: &[f32],
     ) -> Result<u64, CpuError> {
-        let vae = self.vae()?;
+        let vae = self.engine.as_mut().ok_or_else(no_model)?.vae_mut();
         let finished = vae.finish_shared_step(own, &[(other, gradients)]);
         if finished.is_err() {
             vae.abandon_shared_step();
@@ -108,195 +117,130 @@ impl Host {
     }
 
     pub fn abandon_shared_step(&mut self) {
-        if let Some(vae) = self.vae.as_mut() {
-            vae.abandon_shared_step();
+        if let Some(engine) = self.engine.as_mut() {
+            engine.vae_mut().abandon_shared_step();
         }
     }
 
-    fn vae(&mut self) -> Result<&mut CpuVae, CpuError> {
-        self.vae
-            .as_mut()
-            .ok_or_else(|| CpuError::InvalidInput("no model is open in the CPU worker".into()))
+    fn engine(&mut self) -> Result<&mut CpuEngine, CpuError> {
+        self.engine.as_mut().ok_or_else(no_model)
     }
 
-    fn answer(&mut self, request: Request, now_ms: &dyn Fn() -> f64) -> Result<Reply, CpuError> {
+    fn answer(&mut self, request: Request, now_ms: &dyn Fn() -> f64) -> Result<Reply, EngineError> {
         Ok(match request {
             Request::Open(source) => {
-                let mut vae = match source {
-                    Source::Fresh(settings) => CpuVae::new(settings.into())?,
-                    Source::Checkpoint {
+                let opening = match &source {
+                    Source::Fresh(config) => Opening::Fresh(*config),
+                    Source::Checkpoint { bytes, settings } => Opening::Checkpoint {
                         bytes,
-                        settings: Some(settings),
-                    } => CpuVae::load_state_dict_as(&bytes, settings.into())?,
-                    Source::Checkpoint { bytes, .. } => CpuVae::load(&bytes)?,
+                        settings: *settings,
+                    },
                 };
-                if let Some(train) = &self.train {
-                    vae.set_training_data(&train.split())?;
+                let mut engine = CpuEngine::open(opening)?;
+                if let Some(data) = &self.data {
+                    engine.set_data(Arc::clone(data))?;
                 }
-                let cursor = vae.position();
                 let standing = Standing {
-                    settings: Settings::from(vae.config()),
-                    step: vae.step(),
-                    epoch: cursor.epoch,
-                    position: cursor.position,
+                    config: *engine.config(),
+                    step: engine.step(),
+                    cursor: engine.vae().position(),
                 };
                 // Only a whole new model replaces the old one.
-                self.vae = Some(vae);
-                self.evaluation = None;
-                self.posteriors = None;
+                self.engine = Some(engine);
                 Reply::Opened(standing)
             }
             Request::SetData { shard } => {
-                let parsed = Shard::parse(&shard, SHARD_NAME)
-                    .map_err(|e| CpuError::InvalidInput(e.to_string()))?;
-                let (train, test) = (
-                    parsed.train().to_owned_split(),
-                    parsed.test().to_owned_split(),
-                );
-                if let Some(vae) = self.vae.as_mut() {
-                    vae.set_training_data(&train.split())?;
+                let data = Arc::new(CpuData::parse(&shard)?);
+                if let Some(engine) = self.engine.as_mut() {
+                    engine.set_data(Arc::clone(&data))?;
                 }
-                let batch = self.vae.as_ref().map_or(1, |v| v.config().batch as usize);
-                let reply = Reply::DataSet {
-                    train_images: train.split().len(),
-                    test_images: test.split().len(),
-                    evaluation_batches: test
-                        .split()
-                        .len()
-                        .div_ceil(batch.min(test.split().len().max(1)))
-                        as u32,
-                };
-                self.train = Some(train);
-                self.test = Some(test);
-                reply
+                let (train, test) = (data.train.split().len(), data.test.split().len());
+                let batch = self
+                    .engine
+                    .as_ref()
+                    .map_or(1, |e| e.config().batch as usize);
+                self.data = Some(data);
+                Reply::DataSet {
+                    train_images: train,
+                    test_images: test,
+                    evaluation_batches: test.div_ceil(batch.min(test.max(1))) as u32,
+                }
             }
             Request::Train { steps } => {
                 let started = now_ms();
-                let vae = self.vae()?;
-                vae.train_steps(steps)?;
+                let engine = self.engine()?;
+                now(engine.train(steps))?;
                 Reply::Trained {
-                    step: vae.step(),
+                    step: engine.step(),
                     ms: now_ms() - started,
                 }
             }
             Request::Metrics { snapshot } => {
-                let vae = self.vae()?;
+                let engine = self.engine()?;
                 let snapshot = if snapshot {
                     vae_model::Snapshot::Take
                 } else {
                     vae_model::Snapshot::Skip
                 };
-                let report = vae.metrics_with(snapshot);
+                let reply = now(engine.begin_metrics(snapshot));
+                let report: MetricsReport = engine.finish_metrics(reply)?;
                 Reply::Metrics {
-                    steps: report
-                        .steps
-                        .iter()
-                        .map(|m| StepMetricsMessage {
-                            step: m.step,
-                            neg_elbo: m.neg_elbo,
-                            bce: m.bce,
-                            kl: m.kl,
-                        })
-                        .collect(),
-                    diverged_at: report.diverged_at,
-                    rollback_to: vae.rollback_step(),
+                    report,
+                    rollback_to: engine.vae().rollback_step(),
                 }
             }
             Request::Rollback => {
-                let vae = self.vae()?;
-                vae.rollback();
-                let step = vae.step();
-                self.evaluation = None;
-                Reply::RolledBack { step }
+                let engine = self.engine()?;
+                engine.rollback();
+                Reply::RolledBack {
+                    step: engine.step(),
+                }
             }
             Request::Evaluate { batches } => {
-                let Host {
-                    vae,
-                    test,
-                    evaluation,
-                    ..
-                } = self;
-                let vae = vae.as_mut().ok_or_else(|| {
-                    CpuError::InvalidInput("no model is open in the CPU worker".into())
-                })?;
-                let test = test.as_ref().ok_or_else(|| {
-                    CpuError::InvalidInput("the CPU worker has no test data".into())
-                })?;
-                let mut run = match evaluation.take() {
-                    Some(run) => run,
-                    None => vae.begin_evaluation(&test.split(), 0, true)?,
-                };
-                let remaining = vae.evaluate_batches(&mut run, &test.split(), batches)?;
-                *evaluation = Some(run);
+                let (remaining, _) = self.engine()?.run_evaluation(batches)?;
                 Reply::Evaluated { remaining }
             }
             Request::FinishEvaluation => {
-                let run = self
-                    .evaluation
-                    .take()
-                    .ok_or_else(|| CpuError::InvalidInput("no evaluation is under way".into()))?;
-                if run.remaining() > 0 {
-                    let remaining = run.remaining();
-                    self.evaluation = Some(run);
-                    return Err(CpuError::InvalidInput(format!(
-                        "{remaining} of the evaluation's batches have not run yet"
-                    )));
-                }
-                let latent = self.vae()?.config().sizes.latent;
-                let (evaluation, rows) = run.finish();
-                let mut means = Vec::with_capacity(rows.len() / 2);
-                let mut logvars = Vec::with_capacity(rows.len() / 2);
-                for row in rows.chunks_exact(2 * latent) {
-                    means.extend_from_slice(&row[..latent]);
-                    logvars.extend_from_slice(&row[latent..]);
-                }
-                self.posteriors = Some((means, logvars));
-                Reply::evaluation(&evaluation)
+                Reply::Evaluation(now(self.engine()?.request_evaluation())?)
             }
             Request::CancelEvaluation => {
-                self.evaluation = None;
+                self.engine()?.cancel_evaluation();
                 Reply::Done
             }
             Request::Posteriors => {
-                let (means, logvars) = self.posteriors.as_ref().ok_or_else(|| {
-                    CpuError::InvalidInput(
-                        "the posteriors are read after a complete evaluation".into(),
-                    )
-                })?;
+                let (means, logvars) = now(self.engine()?.request_posteriors())?;
                 Reply::Posteriors {
-                    means: Floats::from_slice(means),
-                    logvars: Floats::from_slice(logvars),
+                    means: Floats::from_slice(&means),
+                    logvars: Floats::from_slice(&logvars),
                 }
             }
             Request::Decode { z } => {
-                Reply::Images(Floats::from_slice(&self.vae()?.decode(&z.to_vec())?))
+                let images = now(self.engine()?.request_decode(Decoding::Slider, &z.to_vec()))?;
+                Reply::Images(Floats::from_slice(&images))
             }
             Request::Encode { x } => {
-                let (mean, logvar) = self.vae()?.encode(&x.to_vec())?;
+                let (mean, logvar) = now(self.engine()?.request_encode(&x.to_vec()))?;
                 Reply::Posterior {
                     mean: Floats::from_slice(&mean),
                     logvar: Floats::from_slice(&logvar),
                 }
             }
             Request::Reconstruct { x } => {
-                Reply::Images(Floats::from_slice(&self.vae()?.reconstruct(&x.to_vec())?))
+                let images = now(self.engine()?.request_reconstruction(&x.to_vec()))?;
+                Reply::Images(Floats::from_slice(&images))
             }
             Request::EncodeAndReconstruct { x } => {
-                let x = x.to_vec();
-                let vae = self.vae()?;
-                let (mean, _) = vae.encode(&x)?;
-                // A reconstruction is the decode at the posterior mean: no second encoder pass.
-                let image = vae.decode(&mean)?;
+                let (mean, image) = self.engine()?.request_encode_and_reconstruct(&x.to_vec())?;
                 Reply::EncodedAndReconstructed {
-                    mean: Floats::from_slice(&mean),
-                    image: Floats::from_slice(&image),
+                    mean: Floats::from_slice(&now(Ok(mean))?),
+                    image: Floats::from_slice(&now(Ok(image))?),
                 }
             }
-            Request::Save => Reply::Saved(self.vae()?.save()?),
+            Request::Save => Reply::Saved(now(Ok(self.engine()?.begin_save()))?),
             Request::Share { index, count } => {
                 let share = Share { index, count };
                 if count > 2 || share.check(u32::MAX).is_err() {
-                    return Err(CpuError::InvalidInput(format!(
+                    return Err(EngineError::invalid(format!(
                         "share {index} of {count}: training is shared by two workers at most"
                     )));
                 }
@@ -305,7 +249,7 @@ impl Host {
             }
             Request::Calibrate { steps } => {
                 let config = vae_model::VaeConfig::default();
-                let mut vae = CpuVae::new(config)?;
+                let mut vae = vae_cpu::CpuVae::new(config)?;
                 let x = calibration_batch(config.batch as usize, config.sizes.input);
                 vae.train_step_on(&x)?;
                 let started = now_ms();

@@ -6,8 +6,7 @@
 //! `serde-wasm-bindgen` turns into one `Uint8Array` rather than a JS array of numbers.
 
 use serde::{Deserialize, Serialize};
-use vae_model::{Evaluation, MetricsReport, StepMetrics, VaeConfig};
-use vae_reference::{AdamConfig, Sizes};
+use vae_model::{BatchCursor, Evaluation, MetricsReport, VaeConfig};
 
 /// `f32` values as little-endian bytes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -26,68 +25,15 @@ impl Floats {
     }
 }
 
-/// [`VaeConfig`] as the messages carry it.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Settings {
-    pub input: usize,
-    pub hidden: usize,
-    pub latent: usize,
-    pub batch: u32,
-    pub lr: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    pub seed: u64,
-    pub kl_weight: f64,
-}
-
-impl From<&VaeConfig> for Settings {
-    fn from(c: &VaeConfig) -> Self {
-        Self {
-            input: c.sizes.input,
-            hidden: c.sizes.hidden,
-            latent: c.sizes.latent,
-            batch: c.batch,
-            lr: c.adam.lr,
-            beta1: c.adam.beta1,
-            beta2: c.adam.beta2,
-            eps: c.adam.eps,
-            seed: c.seed,
-            kl_weight: c.kl_weight,
-        }
-    }
-}
-
-impl From<Settings> for VaeConfig {
-    fn from(s: Settings) -> Self {
-        VaeConfig {
-            sizes: Sizes {
-                input: s.input,
-                hidden: s.hidden,
-                latent: s.latent,
-            },
-            batch: s.batch,
-            adam: AdamConfig {
-                lr: s.lr,
-                beta1: s.beta1,
-                beta2: s.beta2,
-                eps: s.eps,
-            },
-            seed: s.seed,
-            kl_weight: s.kl_weight,
-        }
-    }
-}
-
 /// Where a model comes from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Source {
-    Fresh(Settings),
+    Fresh(VaeConfig),
     /// A checkpoint's bytes; `settings` for a plain state dict trained with the page's settings.
     Checkpoint {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
-        settings: Option<Settings>,
+        settings: Option<VaeConfig>,
     },
 }
 
@@ -158,20 +104,10 @@ pub fn calibration_batch(batch: usize, input: usize) -> Vec<f32> {
 /// Where the model stands: what the page mirrors to plan its work.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Standing {
-    pub settings: Settings,
+    pub config: VaeConfig,
     pub step: u64,
-    /// The training position a checkpoint recorded: `(epoch, position)`, `u32::MAX` before the
-    /// first epoch.
-    pub epoch: u64,
-    pub position: u32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StepMetricsMessage {
-    pub step: u64,
-    pub neg_elbo: f32,
-    pub bce: f32,
-    pub kl: f32,
+    /// The training position (a checkpoint's, or the start).
+    pub cursor: BatchCursor,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -192,8 +128,7 @@ pub enum Reply {
         ms: f64,
     },
     Metrics {
-        steps: Vec<StepMetricsMessage>,
-        diverged_at: Option<u64>,
+        report: MetricsReport,
         /// The step a rollback now returns to.
         rollback_to: u64,
     },
@@ -203,12 +138,7 @@ pub enum Reply {
     Evaluated {
         remaining: u32,
     },
-    Evaluation {
-        neg_elbo: f64,
-        bce: f64,
-        kl: f64,
-        images: usize,
-    },
+    Evaluation(Evaluation),
     Posteriors {
         means: Floats,
         logvars: Floats,
@@ -236,30 +166,4 @@ pub enum Reply {
 pub struct Envelope<T> {
     pub id: u64,
     pub body: T,
-}
-
-impl Reply {
-    pub fn metrics_report(steps: &[StepMetricsMessage], diverged_at: Option<u64>) -> MetricsReport {
-        MetricsReport {
-            steps: steps
-                .iter()
-                .map(|m| StepMetrics {
-                    step: m.step,
-                    neg_elbo: m.neg_elbo,
-                    bce: m.bce,
-                    kl: m.kl,
-                })
-                .collect(),
-            diverged_at,
-        }
-    }
-
-    pub fn evaluation(e: &Evaluation) -> Self {
-        Reply::Evaluation {
-            neg_elbo: e.neg_elbo,
-            bce: e.bce,
-            kl: e.kl,
-            images: e.images,
-        }
-    }
 }

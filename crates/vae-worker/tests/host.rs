@@ -5,7 +5,7 @@ use mnist_shard::{decompress, Shard};
 use vae_cpu::CpuVae;
 use vae_model::VaeConfig;
 use vae_worker::host::Host;
-use vae_worker::protocol::{Envelope, Floats, Reply, Request, Settings, Source};
+use vae_worker::protocol::{Envelope, Floats, Reply, Request, Source};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
 
@@ -17,7 +17,7 @@ fn ask(host: &mut Host, request: Request) -> Reply {
     host.handle(request, &now)
 }
 
-fn opened(settings: Settings) -> (Host, Vec<u8>) {
+fn opened(settings: VaeConfig) -> (Host, Vec<u8>) {
     let raw = decompress(SHARD, "mnist.shard.gz").unwrap().into_owned();
     let mut host = Host::default();
     assert!(matches!(
@@ -47,7 +47,7 @@ fn the_worker_trains_and_evaluates_as_the_engine_does() {
         batch: 64,
         ..VaeConfig::default()
     };
-    let (mut host, raw) = opened(Settings::from(&config));
+    let (mut host, raw) = opened(config);
     let shard = Shard::parse(&raw, "mnist.shard").unwrap();
     let mut engine = CpuVae::new(config).unwrap();
     engine.set_training_data(&shard.train()).unwrap();
@@ -64,14 +64,9 @@ fn the_worker_trains_and_evaluates_as_the_engine_does() {
         Reply::Trained { step: 5, .. }
     ));
     match ask(&mut host, Request::Metrics { snapshot: true }) {
-        Reply::Metrics {
-            steps, diverged_at, ..
-        } => {
-            assert_eq!(
-                Reply::metrics_report(&steps, diverged_at).steps,
-                expected.steps
-            );
-            assert_eq!(diverged_at, None);
+        Reply::Metrics { report, .. } => {
+            assert_eq!(report.steps, expected.steps);
+            assert_eq!(report.diverged_at, None);
         }
         other => panic!("{other:?}"),
     }
@@ -88,11 +83,9 @@ fn the_worker_trains_and_evaluates_as_the_engine_does() {
         ));
     }
     match ask(&mut host, Request::FinishEvaluation) {
-        Reply::Evaluation {
-            neg_elbo, images, ..
-        } => {
-            assert_eq!(neg_elbo, expected_eval.neg_elbo);
-            assert_eq!(images, shard.test().len());
+        Reply::Evaluation(evaluation) => {
+            assert_eq!(evaluation.neg_elbo, expected_eval.neg_elbo);
+            assert_eq!(evaluation.images, shard.test().len());
         }
         other => panic!("{other:?}"),
     }
@@ -114,7 +107,7 @@ fn the_worker_trains_and_evaluates_as_the_engine_does() {
 
 #[test]
 fn a_bad_request_leaves_the_model_and_a_checkpoint_moves_it() {
-    let (mut host, _) = opened(Settings::from(&VaeConfig::default()));
+    let (mut host, _) = opened(VaeConfig::default());
     ask(&mut host, Request::Train { steps: 3 });
     let before = match ask(
         &mut host,
@@ -176,7 +169,7 @@ fn a_bad_request_leaves_the_model_and_a_checkpoint_moves_it() {
     let Reply::Saved(bytes) = ask(&mut host, Request::Save) else {
         panic!()
     };
-    let (mut other, _) = opened(Settings::from(&VaeConfig::default()));
+    let (mut other, _) = opened(VaeConfig::default());
     match ask(
         &mut other,
         Request::Open(Source::Checkpoint {
@@ -186,7 +179,10 @@ fn a_bad_request_leaves_the_model_and_a_checkpoint_moves_it() {
     ) {
         Reply::Opened(standing) => {
             assert_eq!(standing.step, 3);
-            assert_eq!((standing.epoch, standing.position), (1, 3 * 128));
+            assert_eq!(
+                (standing.cursor.epoch, standing.cursor.position),
+                (1, 3 * 128)
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -216,9 +212,15 @@ fn messages_keep_their_payloads_through_encoding() {
         Request::Decode { z } => assert_eq!(z.to_vec(), vec![1.5, -0.25, f32::MIN_POSITIVE]),
         other => panic!("{other:?}"),
     }
-    let settings = Settings::from(&VaeConfig {
+    // The model's settings travel as they are, every field exact.
+    let config = VaeConfig {
         seed: u64::MAX,
+        kl_weight: 0.3,
         ..VaeConfig::default()
-    });
-    assert_eq!(VaeConfig::from(settings).seed, u64::MAX);
+    };
+    let text = serde_json::to_string(&Request::Open(Source::Fresh(config))).unwrap();
+    match serde_json::from_str::<Request>(&text).unwrap() {
+        Request::Open(Source::Fresh(back)) => assert_eq!(back, config),
+        other => panic!("{other:?}"),
+    }
 }

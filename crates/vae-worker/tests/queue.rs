@@ -4,7 +4,7 @@
 use mnist_shard::decompress;
 use vae_model::VaeConfig;
 use vae_worker::host::Host;
-use vae_worker::protocol::{Reply, Request, Settings, Source};
+use vae_worker::protocol::{Reply, Request, Source};
 use vae_worker::queue::{Outbox, PeerMessage, Queue};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
@@ -106,12 +106,12 @@ impl Pair {
     }
 }
 
-fn settings() -> Settings {
-    Settings::from(&VaeConfig {
+fn settings() -> VaeConfig {
+    VaeConfig {
         batch: 32,
         seed: 21,
         ..VaeConfig::default()
-    })
+    }
 }
 
 fn shard() -> Vec<u8> {
@@ -133,7 +133,7 @@ fn assert_same_models(first: &[u8], second: &[u8]) {
 
 fn curve(reply: &Reply) -> Vec<f32> {
     match reply {
-        Reply::Metrics { steps, .. } => steps.iter().map(|m| m.neg_elbo).collect(),
+        Reply::Metrics { report, .. } => report.steps.iter().map(|m| m.neg_elbo).collect(),
         other => panic!("{other:?}"),
     }
 }

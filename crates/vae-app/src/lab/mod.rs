@@ -190,8 +190,9 @@ impl LabController {
     fn fail(&self, error: EngineError) {
         let device = self.context().map(|context| context.check_device());
         let error = match (error, device) {
-            (EngineError::Gpu(GpuError::DeviceLost(reason)), _)
-            | (_, Some(Err(GpuError::DeviceLost(reason)))) => return self.device_lost(reason),
+            (EngineError::DeviceLost(reason), _) | (_, Some(Err(GpuError::DeviceLost(reason)))) => {
+                return self.device_lost(reason)
+            }
             (error, _) => error,
         };
         if let Some(lab) = self.lab.borrow_mut().as_mut() {

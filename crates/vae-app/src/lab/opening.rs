@@ -8,9 +8,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mnist_shard::Shard;
 use vae_gpu::vae::{prior_sample, VaeConfig};
-use vae_gpu::GpuError;
 
-use super::engine::{Backend, Decoding, EngineError, Model, Opening};
+use super::engine::{self, Backend, Decoding, EngineError, Model, Opening};
 use super::{
     message, schedule, views, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, OneInFlight,
     Phase, SaveState, DECODE_SIZES, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
@@ -201,7 +200,7 @@ impl LabController {
                 settings: *settings,
             },
         };
-        let mut model = Model::open(&backend, opening).await?;
+        let mut model = engine::open(&backend, opening).await?;
         let config = *model.config();
         if fresh_page {
             // The model's digit first: the data may still be on its way, and binding it, the
@@ -209,14 +208,13 @@ impl LabController {
             self.draw_first_digit(&model).await;
         }
         let Some(data) = self.shard.wait().await else {
-            return Err(EngineError::Gpu(GpuError::InvalidInput(
-                "the training data never arrived".into(),
-            )));
+            return Err(EngineError::invalid("the training data never arrived"));
         };
         let raw = data.bytes();
-        let shard = Shard::parse(&raw, SHARD_URL)
-            .map_err(|e| EngineError::Gpu(GpuError::InvalidInput(e.to_string())))?;
-        model.bind_data(&raw, &shard, DECODE_SIZES).await?;
+        let shard =
+            Shard::parse(&raw, SHARD_URL).map_err(|e| EngineError::invalid(e.to_string()))?;
+        model.bind_data(&raw).await?;
+        model.prepare_decodes(DECODE_SIZES).await?;
         let test = shard.test();
         let test_images = (0..PICKABLE_DIGITS.max(RECONSTRUCTIONS).min(test.len()))
             .map(|i| test.image_f32(i))

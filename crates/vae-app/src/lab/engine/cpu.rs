@@ -5,14 +5,17 @@
 use std::rc::Rc;
 use std::sync::Arc;
 
+use vae_model::engine::{Binding, DecodeSizes};
 use vae_model::{BatchCursor, Evaluation, MetricsReport, Snapshot, VaeConfig};
 use vae_reference::latent::LatentLines;
-use vae_worker::protocol::{Floats, Reply, Request, Settings, Source};
+use vae_worker::protocol::{Floats, Reply, Request, Source};
 use vae_worker::workers::CpuWorkers;
 
-use super::{Decoding, EngineError, Lines, MetricsReply, Opening, Pending, PendingPair, Posterior};
+use super::{
+    Decoding, Engine, EngineError, Lines, MetricsReply, Opening, Pending, PendingPair, Posterior,
+};
 
-pub struct CpuModel {
+pub struct WorkerEngine {
     worker: Rc<CpuWorkers>,
     /// How many workers train and why, as the page says it.
     workers_why: String,
@@ -28,7 +31,7 @@ pub struct CpuModel {
 }
 
 fn unexpected(reply: Reply) -> EngineError {
-    EngineError::Cpu(format!("the CPU worker answered oddly: {reply:?}"))
+    EngineError::Failed(format!("the CPU worker answered oddly: {reply:?}"))
 }
 
 /// A request whose reply `read` turns into the result.
@@ -38,7 +41,7 @@ fn ask<T: 'static>(
     read: impl FnOnce(Reply) -> Result<T, EngineError> + 'static,
 ) -> Pending<T> {
     let reply = worker.request(request);
-    Box::pin(async move { read(reply.await.map_err(EngineError::Cpu)?) })
+    Box::pin(async move { read(reply.await.map_err(EngineError::Failed)?) })
 }
 
 fn images(reply: Reply) -> Result<Vec<f32>, EngineError> {
@@ -58,33 +61,30 @@ fn done(reply: Reply) -> Result<(), EngineError> {
     }
 }
 
-impl CpuModel {
+impl WorkerEngine {
     pub async fn open(
         worker: Rc<CpuWorkers>,
         workers_why: String,
         opening: Opening<'_>,
     ) -> Result<Self, EngineError> {
         let source = match opening {
-            Opening::Fresh(config) => Source::Fresh(Settings::from(&config)),
+            Opening::Fresh(config) => Source::Fresh(config),
             Opening::Checkpoint { bytes, settings } => Source::Checkpoint {
                 bytes: bytes.to_vec(),
-                settings: settings.as_ref().map(Settings::from),
+                settings,
             },
         };
         let standing = match worker.request(Request::Open(source)).await {
             Ok(Reply::Opened(standing)) => standing,
             Ok(other) => return Err(unexpected(other)),
-            Err(message) => return Err(EngineError::Cpu(message)),
+            Err(message) => return Err(EngineError::Failed(message)),
         };
         Ok(Self {
             worker,
             workers_why,
-            config: standing.settings.into(),
+            config: standing.config,
             step: standing.step,
-            cursor: BatchCursor {
-                epoch: standing.epoch,
-                position: standing.position,
-            },
+            cursor: standing.cursor,
             train_images: None,
             evaluation_batches: 0,
             evaluation_next: 0,
@@ -93,9 +93,9 @@ impl CpuModel {
     }
 
     /// Sends the shard's bytes to the worker, which parses them itself.
-    pub async fn bind_data(&mut self, raw: &Arc<Vec<u8>>) -> Result<(), EngineError> {
+    async fn send_data(&mut self, raw: &[u8]) -> Result<(), EngineError> {
         let request = Request::SetData {
-            shard: raw.as_ref().clone(),
+            shard: raw.to_vec(),
         };
         match self.worker.request(request).await {
             Ok(Reply::DataSet {
@@ -108,46 +108,70 @@ impl CpuModel {
                 Ok(())
             }
             Ok(other) => Err(unexpected(other)),
-            Err(message) => Err(EngineError::Cpu(message)),
+            Err(message) => Err(EngineError::Failed(message)),
         }
     }
 
-    pub fn simd(&self) -> &str {
-        self.worker.simd()
+    fn check(&self, values: &[f32], width: usize, what: &str) -> Result<(), EngineError> {
+        if values.is_empty() || !values.len().is_multiple_of(width) {
+            return Err(EngineError::invalid(format!(
+                "{} values are not a whole number of {width}-{what}",
+                values.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Engine for WorkerEngine {
+    fn engine_name(&self) -> String {
+        match self.worker.count() {
+            1 => format!("CPU ({})", self.worker.simd()),
+            workers => format!("CPU ({}, {workers} workers)", self.worker.simd()),
+        }
     }
 
-    /// How many workers train (two share each batch).
-    pub fn workers(&self) -> usize {
-        self.worker.count()
+    fn is_cpu(&self) -> bool {
+        true
     }
 
-    pub fn workers_why(&self) -> &str {
-        &self.workers_why
+    fn workers_why(&self) -> String {
+        self.workers_why.clone()
     }
 
-    pub fn config(&self) -> &VaeConfig {
+    fn bind_data(&mut self, shard: &Arc<Vec<u8>>) -> Binding<'_> {
+        let shard = Arc::clone(shard);
+        Box::pin(async move { self.send_data(&shard).await })
+    }
+
+    fn prepare_decodes(&mut self, _sizes: DecodeSizes) -> Binding<'_> {
+        // The worker decodes any number of images with the model's own buffers.
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn config(&self) -> &VaeConfig {
         &self.config
     }
 
-    pub fn step(&self) -> u64 {
+    fn step(&self) -> u64 {
         self.step
     }
 
-    pub fn steps_per_epoch(&self) -> Option<u64> {
+    fn steps_per_epoch(&self) -> Option<u64> {
         Some(self.train_images? as u64 / u64::from(self.config.batch))
     }
 
-    pub fn epoch_progress(&self) -> Option<(u64, u64)> {
+    fn epoch_progress(&self) -> Option<(u64, u64)> {
         Some(
             self.cursor
                 .progress(self.config.batch, self.steps_per_epoch()?),
         )
     }
 
-    pub fn train(&mut self, n: u32) -> Result<Pending<()>, EngineError> {
+    fn train(&mut self, n: u32) -> Result<Pending<()>, EngineError> {
         let count = self
             .train_images
-            .ok_or_else(|| EngineError::Cpu("the CPU worker has no training data".into()))?;
+            .ok_or_else(|| EngineError::invalid("the CPU worker has no training data"))?;
         let batch = self.config.batch;
         // The engine's own rule for where each step's batch comes from.
         for _ in 0..n {
@@ -157,58 +181,42 @@ impl CpuModel {
         Ok(ask(&self.worker, Request::Train { steps: n }, done))
     }
 
-    pub fn begin_metrics(
-        &mut self,
-        snapshot: Snapshot,
-    ) -> Result<Pending<MetricsReply>, EngineError> {
+    fn begin_metrics(&mut self, snapshot: Snapshot) -> Result<Pending<MetricsReply>, EngineError> {
         let request = Request::Metrics {
             snapshot: snapshot == Snapshot::Take,
         };
         Ok(ask(&self.worker, request, |reply| match reply {
             Reply::Metrics {
-                steps,
-                diverged_at,
+                report,
                 rollback_to,
-            } => Ok(MetricsReply::Cpu {
-                report: Reply::metrics_report(&steps, diverged_at),
-                rollback_to,
-            }),
+            } => Ok(MetricsReply::new((report, rollback_to))),
             other => Err(unexpected(other)),
         }))
     }
 
-    pub fn finish_metrics(
+    fn finish_metrics(
         &mut self,
         reply: Result<MetricsReply, EngineError>,
     ) -> Result<MetricsReport, EngineError> {
-        match reply? {
-            MetricsReply::Cpu {
-                report,
-                rollback_to,
-            } => {
-                self.rollback_to = rollback_to;
-                Ok(report)
-            }
-            MetricsReply::Gpu(_) => Err(EngineError::Cpu(
-                "a GPU engine's metrics given to the CPU engine".into(),
-            )),
-        }
+        let (report, rollback_to) = reply?.take::<(MetricsReport, u64)>()?;
+        self.rollback_to = rollback_to;
+        Ok(report)
     }
 
-    pub fn rollback(&mut self) {
+    fn rollback(&mut self) {
         // Queued like everything else: the worker restores the state the last read confirmed.
         drop(self.worker.request(Request::Rollback));
         self.step = self.rollback_to;
         self.evaluation_next = 0;
     }
 
-    pub fn evaluation_remaining(&self) -> u32 {
+    fn evaluation_remaining(&self) -> u32 {
         self.evaluation_batches - self.evaluation_next
     }
 
-    pub fn run_evaluation(&mut self, n: u32) -> Result<(u32, Pending<()>), EngineError> {
+    fn run_evaluation(&mut self, n: u32) -> Result<(u32, Pending<()>), EngineError> {
         if self.evaluation_batches == 0 {
-            return Err(EngineError::Cpu("the CPU worker has no test data".into()));
+            return Err(EngineError::invalid("the CPU worker has no test data"));
         }
         let end = self
             .evaluation_next
@@ -220,9 +228,9 @@ impl CpuModel {
         Ok((self.evaluation_remaining(), queued))
     }
 
-    pub fn request_evaluation(&mut self) -> Result<Pending<Evaluation>, EngineError> {
+    fn request_evaluation(&mut self) -> Result<Pending<Evaluation>, EngineError> {
         if self.evaluation_remaining() > 0 {
-            return Err(EngineError::Cpu(format!(
+            return Err(EngineError::invalid(format!(
                 "{} of the evaluation's batches have not run yet",
                 self.evaluation_remaining()
             )));
@@ -232,33 +240,23 @@ impl CpuModel {
             &self.worker,
             Request::FinishEvaluation,
             |reply| match reply {
-                Reply::Evaluation {
-                    neg_elbo,
-                    bce,
-                    kl,
-                    images,
-                } => Ok(Evaluation {
-                    neg_elbo,
-                    bce,
-                    kl,
-                    images,
-                }),
+                Reply::Evaluation(evaluation) => Ok(evaluation),
                 other => Err(unexpected(other)),
             },
         ))
     }
 
-    pub fn cancel_evaluation(&mut self) {
+    fn cancel_evaluation(&mut self) {
         if self.evaluation_next > 0 {
             drop(self.worker.request(Request::CancelEvaluation));
         }
         self.evaluation_next = 0;
     }
 
-    pub fn request_posteriors(&self) -> Result<Pending<Posterior>, EngineError> {
+    fn request_posteriors(&self) -> Result<Pending<Posterior>, EngineError> {
         if self.evaluation_next != 0 {
-            return Err(EngineError::Cpu(
-                "the posteriors are read after a complete evaluation, not during one".into(),
+            return Err(EngineError::invalid(
+                "the posteriors are read after a complete evaluation, not during one",
             ));
         }
         Ok(ask(
@@ -271,27 +269,13 @@ impl CpuModel {
         ))
     }
 
-    fn check(&self, values: &[f32], width: usize, what: &str) -> Result<(), EngineError> {
-        if values.is_empty() || !values.len().is_multiple_of(width) {
-            return Err(EngineError::Cpu(format!(
-                "invalid input: {} values are not a whole number of {width}-{what}",
-                values.len()
-            )));
-        }
-        Ok(())
-    }
-
-    pub fn request_decode(
-        &self,
-        _what: Decoding,
-        z: &[f32],
-    ) -> Result<Pending<Vec<f32>>, EngineError> {
+    fn request_decode(&self, _what: Decoding, z: &[f32]) -> Result<Pending<Vec<f32>>, EngineError> {
         self.check(z, self.config.sizes.latent, "dimensional latent vectors")?;
         let z = Floats::from_slice(z);
         Ok(ask(&self.worker, Request::Decode { z }, images))
     }
 
-    pub fn request_encode(&self, x: &[f32]) -> Result<Pending<Posterior>, EngineError> {
+    fn request_encode(&self, x: &[f32]) -> Result<Pending<Posterior>, EngineError> {
         self.check(x, self.config.sizes.input, "pixel images")?;
         let x = Floats::from_slice(x);
         Ok(ask(
@@ -304,13 +288,13 @@ impl CpuModel {
         ))
     }
 
-    pub fn request_reconstruction(&self, x: &[f32]) -> Result<Pending<Vec<f32>>, EngineError> {
+    fn request_reconstruction(&self, x: &[f32]) -> Result<Pending<Vec<f32>>, EngineError> {
         self.check(x, self.config.sizes.input, "pixel images")?;
         let x = Floats::from_slice(x);
         Ok(ask(&self.worker, Request::Reconstruct { x }, images))
     }
 
-    pub fn request_line_sets(
+    fn request_line_sets(
         &self,
         sets: &[(Lines, &LatentLines)],
     ) -> Result<Vec<Pending<Vec<f32>>>, EngineError> {
@@ -323,7 +307,7 @@ impl CpuModel {
             .collect())
     }
 
-    pub fn request_encode_and_reconstruct(&self, x: &[f32]) -> Result<PendingPair, EngineError> {
+    fn request_encode_and_reconstruct(&self, x: &[f32]) -> Result<PendingPair, EngineError> {
         self.check(x, self.config.sizes.input, "pixel images")?;
         let x = Floats::from_slice(x);
         let both = self.worker.request(Request::EncodeAndReconstruct { x });
@@ -338,24 +322,24 @@ impl CpuModel {
                 }
                 Ok(other) => {
                     let error = unexpected(other);
-                    let _ = sender.send(Err(EngineError::Cpu(error.to_string())));
+                    let _ = sender.send(Err(error.clone()));
                     Err(error)
                 }
                 Err(message) => {
-                    let _ = sender.send(Err(EngineError::Cpu(message.clone())));
-                    Err(EngineError::Cpu(message))
+                    let _ = sender.send(Err(EngineError::Failed(message.clone())));
+                    Err(EngineError::Failed(message))
                 }
             }
         });
         let image: Pending<Vec<f32>> = Box::pin(async move {
             receiver
                 .await
-                .unwrap_or_else(|_| Err(EngineError::Cpu("the encode was dropped".into())))
+                .unwrap_or_else(|_| Err(EngineError::Failed("the encode was dropped".into())))
         });
         Ok((mean, image))
     }
 
-    pub fn begin_save(&self) -> Pending<Vec<u8>> {
+    fn begin_save(&self) -> Pending<Vec<u8>> {
         ask(&self.worker, Request::Save, |reply| match reply {
             Reply::Saved(bytes) => Ok(bytes),
             other => Err(unexpected(other)),
