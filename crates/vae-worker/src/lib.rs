@@ -1,16 +1,15 @@
-//! The CPU engine in a Web Worker, so training on the CPU never stalls the page: the messages
-//! ([`protocol`]), the worker's side ([`host`] and its [`queue`], plain Rust, tested natively),
-//! and on the web the page's [`client`] for one worker, [`workers`] for the one or two that
-//! train a model (two share each batch), and the worker's entry point (`src/bin/cpu_worker.rs`,
-//! built by trunk as a worker).
+//! Talking to the CPU engine's Web Workers: the messages both sides exchange ([`protocol`]) and
+//! their JS encoding ([`wire`]), and, with the `client` feature (the page's), the page's
+//! [`client`] for one worker and [`workers`] for the one or two that train a model (two share
+//! each batch). The workers themselves are `vae-cpu-worker`: the page links none of their code
+//! and no CPU engine through this crate.
 
-pub mod host;
 pub mod protocol;
-pub mod queue;
+pub mod wire;
 
+#[cfg(feature = "client")]
 pub mod client;
-pub mod entry;
-mod wire;
+#[cfg(feature = "client")]
 pub mod workers;
 
 /// The workers' names as trunk writes them after the binaries (`index.html`): `NAME.js` and

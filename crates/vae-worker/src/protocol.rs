@@ -83,7 +83,7 @@ pub enum Request {
     },
     /// From now on this worker trains share `index` of `count` (at most 2) of every batch,
     /// exchanging gradients with the other worker through the `MessagePort` posted with this
-    /// request ([`crate::queue`]). Both workers are then sent the same model, data, training,
+    /// request (`vae-cpu-worker`'s queue). Both workers are then sent the same model, data, training,
     /// metrics and rollback requests in the same order.
     Share {
         index: u32,

@@ -2,7 +2,7 @@
 
 fn main() {
     #[cfg(target_arch = "wasm32")]
-    vae_worker::entry::run();
+    vae_cpu_worker::entry::run();
     #[cfg(not(target_arch = "wasm32"))]
     eprintln!("cpu-worker runs in a browser's Web Worker; natively, use `vae train --backend cpu`");
 }

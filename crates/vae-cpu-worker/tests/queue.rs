@@ -2,10 +2,10 @@
 //! browser would deliver them) train as one engine does, stay identical, and fail together.
 
 use mnist_shard::decompress;
+use vae_cpu_worker::host::Host;
+use vae_cpu_worker::queue::{Outbox, PeerMessage, Queue};
 use vae_model::VaeConfig;
-use vae_worker::host::Host;
 use vae_worker::protocol::{Reply, Request, Source};
-use vae_worker::queue::{Outbox, PeerMessage, Queue};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
 

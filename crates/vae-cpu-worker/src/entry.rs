@@ -16,10 +16,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 
-use crate::protocol::{Envelope, Reply, Request};
 use crate::queue::{Outbox, PeerMessage, Place, Queue};
-use crate::wire;
 use vae_cpu::{Share, StepShare};
+use vae_worker::protocol::{Envelope, Reply, Request};
+use vae_worker::wire;
 
 fn post(scope: &DedicatedWorkerGlobalScope, id: u64, body: Reply) {
     let value = wire::to_js(&Envelope { id, body })

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use vae_cpu::StepShare;
 
 use crate::host::Host;
-use crate::protocol::{Reply, Request};
+use vae_worker::protocol::{Reply, Request};
 
 /// Where a step of the exchange stands: the round (training request) and the step in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

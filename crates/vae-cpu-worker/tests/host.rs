@@ -3,8 +3,8 @@
 
 use mnist_shard::{decompress, Shard};
 use vae_cpu::CpuVae;
+use vae_cpu_worker::host::Host;
 use vae_model::VaeConfig;
-use vae_worker::host::Host;
 use vae_worker::protocol::{Envelope, Floats, Reply, Request, Source};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");

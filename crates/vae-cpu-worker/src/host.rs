@@ -8,7 +8,7 @@ use vae_cpu::{CpuData, CpuEngine, CpuError, Share, StepShare};
 use vae_model::engine::{ready_now, Decoding, Opening};
 use vae_model::{Engine, EngineError, MetricsReport, Pending};
 
-use crate::protocol::{calibration_batch, Floats, Reply, Request, Source, Standing};
+use vae_worker::protocol::{calibration_batch, Floats, Reply, Request, Source, Standing};
 
 #[derive(Default)]
 pub struct Host {
