@@ -6,6 +6,7 @@
 //   @binding(1) state   storage rw    { step: u32 }
 // Why on the GPU: the noise key and Adam's bias correction need the step number, and keeping it
 // here lets many steps share one submit with no per-step upload. Dispatch 1 × 1.
+// Tested by: crates/vae-gpu/tests/step_kernels.rs, advance_step_counts_steps.
 
 struct Params {
     increment: u32,

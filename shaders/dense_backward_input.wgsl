@@ -14,6 +14,9 @@
 // the outputs once: per step 4 loads of dy and 4 contiguous loads of a row of w, 16 multiply-adds.
 // Dispatch ceil(inputs / (WG_X · 4)) × ceil(rows / (WG_Y · 4)). Edge indices are clamped for
 // loads and skipped for stores, so any shape is correct.
+// Tested by: crates/vae-gpu/tests/dense_backward.rs,
+//   input_gradient_matches_the_reference_with_and_without_the_relu_mask (every form and block
+//   shape).
 
 struct Params {
     rows: u32,

@@ -9,6 +9,9 @@
 //   @binding(2) w       storage read  [outputs, inputs]
 //   @binding(3) act     storage read  [rows, inputs]   any buffer if mask == 0
 //   @binding(4) dx      storage rw    [rows, inputs]
+// Tested by: crates/vae-gpu/tests/dense_backward.rs,
+//   input_gradient_matches_the_reference_with_and_without_the_relu_mask
+//   (MatmulStrategy::SharedTiles).
 
 struct Params {
     m: u32,

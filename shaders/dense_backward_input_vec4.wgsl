@@ -17,6 +17,9 @@
 // each lane loads a part and takes the rest by subgroupBroadcast (a one-dimensional workgroup).
 // Dispatch ceil(inputs / BLOCK_INPUTS / WG_X) × ceil(rows / BLOCK_ROWS / WG_Y).
 // Edges: indices past the end are clamped for loads and skipped for stores.
+// Tested by: crates/vae-gpu/tests/dense_backward.rs,
+//   input_gradient_matches_the_reference_with_and_without_the_relu_mask (register blocks of every
+//   adapter kind).
 
 struct Params {
     rows: u32,

@@ -12,6 +12,8 @@
 // invocations of the first input block also sum their 4 outputs' bias gradients.
 // Dispatch ceil(inputs / (WG_X · 4)) × ceil(outputs / (WG_Y · 4)). Edges clamped for loads,
 // skipped for stores.
+// Tested by: crates/vae-gpu/tests/dense_backward.rs, weight_and_bias_gradients_match_the_reference
+//   (every form and block shape).
 
 struct Params {
     rows: u32,

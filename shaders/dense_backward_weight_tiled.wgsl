@@ -9,6 +9,8 @@
 //   @binding(2) x       storage read  [rows, inputs]
 //   @binding(3) dw      storage rw    [outputs, inputs]   overwritten, not accumulated
 //   @binding(4) db      storage rw    [outputs]           overwritten, not accumulated
+// Tested by: crates/vae-gpu/tests/dense_backward.rs, weight_and_bias_gradients_match_the_reference
+//   (MatmulStrategy::SharedTiles).
 
 struct Params {
     m: u32,

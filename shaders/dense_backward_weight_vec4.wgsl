@@ -18,6 +18,8 @@
 // each lane loads a part and takes the rest by subgroupBroadcast (a one-dimensional workgroup).
 // Dispatch ceil(inputs / BLOCK_INPUTS / WG_X) × ceil(outputs / BLOCK_OUTPUTS / WG_Y).
 // Edges: block indices past the end are clamped for loads and skipped for stores.
+// Tested by: crates/vae-gpu/tests/dense_backward.rs, weight_and_bias_gradients_match_the_reference
+//   (register blocks of every adapter kind).
 
 struct Params {
     rows: u32,

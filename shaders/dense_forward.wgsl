@@ -13,6 +13,8 @@
 // ceil(outputs / (WG_X · BLOCK_COLS)) × ceil(rows / (WG_Y · BLOCK_ROWS)) workgroups.
 // Edges: indices past the last row or column are clamped for loads (always in bounds, no branch in
 // the inner loop) and skipped for stores, so any shape is correct, including 1 row or 1 column.
+// Tested by: crates/vae-gpu/tests/dense_forward.rs,
+//   dense_forward_matches_the_reference_on_awkward_shapes (every form and block shape).
 
 struct Params {
     rows: u32,

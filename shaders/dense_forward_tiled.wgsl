@@ -8,6 +8,8 @@
 //   @binding(2) w       storage read  [outputs, inputs]   PyTorch nn.Linear layout
 //   @binding(3) b       storage read  [outputs]
 //   @binding(4) y       storage rw    [rows, outputs]
+// Tested by: crates/vae-gpu/tests/dense_forward.rs,
+//   dense_forward_matches_the_reference_on_awkward_shapes (MatmulStrategy::SharedTiles).
 
 struct Params {
     m: u32,

@@ -21,6 +21,8 @@
 // each lane loads a part and takes the rest by subgroupBroadcast (a one-dimensional workgroup).
 // Dispatch ceil(outputs / (WG_X · COLS)) × ceil(rows / (WG_Y · ROWS)).
 // Edges: rows and columns past the end are clamped for loads and skipped for stores.
+// Tested by: crates/vae-gpu/tests/dense_forward.rs,
+//   dense_forward_matches_the_reference_on_awkward_shapes (register blocks of every adapter kind).
 
 struct Params {
     rows: u32,

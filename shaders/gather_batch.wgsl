@@ -16,6 +16,8 @@
 // dispatch ceil(pixels / WG_X) × batch.
 // Bounds: the host checks that first + batch ≤ the order's length and every index < image_count;
 // the min() below only keeps a corrupt index inside the buffer.
+// Tested by: crates/vae-gpu/tests/gather_batch.rs,
+//   gathered_batches_equal_the_cpu_gather_for_a_seeded_epoch and odd_batches_and_bad_requests.
 
 struct Params {
     first: u32,

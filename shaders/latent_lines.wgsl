@@ -13,6 +13,7 @@
 // Work split: one invocation per element of z; dispatch ceil(lines · points · latent / 64).
 // t = 0 gives the origin itself, bit for bit (origin + 0·direction), so a grid's centre is
 // exactly the point the sliders show.
+// Tested by: crates/vae-gpu/tests/latent_views.rs, the_line_kernel_matches_the_reference_points.
 
 struct Params {
     lines: u32,

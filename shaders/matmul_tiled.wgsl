@@ -14,6 +14,8 @@
 // slabs. Real GPUs reward this (each value loaded once per tile, not once per output); software
 // GPUs do not (barriers are expensive there), so they take the register-block kernels instead.
 // Dispatch ceil(n / 64) × ceil(m / 64).
+// Tested by: crates/vae-gpu/tests/dense_forward.rs and dense_backward.rs, through the three *_tiled
+//   kernels (MatmulStrategy::SharedTiles).
 
 const TILE: u32 = 64u;
 const SLAB: u32 = 16u;

@@ -10,6 +10,8 @@
 // The step's record goes to slot (step − 1) mod ring_slots, so the host can read the latest
 // records without stalling the queue. Dispatch 1 × 1 (B is small; a fixed order keeps runs
 // reproducible).
+// Tested by: crates/vae-gpu/tests/step_kernels.rs,
+//   metrics_writes_the_batch_means_into_the_ring_slot_of_the_step.
 
 struct Params {
     rows: u32,

@@ -6,6 +6,9 @@
 // for GPU Rendering", JCGT 2020), chained over the key's words. Normal: Box–Muller (cosine branch)
 // from two 24-bit uniforms, u1 ∈ (0, 1] (so the log is finite) and u2 ∈ [0, 1).
 // Mirrored bit for bit in crates/vae-reference/src/noise.rs.
+// Tested by: crates/vae-gpu/tests/step_kernels.rs,
+//   reparameterize_draws_the_reference_noise_and_matches_z_and_kl (against vae-reference's noise,
+//   bit for bit).
 
 fn pcg_hash(input: u32) -> u32 {
     let state = input * 747796405u + 2891336453u;

@@ -12,6 +12,8 @@
 //   @binding(4) eps     storage rw    [rows, latent]     kept for the backward pass
 //   @binding(5) kl      storage rw    [rows]
 // Work split: one invocation per image (latent is small); dispatch ceil(rows / 64).
+// Tested by: crates/vae-gpu/tests/step_kernels.rs,
+//   reparameterize_draws_the_reference_noise_and_matches_z_and_kl.
 
 struct Params {
     rows: u32,

@@ -11,6 +11,7 @@
 //   @binding(3) eps      storage read  [rows, latent]
 //   @binding(4) d_heads  storage rw    [rows, 2·latent]
 // Work split: one invocation per (row, j); dispatch ceil(rows · latent / 64).
+// Tested by: crates/vae-gpu/tests/step_kernels.rs, reparameterize_backward_matches_the_reference.
 
 struct Params {
     rows: u32,

@@ -1,5 +1,6 @@
-//! The WGSL sources, compiled into the binary so the browser needs no extra fetch. Each module is
-//! labelled with its file name so a validation error points at the file to open.
+//! The WGSL sources, compiled into the binary so the browser needs no extra fetch, without their
+//! comments (`build.rs`: each comment line is left empty, so line numbers are the files'). Each
+//! module is labelled with its file name so a validation error points at the file to open.
 
 use std::borrow::Cow;
 
@@ -13,11 +14,7 @@ macro_rules! shader {
     ($file:literal) => {
         ShaderSource {
             label: $file,
-            source: Cow::Borrowed(include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shaders/",
-                $file
-            ))),
+            source: Cow::Borrowed(include_str!(concat!(env!("OUT_DIR"), "/shaders/", $file))),
         }
     };
 }
@@ -41,14 +38,8 @@ pub(crate) const LATENT_LINES: ShaderSource = shader!("latent_lines.wgsl");
 pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
     label: "reparameterize.wgsl",
     source: Cow::Borrowed(concat!(
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shaders/noise.wgsl"
-        )),
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../shaders/reparameterize.wgsl"
-        )),
+        include_str!(concat!(env!("OUT_DIR"), "/shaders/noise.wgsl")),
+        include_str!(concat!(env!("OUT_DIR"), "/shaders/reparameterize.wgsl")),
     )),
 };
 
@@ -58,15 +49,8 @@ macro_rules! tiled {
         ShaderSource {
             label: $file,
             source: Cow::Borrowed(concat!(
-                include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../../shaders/",
-                    $file
-                )),
-                include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../../shaders/matmul_tiled.wgsl"
-                )),
+                include_str!(concat!(env!("OUT_DIR"), "/shaders/", $file)),
+                include_str!(concat!(env!("OUT_DIR"), "/shaders/matmul_tiled.wgsl")),
             )),
         }
     };
