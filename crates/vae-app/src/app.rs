@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vae_gpu::selftest::{check_dense_forward, KernelCheck};
-use vae_gpu::vae::VaeConfig;
 use vae_gpu::{AdapterSummary, GpuContext, GpuError};
+use vae_model::VaeConfig;
 
 use crate::components::{
     open_chosen_file, AdapterPanel, BenchPanel, BenchScope, CpuBenchPanel, DataPanel, EnginePanel,

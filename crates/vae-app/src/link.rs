@@ -4,7 +4,7 @@
 //! fragment that is malformed in any part (or hostile: huge, non-finite, out of range) is
 //! ignored whole, with the reason shown.
 
-use vae_gpu::vae::{VaeConfig, MAX_KL_WEIGHT};
+use vae_model::{VaeConfig, MAX_KL_WEIGHT};
 use vae_reference::Sizes;
 
 use crate::settings::{MAX_BATCH, MAX_HIDDEN, MAX_LATENT};

@@ -2,8 +2,8 @@
 //! act on, then against the adapter's limits by the engine.
 
 use leptos::prelude::*;
-use vae_gpu::vae::{VaeConfig, MAX_KL_WEIGHT};
 use vae_gpu::wgpu;
+use vae_model::{VaeConfig, MAX_KL_WEIGHT};
 use vae_reference::{AdamConfig, Sizes};
 
 /// One slider per latent dimension: more would not fit a page.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use vae_gpu::vae::{inspect_checkpoint, VaeConfig};
+use vae_model::{inspect_checkpoint, VaeConfig};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use mnist_shard::{decompress, Shard};
 use vae_gpu::kernels::dense::MatmulStrategy;
-use vae_gpu::vae::VaeConfig;
 use vae_gpu::{bench, GpuContext};
+use vae_model::VaeConfig;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -48,7 +48,7 @@ fn cpu_engine(config: VaeConfig, shard: &Shard<'_>, budget: Duration) -> Result<
     let mut steps = 0u32;
     while started.elapsed() < budget {
         vae.train_steps(5).map_err(|e| e.to_string())?;
-        vae.metrics_with(vae_gpu::vae::Snapshot::Skip);
+        vae.metrics_with(vae_model::Snapshot::Skip);
         steps += 5;
     }
     let ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(steps);

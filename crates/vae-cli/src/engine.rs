@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use clap::Args;
 use vae_cpu::{CpuEngine, CpuVae};
-use vae_gpu::vae::{Evaluation, MetricsReport, Snapshot, Vae, VaeConfig};
+use vae_gpu::vae::Vae;
 use vae_gpu::{GpuContext, GpuEngine};
 use vae_model::Engine;
+use vae_model::{Evaluation, MetricsReport, Snapshot, VaeConfig};
 
 #[derive(Args)]
 pub struct EngineArgs {

@@ -43,7 +43,7 @@ pub fn run(args: EvalArgs) -> Result<(), String> {
     let vae = load_checkpoint(context(&args.gpu)?, &args.checkpoint)?;
     let draws =
         pollster::block_on(vae.evaluate_draws(&test, args.samples)).map_err(|e| e.to_string())?;
-    let mean = |f: fn(&vae_gpu::vae::Evaluation) -> f64| {
+    let mean = |f: fn(&vae_model::Evaluation) -> f64| {
         draws.iter().map(f).sum::<f64>() / draws.len() as f64
     };
     let (neg_elbo, bce, kl) = (mean(|e| e.neg_elbo), mean(|e| e.bce), mean(|e| e.kl));

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use vae_gpu::vae::{Vae, WeightDtype};
+use vae_gpu::vae::Vae;
+use vae_model::WeightDtype;
 
 use crate::common::{context, load_checkpoint, GpuArgs};
 use crate::data;

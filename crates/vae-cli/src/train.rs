@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use vae_gpu::vae::VaeConfig;
+use vae_model::VaeConfig;
 use vae_reference::{AdamConfig, Sizes};
 
 use crate::common::write_checkpoint_file;

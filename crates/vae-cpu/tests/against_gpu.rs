@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use mnist_shard::{decompress, Shard};
 use vae_cpu::{CpuEngine, CpuVae};
-use vae_gpu::vae::{Snapshot, Vae, VaeConfig, ALIGN};
+use vae_gpu::vae::Vae;
 use vae_gpu::{GpuContext, GpuEngine};
 use vae_model::engine::{DecodeSizes, Decoding, Lines, Opening};
 use vae_model::Engine;
+use vae_model::{Snapshot, VaeConfig, ALIGN};
 use vae_reference::latent::LatentLines;
 use vae_reference::Layout;
 

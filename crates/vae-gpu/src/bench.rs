@@ -11,8 +11,9 @@ use crate::kernels::dense_backward::{
     BackwardInputBuffers, BackwardWeightBuffers, DenseBackwardInput, DenseBackwardWeight,
 };
 use crate::readback::PendingRead;
-use crate::vae::{Vae, VaeConfig};
+use crate::vae::Vae;
 use crate::{GpuContext, GpuError};
+use vae_model::VaeConfig;
 
 /// One matmul kernel on one shape.
 #[derive(Clone, Debug)]

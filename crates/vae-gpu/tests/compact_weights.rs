@@ -4,9 +4,8 @@
 
 mod common;
 
-use vae_gpu::vae::{
-    check_checkpoint_size, inspect_checkpoint, Vae, WeightDtype, MAX_CHECKPOINT_BYTES,
-};
+use vae_gpu::vae::Vae;
+use vae_model::{check_checkpoint_size, inspect_checkpoint, WeightDtype, MAX_CHECKPOINT_BYTES};
 
 use common::{context, small, with_shard};
 

@@ -4,8 +4,9 @@
 //! trains on exactly as the old one would have. And a model the memory cannot hold is an
 //! out-of-memory error that leaves the model made before it as it was.
 
-use vae_gpu::vae::{Vae, VaeConfig};
+use vae_gpu::vae::Vae;
 use vae_gpu::GpuError;
+use vae_model::VaeConfig;
 use vae_reference::Sizes;
 
 mod common;

@@ -1,8 +1,9 @@
 //! The API a page drives while it trains: reads that hold no borrow of the model and complete
 //! while more work is queued, cached inference sessions, and an evaluation run in pieces.
 
-use vae_gpu::vae::{prior_sample, Snapshot, Vae};
+use vae_gpu::vae::{prior_sample, Vae};
 use vae_gpu::GpuError;
+use vae_model::Snapshot;
 
 mod common;
 use common::{context, small, with_shard};

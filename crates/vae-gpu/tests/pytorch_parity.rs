@@ -3,8 +3,9 @@
 //! initialisation, 4 real test images, the engine's own noise for step 1).
 
 use safetensors::SafeTensors;
-use vae_gpu::vae::{pack_parameters, Vae, VaeConfig};
+use vae_gpu::vae::{pack_parameters, Vae};
 use vae_gpu::GpuContext;
+use vae_model::VaeConfig;
 use vae_reference::{Layout, Tensor};
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/pytorch_step.safetensors");

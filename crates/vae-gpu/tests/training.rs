@@ -2,9 +2,10 @@
 //! gradient, the parameters after Adam), then a seeded run on real MNIST that learns, twice.
 
 use mnist_shard::{decompress, Shard};
-use vae_gpu::vae::{pack_parameters, Vae, VaeConfig};
+use vae_gpu::vae::{pack_parameters, Vae};
 use vae_gpu::GpuContext;
 use vae_model::epoch_order;
+use vae_model::VaeConfig;
 use vae_reference::noise::batch_noise;
 use vae_reference::{adam_step, backward_weighted, forward, init_params, Layout, Tensor};
 

@@ -2,8 +2,9 @@
 //! rollback, encoding and decoding. A small hidden width keeps these fast; the math is the same.
 
 use mnist_shard::Shard;
-use vae_gpu::vae::{Vae, VaeConfig};
+use vae_gpu::vae::Vae;
 use vae_gpu::GpuError;
+use vae_model::VaeConfig;
 use vae_reference::AdamConfig;
 
 mod common;

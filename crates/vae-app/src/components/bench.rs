@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vae_gpu::bench::{self, KernelChoice};
 use vae_gpu::kernels::dense::{FastPath, MatmulStrategy};
-use vae_gpu::vae::VaeConfig;
 use vae_gpu::GpuContext;
+use vae_model::VaeConfig;
 
 use crate::data::{ShardBytes, SHARD_URL};
 

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vae_cpu::CpuVae;
-use vae_gpu::vae::VaeConfig;
+use vae_model::VaeConfig;
 
 use crate::components::bench::{BenchRow, BenchTable};
 use crate::data::{ShardBytes, SHARD_URL};
@@ -57,7 +57,7 @@ async fn run(shard: ShardBytes, rows: RwSignal<Vec<BenchRow>>) -> Result<(), Str
         vae.train_steps(5).map_err(|e| e.to_string())?;
         spent += now_ms() - started;
         steps += 5;
-        let report = vae.metrics_with(vae_gpu::vae::Snapshot::Skip);
+        let report = vae.metrics_with(vae_model::Snapshot::Skip);
         if let Some(latest) = report.steps.last() {
             last = latest.neg_elbo;
         }
@@ -75,7 +75,7 @@ async fn run(shard: ShardBytes, rows: RwSignal<Vec<BenchRow>>) -> Result<(), Str
     while vae.step() < per_epoch {
         let n = (per_epoch - vae.step()).min(10) as u32;
         vae.train_steps(n).map_err(|e| e.to_string())?;
-        vae.metrics_with(vae_gpu::vae::Snapshot::Skip);
+        vae.metrics_with(vae_model::Snapshot::Skip);
         next_task().await;
     }
     let trained = vae.evaluate(&test).map_err(|e| e.to_string())?;

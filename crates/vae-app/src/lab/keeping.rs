@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::vae::inspect_checkpoint;
+use vae_model::inspect_checkpoint;
 
 use super::engine::Pending;
 

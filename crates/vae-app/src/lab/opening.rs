@@ -7,7 +7,8 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mnist_shard::Shard;
-use vae_gpu::vae::{prior_sample, VaeConfig};
+use vae_gpu::vae::prior_sample;
+use vae_model::VaeConfig;
 
 use super::engine::{self, Backend, Decoding, EngineError, Model, Opening};
 use super::{

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use vae_gpu::vae::{Evaluation, Snapshot};
+use vae_model::{Evaluation, Snapshot};
 
 use super::engine::{EngineError, MetricsReply, Pending};
 
@@ -18,7 +18,7 @@ use crate::draw::now_ms;
 /// Most steps in one chunk: a quarter of the GPU's metrics ring, so three chunks queued past a
 /// read still in flight never overwrite steps it has not copied (only a GPU faster than a
 /// quarter of a millisecond a step fills a frame with more).
-const MAX_STEPS_PER_CHUNK: u32 = vae_gpu::vae::METRICS_RING / 4;
+const MAX_STEPS_PER_CHUNK: u32 = vae_model::METRICS_RING / 4;
 /// Metrics are read (and the curve and readout redrawn) this often, or after this many steps
 /// (the GPU keeps 256).
 const METRICS_EVERY_MS: f64 = 250.0;

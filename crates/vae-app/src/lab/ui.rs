@@ -2,7 +2,7 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use vae_gpu::vae::VaeConfig;
+use vae_model::VaeConfig;
 
 pub use crate::lab_types::{Axes, Curve, LatentMap, ModelInfo, ModelKind, TestPoint, TrainPoint};
 
@@ -91,7 +91,7 @@ pub enum SaveState {
 pub struct Offer {
     pub name: String,
     pub bytes: std::sync::Arc<Vec<u8>>,
-    pub summary: vae_gpu::vae::CheckpointSummary,
+    pub summary: vae_model::CheckpointSummary,
 }
 
 /// The canvases the controller draws into.

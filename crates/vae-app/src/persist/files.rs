@@ -42,7 +42,7 @@ pub fn download(bytes: &[u8], name: &str) -> Result<(), String> {
 
 /// A visitor's file, read whole once its size is known to be a checkpoint's.
 pub async fn read(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    vae_gpu::vae::check_checkpoint_size(file.size() as u64).map_err(|e| e.to_string())?;
+    vae_model::check_checkpoint_size(file.size() as u64).map_err(|e| e.to_string())?;
     let buffer = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| format!("the browser could not read it ({})", describe(e)))?;

@@ -97,7 +97,7 @@ pub async fn load() -> Result<Option<Saved>, String> {
 impl Saved {
     /// The step its checkpoint stopped at (0 if its header does not say).
     pub fn step(&self) -> u64 {
-        vae_gpu::vae::inspect_checkpoint(&self.checkpoint)
+        vae_model::inspect_checkpoint(&self.checkpoint)
             .ok()
             .and_then(|summary| summary.step)
             .unwrap_or(0)

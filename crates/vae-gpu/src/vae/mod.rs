@@ -18,14 +18,8 @@ pub use checkpoint::CheckpointRead;
 pub use evaluation::{EvaluationRead, Evaluator};
 pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
 pub use state::{MetricsData, MetricsRead};
+use vae_model::{VaeConfig, ALIGN, METRICS_RING};
 pub use views::LineDecoder;
-// The model's device-free parts, where this engine's callers have always found them.
-pub use vae_model::{
-    check_checkpoint_size, inspect_checkpoint, read_checkpoint, read_state_dict, write_checkpoint,
-    CheckpointContents, CheckpointSummary, Evaluation, MetricsReport, Snapshot, StepMetrics,
-    TrainingPosition, TrainingState, VaeConfig, WeightDtype, ALIGN, EVALUATION_STEP_BASE,
-    MAX_CHECKPOINT_BYTES, MAX_KL_WEIGHT, METRICS_RING,
-};
 
 use crate::data::GpuSplit;
 use crate::kernels::gather::{GatherBinding, GatherBuffers};

@@ -1,8 +1,8 @@
 //! What the model-level GPU tests share: the adapter, a small model, and the shipped shard.
 
 use mnist_shard::{decompress, Shard};
-use vae_gpu::vae::VaeConfig;
 use vae_gpu::GpuContext;
+use vae_model::VaeConfig;
 use vae_reference::Sizes;
 
 const SHARD: &[u8] = include_bytes!("../../../../web/mnist.shard.gz");

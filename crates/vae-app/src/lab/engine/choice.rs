@@ -4,8 +4,9 @@
 //! this browser for that adapter so it runs once. `?engine=webgpu|cpu` in the address, or the
 //! visitor's own switch (kept in this browser), overrides all of it.
 
-use vae_gpu::vae::{Vae, VaeConfig};
+use vae_gpu::vae::Vae;
 use vae_gpu::GpuContext;
+use vae_model::VaeConfig;
 use vae_worker::client::WorkerClient;
 use vae_worker::protocol::{calibration_batch, Reply, Request};
 

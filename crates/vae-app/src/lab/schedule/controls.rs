@@ -100,7 +100,7 @@ impl LabController {
             s.step_at_read = lab.model.step();
             Some(
                 lab.model
-                    .begin_metrics(vae_gpu::vae::Snapshot::Take)
+                    .begin_metrics(vae_model::Snapshot::Take)
                     .map(|read| Some((lab.generation, read))),
             )
         });

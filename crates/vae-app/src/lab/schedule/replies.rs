@@ -62,7 +62,7 @@ impl LabController {
         &self,
         generation: u64,
         (epoch, step, record): (u64, u64, bool),
-        result: Result<vae_gpu::vae::Evaluation, EngineError>,
+        result: Result<vae_model::Evaluation, EngineError>,
     ) {
         let evaluation = match result {
             Ok(evaluation) => evaluation,
