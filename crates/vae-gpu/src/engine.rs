@@ -162,13 +162,16 @@ impl Engine for GpuEngine {
         &mut self,
         reply: Result<MetricsReply, EngineError>,
     ) -> Result<MetricsReport, EngineError> {
-        let data = reply
-            .and_then(MetricsReply::take::<MetricsData>)
-            .map_err(|error| match error {
-                EngineError::DeviceLost(reason) => GpuError::DeviceLost(reason),
-                other => GpuError::InvalidInput(other.to_string()),
-            });
-        Ok(self.vae.finish_metrics(data)?)
+        match reply.and_then(MetricsReply::take::<MetricsData>) {
+            Ok(data) => Ok(self.vae.finish_metrics(Ok(data))?),
+            Err(error) => {
+                // The model forgets the failed read; the caller gets its error as it came.
+                let _ = self
+                    .vae
+                    .finish_metrics(Err(GpuError::Map("the metrics read failed".into())));
+                Err(error)
+            }
+        }
     }
 
     fn rollback(&mut self) {
