@@ -155,15 +155,16 @@ impl Host {
                     engine.set_data(Arc::clone(&data))?;
                 }
                 let (train, test) = (data.train.split().len(), data.test.split().len());
-                let batch = self
-                    .engine
-                    .as_ref()
-                    .map_or(1, |e| e.config().batch as usize);
+                // Without a model yet (the page opens one first), counted at a batch of one.
+                let evaluation_batches = match &self.engine {
+                    Some(engine) => engine.evaluation_batches(),
+                    None => vae_model::evaluation_batching(test, 1).1,
+                };
                 self.data = Some(data);
                 Reply::DataSet {
                     train_images: train,
                     test_images: test,
-                    evaluation_batches: test.div_ceil(batch.min(test.max(1))) as u32,
+                    evaluation_batches,
                 }
             }
             Request::Train { steps } => {

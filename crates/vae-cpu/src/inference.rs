@@ -2,7 +2,7 @@
 //! GPU engine's noise keys, so both engines report the same evaluation for the same parameters.
 
 use mnist_shard::Split;
-use vae_model::{Evaluation, EVALUATION_STEP_BASE};
+use vae_model::{evaluation_batching, Evaluation, EVALUATION_STEP_BASE};
 use vae_reference::noise::standard_normal;
 
 use crate::engine::CpuVae;
@@ -131,8 +131,7 @@ impl CpuVae {
             )));
         }
         let images = split.len();
-        let batch = (self.config.batch as usize).min(images.max(1));
-        let batches = images.div_ceil(batch) as u32;
+        let (batch, batches) = evaluation_batching(images, self.config.batch);
         Ok(EvaluationRun {
             base: EVALUATION_STEP_BASE.wrapping_add(draw.wrapping_mul(batches)),
             batch,

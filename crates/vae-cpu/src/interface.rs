@@ -94,8 +94,7 @@ impl CpuEngine {
     /// Batches in an evaluation of the test data (0 without data).
     pub fn evaluation_batches(&self) -> u32 {
         let images = self.data.as_ref().map_or(0, |d| d.test.split().len());
-        let batch = (self.config.batch as usize).min(images.max(1));
-        images.div_ceil(batch) as u32
+        vae_model::evaluation_batching(images, self.config.batch).1
     }
 
     fn evaluate(&mut self, n: u32) -> Result<u32, CpuError> {

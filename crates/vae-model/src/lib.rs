@@ -25,8 +25,8 @@ pub use config::{BindingLimits, VaeConfig, MAX_KL_WEIGHT};
 pub use engine::{Engine, EngineError, Pending};
 pub use error::ModelError;
 pub use metrics::{
-    first_divergence, Evaluation, Judged, MetricsReport, RollbackPoints, Snapshot, StepMetrics,
-    BLOW_UP_FACTOR, EVALUATION_STEP_BASE, METRICS_RING,
+    evaluation_batching, first_divergence, Evaluation, Judged, MetricsReport, RollbackPoints,
+    Snapshot, StepMetrics, BLOW_UP_FACTOR, EVALUATION_STEP_BASE, METRICS_RING,
 };
 pub use order::{epoch_order, BatchCursor};
 

@@ -10,6 +10,13 @@ pub const BLOW_UP_FACTOR: f32 = 100.0;
 /// evaluation neither repeats a training step's noise nor disturbs the training state.
 pub const EVALUATION_STEP_BASE: u32 = 0x8000_0000;
 
+/// How an evaluation of `images` images is batched: the training batch, or all the images when
+/// they are fewer; returns the batch and how many batches that takes (the last may be partial).
+pub fn evaluation_batching(images: usize, batch: u32) -> (usize, u32) {
+    let batch = (batch as usize).min(images.max(1));
+    (batch, images.div_ceil(batch) as u32)
+}
+
 /// Mean −ELBO, BCE and KL over a data set, in nats per image (one draw of ε per image).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
