@@ -1,19 +1,27 @@
 // dense_backward_weight.wgsl: the gradients of a dense layer's weight and bias, summed over the batch.
 //
 // Math:    dw[o, i] = Σ_r dy[r, o] · x[r, i]          db[o] = Σ_r dy[r, o]
-// Buffers (f32, row-major, tightly packed):
+// Buffers (f32, row-major, tightly packed; each read as Packed along its rows):
 //   @binding(0) params  uniform       { rows, inputs, outputs, _pad: u32 }
-//   @binding(1) dy      storage read  [rows, outputs]   gradient at the layer's output (ReLU mask already applied)
-//   @binding(2) x       storage read  [rows, inputs]    the layer's input
-//   @binding(3) dw      storage rw    [outputs, inputs] overwritten, not accumulated
-//   @binding(4) db      storage rw    [outputs]         overwritten, not accumulated
-// Work split: each invocation keeps a 4 × 4 block of dw (4 outputs × 4 inputs) in registers and
-// walks the batch once: per row 4 contiguous loads of dy and 4 of x, 16 multiply-adds. The
-// invocations of the first input block also sum their 4 outputs' bias gradients.
-// Dispatch ceil(inputs / (WG_X · 4)) × ceil(outputs / (WG_Y · 4)). Edges clamped for loads,
-// skipped for stores.
+//   @binding(1) dy      storage read  [rows, outputs / WIDTH] Packed   ReLU mask already applied
+//   @binding(2) x       storage read  [rows, inputs / WIDTH] Packed    the layer's input
+//   @binding(3) dw      storage rw    [outputs, inputs / WIDTH] Packed overwritten, not accumulated
+//   @binding(4) db      storage rw    [outputs / WIDTH] Packed         overwritten, not accumulated
+// One source, three forms (made at pipeline creation by crates/vae-gpu/src/kernels/template.rs):
+// - Register blocks, vec4 (WIDTH 4, inputs and outputs multiples of 4): each invocation owns a
+//   BLOCK_OUTPUTS × BLOCK_INPUTS block of dw in named vec4 registers and walks the batch: per row
+//   BLOCK_OUTPUTS / 4 vec4s of dy and BLOCK_INPUTS / 4 of x feed BLOCK_OUTPUTS · BLOCK_INPUTS / 4
+//   vec4 multiply-adds. The invocations of the first input block also sum their outputs' bias
+//   gradients. The block and the fully unrolled body between the `unroll` markers are generated
+//   per adapter; as committed this file is the complete 4 × 4 kernel. On software adapters with a
+//   fixed subgroup size the block's vec4s of dy are shared across lanes by subgroupBroadcast.
+// - Register blocks, scalar (WIDTH 1, Packed = f32): the same at 4 × 4, for any shape.
+// - Shared-memory tiles: WIDTH 1 with matmul_tiled.wgsl in place of `main`, fed by the functions
+//   between the `tiled` markers (the bias gradient as A's row sums), for real GPUs.
+// Dispatch (register blocks) ceil(inputs / BLOCK_INPUTS / WG_X) × ceil(outputs / BLOCK_OUTPUTS / WG_Y).
+// Edges: block indices past the end are clamped for loads and skipped for stores.
 // Tested by: crates/vae-gpu/tests/dense_backward.rs, weight_and_bias_gradients_match_the_reference
-//   (every form and block shape).
+//   (every form, every adapter's blocks).
 
 struct Params {
     rows: u32,
@@ -22,53 +30,79 @@ struct Params {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(4) var<storage, read_write> db: array<f32>;
+alias Packed = vec4<f32>;
+const WIDTH: u32 = 4u;
 
-override WG_X: u32 = 16u;
-override WG_Y: u32 = 4u;
-const BLOCK: u32 = 4u;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> dy: array<Packed>;
+@group(0) @binding(2) var<storage, read> x: array<Packed>;
+@group(0) @binding(3) var<storage, read_write> dw: array<Packed>;
+@group(0) @binding(4) var<storage, read_write> db: array<Packed>;
+
+// tiled-begin
+// C[m, n] = Σ_k A[m, k] · B[n, k] with A = dyᵀ, B = xᵀ: sizes (m, n, k), operands, epilogue.
+fn product_size() -> vec3<u32> {
+    return vec3<u32>(params.outputs, params.inputs, params.rows);
+}
+fn a_at(m: u32, k: u32) -> f32 {
+    return dy[k * params.outputs + m];
+}
+fn b_at(n: u32, k: u32) -> f32 {
+    return x[k * params.inputs + n];
+}
+fn emit(m: u32, n: u32, sum: f32) {
+    dw[m * params.inputs + n] = sum;
+}
+fn emit_row_sum(m: u32, sum: f32) {
+    db[m] = sum;
+}
+// tiled-end
+
+override WG_X: u32 = 8u;
+override WG_Y: u32 = 8u;
+const BLOCK_OUTPUTS: u32 = 4u;
+const BLOCK_INPUTS: u32 = 4u;
 
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let in0 = gid.x * BLOCK;
-    let out0 = gid.y * BLOCK;
-    if (in0 >= params.inputs || out0 >= params.outputs) {
+    let o_vecs = params.outputs / WIDTH;
+    let i_vecs = params.inputs / WIDTH;
+    let o_vec0 = gid.y * (BLOCK_OUTPUTS / WIDTH);
+    let i_vec0 = gid.x * (BLOCK_INPUTS / WIDTH);
+    if (o_vec0 >= o_vecs || i_vec0 >= i_vecs) {
         return;
     }
-    let ins = min(vec4<u32>(in0, in0 + 1u, in0 + 2u, in0 + 3u), vec4<u32>(params.inputs - 1u));
-    let outs = min(vec4<u32>(out0, out0 + 1u, out0 + 2u, out0 + 3u), vec4<u32>(params.outputs - 1u));
-
-    // acc[k][c] = partial dw[out0 + k, in0 + c];  bias[k] = partial db[out0 + k]
-    var acc: array<vec4<f32>, BLOCK>;
-    var bias = vec4<f32>(0.0);
+    // unroll-begin
+    let ov0 = min(o_vec0 + 0u, o_vecs - 1u);
+    let iv0 = min(i_vec0 + 0u, i_vecs - 1u);
+    var a0_0 = Packed(0.0);
+    var a1_0 = Packed(0.0);
+    var a2_0 = Packed(0.0);
+    var a3_0 = Packed(0.0);
+    var bias0 = Packed(0.0);
     for (var r = 0u; r < params.rows; r++) {
-        let dy_row = r * params.outputs;
-        let x_row = r * params.inputs;
-        let g = vec4<f32>(dy[dy_row + outs.x], dy[dy_row + outs.y], dy[dy_row + outs.z], dy[dy_row + outs.w]);
-        let xs = vec4<f32>(x[x_row + ins.x], x[x_row + ins.y], x[x_row + ins.z], x[x_row + ins.w]);
-        for (var k = 0u; k < BLOCK; k++) {
-            acc[k] += g[k] * xs;
-        }
-        bias += g;
+        let g0 = dy[r * o_vecs + ov0];
+        let x0 = x[r * i_vecs + iv0];
+        a0_0 += g0.x * x0;
+        a1_0 += g0.y * x0;
+        a2_0 += g0.z * x0;
+        a3_0 += g0.w * x0;
+        bias0 += g0;
     }
-
-    for (var k = 0u; k < BLOCK; k++) {
-        let o = out0 + k;
-        if (o >= params.outputs) {
-            break;
-        }
-        for (var c = 0u; c < BLOCK; c++) {
-            let i = in0 + c;
-            if (i < params.inputs) {
-                dw[o * params.inputs + i] = acc[k][c];
-            }
-        }
-        if (gid.x == 0u) {
-            db[o] = bias[k];
-        }
+    if (WIDTH * o_vec0 + 0u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(WIDTH * o_vec0 + 0u) * i_vecs + i_vec0 + 0u] = a0_0; }
     }
+    if (WIDTH * o_vec0 + 1u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(WIDTH * o_vec0 + 1u) * i_vecs + i_vec0 + 0u] = a1_0; }
+    }
+    if (WIDTH * o_vec0 + 2u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(WIDTH * o_vec0 + 2u) * i_vecs + i_vec0 + 0u] = a2_0; }
+    }
+    if (WIDTH * o_vec0 + 3u < params.outputs) {
+        if (i_vec0 + 0u < i_vecs) { dw[(WIDTH * o_vec0 + 3u) * i_vecs + i_vec0 + 0u] = a3_0; }
+    }
+    if (gid.x == 0u) {
+        if (o_vec0 + 0u < o_vecs) { db[o_vec0 + 0u] = bias0; }
+    }
+    // unroll-end
 }

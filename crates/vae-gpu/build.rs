@@ -2,7 +2,8 @@
 //! so that a validation error's line number is the file's. The sources are compiled into the
 //! binary, and in the page their comments (the math and buffer layout each file opens with, a
 //! third or more of its bytes) would be downloaded by every visitor for nothing. The markers the
-//! vec4 templates are specialised at (`// unroll-begin`, `// unroll-end`) stay.
+//! dense kernels are specialised at (`// unroll-begin`, `// unroll-end`, `// tiled-begin`,
+//! `// tiled-end`) stay.
 
 use std::path::Path;
 use std::{env, fs};
@@ -23,7 +24,10 @@ fn main() {
             .split_inclusive('\n')
             .map(|line| {
                 let code = line.trim_start();
-                if code.starts_with("//") && !code.contains("unroll-") {
+                let marker = ["unroll-", "tiled-"]
+                    .iter()
+                    .any(|m| code.starts_with(&format!("// {m}")));
+                if code.starts_with("//") && !marker {
                     &line[line.len() - usize::from(line.ends_with('\n'))..]
                 } else {
                     line

@@ -20,14 +20,9 @@ macro_rules! shader {
 }
 
 pub(crate) const DENSE_FORWARD: ShaderSource = shader!("dense_forward.wgsl");
-pub(crate) const DENSE_FORWARD_VEC4: ShaderSource = shader!("dense_forward_vec4.wgsl");
 pub(crate) const GATHER_BATCH: ShaderSource = shader!("gather_batch.wgsl");
 pub(crate) const DENSE_BACKWARD_INPUT: ShaderSource = shader!("dense_backward_input.wgsl");
 pub(crate) const DENSE_BACKWARD_WEIGHT: ShaderSource = shader!("dense_backward_weight.wgsl");
-pub(crate) const DENSE_BACKWARD_INPUT_VEC4: ShaderSource =
-    shader!("dense_backward_input_vec4.wgsl");
-pub(crate) const DENSE_BACKWARD_WEIGHT_VEC4: ShaderSource =
-    shader!("dense_backward_weight_vec4.wgsl");
 pub(crate) const ADVANCE_STEP: ShaderSource = shader!("advance_step.wgsl");
 pub(crate) const BCE_LOSS: ShaderSource = shader!("bce_loss.wgsl");
 pub(crate) const METRICS: ShaderSource = shader!("metrics.wgsl");
@@ -43,21 +38,5 @@ pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
     )),
 };
 
-/// A kernel file followed by the shared tiled product it plugs into.
-macro_rules! tiled {
-    ($file:literal) => {
-        ShaderSource {
-            label: $file,
-            source: Cow::Borrowed(concat!(
-                include_str!(concat!(env!("OUT_DIR"), "/shaders/", $file)),
-                include_str!(concat!(env!("OUT_DIR"), "/shaders/matmul_tiled.wgsl")),
-            )),
-        }
-    };
-}
-
-pub(crate) const DENSE_FORWARD_TILED: ShaderSource = tiled!("dense_forward_tiled.wgsl");
-pub(crate) const DENSE_BACKWARD_INPUT_TILED: ShaderSource =
-    tiled!("dense_backward_input_tiled.wgsl");
-pub(crate) const DENSE_BACKWARD_WEIGHT_TILED: ShaderSource =
-    tiled!("dense_backward_weight_tiled.wgsl");
+/// The shared-memory tiled product that replaces a dense kernel's `main` on real GPUs.
+pub(crate) const MATMUL_TILED: ShaderSource = shader!("matmul_tiled.wgsl");

@@ -1,7 +1,7 @@
 //! `shaders/dense_backward_input.wgsl` and `shaders/dense_backward_weight.wgsl` on a real adapter
 //! against `vae-reference`, on awkward shapes and the model's own.
 
-use vae_gpu::kernels::dense::{DenseShape, FastPath, KernelChoice, MatmulStrategy};
+use vae_gpu::kernels::dense::{DenseShape, KernelChoice};
 use vae_gpu::kernels::dense_backward::{DenseBackwardInput, DenseBackwardWeight};
 use vae_gpu::selftest::{dense_tolerance, max_abs_difference};
 use vae_gpu::GpuContext;
@@ -37,24 +37,11 @@ const SHAPES: [(usize, usize, usize); 9] = [
 #[test]
 fn input_gradient_matches_the_reference_with_and_without_the_relu_mask() {
     let context = context();
-    for strategy in STRATEGIES {
-        let kernel =
-            pollster::block_on(DenseBackwardInput::with_strategy(&context, strategy)).unwrap();
-        check_input_gradient(&context, strategy, &kernel);
-    }
-    for fast in [FastPath::SWIFTSHADER, FastPath::SMALL] {
-        let kernel = pollster::block_on(DenseBackwardInput::with_choice(
-            &context,
-            KernelChoice::Blocks(fast),
-        ))
-        .unwrap();
-        check_input_gradient(&context, fast, &kernel);
+    for choice in KernelChoice::EVERY_FORM {
+        let kernel = pollster::block_on(DenseBackwardInput::with_choice(&context, choice)).unwrap();
+        check_input_gradient(&context, choice, &kernel);
     }
 }
-
-/// Register blocks (software GPUs) and shared tiles (real GPUs), both checked on any adapter.
-const STRATEGIES: [MatmulStrategy; 2] =
-    [MatmulStrategy::RegisterBlocks, MatmulStrategy::SharedTiles];
 
 fn check_input_gradient(
     context: &GpuContext,
@@ -103,18 +90,10 @@ fn check_input_gradient(
 #[test]
 fn weight_and_bias_gradients_match_the_reference() {
     let context = context();
-    for strategy in STRATEGIES {
+    for choice in KernelChoice::EVERY_FORM {
         let kernel =
-            pollster::block_on(DenseBackwardWeight::with_strategy(&context, strategy)).unwrap();
-        check_weight_gradient(&context, strategy, &kernel);
-    }
-    for fast in [FastPath::SWIFTSHADER, FastPath::SMALL] {
-        let kernel = pollster::block_on(DenseBackwardWeight::with_choice(
-            &context,
-            KernelChoice::Blocks(fast),
-        ))
-        .unwrap();
-        check_weight_gradient(&context, fast, &kernel);
+            pollster::block_on(DenseBackwardWeight::with_choice(&context, choice)).unwrap();
+        check_weight_gradient(&context, choice, &kernel);
     }
 }
 

@@ -3,7 +3,7 @@
 //! A missing adapter fails these tests with the driver to install: a GPU test that skips itself
 //! silently would let a broken kernel through.
 
-use vae_gpu::kernels::dense::{DenseForward, DenseShape, FastPath, KernelChoice, MatmulStrategy};
+use vae_gpu::kernels::dense::{DenseForward, DenseShape, KernelChoice};
 use vae_gpu::selftest::{check_dense_forward, dense_tolerance, max_abs_difference};
 use vae_gpu::{GpuContext, GpuError};
 use vae_reference::{dense_forward, Activation, SplitMix64};
@@ -27,20 +27,10 @@ fn smoke_the_engine_gets_an_adapter_and_its_kernel_matches_the_cpu() {
 #[test]
 fn dense_forward_matches_the_reference_on_awkward_shapes() {
     let context = context();
-    // Both strategies on this adapter: register blocks (what software GPUs get) and shared
-    // tiles (what real GPUs get), so each is checked wherever the tests run.
-    for strategy in [MatmulStrategy::RegisterBlocks, MatmulStrategy::SharedTiles] {
-        let kernel = pollster::block_on(DenseForward::with_strategy(&context, strategy)).unwrap();
-        check_forward(&context, strategy, &kernel);
-    }
-    // The blocks other adapters get, checked here too.
-    for fast in [FastPath::SWIFTSHADER, FastPath::SMALL] {
-        let kernel = pollster::block_on(DenseForward::with_choice(
-            &context,
-            KernelChoice::Blocks(fast),
-        ))
-        .unwrap();
-        check_forward(&context, fast, &kernel);
+    // Every form, as each kind of adapter gets it, so each is checked wherever the tests run.
+    for choice in KernelChoice::EVERY_FORM {
+        let kernel = pollster::block_on(DenseForward::with_choice(&context, choice)).unwrap();
+        check_forward(&context, choice, &kernel);
     }
 }
 

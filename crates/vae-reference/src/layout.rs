@@ -99,6 +99,48 @@ impl Tensor {
     }
 }
 
+/// The model's dense layers in forward order, the mean and log-variance heads as one layer of
+/// 2·latent outputs (their tensors lie side by side in a [`Layout`]). The reparameterisation
+/// stands between `Heads` and `Dec1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    Enc1,
+    Heads,
+    Dec1,
+    Out,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 4] = [Layer::Enc1, Layer::Heads, Layer::Dec1, Layer::Out];
+    /// The first this many of [`Layer::ALL`] are the encoder's.
+    pub const ENCODER: usize = 2;
+
+    /// (inputs, outputs).
+    pub fn size(self, sizes: Sizes) -> (usize, usize) {
+        let Sizes {
+            input,
+            hidden,
+            latent,
+        } = sizes;
+        match self {
+            Layer::Enc1 => (input, hidden),
+            Layer::Heads => (hidden, 2 * latent),
+            Layer::Dec1 => (latent, hidden),
+            Layer::Out => (hidden, input),
+        }
+    }
+
+    /// A ReLU follows the layer.
+    pub fn relu(self) -> bool {
+        matches!(self, Layer::Enc1 | Layer::Dec1)
+    }
+
+    /// The layer's input came out of a ReLU (its input gradient is masked by it).
+    pub fn input_relu(self) -> bool {
+        matches!(self, Layer::Heads | Layer::Out)
+    }
+}
+
 /// Offsets of every tensor in the flat parameter vector.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layout {
@@ -137,6 +179,17 @@ impl Layout {
             ranges,
             end: start.div_ceil(align) * align,
         }
+    }
+
+    /// `layer`'s weight (or, with `bias`, its bias): the heads' as one block.
+    pub fn layer(&self, layer: Layer, bias: bool) -> std::ops::Range<usize> {
+        let (weight, bias_tensor) = match layer {
+            Layer::Heads => return self.heads(bias),
+            Layer::Enc1 => (Tensor::Enc1Weight, Tensor::Enc1Bias),
+            Layer::Dec1 => (Tensor::Dec1Weight, Tensor::Dec1Bias),
+            Layer::Out => (Tensor::OutWeight, Tensor::OutBias),
+        };
+        self.range(if bias { bias_tensor } else { weight })
     }
 
     /// The mean and log-variance heads' weights (or, with `bias`, biases) as one block.

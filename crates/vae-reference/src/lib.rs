@@ -16,6 +16,6 @@ pub mod rng;
 pub use adam::{adam_step, AdamConfig};
 pub use dense::{dense_forward, Activation};
 pub use init::init_params;
-pub use layout::{Layout, Sizes, Tensor};
+pub use layout::{Layer, Layout, Sizes, Tensor};
 pub use model::{backward, backward_weighted, forward, Forward};
 pub use rng::SplitMix64;

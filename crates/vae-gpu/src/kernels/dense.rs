@@ -1,12 +1,12 @@
-//! `shaders/dense_forward.wgsl`: y = act(x · Wᵀ + b), and what the dense kernels share.
+//! `shaders/dense_forward.wgsl`: y = act(x · Wᵀ + b), and what the three dense products share:
+//! their shape, and choosing, binding and running the form of an op that suits a shape.
 
-use super::unroll::specialise_dense_forward;
+use super::dense_paths::registers_kernel;
+use super::template::DenseOp;
 use super::{Binding, Kernel, Pick};
-use crate::{shaders, GpuContext, GpuError};
+use crate::{GpuContext, GpuError};
 
-pub(crate) use super::dense_paths::{
-    dense_workgroups, tiled_uniform, tiled_workgroups, DensePaths,
-};
+use super::dense_paths::{tiled_workgroups, DensePaths, Path};
 pub use super::dense_paths::{FastPath, KernelChoice, MatmulStrategy};
 
 /// The shape of one dense layer applied to a batch.
@@ -43,7 +43,7 @@ impl DenseShape {
         Ok(())
     }
 
-    fn sizes(&self) -> (usize, usize, usize) {
+    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
         (
             self.rows as usize,
             self.inputs as usize,
@@ -75,19 +75,145 @@ pub(crate) fn check_lengths(
     Ok(())
 }
 
-/// The dense-forward pipelines, created once per device: the vec4 fast path (shared dimension a
-/// multiple of 4, as in every layer of the default model) and the general one.
-pub struct DenseForward {
+/// One dense op's pipelines on a device, chosen between per shape; with register blocks also a
+/// form for layers too small for the adapter's blocks (see [`THIN`] and [`NARROW`]).
+pub(crate) struct DenseCore {
+    op: DenseOp,
     paths: DensePaths,
-    /// With register blocks: the vec4 template at one row per invocation, for layers of fewer
-    /// rows than a block (a slider's single latent vector), which the batch's blocks would
-    /// compute many times over (8 × 8 blocks do 8 rows' work for 1).
-    thin: Option<Kernel>,
+    small: Option<(Kernel, FastPath)>,
 }
 
-/// The thin forward kernel's block (1 row × `THIN_COLS` outputs) and workgroup (a row of 64).
-const THIN_COLS: u32 = 4;
-const THIN_WORKGROUP: u32 = 64;
+/// The forward's form for layers of fewer rows than a block (a slider's single latent vector),
+/// which the batch's blocks would compute many times over (8 × 8 blocks do 8 rows' work for 1):
+/// blocks of 1 row × 4 outputs, a row of 64 invocations.
+const THIN: FastPath = FastPath {
+    workgroup: (64, 1),
+    forward_block: (1, 4),
+    ..FastPath::SMALL
+};
+
+/// The weight gradient's form at 4 × 4 for layers whose gradient makes fewer than
+/// [`NARROW_BELOW_BLOCKS`] of the adapter's blocks, too few to keep its threads busy: the
+/// model's narrow layers (the heads' 40 × 500, the decoder's 500 × 20) made 126 and 48 blocks
+/// of 32 × 8, one or two workgroups, which took 12 ms of a SwiftShader step for 8 MFLOP.
+const NARROW: (u32, u32) = (4, 4);
+const NARROW_BELOW_BLOCKS: u32 = 256;
+
+impl DenseOp {
+    /// The grid of a layer's result as the register blocks cover it: (columns, rows) of the
+    /// output, dx or dw.
+    fn grid(self, shape: &DenseShape) -> (u32, u32) {
+        match self {
+            DenseOp::Forward => (shape.outputs, shape.rows),
+            DenseOp::BackwardInput => (shape.inputs, shape.rows),
+            DenseOp::BackwardWeight => (shape.inputs, shape.outputs),
+        }
+    }
+
+    /// The vec4 forms apply: the dimensions read as vec4 are multiples of 4.
+    fn fits_vec4(self, shape: &DenseShape) -> bool {
+        shape.inputs.is_multiple_of(4)
+            && (self == DenseOp::Forward || shape.outputs.is_multiple_of(4))
+    }
+}
+
+impl DenseCore {
+    pub(crate) async fn new(
+        context: &GpuContext,
+        choice: KernelChoice,
+        op: DenseOp,
+    ) -> Result<Self, GpuError> {
+        let paths = DensePaths::new(context, choice, op).await?;
+        let small = match (&paths, op) {
+            (DensePaths::Registers { .. }, DenseOp::Forward) => Some(THIN),
+            (DensePaths::Registers { fast, .. }, DenseOp::BackwardWeight)
+                if fast.weight_block != NARROW =>
+            {
+                Some(FastPath {
+                    weight_block: NARROW,
+                    ..*fast
+                })
+            }
+            _ => None,
+        };
+        let small = match small {
+            Some(fast) => Some((registers_kernel(context, op, 4, &fast, None).await?, fast)),
+            None => None,
+        };
+        Ok(Self { op, paths, small })
+    }
+
+    /// The pipeline and dispatch for `shape`.
+    fn choose(&self, shape: &DenseShape) -> (Pick<'_>, (u32, u32)) {
+        let (columns, rows) = self.op.grid(shape);
+        let blocks = |fast: &FastPath| {
+            let (block_rows, block_columns) = fast.block(self.op);
+            (columns.div_ceil(block_columns), rows.div_ceil(block_rows))
+        };
+        let vec4 = self.op.fits_vec4(shape);
+        match self.paths.pick(vec4) {
+            Path::Tiles(pick) => (pick, tiled_workgroups(rows, columns)),
+            Path::Registers(pick, fast) => {
+                let (x, y) = blocks(fast);
+                let too_small = match self.op {
+                    DenseOp::Forward => shape.rows < fast.forward_block.0,
+                    _ => x * y < NARROW_BELOW_BLOCKS,
+                };
+                match &self.small {
+                    Some((kernel, small)) if vec4 && too_small => {
+                        let (x, y) = blocks(small);
+                        (Pick::Compiled(kernel), small.workgroups(x, y))
+                    }
+                    _ => (pick, fast.workgroups(x, y)),
+                }
+            }
+        }
+    }
+
+    /// Binds a layer of `shape` to `storage` (in the order of the shader's header), checking
+    /// the shape against the adapter's limits.
+    pub(crate) async fn bind(
+        &self,
+        context: &GpuContext,
+        shape: &DenseShape,
+        flag: bool,
+        storage: [wgpu::BufferBinding<'_>; 4],
+    ) -> Result<Binding, GpuError> {
+        shape.validate(context)?;
+        let (pick, workgroups) = self.choose(shape);
+        let kernel = pick.kernel(context).await?;
+        kernel
+            .bind(context, &shape.uniform(flag), &storage, workgroups)
+            .await
+    }
+
+    /// Uploads `inputs`, runs the layer in one submit on zeroed outputs of `outputs` values
+    /// each, and reads them back: for checks and one-off use, not for the training loop (which
+    /// keeps everything on the GPU).
+    pub(crate) async fn run(
+        &self,
+        context: &GpuContext,
+        shape: &DenseShape,
+        flag: bool,
+        inputs: &[&[f32]],
+        outputs: &[usize],
+    ) -> Result<Vec<Vec<f32>>, GpuError> {
+        shape.validate(context)?;
+        let (pick, workgroups) = self.choose(shape);
+        let kernel = pick.kernel(context).await?;
+        let inputs: Vec<&[u8]> = inputs.iter().map(|i| bytemuck::cast_slice(i)).collect();
+        let outputs: Vec<Vec<f32>> = outputs.iter().map(|&n| vec![0.0; n]).collect();
+        let outputs: Vec<&[f32]> = outputs.iter().map(Vec::as_slice).collect();
+        kernel
+            .run_once(context, &shape.uniform(flag), &inputs, &outputs, workgroups)
+            .await
+    }
+}
+
+/// The dense-forward pipelines, created once per device: register blocks (vec4 when the shared
+/// dimension is a multiple of 4, as in every layer of the default model, scalar otherwise) or
+/// shared-memory tiles.
+pub struct DenseForward(DenseCore);
 
 /// Buffers a dense forward reads and writes; lengths as in the shader's header.
 pub struct DenseBuffers<'a> {
@@ -102,94 +228,10 @@ impl DenseForward {
         Self::with_choice(context, KernelChoice::Adapter).await
     }
 
-    pub async fn with_strategy(
-        context: &GpuContext,
-        strategy: MatmulStrategy,
-    ) -> Result<Self, GpuError> {
-        Self::with_choice(context, KernelChoice::Strategy(strategy)).await
-    }
-
     pub async fn with_choice(context: &GpuContext, choice: KernelChoice) -> Result<Self, GpuError> {
-        let paths = DensePaths::new(
-            context,
-            choice,
-            &shaders::DENSE_FORWARD,
-            &shaders::DENSE_FORWARD_VEC4,
-            |source, fast, lanes| {
-                let (rows, cols) = fast.forward_block;
-                specialise_dense_forward(source, rows, cols, lanes)
-            },
-            &shaders::DENSE_FORWARD_TILED,
-        )
-        .await?;
-        let thin = match paths {
-            DensePaths::Registers { .. } => Some(
-                Kernel::from_source(
-                    context,
-                    shaders::DENSE_FORWARD_VEC4.label,
-                    specialise_dense_forward(
-                        &shaders::DENSE_FORWARD_VEC4.source,
-                        1,
-                        THIN_COLS,
-                        None,
-                    ),
-                    &[("WG_X", f64::from(THIN_WORKGROUP)), ("WG_Y", 1.0)],
-                )
-                .await?,
-            ),
-            DensePaths::Tiles(_) => None,
-        };
-        Ok(Self { paths, thin })
-    }
-
-    /// The pipeline and dispatch for `shape`: the vec4 path when the shared dimension allows,
-    /// its thin variant for fewer rows than a block.
-    fn choose(&self, shape: &DenseShape) -> (Pick<'_>, (u32, u32), Vec<u8>) {
-        if let (Some(thin), DensePaths::Registers { fast, .. }) = (&self.thin, &self.paths) {
-            if shape.inputs.is_multiple_of(4) && shape.rows < fast.forward_block.0 {
-                let workgroups = (
-                    shape.outputs.div_ceil(THIN_COLS * THIN_WORKGROUP),
-                    shape.rows,
-                );
-                return (
-                    Pick::Compiled(thin),
-                    workgroups,
-                    shape.uniform(shape.relu).to_vec(),
-                );
-            }
-        }
-        match &self.paths {
-            DensePaths::Tiles(tiled) => {
-                let uniform =
-                    tiled_uniform(shape.rows, shape.outputs, shape.inputs, false, shape.relu);
-                (
-                    Pick::Compiled(tiled),
-                    tiled_workgroups(shape.rows, shape.outputs),
-                    uniform,
-                )
-            }
-            DensePaths::Registers { vec4, fast, .. } if shape.inputs.is_multiple_of(4) => {
-                let (block_rows, block_cols) = fast.forward_block;
-                let blocks = (
-                    shape.outputs.div_ceil(block_cols),
-                    shape.rows.div_ceil(block_rows),
-                );
-                let workgroups = fast.workgroups(blocks.0, blocks.1);
-                (
-                    Pick::Compiled(vec4),
-                    workgroups,
-                    shape.uniform(shape.relu).to_vec(),
-                )
-            }
-            DensePaths::Registers { general, .. } => {
-                let workgroups = dense_workgroups(shape.outputs, shape.rows);
-                (
-                    Pick::Lazy(general),
-                    workgroups,
-                    shape.uniform(shape.relu).to_vec(),
-                )
-            }
-        }
+        Ok(Self(
+            DenseCore::new(context, choice, DenseOp::Forward).await?,
+        ))
     }
 
     /// Binds a layer of `shape` to `buffers`, checking the shape against the adapter's limits.
@@ -199,20 +241,11 @@ impl DenseForward {
         shape: DenseShape,
         buffers: DenseBuffers<'_>,
     ) -> Result<Binding, GpuError> {
-        shape.validate(context)?;
         let storage = [buffers.x, buffers.w, buffers.b, buffers.y];
-        let (pick, workgroups, uniform) = self.choose(&shape);
-        let kernel = pick.kernel(context).await?;
-        kernel.bind(context, &uniform, &storage, workgroups).await
+        self.0.bind(context, &shape, shape.relu, storage).await
     }
 
-    /// Records the layer into an open compute pass (with the pipeline its binding was made for).
-    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, binding: &Binding) {
-        binding.encode(pass);
-    }
-
-    /// Uploads `x`, `w`, `b`, runs the layer in one submit and reads `y` back: for checks and
-    /// one-off use, not for the training loop (which keeps everything on the GPU).
+    /// Runs the layer once on `x`, `w`, `b` and reads `y` back ([`DenseCore::run`]).
     pub async fn run(
         &self,
         context: &GpuContext,
@@ -230,22 +263,9 @@ impl DenseForward {
                 ("b", b.len(), outputs),
             ],
         )?;
-        shape.validate(context)?;
-        let (pick, workgroups, uniform) = self.choose(&shape);
-        let kernel = pick.kernel(context).await?;
-        let mut results = kernel
-            .run_once(
-                context,
-                &uniform,
-                &[
-                    bytemuck::cast_slice(x),
-                    bytemuck::cast_slice(w),
-                    bytemuck::cast_slice(b),
-                ],
-                &[&vec![0.0; rows * outputs]],
-                workgroups,
-            )
+        let mut y = (self.0)
+            .run(context, &shape, shape.relu, &[x, w, b], &[rows * outputs])
             .await?;
-        Ok(results.remove(0))
+        Ok(y.remove(0))
     }
 }

@@ -1,31 +1,10 @@
 //! How the dense kernels multiply on an adapter: the strategy (register blocks or shared-memory
 //! tiles), the register blocks' shapes per adapter, and the pipelines each kernel chooses between.
 
-use super::{Kernel, LazyKernel};
-use crate::GpuError;
-use crate::{shaders, GpuContext};
-
-/// Each invocation of the dense kernels computes a 4 × 4 block of its output.
-const BLOCK: u32 = 4;
-/// 16 × 4 = 64 invocations: a multiple of every common SIMD width (8 on lavapipe, 32 on NVIDIA,
-/// 64 on AMD) and within the WebGPU minimum of 256 per workgroup.
-const WORKGROUP: (u32, u32) = (16, 4);
-
-/// The general dense kernels' workgroup size, as their override constants.
-pub(crate) fn dense_constants() -> [(&'static str, f64); 2] {
-    [
-        ("WG_X", f64::from(WORKGROUP.0)),
-        ("WG_Y", f64::from(WORKGROUP.1)),
-    ]
-}
-
-/// Workgroups to cover an output of `rows × cols` in 4 × 4 blocks.
-pub(crate) fn dense_workgroups(cols: u32, rows: u32) -> (u32, u32) {
-    (
-        cols.div_ceil(WORKGROUP.0 * BLOCK),
-        rows.div_ceil(WORKGROUP.1 * BLOCK),
-    )
-}
+use super::template::{self, DenseOp};
+use super::{Kernel, LazyKernel, Pick};
+use crate::shaders::ShaderSource;
+use crate::{GpuContext, GpuError};
 
 /// How the dense kernels multiply on an adapter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +27,19 @@ pub enum KernelChoice {
     Blocks(FastPath),
 }
 
+impl KernelChoice {
+    /// Every form of the dense kernels whatever the adapter: register blocks as this adapter
+    /// gets them, SwiftShader's (shared lanes where this adapter's subgroups allow) and the
+    /// small ones of real GPUs (each with the scalar form for other shapes), and shared-memory
+    /// tiles. What the kernel tests check on any one adapter.
+    pub const EVERY_FORM: [KernelChoice; 4] = [
+        KernelChoice::Strategy(MatmulStrategy::RegisterBlocks),
+        KernelChoice::Blocks(FastPath::SWIFTSHADER),
+        KernelChoice::Blocks(FastPath::SMALL),
+        KernelChoice::Strategy(MatmulStrategy::SharedTiles),
+    ];
+}
+
 impl MatmulStrategy {
     pub fn for_adapter(context: &GpuContext) -> MatmulStrategy {
         if context.adapter.is_software {
@@ -58,19 +50,13 @@ impl MatmulStrategy {
     }
 }
 
-/// The uniform of the tiled kernels: `{ m, n, k, row_sums, flag, 3 × pad }`.
-pub(crate) fn tiled_uniform(m: u32, n: u32, k: u32, row_sums: bool, flag: bool) -> Vec<u8> {
-    let words = [m, n, k, u32::from(row_sums), u32::from(flag), 0, 0, 0];
-    bytemuck::cast_slice(&words).to_vec()
-}
-
 /// Workgroups of the tiled kernels: one per 64 × 64 tile of the `m × n` result.
 pub(crate) fn tiled_workgroups(m: u32, n: u32) -> (u32, u32) {
     (n.div_ceil(64), m.div_ceil(64))
 }
 
-/// The vec4 fast paths: each invocation computes a 4 × 4 block of its output (fixed by the
-/// unrolled shaders); the workgroup shape is chosen per adapter.
+/// The register blocks of the dense kernels' vec4 forms on one adapter: the workgroup shape, and
+/// each kernel's block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FastPath {
     pub workgroup: (u32, u32),
@@ -128,7 +114,8 @@ impl FastPath {
         input_block: (16, 8),
     };
 
-    /// The fallback of real GPUs, which use shared-memory tiles.
+    /// The fallback of real GPUs, which use shared-memory tiles; and the scalar forms' layout
+    /// everywhere (shapes not in multiples of 4, which the default model never has).
     pub const SMALL: FastPath = FastPath {
         workgroup: (8, 8),
         forward_block: (4, 4),
@@ -136,7 +123,16 @@ impl FastPath {
         input_block: (4, 4),
     };
 
-    /// The workgroup-size overrides every fast-path shader takes.
+    /// `op`'s block.
+    pub(crate) fn block(&self, op: DenseOp) -> (u32, u32) {
+        match op {
+            DenseOp::Forward => self.forward_block,
+            DenseOp::BackwardInput => self.input_block,
+            DenseOp::BackwardWeight => self.weight_block,
+        }
+    }
+
+    /// The workgroup-size overrides every register-block kernel takes.
     pub fn overrides(&self) -> [(&'static str, f64); 2] {
         [
             ("WG_X", f64::from(self.workgroup.0)),
@@ -163,10 +159,11 @@ impl FastPath {
 
 /// The pipelines a dense kernel chooses between on one adapter.
 pub(crate) enum DensePaths {
-    /// Unrolled register blocks for shapes in multiples of 4, the general kernel for the rest.
+    /// Register blocks: the vec4 form for shapes in multiples of 4, the scalar form (at
+    /// [`FastPath::SMALL`], compiled when first needed) for the rest.
     Registers {
         vec4: Kernel,
-        general: LazyKernel,
+        scalar: LazyKernel,
         fast: FastPath,
     },
     /// Shared-memory tiles, for every shape.
@@ -174,46 +171,80 @@ pub(crate) enum DensePaths {
 }
 
 impl DensePaths {
-    /// Compiles what `strategy` uses: the general kernel and the vec4 template specialised by
-    /// `specialise` for this adapter's blocks (and subgroup size, [`FastPath::sharing_lanes`]),
-    /// or the tiled kernel.
+    /// Compiles what `choice` uses of `op`'s source: the vec4 form at this adapter's blocks (and
+    /// subgroup size, [`FastPath::sharing_lanes`]), or the tiled form.
     pub async fn new(
         context: &GpuContext,
         choice: KernelChoice,
-        general: &'static shaders::ShaderSource,
-        vec4: &shaders::ShaderSource,
-        specialise: impl FnOnce(&str, &FastPath, Option<u32>) -> String,
-        tiled: &shaders::ShaderSource,
+        op: DenseOp,
     ) -> Result<Self, GpuError> {
         let (strategy, fast) = match choice {
             KernelChoice::Adapter => (MatmulStrategy::for_adapter(context), None),
             KernelChoice::Strategy(strategy) => (strategy, None),
             KernelChoice::Blocks(fast) => (MatmulStrategy::RegisterBlocks, Some(fast)),
         };
+        let label = op.source().label;
         Ok(match strategy {
-            MatmulStrategy::SharedTiles => {
-                DensePaths::Tiles(Kernel::new(context, tiled, &[]).await?)
-            }
+            MatmulStrategy::SharedTiles => DensePaths::Tiles(
+                Kernel::from_source(context, label, template::tiles(op), &[]).await?,
+            ),
             MatmulStrategy::RegisterBlocks => {
                 let fast = fast.unwrap_or_else(|| FastPath::for_adapter(context));
                 let lanes = fast.sharing_lanes(context);
-                let mut source = specialise(&vec4.source, &fast, lanes);
-                let mut overrides = fast.overrides().to_vec();
-                if lanes.is_some() {
-                    // naga 30 re-validates a module after substituting its overrides with no
-                    // subgroup stages allowed, rejecting every subgroup operation: the
-                    // workgroup size goes into the source as constants instead.
-                    source = overrides_as_constants(&source, &overrides);
-                    overrides.clear();
-                }
+                let vec4 = registers_kernel(context, op, 4, &fast, lanes).await?;
+                let scalar = ShaderSource {
+                    label,
+                    source: template::registers(op, 1, FastPath::SMALL.block(op), None).into(),
+                };
                 DensePaths::Registers {
-                    vec4: Kernel::from_source(context, vec4.label, source, &overrides).await?,
-                    general: LazyKernel::new(general, &dense_constants()),
+                    vec4,
+                    scalar: LazyKernel::new(scalar, &FastPath::SMALL.overrides()),
                     fast,
                 }
             }
         })
     }
+
+    /// The kernel for a shape: register blocks (vec4 when `vec4_shape`) with their layout, or
+    /// tiles.
+    pub fn pick(&self, vec4_shape: bool) -> Path<'_> {
+        match self {
+            DensePaths::Registers { vec4, fast, .. } if vec4_shape => {
+                Path::Registers(Pick::Compiled(vec4), fast)
+            }
+            DensePaths::Registers { scalar, .. } => {
+                Path::Registers(Pick::Lazy(scalar), &FastPath::SMALL)
+            }
+            DensePaths::Tiles(tiled) => Path::Tiles(Pick::Compiled(tiled)),
+        }
+    }
+}
+
+/// What [`DensePaths::pick`] chose for a shape.
+pub(crate) enum Path<'a> {
+    Registers(Pick<'a>, &'a FastPath),
+    Tiles(Pick<'a>),
+}
+
+/// `op`'s register-block form at `width` with `fast`'s block and workgroup, its shared operand
+/// across `lanes`.
+pub(crate) async fn registers_kernel(
+    context: &GpuContext,
+    op: DenseOp,
+    width: u32,
+    fast: &FastPath,
+    lanes: Option<u32>,
+) -> Result<Kernel, GpuError> {
+    let mut source = template::registers(op, width, fast.block(op), lanes);
+    let mut overrides = fast.overrides().to_vec();
+    if lanes.is_some() {
+        // naga 30 re-validates a module after substituting its overrides with no subgroup
+        // stages allowed, rejecting every subgroup operation: the workgroup size goes into the
+        // source as constants instead.
+        source = overrides_as_constants(&source, &overrides);
+        overrides.clear();
+    }
+    Kernel::from_source(context, op.source().label, source, &overrides).await
 }
 
 /// `source` with each `override NAME: u32 = …;` of `values` turned into a constant of its value.

@@ -5,7 +5,8 @@ pub mod dense_backward;
 mod dense_paths;
 pub mod gather;
 pub mod step;
-mod unroll;
+mod template;
+mod unrolled;
 
 use wgpu::util::DeviceExt;
 
@@ -88,17 +89,17 @@ pub(crate) async fn compute_pipeline(
     .await
 }
 
-/// A kernel compiled the first time a binding needs it: the dense kernels' general paths, for
+/// A kernel compiled the first time a binding needs it: the dense kernels' scalar forms, for
 /// shapes that are not multiples of 4, which the default model never has. Compiling them at
 /// start-up cost the page a few hundred milliseconds before its first digit on SwiftShader.
 pub(crate) struct LazyKernel {
-    shader: &'static ShaderSource,
+    shader: ShaderSource,
     constants: Vec<(&'static str, f64)>,
     compiled: std::sync::OnceLock<Kernel>,
 }
 
 impl LazyKernel {
-    pub(crate) fn new(shader: &'static ShaderSource, constants: &[(&'static str, f64)]) -> Self {
+    pub(crate) fn new(shader: ShaderSource, constants: &[(&'static str, f64)]) -> Self {
         Self {
             shader,
             constants: constants.to_vec(),
@@ -110,7 +111,7 @@ impl LazyKernel {
         if let Some(kernel) = self.compiled.get() {
             return Ok(kernel);
         }
-        let kernel = Kernel::new(context, self.shader, &self.constants).await?;
+        let kernel = Kernel::new(context, &self.shader, &self.constants).await?;
         Ok(self.compiled.get_or_init(|| kernel))
     }
 }

@@ -1,7 +1,7 @@
 //! The backward pass and the optimiser step over a training batch: every parameter's gradient
 //! (the ReLU masks fused), then Adam over the flat buffers.
 
-use vae_reference::Tensor;
+use vae_reference::Layer;
 
 use super::graph::{part, shape, whole, Activations, Kernels, PassInputs};
 use crate::kernels::dense_backward::{BackwardInputBuffers, BackwardWeightBuffers};
@@ -14,14 +14,10 @@ use crate::{GpuContext, GpuError};
 
 /// The backward pass and the optimiser step over a training batch's [`Activations`].
 pub(crate) struct BackwardPass {
-    out_weight: Binding,
-    out_input: Binding,
-    dec1_weight: Binding,
-    dec1_input: Binding,
+    /// Per layer of [`Layer::ALL`], last first: its weight and bias gradients, and (but for the
+    /// first layer) the gradient at its input.
+    dense: Vec<(Binding, Option<Binding>)>,
     reparameterize: Binding,
-    heads_weight: Binding,
-    heads_input: Binding,
-    enc1_weight: Binding,
     advance: Binding,
     adam: Binding,
 }
@@ -43,63 +39,38 @@ impl BackwardPass {
         kl_weight: f32,
         a: &Activations,
     ) -> Result<Self, GpuError> {
-        let layout = inputs.layout;
-        let s = layout.sizes;
-        let p = |tensor| part(inputs.params, layout.range(tensor));
-        let g = |range| part(optimizer.grads, range);
+        let (layout, s) = (inputs.layout, inputs.layout.sizes);
         let rows = a.rows;
-        let w = &kernels.weight_grad;
-        let i = &kernels.input_grad;
         let count = layout.len() as u32;
+        let mut dense = Vec::with_capacity(Layer::ALL.len());
+        for layer in Layer::ALL.into_iter().rev() {
+            let ((x, _), (dy, dx)) = (a.around(layer), a.gradients(layer));
+            let weight = BackwardWeightBuffers {
+                dy: whole(dy),
+                x: whole(x),
+                dw: part(optimizer.grads, layout.layer(layer, false)),
+                db: part(optimizer.grads, layout.layer(layer, true)),
+            };
+            let weight = (kernels.weight_grad)
+                .bind(context, shape(rows, s, layer, false), weight)
+                .await?;
+            let input = match dx {
+                Some(dx) => {
+                    let buffers = BackwardInputBuffers {
+                        dy: whole(dy),
+                        w: part(inputs.params, layout.layer(layer, false)),
+                        act: whole(x),
+                        dx: whole(dx),
+                    };
+                    let shape = shape(rows, s, layer, layer.input_relu());
+                    Some(kernels.input_grad.bind(context, shape, buffers).await?)
+                }
+                None => None,
+            };
+            dense.push((weight, input));
+        }
         Ok(Self {
-            out_weight: w
-                .bind(
-                    context,
-                    shape(rows, s.hidden, s.input, false),
-                    BackwardWeightBuffers {
-                        dy: whole(&a.d_logits),
-                        x: whole(&a.h2),
-                        dw: g(layout.range(Tensor::OutWeight)),
-                        db: g(layout.range(Tensor::OutBias)),
-                    },
-                )
-                .await?,
-            out_input: i
-                .bind(
-                    context,
-                    shape(rows, s.hidden, s.input, true),
-                    BackwardInputBuffers {
-                        dy: whole(&a.d_logits),
-                        w: p(Tensor::OutWeight),
-                        act: whole(&a.h2),
-                        dx: whole(&a.d_h2),
-                    },
-                )
-                .await?,
-            dec1_weight: w
-                .bind(
-                    context,
-                    shape(rows, s.latent, s.hidden, false),
-                    BackwardWeightBuffers {
-                        dy: whole(&a.d_h2),
-                        x: whole(&a.z),
-                        dw: g(layout.range(Tensor::Dec1Weight)),
-                        db: g(layout.range(Tensor::Dec1Bias)),
-                    },
-                )
-                .await?,
-            dec1_input: i
-                .bind(
-                    context,
-                    shape(rows, s.latent, s.hidden, false),
-                    BackwardInputBuffers {
-                        dy: whole(&a.d_h2),
-                        w: p(Tensor::Dec1Weight),
-                        act: whole(&a.z),
-                        dx: whole(&a.d_z),
-                    },
-                )
-                .await?,
+            dense,
             reparameterize: kernels
                 .step
                 .reparameterize_backward
@@ -113,42 +84,6 @@ impl BackwardPass {
                         whole(&a.d_heads),
                     ],
                     spread_workgroups(rows * s.latent as u32, ROW_WORKGROUP),
-                )
-                .await?,
-            heads_weight: w
-                .bind(
-                    context,
-                    shape(rows, s.hidden, 2 * s.latent, false),
-                    BackwardWeightBuffers {
-                        dy: whole(&a.d_heads),
-                        x: whole(&a.h1),
-                        dw: g(layout.heads(false)),
-                        db: g(layout.heads(true)),
-                    },
-                )
-                .await?,
-            heads_input: i
-                .bind(
-                    context,
-                    shape(rows, s.hidden, 2 * s.latent, true),
-                    BackwardInputBuffers {
-                        dy: whole(&a.d_heads),
-                        w: part(inputs.params, layout.heads(false)),
-                        act: whole(&a.h1),
-                        dx: whole(&a.d_h1),
-                    },
-                )
-                .await?,
-            enc1_weight: w
-                .bind(
-                    context,
-                    shape(rows, s.input, s.hidden, false),
-                    BackwardWeightBuffers {
-                        dy: whole(&a.d_h1),
-                        x: whole(&a.x),
-                        dw: g(layout.range(Tensor::Enc1Weight)),
-                        db: g(layout.range(Tensor::Enc1Bias)),
-                    },
                 )
                 .await?,
             advance: kernels
@@ -188,18 +123,15 @@ impl BackwardPass {
 
     /// Gradients of every parameter, then the Adam update.
     pub fn encode(&self, kernels: &Kernels, pass: &mut wgpu::ComputePass<'_>) {
-        let (w, i) = (&kernels.weight_grad, &kernels.input_grad);
-        w.encode(pass, &self.out_weight);
-        i.encode(pass, &self.out_input);
-        w.encode(pass, &self.dec1_weight);
-        i.encode(pass, &self.dec1_input);
-        kernels
-            .step
-            .reparameterize_backward
-            .encode(pass, &self.reparameterize);
-        w.encode(pass, &self.heads_weight);
-        i.encode(pass, &self.heads_input);
-        w.encode(pass, &self.enc1_weight);
+        for (index, (weight, input)) in self.dense.iter().enumerate() {
+            // The reparameterisation's gradient lies between the decoder's layers and the
+            // encoder's.
+            if index == Layer::ALL.len() - Layer::ENCODER {
+                (kernels.step.reparameterize_backward).encode(pass, &self.reparameterize);
+            }
+            weight.encode(pass);
+            input.iter().for_each(|input| input.encode(pass));
+        }
         kernels.step.adam.encode(pass, &self.adam);
     }
 }

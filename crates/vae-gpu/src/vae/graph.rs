@@ -3,7 +3,7 @@
 
 use std::num::NonZeroU64;
 
-use vae_reference::{Layout, Sizes, Tensor};
+use vae_reference::{Layer, Layout, Sizes};
 
 use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape};
 use crate::kernels::dense_backward::{DenseBackwardInput, DenseBackwardWeight};
@@ -33,7 +33,7 @@ impl Kernels {
             weight_grad: DenseBackwardWeight::new(context).await?,
             step: StepKernels::new(context).await?,
             gather: BatchGather::new(context).await?,
-            lines: LazyKernel::new(&crate::shaders::LATENT_LINES, &[]),
+            lines: LazyKernel::new(crate::shaders::LATENT_LINES, &[]),
         })
     }
 }
@@ -114,7 +114,31 @@ impl Activations {
     }
 }
 
-pub(super) fn shape(rows: u32, inputs: usize, outputs: usize, relu: bool) -> DenseShape {
+impl Activations {
+    /// `layer`'s input and output.
+    pub fn around(&self, layer: Layer) -> (&wgpu::Buffer, &wgpu::Buffer) {
+        match layer {
+            Layer::Enc1 => (&self.x, &self.h1),
+            Layer::Heads => (&self.h1, &self.heads),
+            Layer::Dec1 => (&self.z, &self.h2),
+            Layer::Out => (&self.h2, &self.logits),
+        }
+    }
+
+    /// The gradients at `layer`'s output and, but for the first layer, at its input.
+    pub fn gradients(&self, layer: Layer) -> (&wgpu::Buffer, Option<&wgpu::Buffer>) {
+        match layer {
+            Layer::Enc1 => (&self.d_h1, None),
+            Layer::Heads => (&self.d_heads, Some(&self.d_h1)),
+            Layer::Dec1 => (&self.d_h2, Some(&self.d_z)),
+            Layer::Out => (&self.d_logits, Some(&self.d_h2)),
+        }
+    }
+}
+
+/// `layer` over a batch of `rows`, with `relu` (a ReLU after it, or, for a gradient, before it).
+pub(super) fn shape(rows: u32, sizes: Sizes, layer: Layer, relu: bool) -> DenseShape {
+    let (inputs, outputs) = layer.size(sizes);
     DenseShape {
         rows,
         inputs: inputs as u32,
@@ -126,11 +150,9 @@ pub(super) fn shape(rows: u32, inputs: usize, outputs: usize, relu: bool) -> Den
 /// The forward pass over one [`Activations`]: encoder, heads, reparameterisation, decoder, loss
 /// and the metrics record (into `ring`, at the slot of `state`'s step).
 pub(crate) struct ForwardPass {
-    enc1: Binding,
-    heads: Binding,
+    /// Each of [`Layer::ALL`], in order.
+    dense: Vec<Binding>,
     reparameterize: Binding,
-    dec1: Binding,
-    out: Binding,
     bce: Binding,
     metrics: Binding,
 }
@@ -152,36 +174,23 @@ impl ForwardPass {
         inputs: &PassInputs<'_>,
         a: &Activations,
     ) -> Result<Self, GpuError> {
-        let s = inputs.layout.sizes;
-        let p = |tensor| part(inputs.params, inputs.layout.range(tensor));
-        let f = &kernels.forward;
+        let (layout, s) = (inputs.layout, inputs.layout.sizes);
         let step = &kernels.step;
         let rows = a.rows;
+        let mut dense = Vec::with_capacity(Layer::ALL.len());
+        for layer in Layer::ALL {
+            let (x, y) = a.around(layer);
+            let buffers = DenseBuffers {
+                x: whole(x),
+                w: part(inputs.params, layout.layer(layer, false)),
+                b: part(inputs.params, layout.layer(layer, true)),
+                y: whole(y),
+            };
+            let shape = shape(rows, s, layer, layer.relu());
+            dense.push(kernels.forward.bind(context, shape, buffers).await?);
+        }
         Ok(Self {
-            enc1: f
-                .bind(
-                    context,
-                    shape(rows, s.input, s.hidden, true),
-                    DenseBuffers {
-                        x: whole(&a.x),
-                        w: p(Tensor::Enc1Weight),
-                        b: p(Tensor::Enc1Bias),
-                        y: whole(&a.h1),
-                    },
-                )
-                .await?,
-            heads: f
-                .bind(
-                    context,
-                    shape(rows, s.hidden, 2 * s.latent, false),
-                    DenseBuffers {
-                        x: whole(&a.h1),
-                        w: part(inputs.params, inputs.layout.heads(false)),
-                        b: part(inputs.params, inputs.layout.heads(true)),
-                        y: whole(&a.heads),
-                    },
-                )
-                .await?,
+            dense,
             reparameterize: step
                 .reparameterize
                 .bind(
@@ -195,30 +204,6 @@ impl ForwardPass {
                         whole(&a.kl),
                     ],
                     spread_workgroups(rows, ROW_WORKGROUP),
-                )
-                .await?,
-            dec1: f
-                .bind(
-                    context,
-                    shape(rows, s.latent, s.hidden, true),
-                    DenseBuffers {
-                        x: whole(&a.z),
-                        w: p(Tensor::Dec1Weight),
-                        b: p(Tensor::Dec1Bias),
-                        y: whole(&a.h2),
-                    },
-                )
-                .await?,
-            out: f
-                .bind(
-                    context,
-                    shape(rows, s.hidden, s.input, false),
-                    DenseBuffers {
-                        x: whole(&a.h2),
-                        w: p(Tensor::OutWeight),
-                        b: p(Tensor::OutBias),
-                        y: whole(&a.logits),
-                    },
                 )
                 .await?,
             bce: step
@@ -253,25 +238,27 @@ impl ForwardPass {
     }
 
     pub fn encode(&self, kernels: &Kernels, pass: &mut wgpu::ComputePass<'_>) {
-        self.encode_encoder(kernels, pass);
+        self.encode_encoder(pass);
         kernels
             .step
             .reparameterize
             .encode(pass, &self.reparameterize);
-        self.encode_decoder(kernels, pass);
+        self.encode_decoder(pass);
         kernels.step.bce_loss.encode(pass, &self.bce);
         kernels.step.metrics.encode(pass, &self.metrics);
     }
 
     /// The decoder alone: z → h2 → logits.
-    pub fn encode_decoder(&self, kernels: &Kernels, pass: &mut wgpu::ComputePass<'_>) {
-        kernels.forward.encode(pass, &self.dec1);
-        kernels.forward.encode(pass, &self.out);
+    pub fn encode_decoder(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.dense[Layer::ENCODER..]
+            .iter()
+            .for_each(|layer| layer.encode(pass));
     }
 
     /// The encoder alone: x → h1 → [mean | logvar].
-    pub fn encode_encoder(&self, kernels: &Kernels, pass: &mut wgpu::ComputePass<'_>) {
-        kernels.forward.encode(pass, &self.enc1);
-        kernels.forward.encode(pass, &self.heads);
+    pub fn encode_encoder(&self, pass: &mut wgpu::ComputePass<'_>) {
+        self.dense[..Layer::ENCODER]
+            .iter()
+            .for_each(|layer| layer.encode(pass));
     }
 }

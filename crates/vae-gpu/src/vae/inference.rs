@@ -125,9 +125,7 @@ impl Vae {
             .queue
             .write_buffer(&a.x, 0, bytemuck::cast_slice(x));
         let read = self.submit_and_read(&a.heads, &session.heads_reads, |encoder| {
-            self.compute(encoder, |pass| {
-                session.forward.encode_encoder(&self.kernels, pass)
-            });
+            self.compute(encoder, |pass| session.forward.encode_encoder(pass));
         });
         Ok(PosteriorRead {
             read,
@@ -153,9 +151,7 @@ impl Vae {
             &a.logits,
             &session.image_reads,
             |encoder| {
-                self.compute(encoder, |pass| {
-                    session.forward.encode_decoder(&self.kernels, pass)
-                });
+                self.compute(encoder, |pass| session.forward.encode_decoder(pass));
             },
         )))
     }
@@ -188,9 +184,7 @@ impl Vae {
     ) {
         let a = &session.activations;
         let latent_bytes = (self.config.sizes.latent * 4) as u64;
-        self.compute(encoder, |pass| {
-            session.forward.encode_encoder(&self.kernels, pass)
-        });
+        self.compute(encoder, |pass| session.forward.encode_encoder(pass));
         // heads rows are [mean | logvar]: the means go to z row by row.
         for row in 0..u64::from(session.rows) {
             encoder.copy_buffer_to_buffer(
@@ -201,9 +195,7 @@ impl Vae {
                 latent_bytes,
             );
         }
-        self.compute(encoder, |pass| {
-            session.forward.encode_decoder(&self.kernels, pass)
-        });
+        self.compute(encoder, |pass| session.forward.encode_decoder(pass));
     }
 
     fn rows_of(&self, values: &[f32], width: usize, what: &str) -> Result<u32, GpuError> {

@@ -110,7 +110,7 @@ impl Vae {
         self.compute(&mut encoder, |pass| {
             for (decoder, _) in sets {
                 decoder.expand.encode(pass);
-                decoder.session.forward.encode_decoder(&self.kernels, pass);
+                decoder.session.forward.encode_decoder(pass);
             }
         });
         let staging: Vec<_> = sets
