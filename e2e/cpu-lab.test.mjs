@@ -206,9 +206,9 @@ forEachBrowser((kind) => {
       await lab.until(() => Number(document.querySelector('#step-count')?.dataset.step) >= 20, { timeout: 60_000 });
       await page.click('#train-pause');
       await lab.until(() => document.querySelector('#phase')?.dataset.phase === 'Ready', { timeout: 30_000 });
-      /** Moves slider 0 to `value` and returns the digit once it is drawn afresh. */
+      /** Moves slider 0 to `value` and returns the digit once it is drawn at that point (a
+       * decode already under way when the slider moves is drawn first, then the new one). */
       const decodeAt = async (value) => {
-        const drawn = await page.evaluate(() => performance.getEntriesByName('decoded').length);
         await page.$eval(
           '#z-0',
           (input, v) => {
@@ -217,7 +217,11 @@ forEachBrowser((kind) => {
           },
           value,
         );
-        await lab.until((n) => performance.getEntriesByName('decoded').length > n, { timeout: 30_000 }, drawn);
+        await lab.until(
+          (v) => Number((document.querySelector('#decoded')?.dataset.z ?? '').split(',')[0]) === v,
+          { timeout: 30_000 },
+          value,
+        );
         return decodedPixels(page);
       };
       await decodeAt(0.5);

@@ -42,6 +42,16 @@ fn prefers_dark() -> bool {
         .is_some_and(|query| query.matches())
 }
 
+/// Draws the sliders' digit, decoded at `z`, into `canvas` and marks it `decoded`; the canvas's
+/// `data-z` says which point it shows (a slider moved during a decode is decoded again after
+/// it, so a reader waiting for one point must tell the decodes apart).
+pub fn draw_decoded(canvas: &web_sys::HtmlCanvasElement, pixels: &[f32], z: &[f32]) {
+    draw_digits(canvas, pixels, DigitGrid::single());
+    let point: Vec<String> = z.iter().map(f32::to_string).collect();
+    let _ = canvas.set_attribute("data-z", &point.join(","));
+    mark("decoded");
+}
+
 /// Draws images of 28×28 values in [0, 1] (ink probability) row by row into `canvas`, ink dark
 /// on light paper, or light on dark in a dark theme. The canvas is scaled up by CSS without
 /// smoothing, so each value stays one crisp square.

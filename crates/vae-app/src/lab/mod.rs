@@ -291,8 +291,7 @@ impl LabController {
             match result {
                 Ok(pixels) => {
                     if let Some(canvas) = this.ui.canvases.decoded.get_untracked() {
-                        draw_digits(&canvas, &pixels, DigitGrid::single());
-                        crate::draw::mark("decoded");
+                        crate::draw::draw_decoded(&canvas, &pixels, &z);
                         // GPU decode, read back and drawn: what a slider costs besides the frame.
                         crate::draw::measure("decode-drawn", requested, crate::draw::now_ms());
                         if let Some(since) = since {

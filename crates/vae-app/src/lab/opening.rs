@@ -16,7 +16,6 @@ use super::{
     Phase, SaveState, DECODE_SIZES, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
 };
 use crate::data::SHARD_URL;
-use crate::draw::{draw_digits, DigitGrid};
 
 /// What a new model starts from.
 #[derive(Clone)]
@@ -254,8 +253,7 @@ impl LabController {
             return;
         };
         if let (Ok(pixels), Some(canvas)) = (read.await, self.ui.canvases.decoded.get_untracked()) {
-            draw_digits(&canvas, &pixels, DigitGrid::single());
-            crate::draw::mark("decoded");
+            crate::draw::draw_decoded(&canvas, &pixels, &z);
         }
     }
 }
