@@ -26,19 +26,25 @@ const contentTypes = {
 };
 
 /**
- * Serves dist/ (or `dir`, another build of it) on an ephemeral loopback port; resolves to
- * { url, override, close }.
- * `override(path, handler)` answers requests for `path` with `handler(request, response)`
- * instead (a damaged data file, a delayed one) until the returned function is called: the
- * server side of a test, so every browser meets the same bytes.
+ * Serves dist/ (or `dir`, another build of it) on an ephemeral loopback port under the sub-path
+ * `base`, as a course page or a GitHub Pages project site would host it, and nothing outside it
+ * (so a URL the build makes absolute fails every test); resolves to { url, override, close }.
+ * `override(path, handler)` answers requests for `path` (relative to `base`) with
+ * `handler(request, response)` instead (a damaged data file, a delayed one) until the returned
+ * function is called: the server side of a test, so every browser meets the same bytes.
  */
-export async function serveDist({ dir = distDir } = {}) {
+export async function serveDist({ dir = distDir, base = '/course/vae-lab/' } = {}) {
   if (!existsSync(join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: run \`trunk build --release\` first`);
   }
   const overrides = new Map();
   const server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+    const full = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+    if (!full.startsWith(base)) {
+      response.writeHead(404).end(`not found: only ${base} is served`);
+      return;
+    }
+    const path = `/${full.slice(base.length)}`;
     const override = overrides.get(path);
     if (override) {
       await override(request, response);
@@ -64,7 +70,7 @@ export async function serveDist({ dir = distDir } = {}) {
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
   const { port } = server.address();
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}${base}`,
     override(path, handler) {
       overrides.set(path, handler);
       return () => overrides.delete(path);
