@@ -16,7 +16,10 @@
 // slabs. Real GPUs reward this (each value loaded once per tile, not once per output); software
 // GPUs do not (a barrier is a switch between coroutines there), so they take the register blocks.
 // It stays a separate source because it is a different algorithm (workgroup memory, barriers, a
-// fixed 16 × 16 workgroup), not a specialisation of the register blocks' loop.
+// fixed 16 × 16 workgroup), not a specialisation of the register blocks' loop. Measured on
+// lavapipe (2 cores, `vae bench --matmul tiles` against `vae bench`, 2026-12-03): 0.53-0.58
+// GFLOP/s on the model's six products, where the register blocks ran 3.6-7.1; no real GPU was at
+// hand to measure what it gains there.
 // Dispatch ceil(n / 64) × ceil(m / 64).
 // Tested by: crates/vae-gpu/tests/dense_forward.rs and dense_backward.rs, through each dense
 //   kernel's MatmulStrategy::SharedTiles form.
