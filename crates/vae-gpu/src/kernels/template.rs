@@ -43,7 +43,7 @@ impl DenseOp {
     /// The unrolled body for a block, its operand every lane needs alike shared across `lanes`.
     fn body(self, width: u32, block: (u32, u32), lanes: Option<u32>) -> (String, bool) {
         let (first, second) = block;
-        let (body, shared) = match self {
+        match self {
             DenseOp::Forward => {
                 let rows = SharedOperand::new(first, lanes);
                 (dense_forward_body(&rows, second, width), rows.is_shared())
@@ -60,8 +60,7 @@ impl DenseOp {
                 let body = dense_backward_weight_body(&dy, first, second, width);
                 (body, dy.is_shared())
             }
-        };
-        (body, shared)
+        }
     }
 }
 
