@@ -17,7 +17,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
-import { distDir, helpers, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
+import { benchBase, distDir, helpers, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
 import { marks, openLab, quantile, sliderLatency, trainingWindow, TIMEOUT } from './lab-measures.mjs';
 
 const args = process.argv.slice(2);
@@ -139,7 +139,7 @@ async function measure(name, server) {
   }
 }
 
-const server = await serveDist({ dir: dist });
+const server = await serveDist({ dir: dist, base: benchBase(dist) });
 try {
   const weight = await pageWeight();
   const results = { date: new Date().toISOString(), dist, pageWeightBytes: weight, browsers: [] };

@@ -4,7 +4,7 @@
 // backends (bench/peers). Prints the medians and the ratios.
 //   (cd bench/peers && npm install) && trunk build --release && node bench/cpu.mjs [--browser chromium|firefox|both] [--rounds 3] [--dist DIR]
 import { resolve } from 'node:path';
-import { distDir, launchBrowser, openPage, serveDist } from '../e2e/harness.mjs';
+import { benchBase, distDir, launchBrowser, openPage, serveDist } from '../e2e/harness.mjs';
 import { runPeer, servePeers } from './peers.mjs';
 
 const args = process.argv.slice(2);
@@ -44,7 +44,8 @@ async function peer(name, base, framework) {
   }
 }
 
-const server = await serveDist({ dir: resolve(option('dist', distDir)) });
+const dist = resolve(option('dist', distDir));
+const server = await serveDist({ dir: dist, base: benchBase(dist) });
 const peers = await servePeers();
 try {
   console.log(`${new Date().toISOString()}: ${rounds} alternated rounds per browser, batch 128, 784-500-20\n`);

@@ -4,7 +4,7 @@
 // time to encode one, on this browser's WebGPU adapter; quicker than bench/browser.mjs when
 // only the engine changed.
 import { resolve } from 'node:path';
-import { distDir, launchBrowser, openPage, serveDist } from '../e2e/harness.mjs';
+import { benchBase, distDir, launchBrowser, openPage, serveDist } from '../e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -13,7 +13,8 @@ const option = (name, fallback) => {
 };
 const scope = args[0] && !args[0].startsWith('--') ? args[0] : null;
 const query = scope ? `?bench=${scope}` : '?bench';
-const server = await serveDist({ dir: resolve(option('dist', distDir)) });
+const dist = resolve(option('dist', distDir));
+const server = await serveDist({ dir: dist, base: benchBase(dist) });
 const { browser, close } = await launchBrowser(option('browser', 'chromium'), { webgpu: true });
 try {
   const { page, until } = await openPage(browser, `${server.url}${query}`);

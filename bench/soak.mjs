@@ -17,7 +17,7 @@
 // other.
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { distDir, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
+import { benchBase, distDir, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -209,7 +209,7 @@ if (from) {
   process.exit(flat ? 0 : 1);
 }
 
-const server = await serveDist({ dir: dist });
+const server = await serveDist({ dir: dist, base: benchBase(dist) });
 let allFlat = true;
 try {
   await mkdir('target/bench', { recursive: true });

@@ -7,7 +7,7 @@
 // whose speed drifts. Prints a Markdown table and writes target/bench/workers.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { distDir, launchBrowser, serveDist, sleep } from '../e2e/harness.mjs';
+import { benchBase, distDir, launchBrowser, serveDist, sleep } from '../e2e/harness.mjs';
 import { openLab, quantile, sliderLatency, trainingWindow } from './lab-measures.mjs';
 
 const args = process.argv.slice(2);
@@ -76,7 +76,7 @@ async function measure(name, server) {
   }
 }
 
-const server = await serveDist({ dir: dist });
+const server = await serveDist({ dir: dist, base: benchBase(dist) });
 try {
   const results = { date: new Date().toISOString(), dist, browsers: [] };
   for (const name of browsers) results.browsers.push(await measure(name, server));

@@ -7,7 +7,7 @@
 // E2E_BROWSERS=chromium (or firefox) narrows the run; both are the default.
 import { createServer } from 'node:http';
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import puppeteer from 'puppeteer-core';
 
@@ -24,6 +24,17 @@ const contentTypes = {
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
 };
+
+/**
+ * Where a benchmark serves the build in `dir`: under the suite's sub-path, except a build made
+ * before its URLs were relative (it loads `/vae-app-….js` from the root), which is served at the
+ * root so the benchmarks can still compare against it. The tests never use this: they serve the
+ * current build under the sub-path and fail if it ever needs the root.
+ */
+export function benchBase(dir) {
+  const html = readFileSync(join(dir, 'index.html'), 'utf8');
+  return /(?:href|src)="\/[^/]/.test(html) ? '/' : undefined;
+}
 
 /**
  * Serves dist/ (or `dir`, another build of it) on an ephemeral loopback port under the sub-path
