@@ -1,4 +1,4 @@
-"""Writes the PyTorch parity fixture that crates/vae-gpu/tests/pytorch_parity.rs checks the engine against.
+"""Writes the PyTorch parity fixture that crates/vae-model/src/conformance.rs checks both engines against.
 
 The article's model on the CPU in float64, with our seeded initialisation (seed 3), the first
 4 test images of web/mnist.shard.gz and the engine's own noise for step 1: the loss, BCE and KL,

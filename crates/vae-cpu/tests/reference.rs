@@ -3,100 +3,37 @@
 //! finite differences of the engine's own loss.
 
 use mnist_shard::{decompress, Shard};
-use safetensors::SafeTensors;
 use vae_cpu::step::{Batch, Workspace};
 use vae_cpu::{CpuLayout, CpuVae};
-use vae_model::{epoch_order, VaeConfig};
+use vae_model::conformance::{
+    assert_first_step_matches_pytorch, assert_first_step_matches_reference, pytorch_step_input,
+    FirstStep,
+};
+use vae_model::VaeConfig;
 use vae_reference::noise::batch_noise;
-use vae_reference::{adam_step, backward_weighted, forward, init_params, Layout, Sizes, Tensor};
+use vae_reference::{init_params, Layout, Sizes};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
 const FIXTURE: &[u8] = include_bytes!("../../vae-gpu/tests/fixtures/pytorch_step.safetensors");
 
-fn f64s(values: &[f32]) -> Vec<f64> {
-    values.iter().map(|&v| f64::from(v)).collect()
-}
-
-fn largest_error(ours: &[f32], theirs: &[f64]) -> (f64, f64) {
-    let largest = theirs.iter().fold(0.0f64, |m, g| m.max(g.abs()));
-    let error = ours
-        .iter()
-        .zip(theirs)
-        .fold(0.0f64, |m, (&a, &b)| m.max((f64::from(a) - b).abs()));
-    (error, largest)
+fn first_step(vae: &mut CpuVae) -> FirstStep {
+    let packed = Layout::new(vae.config().sizes);
+    let report = vae.metrics();
+    assert_eq!((report.diverged_at, report.steps.len()), (None, 1));
+    FirstStep {
+        metrics: report.steps[0],
+        gradients: vae.gradients_in(&packed),
+        parameters: vae.parameters_in(&packed),
+    }
 }
 
 fn one_step_matches_the_reference(config: VaeConfig) {
     let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
     let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
-    let train = shard.train();
     let mut vae = CpuVae::new(config).unwrap();
-    vae.set_training_data(&train).unwrap();
+    vae.set_training_data(&shard.train()).unwrap();
     vae.train_steps(1).unwrap();
-    let report = vae.metrics();
-    assert_eq!(report.diverged_at, None);
-    let ours = report.steps[0];
-    assert_eq!(ours.step, 1);
-
-    let packed = Layout::new(config.sizes);
-    let mut params = f64s(&init_params(&packed, config.seed));
-    let order = epoch_order(config.seed, 1, train.len());
-    let batch = config.batch as usize;
-    let x: Vec<f64> = order[..batch]
-        .iter()
-        .flat_map(|&i| train.image_f32(i as usize))
-        .map(f64::from)
-        .collect();
-    let eps = batch_noise(config.seed, 1, batch, config.sizes.latent);
-    let reference = forward(&packed, &params, &x, &eps);
-    let grads = backward_weighted(&packed, &params, &x, &eps, &reference, config.kl_weight);
-
-    let relative = |a: f32, b: f64| (f64::from(a) - b).abs() / b.abs();
-    assert!(
-        relative(ours.neg_elbo, reference.loss()) < 1e-5,
-        "{ours:?} vs {}",
-        reference.loss()
-    );
-    assert!(relative(ours.bce, reference.bce) < 1e-5);
-    assert!(
-        relative(ours.kl, reference.kl) < 1e-4,
-        "{} vs {}",
-        ours.kl,
-        reference.kl
-    );
-
-    let our_grads = vae.gradients_in(&packed);
-    for tensor in Tensor::ALL {
-        let (error, largest) = largest_error(
-            &our_grads[packed.range(tensor)],
-            &grads[packed.range(tensor)],
-        );
-        assert!(
-            error <= 1e-4 * largest,
-            "{}: {error:e} of {largest:e}",
-            tensor.name()
-        );
-    }
-    let (mut m, mut v) = (vec![0.0; packed.len()], vec![0.0; packed.len()]);
-    let adam = vae_reference::AdamConfig {
-        lr: config.adam.lr,
-        ..config.adam
-    };
-    adam_step(adam, 1, &mut params, &grads, &mut m, &mut v);
-    let after = vae.parameters_in(&packed);
-    let mut compared = 0;
-    for ((&ours, &theirs), &g) in after.iter().zip(&params).zip(&grads) {
-        // Where 0 < |g| < 1e-6 the step's sign is at the mercy of rounding (Adam's first step is ±lr).
-        if g != 0.0 && g.abs() < 1e-6 {
-            continue;
-        }
-        compared += 1;
-        assert!(
-            (f64::from(ours) - theirs).abs() <= 1e-5,
-            "{ours} vs {theirs} (g {g:e})"
-        );
-    }
-    assert!(compared > packed.len() * 9 / 10);
+    assert_first_step_matches_reference(&config, &shard.train(), &first_step(&mut vae));
 }
 
 #[test]
@@ -117,58 +54,12 @@ fn a_beta_weighted_step_matches_the_reference() {
     });
 }
 
-fn tensor(fixture: &SafeTensors, name: &str) -> Vec<f32> {
-    bytemuck::pod_collect_to_vec(fixture.tensor(name).unwrap().data())
-}
-
 #[test]
 fn one_step_reproduces_pytorch_loss_gradients_and_adam_update() {
-    let fixture = SafeTensors::deserialize(FIXTURE).unwrap();
-    let config = VaeConfig {
-        batch: 4,
-        seed: 3,
-        ..VaeConfig::default()
-    };
+    let (config, x) = pytorch_step_input(FIXTURE);
     let mut vae = CpuVae::new(config).unwrap();
-    vae.train_step_on(&tensor(&fixture, "x")).unwrap();
-    let metrics = vae.metrics().steps[0];
-    let loss: Vec<f64> = bytemuck::pod_collect_to_vec(fixture.tensor("loss_f64").unwrap().data());
-    let relative = (f64::from(metrics.neg_elbo) - loss[0]).abs() / loss[0];
-    eprintln!(
-        "loss: CPU engine {} PyTorch {} (relative {relative:.1e})",
-        metrics.neg_elbo, loss[0]
-    );
-    assert!(relative <= 1e-5);
-    assert!((metrics.bce - tensor(&fixture, "bce")[0]).abs() / metrics.bce <= 1e-5);
-    assert!((metrics.kl - tensor(&fixture, "kl")[0]).abs() <= 1e-4 * metrics.kl.max(1.0));
-
-    let packed = Layout::new(config.sizes);
-    let grads = vae.gradients_in(&packed);
-    let after = vae.parameters_in(&packed);
-    for t in Tensor::ALL {
-        let expected = f64s(&tensor(&fixture, &format!("grad.{}", t.name())));
-        let (error, largest) = largest_error(&grads[packed.range(t)], &expected);
-        eprintln!(
-            "{:<24} gradient max error {error:.1e} (largest {largest:.1e})",
-            t.name()
-        );
-        assert!(error <= 1e-4 * largest, "{}", t.name());
-        let expected_after = tensor(&fixture, &format!("after_adam.{}", t.name()));
-        for ((&ours, &theirs), &g) in after[packed.range(t)]
-            .iter()
-            .zip(&expected_after)
-            .zip(&expected)
-        {
-            if g != 0.0 && g.abs() < 1e-6 {
-                continue;
-            }
-            assert!(
-                (ours - theirs).abs() <= 1e-5,
-                "{}: {ours} vs {theirs}",
-                t.name()
-            );
-        }
-    }
+    vae.train_step_on(&x).unwrap();
+    assert_first_step_matches_pytorch(FIXTURE, &first_step(&mut vae));
 }
 
 #[test]

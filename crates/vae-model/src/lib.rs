@@ -11,6 +11,7 @@
 mod checkpoint;
 mod compact;
 mod config;
+pub mod conformance;
 pub mod engine;
 mod error;
 mod metrics;
