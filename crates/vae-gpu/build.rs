@@ -9,7 +9,9 @@ use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    let shaders = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shaders");
+    // Read when run, not built in: a build script compiled for one checkout may run for another.
+    let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let shaders = Path::new(&manifest).join("../../shaders");
     // A directory: cargo reruns this when any file in it changes.
     println!("cargo:rerun-if-changed={}", shaders.display());
     let out = Path::new(&env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("shaders");
