@@ -3,6 +3,7 @@
 //! evaluating, exporting compact weights, sampling, Ctrl-C, and the one-line errors bad input
 //! must give.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -15,8 +16,29 @@ fn vae() -> Command {
     command
 }
 
-fn run(args: &[&str]) -> Output {
+/// `vae` with `line`'s words, each `{}` the next of `paths` (a path or note may hold spaces).
+fn run(line: &str, paths: &[&Path]) -> Output {
+    let mut paths = paths.iter();
+    let args: Vec<&OsStr> = line
+        .split_whitespace()
+        .map(|word| match word {
+            "{}" => paths.next().expect("a path for each {}").as_os_str(),
+            word => OsStr::new(word),
+        })
+        .collect();
     vae().args(args).output().expect("the vae binary runs")
+}
+
+/// [`run`], which must succeed: its stdout and stderr.
+fn succeed(line: &str, paths: &[&Path]) -> (String, String) {
+    let output = run(line, paths);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{line}: {stderr}");
+    (stdout, stderr)
+}
+
+fn assert_says(output: &str, what: &str) {
+    assert!(output.contains(what), "no {what:?} in {output}");
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -83,108 +105,51 @@ fn assert_one_line_error(output: &Output, contains: &str) {
 fn train_resume_eval_and_sample_on_binarized_mnist_files() {
     let data = amat_folder("cli-amat", 256, 64);
     let out = scratch("cli-run");
-    let checkpoint = out.join("model.safetensors");
-    let json = out.join("curve.json");
-    let common = [
-        "--data",
-        data.to_str().unwrap(),
-        "--batch",
-        "32",
-        "--hidden",
-        "32",
-        "--latent",
-        "4",
-        "--checkpoint",
-        checkpoint.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ];
-    let first = run(&[&["train", "--epochs", "1"], &common[..]].concat());
-    assert!(first.status.success(), "{}", text(&first.stderr));
-    let stdout = text(&first.stdout);
-    assert!(stdout.contains("epoch   1  step      8"), "{stdout}");
+    let (checkpoint, json) = (out.join("model.safetensors"), out.join("curve.json"));
+    let common = "--data {} --batch 32 --hidden 32 --latent 4 --checkpoint {} --json {}";
+    let paths = [&*data, &checkpoint, &json];
+    let (stdout, _) = succeed(&format!("train --epochs 1 {common}"), &paths);
+    assert_says(&stdout, "epoch   1  step      8");
     assert!(checkpoint.exists());
 
     // Resuming goes on from step 8 to the end of epoch 2, at the new learning rate given.
-    let resumed = [
-        &[
-            "train",
-            "--epochs",
-            "2",
-            "--resume",
-            checkpoint.to_str().unwrap(),
-            "--lr",
-            "0.0003",
-        ],
-        &common[..],
-    ]
-    .concat();
-    let second = run(&resumed);
-    assert!(second.status.success(), "{}", text(&second.stderr));
-    assert!(
-        text(&second.stderr).contains("lr 0.0003"),
-        "{}",
-        text(&second.stderr)
-    );
-    assert!(
-        text(&second.stdout).contains("epoch   2  step     16"),
-        "{}",
-        text(&second.stdout)
-    );
+    let resume = format!("train --epochs 2 --resume {{}} --lr 0.0003 {common}");
+    let (stdout, stderr) = succeed(&resume, &[&checkpoint, &data, &checkpoint, &json]);
+    assert_says(&stderr, "lr 0.0003");
+    assert_says(&stdout, "epoch   2  step     16");
     let curve = std::fs::read_to_string(&json).unwrap();
-    assert!(curve.contains("\"epoch\": 2, \"step\": 16"), "{curve}");
-    assert!(curve.contains("\"test_neg_elbo\""), "{curve}");
+    assert_says(&curve, "\"epoch\": 2, \"step\": 16");
+    assert_says(&curve, "\"test_neg_elbo\"");
 
     // `vae eval` of the checkpoint on the data, with `extra` arguments: what it printed.
-    let eval = |extra: &[&str]| {
-        let mut args = vec!["eval", checkpoint.to_str().unwrap(), "--data"];
-        args.extend([data.to_str().unwrap()].iter().chain(extra));
-        let output = run(&args);
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        text(&output.stdout)
+    let eval = |extra: &str| {
+        succeed(
+            &format!("eval {{}} --data {{}} {extra}"),
+            &[&checkpoint, &data],
+        )
+        .0
     };
-    let line = eval(&["--samples", "3"]);
+    let line = eval("--samples 3");
     assert!(
         line.contains("test −ELBO") && line.contains("3 draws") && line.contains("on 64 images"),
         "{line}"
     );
     // The first 10 images alone; and more than there are: all 64, as without the flag.
-    let ten = eval(&["--test-images", "10"]);
-    assert!(ten.contains("on 10 images"), "{ten}");
-    let (all, without) = (eval(&["--test-images", "1000"]), eval(&[]));
-    assert!(all.contains("on 64 images"), "{all}");
+    assert_says(&eval("--test-images 10"), "on 10 images");
+    let (all, without) = (eval("--test-images 1000"), eval(""));
+    assert_says(&all, "on 64 images");
     assert_eq!(neg_elbo_in(&all), neg_elbo_in(&without));
     export_and_check(&checkpoint, &data, &out);
 
     let pictures = out.join("pictures");
-    let sample = run(&[
-        "sample",
-        checkpoint.to_str().unwrap(),
-        "--out",
-        pictures.to_str().unwrap(),
-        "--grid",
-        "4",
-        "--sweep",
-        "1",
-        "3",
-        "--data",
-        data.to_str().unwrap(),
-    ]);
-    assert!(sample.status.success(), "{}", text(&sample.stderr));
+    let sample = "sample {} --out {} --grid 4 --sweep 1 3 --data {}";
+    succeed(sample, &[&checkpoint, &pictures, &data]);
     for name in ["prior.png", "reconstructions.png", "sweep.png"] {
         let bytes = std::fs::read(pictures.join(name)).unwrap();
         assert_eq!(&bytes[1..4], b"PNG", "{name}");
     }
     // Latent 4 has no dimension 7.
-    let bad_sweep = run(&[
-        "sample",
-        checkpoint.to_str().unwrap(),
-        "--sweep",
-        "0",
-        "7",
-        "--out",
-        pictures.to_str().unwrap(),
-    ]);
+    let bad_sweep = run("sample {} --sweep 0 7 --out {}", &[&checkpoint, &pictures]);
     assert_one_line_error(&bad_sweep, "--sweep 7");
 }
 
@@ -194,21 +159,13 @@ fn ctrl_c_saves_the_checkpoint_and_exits_cleanly() {
     let out = scratch("cli-ctrl-c-run");
     let checkpoint = out.join("interrupted.safetensors");
     let mut child = vae()
+        .args(["train", "--data"])
+        .arg(&data)
         .args([
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--epochs",
-            "100000",
-            "--batch",
-            "32",
-            "--hidden",
-            "32",
-            "--latent",
-            "4",
-            "--checkpoint",
-            checkpoint.to_str().unwrap(),
+            "--epochs", "100000", "--batch", "32", "--hidden", "32", "--latent", "4",
         ])
+        .arg("--checkpoint")
+        .arg(&checkpoint)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -228,90 +185,42 @@ fn ctrl_c_saves_the_checkpoint_and_exits_cleanly() {
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(status.success(), "{status:?}: {rest}");
     assert!(rest.contains("interrupted at step"), "{rest}");
-    let eval = run(&[
-        "eval",
-        checkpoint.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]);
-    assert!(eval.status.success(), "{}", text(&eval.stderr));
+    succeed("eval {} --data {}", &[&checkpoint, &data]);
 }
 
 #[test]
 fn bad_input_gives_one_clear_line_and_a_failing_exit() {
     let out = scratch("cli-errors");
+    let missing = Path::new("/nonexistent/model.safetensors");
     assert_one_line_error(
-        &run(&["eval", "/nonexistent/model.safetensors"]),
+        &run("eval {}", &[missing]),
         "/nonexistent/model.safetensors",
     );
     let junk = out.join("junk.safetensors");
     std::fs::write(&junk, b"these bytes are no checkpoint").unwrap();
-    assert_one_line_error(
-        &run(&["eval", junk.to_str().unwrap()]),
-        "not a safetensors file",
-    );
-    assert_one_line_error(
-        &run(&["train", "--data", "/nonexistent/data"]),
-        "/nonexistent/data",
-    );
+    assert_one_line_error(&run("eval {}", &[&junk]), "not a safetensors file");
+    let no_data = Path::new("/nonexistent/data");
+    assert_one_line_error(&run("train --data {}", &[no_data]), "/nonexistent/data");
     let empty = scratch("cli-empty-data");
-    assert_one_line_error(
-        &run(&["train", "--data", empty.to_str().unwrap()]),
-        "no data found",
-    );
+    assert_one_line_error(&run("train --data {}", &[&empty]), "no data found");
     let data = amat_folder("cli-bad-amat", 4, 4);
     std::fs::write(data.join("binarized_mnist_test.amat"), "0 1 2\n").unwrap();
-    assert_one_line_error(
-        &run(&[
-            "eval",
-            junk.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-        ]),
-        "not 0 or 1",
-    );
-    assert_one_line_error(
-        &run(&[
-            "train",
-            "--batch",
-            "0",
-            "--epochs",
-            "1",
-            "--checkpoint",
-            out.join("x").to_str().unwrap(),
-        ]),
-        "batch size 0",
-    );
-    assert_one_line_error(
-        &run(&[
-            "train",
-            "--beta",
-            "500",
-            "--epochs",
-            "1",
-            "--checkpoint",
-            out.join("x").to_str().unwrap(),
-        ]),
-        "KL weight β 500",
-    );
-    assert_one_line_error(
-        &run(&["eval", junk.to_str().unwrap(), "--samples", "0"]),
-        "--samples 0",
-    );
-    assert_one_line_error(
-        &run(&["eval", junk.to_str().unwrap(), "--test-images", "0"]),
-        "--test-images 0",
-    );
+    assert_one_line_error(&run("eval {} --data {}", &[&junk, &data]), "not 0 or 1");
+    let x = out.join("x");
+    let train = |settings: &str| {
+        run(
+            &format!("train {settings} --epochs 1 --checkpoint {{}}"),
+            &[&x],
+        )
+    };
+    assert_one_line_error(&train("--batch 0"), "batch size 0");
+    assert_one_line_error(&train("--beta 500"), "KL weight β 500");
+    assert_one_line_error(&run("eval {} --samples 0", &[&junk]), "--samples 0");
+    let no_images = run("eval {} --test-images 0", &[&junk]);
+    assert_one_line_error(&no_images, "--test-images 0");
     let exported = out.join("small.safetensors");
-    assert_one_line_error(
-        &run(&[
-            "export",
-            junk.to_str().unwrap(),
-            "--out",
-            exported.to_str().unwrap(),
-        ]),
-        "not a safetensors file",
-    );
+    let export = run("export {} --out {}", &[&junk, &exported]);
+    assert_one_line_error(&export, "not a safetensors file");
     assert!(!exported.exists(), "a failed export writes nothing");
 }
 
@@ -330,22 +239,11 @@ fn neg_elbo_in(output: &str) -> f64 {
 /// `vae eval` measures of the exported file too.
 fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
     let compact = out.join("small.safetensors");
-    let export = run(&[
-        "export",
-        checkpoint.to_str().unwrap(),
-        "--out",
-        compact.to_str().unwrap(),
-        "--dtype",
-        "bf16",
-        "--data",
-        data.to_str().unwrap(),
-        "--samples",
-        "2",
-        "--note",
-        "made by a test",
-    ]);
-    assert!(export.status.success(), "{}", text(&export.stderr));
-    let said = text(&export.stdout);
+    let export = "export {} --out {} --dtype bf16 --data {} --samples 2 --note {}";
+    let (said, _) = succeed(
+        export,
+        &[checkpoint, &compact, data, Path::new("made by a test")],
+    );
     assert!(
         said.contains("16 steps (2 epochs)")
             && said.contains("lr 0.0003")
@@ -358,16 +256,8 @@ fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
         std::fs::metadata(&compact).unwrap().len(),
     );
     assert!(small * 5 < full, "{small} vs {full} bytes");
-    let eval = run(&[
-        "eval",
-        compact.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--samples",
-        "2",
-    ]);
-    assert!(eval.status.success(), "{}", text(&eval.stderr));
-    let (recorded, measured) = (neg_elbo_in(&said), neg_elbo_in(&text(&eval.stdout)));
+    let (evaluated, _) = succeed("eval {} --data {} --samples 2", &[&compact, data]);
+    let (recorded, measured) = (neg_elbo_in(&said), neg_elbo_in(&evaluated));
     assert!(
         (recorded - measured).abs() < 1e-3,
         "{recorded} vs {measured}"
@@ -377,72 +267,30 @@ fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
 #[test]
 fn train_on_the_cpu_then_resume_on_the_gpu_from_its_checkpoint() {
     let data = amat_folder("cli-cpu-amat", 256, 64);
-    let out = scratch("cli-cpu-run");
-    let checkpoint = out.join("model.safetensors");
-    let common = [
-        "--data",
-        data.to_str().unwrap(),
-        "--batch",
-        "32",
-        "--hidden",
-        "32",
-        "--latent",
-        "4",
-        "--checkpoint",
-        checkpoint.to_str().unwrap(),
-    ];
-    let cpu = run(&[&["train", "--epochs", "1", "--backend", "cpu"], &common[..]].concat());
-    assert!(cpu.status.success(), "{}", text(&cpu.stderr));
-    assert!(
-        text(&cpu.stderr).contains("the CPU engine"),
-        "{}",
-        text(&cpu.stderr)
-    );
-    assert!(
-        text(&cpu.stdout).contains("epoch   1  step      8"),
-        "{}",
-        text(&cpu.stdout)
-    );
+    let checkpoint = scratch("cli-cpu-run").join("model.safetensors");
+    let common = "--data {} --batch 32 --hidden 32 --latent 4 --checkpoint {}";
+    let paths = [&*data, &checkpoint];
+    let (stdout, stderr) = succeed(&format!("train --epochs 1 --backend cpu {common}"), &paths);
+    assert_says(&stderr, "the CPU engine");
+    assert_says(&stdout, "epoch   1  step      8");
     // The same file format: the GPU engine goes on where the CPU stopped, and back.
-    let resume = ["--resume", checkpoint.to_str().unwrap()];
-    let gpu = run(&[&["train", "--epochs", "2"], &resume[..], &common[..]].concat());
-    assert!(gpu.status.success(), "{}", text(&gpu.stderr));
-    assert!(
-        text(&gpu.stdout).contains("epoch   2  step     16"),
-        "{}",
-        text(&gpu.stdout)
-    );
-    let back = run(&[
-        &["train", "--epochs", "3", "--backend", "cpu"],
-        &resume[..],
-        &common[..],
-    ]
-    .concat());
-    assert!(back.status.success(), "{}", text(&back.stderr));
-    assert!(
-        text(&back.stdout).contains("epoch   3  step     24"),
-        "{}",
-        text(&back.stdout)
-    );
-    let bad = run(&["train", "--backend", "cpu", "--batch", "0"]);
+    let resume = [&checkpoint, &*data, &checkpoint];
+    let (stdout, _) = succeed(&format!("train --epochs 2 --resume {{}} {common}"), &resume);
+    assert_says(&stdout, "epoch   2  step     16");
+    let back = format!("train --epochs 3 --backend cpu --resume {{}} {common}");
+    assert_says(&succeed(&back, &resume).0, "epoch   3  step     24");
+    let bad = run("train --backend cpu --batch 0", &[]);
     assert_one_line_error(&bad, "batch size 0");
 }
 
 #[test]
 fn bench_times_the_cpu_engine_without_a_gpu() {
-    let out = run(&[
-        "bench",
-        "--backend",
-        "cpu",
-        "--seconds",
-        "0.2",
-        "--python",
-        "none",
-        "--data",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/mnist.shard.gz"),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    let shard = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../web/mnist.shard.gz"
+    ));
+    let bench = "bench --backend cpu --seconds 0.2 --python none --data {}";
+    let (stdout, _) = succeed(bench, &[shard]);
     assert!(
         stdout.contains("CPU engine (") && stdout.contains("ms/step"),
         "{stdout}"
