@@ -60,6 +60,11 @@ pub fn ready<T: 'static>(result: Result<T, EngineError>) -> Pending<T> {
     Box::pin(std::future::ready(result))
 }
 
+/// A request's future, or its refusal as one that is ready at once: awaited alike.
+pub fn settled<T: 'static>(request: Result<Pending<T>, EngineError>) -> Pending<T> {
+    request.unwrap_or_else(|error| ready(Err(error)))
+}
+
 /// The result of a future that is ready at once (an in-process CPU engine's), without an
 /// executor; `None` if it is not ready yet.
 pub fn ready_now<F: Future>(future: F) -> Option<F::Output> {

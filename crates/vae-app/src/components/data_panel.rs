@@ -1,3 +1,4 @@
+use super::digits::grouped;
 use crate::data::{DataState, Preview};
 use crate::draw::{draw_digits, DigitGrid};
 use leptos::html::Canvas;
@@ -5,19 +6,6 @@ use leptos::prelude::*;
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
-}
-
-/// Thousands separated, as people read counts.
-fn count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The bundled training data: download progress, then what it holds, or why it cannot be used.
@@ -48,8 +36,8 @@ pub fn DataPanel(state: RwSignal<DataState>) -> impl IntoView {
                         <p id="data-summary">
                             {format!(
                                 "MNIST: {} training and {} test images ({} downloaded), binarised.",
-                                count(train),
-                                count(test),
+                                grouped(train as u64),
+                                grouped(test as u64),
                                 megabytes(download_bytes as u64),
                             )}
                         </p>

@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::draw::DIGIT_SIDE;
+use super::digits::DigitCanvas;
+use crate::draw::{DigitGrid, DIGIT_SIDE};
 use crate::lab::{LabHandle, LabUi, PICKABLE_DIGITS, STRIP_POINTS};
 use vae_reference::latent::ACTIVE_KL_NATS;
 
@@ -78,15 +79,8 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
             <h2 id="explore-title">"Explore the latent space"</h2>
             <div class="explore-body">
                 <div class="decoded-wrap">
-                    <canvas
-                        node_ref=ui.canvases.decoded
-                        id="decoded"
-                        class="digit-large"
-                        width=DIGIT_SIDE.to_string()
-                        height=DIGIT_SIDE.to_string()
-                        role="img"
-                        aria-label="the digit the decoder makes of the sliders' latent point"
-                    ></canvas>
+                    <DigitCanvas canvas=ui.canvases.decoded id="decoded" class="digit-large" grid=DigitGrid::single()
+                        label="the digit the decoder makes of the sliders' latent point" />
                     <div class="button-row">
                         <button id="z-reset" on:click=reset disabled=move || !ready()>"z = 0"</button>
                         <button id="z-random" on:click=random disabled=move || !ready()>"Random z"</button>

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::digits::DigitCanvas;
 use crate::draw::DigitGrid;
 use crate::lab::{LabUi, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS};
 
@@ -14,25 +15,11 @@ pub fn Gallery(ui: LabUi) -> impl IntoView {
         <section class="panel gallery" id="gallery">
             <h2>"What the model has learned"</h2>
             <h3>"Samples from the prior"</h3>
-            <canvas
-                node_ref=ui.canvases.samples
-                id="samples"
-                class="digits"
-                width=samples.width().to_string()
-                height=samples.height().to_string()
-                role="img"
-                aria-label="digits decoded from 32 fixed draws of z from the prior"
-            ></canvas>
+            <DigitCanvas canvas=ui.canvases.samples id="samples" class="digits" grid=samples
+                label="digits decoded from 32 fixed draws of z from the prior" />
             <h3>"Test digits (top) and their reconstructions (bottom)"</h3>
-            <canvas
-                node_ref=ui.canvases.reconstructions
-                id="reconstructions"
-                class="digits"
-                width=pairs.width().to_string()
-                height=pairs.height().to_string()
-                role="img"
-                aria-label="eight test digits above the model's reconstructions of them"
-            ></canvas>
+            <DigitCanvas canvas=ui.canvases.reconstructions id="reconstructions" class="digits" grid=pairs
+                label="eight test digits above the model's reconstructions of them" />
             <p class="caption">"Reconstructions decode each digit's posterior mean. Both refresh about once a second while training."</p>
         </section>
     }

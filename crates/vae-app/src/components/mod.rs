@@ -5,6 +5,7 @@ mod bench;
 mod chart;
 mod cpu_bench;
 mod data_panel;
+mod digits;
 mod engine_panel;
 mod explore;
 mod gallery;

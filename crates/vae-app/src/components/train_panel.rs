@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use super::chart::{Chart, Series, Style};
+use super::digits::grouped;
 use crate::lab::{Curve, LabHandle, LabUi, ModelKind, Phase, Progress};
 use crate::settings::{FormErrors, SettingsForm};
 
@@ -114,18 +115,6 @@ fn train_times(tests: &[crate::lab::TestPoint]) -> String {
 fn duration(ms: f64) -> String {
     let seconds = (ms / 1000.0) as u64;
     format!("{}:{:02}", seconds / 60, seconds % 60)
-}
-
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[component]

@@ -25,7 +25,7 @@ use leptos::task::spawn_local;
 use vae_gpu::vae::prior_sample;
 use vae_gpu::{GpuContext, GpuError};
 
-use engine::{Backend, Decoding, EngineError, Model};
+use engine::{settled, Backend, Decoding, EngineError, Model};
 
 use crate::data::ShardSlot;
 use crate::draw::{draw_digits, DigitGrid};
@@ -246,10 +246,7 @@ impl LabController {
         };
         let this = self.clone();
         spawn_local(async move {
-            let result = match read {
-                Ok(read) => read.await,
-                Err(error) => Err(error),
-            };
+            let result = settled(read).await;
             match result {
                 Ok((mean, _)) if this.is_current(generation) => this.set_z(mean, None),
                 Ok(_) => {}
@@ -282,10 +279,7 @@ impl LabController {
         };
         let this = self.clone();
         spawn_local(async move {
-            let result = match read {
-                Ok(read) => read.await,
-                Err(error) => Err(error),
-            };
+            let result = settled(read).await;
             let again = this.with_lab(Some(generation), |lab| lab.decode.finished());
             let Some(again) = again else { return };
             match result {

@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 
 use super::axes::AxesPicker;
-use crate::draw::DIGIT_SIDE;
+use crate::components::digits::DigitCanvas;
+use crate::draw::DigitGrid;
 use crate::lab::{LabHandle, LabUi, GRID_SIDE};
 
 const RANGES: [f32; 4] = [0.5, 1.0, 2.0, 3.0];
@@ -13,7 +14,6 @@ pub fn GridView(lab: LabHandle, ui: LabUi) -> impl IntoView {
     let views = ui.views;
     let latent = Signal::derive(move || ui.model.with(|m| m.map_or(0, |m| m.sizes.latent)));
     let refresh = move || lab.with_value(|c| c.refresh_decodes());
-    let side = (GRID_SIDE * DIGIT_SIDE).to_string();
     let caption = move || {
         let (x, y) = views.grid_axes.get().names();
         format!(
@@ -41,15 +41,8 @@ pub fn GridView(lab: LabHandle, ui: LabUi) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
-            <canvas
-                node_ref=ui.canvases.grid
-                id="manifold"
-                class="digits"
-                width=side.clone()
-                height=side
-                role="img"
-                aria-label="a grid of digits decoded over two latent directions"
-            ></canvas>
+            <DigitCanvas canvas=ui.canvases.grid id="manifold" class="digits" grid=DigitGrid::new(GRID_SIDE, GRID_SIDE)
+                label="a grid of digits decoded over two latent directions" />
             <p class="caption">{caption}</p>
         </div>
     }

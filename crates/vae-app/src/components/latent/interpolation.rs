@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use crate::draw::DIGIT_SIDE;
+use crate::components::digits::DigitCanvas;
+use crate::draw::DigitGrid;
 use crate::lab::{
     Endpoint, LabHandle, LabUi, INTERPOLATION_FRAMES, INTERPOLATION_SHOWN, PICKABLE_DIGITS,
 };
@@ -85,7 +86,6 @@ pub fn InterpolationView(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -
             handle.clear();
         }
     });
-    let width = (INTERPOLATION_SHOWN * DIGIT_SIDE).to_string();
     view! {
         <div class="latent-view interpolation-view">
             <h3>"Interpolation"</h3>
@@ -99,25 +99,11 @@ pub fn InterpolationView(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -
                     {move || options(views.to.get())}
                 </select>
             </div>
-            <canvas
-                node_ref=ui.canvases.interpolation
-                id="interpolation"
-                class="digits"
-                width=width
-                height=DIGIT_SIDE.to_string()
-                role="img"
-                aria-label="decodes along the straight line between the two points, start to end"
-            ></canvas>
+            <DigitCanvas canvas=ui.canvases.interpolation id="interpolation" class="digits" grid=DigitGrid::new(1, INTERPOLATION_SHOWN)
+                label="decodes along the straight line between the two points, start to end" />
             <div class="scrub-row">
-                <canvas
-                    node_ref=ui.canvases.interpolation_frame
-                    id="interpolation-frame"
-                    class="digit-medium"
-                    width=DIGIT_SIDE.to_string()
-                    height=DIGIT_SIDE.to_string()
-                    role="img"
-                    aria-label="the decode at the scrubber's position"
-                ></canvas>
+                <DigitCanvas canvas=ui.canvases.interpolation_frame id="interpolation-frame" class="digit-medium" grid=DigitGrid::single()
+                    label="the decode at the scrubber's position" />
                 <label for="interp-scrub" class="visually-hidden">"Position along the line"</label>
                 <input
                     id="interp-scrub"

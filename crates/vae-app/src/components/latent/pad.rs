@@ -6,7 +6,8 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::draw::DIGIT_SIDE;
+use crate::components::digits::DigitCanvas;
+use crate::draw::{DigitGrid, DIGIT_SIDE};
 use crate::lab::{LabHandle, LabUi};
 
 /// The pen's width in pixels of the 28 × 28 image: MNIST's strokes are two to three wide.
@@ -151,15 +152,8 @@ pub fn PadView(lab: LabHandle, ui: LabUi) -> impl IntoView {
                     on:pointercancel=on_up
                     on:keydown=on_key
                 ></canvas>
-                <canvas
-                    node_ref=ui.canvases.pad_reconstruction
-                    id="pad-reconstruction"
-                    class="digit-medium"
-                    width=DIGIT_SIDE.to_string()
-                    height=DIGIT_SIDE.to_string()
-                    role="img"
-                    aria-label="the model's reconstruction of the drawing"
-                ></canvas>
+                <DigitCanvas canvas=ui.canvases.pad_reconstruction id="pad-reconstruction" class="digit-medium" grid=DigitGrid::single()
+                    label="the model's reconstruction of the drawing" />
             </div>
             <div class="button-row">
                 <button id="pad-clear" on:click=clear>"Clear"</button>

@@ -15,7 +15,7 @@ use vae_worker::client::Simd;
 pub use choice::{choose, remember_switch, Choice};
 pub use cpu::WorkerEngine;
 pub use vae_model::engine::{
-    DecodeSizes, Decoding, Lines, MetricsReply, Opening, PendingPair, Posterior,
+    settled, DecodeSizes, Decoding, Lines, MetricsReply, Opening, PendingPair, Posterior,
 };
 pub use vae_model::{Engine, EngineError, Pending};
 

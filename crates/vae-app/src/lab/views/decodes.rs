@@ -1,7 +1,7 @@
 //! Decodes along lines of the latent space: the manifold grid and the sliders' strips (one
 //! submit), and the interpolation with its frames.
 
-use crate::lab::engine::{EngineError, Lines};
+use crate::lab::engine::{settled, EngineError, Lines};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vae_reference::latent::{LatentLines, Plane};
@@ -134,10 +134,7 @@ impl LabController {
         };
         let this = self.clone();
         spawn_local(async move {
-            let result = match read {
-                Ok(read) => read.await,
-                Err(error) => Err(error),
-            };
+            let result = settled(read).await;
             let Some(again) =
                 this.with_lab(Some(generation), |lab| lab.views.interpolation.finished())
             else {
