@@ -166,46 +166,37 @@ struct Lost {
     waiters: Vec<futures_channel::oneshot::Sender<String>>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 async fn request_adapter() -> Result<wgpu::Adapter, GpuError> {
-    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends,
-        ..wgpu::InstanceDescriptor::new_without_display_handle()
-    });
-    instance
-        .request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            ..Default::default()
-        })
-        .await
-        .map_err(|_| GpuError::NoAdapter {
-            backends: format!("{backends:?}"),
-        })
-}
-
-#[cfg(target_arch = "wasm32")]
-async fn request_adapter() -> Result<wgpu::Adapter, GpuError> {
+    #[cfg(target_arch = "wasm32")]
     if web::navigator_gpu().is_none() {
         return Err(GpuError::WebGpuUnavailable {
             reason: "this browser does not expose the WebGPU API (navigator.gpu is missing)".into(),
         });
     }
+    #[cfg(target_arch = "wasm32")]
+    let backends = wgpu::Backends::BROWSER_WEBGPU;
+    #[cfg(not(target_arch = "wasm32"))]
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends: wgpu::Backends::BROWSER_WEBGPU,
+        backends,
         ..wgpu::InstanceDescriptor::new_without_display_handle()
     });
-    instance
-        .request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            ..Default::default()
-        })
-        .await
-        .map_err(|_| GpuError::WebGpuUnavailable {
+    let options = wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    };
+    instance.request_adapter(&options).await.map_err(|_| {
+        #[cfg(target_arch = "wasm32")]
+        return GpuError::WebGpuUnavailable {
             reason: "the browser has the WebGPU API but offered no adapter: WebGPU is disabled, \
                      or this GPU or driver is blocklisted"
                 .into(),
-        })
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        GpuError::NoAdapter {
+            backends: format!("{backends:?}"),
+        }
+    })
 }
 
 #[cfg(not(target_arch = "wasm32"))]
