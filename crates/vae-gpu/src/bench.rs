@@ -157,13 +157,8 @@ pub async fn matmuls(
         ("dense_backward_weight", b, 784, 500),
     ];
     for (kernel, rows, inputs, outputs) in cases {
-        let shape = DenseShape {
-            rows,
-            inputs,
-            outputs,
-            relu: true,
-        };
         let (r, i, o) = (rows as usize, inputs as usize, outputs as usize);
+        let shape = DenseShape::new(r, i, o, true);
         // Every buffer lives until the timing is done.
         let buffers: Vec<wgpu::Buffer> = match kernel {
             "dense_forward" => vec![r * i, o * i, o, r * o],

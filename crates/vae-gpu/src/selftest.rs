@@ -29,12 +29,7 @@ impl KernelCheck {
 /// ±1/√784).
 pub async fn check_dense_forward(context: &GpuContext) -> Result<KernelCheck, GpuError> {
     const ROWS: u32 = 37;
-    let shape = DenseShape {
-        rows: ROWS,
-        inputs: 784,
-        outputs: 500,
-        relu: true,
-    };
+    let shape = DenseShape::new(ROWS as usize, 784, 500, true);
     let (rows, inputs, outputs) = (ROWS as usize, 784, 500);
     let mut rng = SplitMix64::new(2);
     let bound = 1.0 / (inputs as f32).sqrt();

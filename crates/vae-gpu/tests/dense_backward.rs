@@ -59,12 +59,7 @@ fn check_input_gradient(
             .into_iter()
             .map(|v| v.max(0.0))
             .collect();
-        let shape = DenseShape {
-            rows: rows as u32,
-            inputs: inputs as u32,
-            outputs: outputs as u32,
-            relu,
-        };
+        let shape = DenseShape::new(rows, inputs, outputs, relu);
         let gpu = pollster::block_on(kernel.run(context, shape, &dy, &w, &act)).unwrap();
         let mut expected = dense_input_grad(&to_f64(&dy), &to_f64(&w), outputs, inputs);
         if relu {
@@ -106,12 +101,7 @@ fn check_weight_gradient(
     for &(rows, inputs, outputs) in &SHAPES {
         let dy = rng.uniform_vec(rows * outputs, -1.0, 1.0);
         let x = rng.uniform_vec(rows * inputs, -1.0, 1.0);
-        let shape = DenseShape {
-            rows: rows as u32,
-            inputs: inputs as u32,
-            outputs: outputs as u32,
-            relu: false,
-        };
+        let shape = DenseShape::new(rows, inputs, outputs, false);
         let (dw, db) = pollster::block_on(kernel.run(context, shape, &dy, &x)).unwrap();
         let (expected_dw, expected_db) =
             dense_param_grads(&to_f64(&dy), &to_f64(&x), inputs, outputs);
@@ -134,12 +124,7 @@ fn wrong_lengths_are_errors_not_panics() {
     let context = context();
     let input = pollster::block_on(DenseBackwardInput::new(&context)).unwrap();
     let weight = pollster::block_on(DenseBackwardWeight::new(&context)).unwrap();
-    let shape = DenseShape {
-        rows: 2,
-        inputs: 3,
-        outputs: 4,
-        relu: true,
-    };
+    let shape = DenseShape::new(2, 3, 4, true);
     let missing_act = pollster::block_on(input.run(&context, shape, &[0.0; 8], &[0.0; 12], &[]));
     assert!(format!("{:?}", missing_act.unwrap_err()).contains("act has 0 values"));
     let short_x = pollster::block_on(weight.run(&context, shape, &[0.0; 8], &[0.0; 5]));

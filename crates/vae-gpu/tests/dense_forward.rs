@@ -57,12 +57,7 @@ fn check_forward(context: &GpuContext, strategy: impl std::fmt::Debug, kernel: &
         let x = rng.uniform_vec(rows * inputs, -1.0, 1.0);
         let w = rng.uniform_vec(outputs * inputs, -1.0, 1.0);
         let b = rng.uniform_vec(outputs, -1.0, 1.0);
-        let shape = DenseShape {
-            rows: rows as u32,
-            inputs: inputs as u32,
-            outputs: outputs as u32,
-            relu,
-        };
+        let shape = DenseShape::new(rows, inputs, outputs, relu);
         let gpu = pollster::block_on(kernel.run(context, shape, &x, &w, &b)).unwrap();
         let activation = if relu {
             Activation::Relu
@@ -83,12 +78,7 @@ fn check_forward(context: &GpuContext, strategy: impl std::fmt::Debug, kernel: &
 fn dense_forward_rejects_bad_shapes_with_an_error_not_a_panic() {
     let context = context();
     let kernel = pollster::block_on(DenseForward::new(&context)).unwrap();
-    let shape = DenseShape {
-        rows: 2,
-        inputs: 3,
-        outputs: 4,
-        relu: false,
-    };
+    let shape = DenseShape::new(2, 3, 4, false);
     let wrong_x = pollster::block_on(kernel.run(&context, shape, &[0.0; 5], &[0.0; 12], &[0.0; 4]));
     assert!(
         matches!(&wrong_x, Err(GpuError::InvalidInput(message)) if message.contains("x has 5 values")),
@@ -100,12 +90,7 @@ fn dense_forward_rejects_bad_shapes_with_an_error_not_a_panic() {
         matches!(result, Err(GpuError::InvalidInput(_))),
         "{result:?}"
     );
-    let too_big = DenseShape {
-        rows: u32::MAX / 4,
-        inputs: 1024,
-        outputs: 1,
-        relu: false,
-    };
+    let too_big = DenseShape::new(u32::MAX as usize / 4, 1024, 1, false);
     let binding_limit = context.limits.max_storage_buffer_binding_size;
     let x_buffer = context.device.create_buffer(&wgpu_buffer(16));
     let result = pollster::block_on(kernel.bind(

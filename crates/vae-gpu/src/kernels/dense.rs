@@ -19,6 +19,18 @@ pub struct DenseShape {
 }
 
 impl DenseShape {
+    /// A size past `u32::MAX` is kept as `u32::MAX`, which [`DenseShape::validate`] refuses.
+    pub fn new(rows: usize, inputs: usize, outputs: usize, relu: bool) -> Self {
+        let size = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let (rows, inputs, outputs) = (size(rows), size(inputs), size(outputs));
+        Self {
+            rows,
+            inputs,
+            outputs,
+            relu,
+        }
+    }
+
     /// Checks the shape is non-empty and each of its matrices fits one storage binding.
     pub(crate) fn validate(&self, context: &GpuContext) -> Result<(), GpuError> {
         if self.rows == 0 || self.inputs == 0 || self.outputs == 0 {

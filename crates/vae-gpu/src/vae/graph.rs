@@ -139,12 +139,7 @@ impl Activations {
 /// `layer` over a batch of `rows`, with `relu` (a ReLU after it, or, for a gradient, before it).
 pub(super) fn shape(rows: u32, sizes: Sizes, layer: Layer, relu: bool) -> DenseShape {
     let (inputs, outputs) = layer.size(sizes);
-    DenseShape {
-        rows,
-        inputs: inputs as u32,
-        outputs: outputs as u32,
-        relu,
-    }
+    DenseShape::new(rows as usize, inputs, outputs, relu)
 }
 
 /// The forward pass over one [`Activations`]: encoder, heads, reparameterisation, decoder, loss
