@@ -152,9 +152,10 @@ forEachBrowser((kind) => {
       const sd = Math.sqrt(grey.reduce((a, g) => a + (g - mean) ** 2, 0) / grey.length);
       assert.ok(ink >= 30 && paper >= 400 && sd > 25, `ink ${ink}, paper ${paper}, sd ${sd.toFixed(1)}`);
       await screenshot(lab.page, `${kind.name}-pretrained`);
-      // The measure tells the two apart: a fresh model's digit (Reset) is the flat grey.
+      // The measure tells the two apart: a fresh model's digit (Reset) at z = 0 is the flat grey.
+      await lab.resetModel(READY_TIMEOUT);
       const count = await lab.decodes();
-      await lab.page.click('#train-reset');
+      await lab.page.click('#z-reset');
       const fresh = await lab.decodedAfter(count);
       const freshMean = fresh.reduce((a, b) => a + b, 0) / fresh.length;
       const freshSd = Math.sqrt(fresh.reduce((a, g) => a + (g - freshMean) ** 2, 0) / fresh.length);
@@ -284,6 +285,9 @@ forEachBrowser((kind) => {
 
     test('a link with the settings and z reopens the same digit; a hostile one is ignored with a message', async () => {
       const lab = await openModel();
+      // From z = 0 (the model opens on a test digit's mean).
+      await lab.page.click('#z-reset');
+      await lab.until(() => [...document.querySelectorAll('.sliders input')].every((s) => Number(s.value) === 0));
       await lab.page.focus('#z-3');
       const count = await lab.decodes();
       for (let i = 0; i < 40; i += 1) await lab.page.keyboard.press('ArrowLeft');

@@ -8,6 +8,7 @@
 //! thread only ever queues work.
 
 mod engine;
+mod first_digit;
 mod keeping;
 mod opening;
 mod pacing;
@@ -237,9 +238,16 @@ impl LabController {
 
     /// The sliders jump to test digit `index`'s posterior mean.
     pub fn encode_test_digit(&self, index: usize) {
+        let image = self.with_lab(None, |lab| lab.test_images.get(index).cloned());
+        if let Some(Some(image)) = image {
+            self.encode_image(&image);
+        }
+    }
+
+    /// The sliders jump to `image`'s posterior mean.
+    fn encode_image(&self, image: &[f32]) {
         let read = self.with_lab(None, |lab| {
-            let x = lab.test_images.get(index)?;
-            Some((lab.generation, lab.model.request_encode(x)))
+            Some((lab.generation, lab.model.request_encode(image)))
         });
         let Some(Some((generation, read))) = read else {
             return;

@@ -125,6 +125,7 @@ impl LabController {
                         e.workers = workers;
                     });
                     let opened = info.kind == ModelKind::File && !info.resumed;
+                    let trained = info.kind != ModelKind::Scratch;
                     // The autosave holds this model only if it came from there.
                     this.ui.saved.set(if info.resumed {
                         SaveState::Saved(progress.step)
@@ -139,6 +140,12 @@ impl LabController {
                     let z = this.ui.z.get_untracked();
                     if z.len() != config.sizes.latent {
                         this.ui.z.set(vec![0.0; config.sizes.latent]);
+                    }
+                    // A trained model opens on a digit (z = 0 is one click away); a fresh one, or
+                    // a latent point the visitor chose (a link, the autosave), stays.
+                    let at_origin = this.ui.z.with_untracked(|z| z.iter().all(|&v| v == 0.0));
+                    if at_origin && trained {
+                        this.encode_image(&super::first_digit::first_test_digit());
                     }
                     if notice.is_some() || fresh {
                         this.ui.notice.set(notice);
