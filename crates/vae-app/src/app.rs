@@ -186,6 +186,17 @@ pub fn App() -> impl IntoView {
         }
     });
     keep_fragment(ui);
+    // The HTML's shell of the first screen stays until the lab (or a benchmark) takes its place.
+    Effect::new(move |_| {
+        if lab.with(Option::is_some) || bench_mode {
+            let shell = web_sys::window()
+                .and_then(|window| window.document())
+                .and_then(|document| document.get_element_by_id("lab-shell"));
+            if let Some(shell) = shell {
+                shell.remove();
+            }
+        }
+    });
     let on_scratch = move |()| {
         let Some(handle) = lab.get_untracked() else {
             return;
@@ -199,15 +210,32 @@ pub fn App() -> impl IntoView {
     };
 
     view! {
-        <header class="masthead">
-            <h1>"VAE Lab"</h1>
-            <p class="tagline">
-                "Train a variational autoencoder on your own GPU, in this page, through WebGPU (or \
-                 on your CPU where there is none): drag the latent sliders, press Train and watch \
-                 the ELBO climb."
-            </p>
-        </header>
         <main>
+            {move || {
+                bench
+                    .get()
+                    .map(|shard| {
+                        if bench_scope == BenchScope::Cpu {
+                            view! { <CpuBenchPanel shard /> }.into_any()
+                        } else {
+                            view! { <BenchPanel context=device shard scope=bench_scope /> }.into_any()
+                        }
+                    })
+            }}
+            {move || {
+                lab.get().map(|handle| {
+                    view! {
+                        <div class="lab">
+                            <ExplorePanel lab=handle ui labels />
+                            <TrainPanel lab=handle ui form />
+                            <ModelPanel lab=handle ui on_scratch />
+                            <LatentViews lab=handle ui labels />
+                            <Gallery ui />
+                        </div>
+                        <EnginePanel lab=handle ui />
+                    }
+                })
+            }}
             <div id="gpu-status" aria-live="polite">
                 {move || match state.get() {
                     GpuState::Connecting => {
@@ -228,31 +256,6 @@ pub fn App() -> impl IntoView {
                     GpuState::Ready { .. } => None,
                 }}
             </div>
-            {move || {
-                bench
-                    .get()
-                    .map(|shard| {
-                        if bench_scope == BenchScope::Cpu {
-                            view! { <CpuBenchPanel shard /> }.into_any()
-                        } else {
-                            view! { <BenchPanel context=device shard scope=bench_scope /> }.into_any()
-                        }
-                    })
-            }}
-            {move || {
-                lab.get().map(|handle| {
-                    view! {
-                        <div class="lab">
-                            <ModelPanel lab=handle ui on_scratch />
-                            <ExplorePanel lab=handle ui labels />
-                            <TrainPanel lab=handle ui form />
-                            <LatentViews lab=handle ui labels />
-                            <Gallery ui />
-                        </div>
-                        <EnginePanel lab=handle ui />
-                    }
-                })
-            }}
             <div class="system">
                 {move || match state.get() {
                     GpuState::Ready(adapter) => {

@@ -20,9 +20,25 @@ mod start;
 
 pub use persist::unflatten_curve;
 
-/// Mounts the lab into the page's body.
+/// Mounts the lab into the page's `#app` (after the shell of its first screen, which goes when
+/// the lab opens), or into the body of a page without one.
 pub fn run() {
+    use wasm_bindgen::JsCast;
     // A Rust panic should say what happened in the console rather than "unreachable executed".
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    let app = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.get_element_by_id("app"))
+        .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok());
+    let Some(app) = app else {
+        return leptos::mount::mount_to_body(app::App);
+    };
+    leptos::mount::mount_to(app.clone(), app::App).forget();
+    // The shell moves to the top of the app's <main>, where the lab will be: where it already
+    // is on the screen, so the main around it does not move in when the shell goes.
+    let shell = app.query_selector("#lab-shell").ok().flatten();
+    let main = app.query_selector("main").ok().flatten();
+    if let (Some(shell), Some(main)) = (shell, main) {
+        let _ = main.prepend_with_node_1(&shell);
+    }
 }

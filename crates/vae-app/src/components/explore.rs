@@ -46,9 +46,11 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
         }
         order
     };
+    // A placeholder of about the same length until the first evaluation: the sliders under it
+    // stay where they are when the figures arrive.
     let kl_summary = move || {
-        views.map.with(|m| {
-            m.as_ref().map(|m| {
+        views.map.with(|m| match m {
+            Some(m) => {
                 let total: f64 = m.kl.iter().sum();
                 view! {
                     <p class="caption kl-summary" id="kl-summary" data-kl-total=format!("{total:.5}") data-active=m.active.to_string()>
@@ -59,7 +61,12 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                         )}
                     </p>
                 }
-            })
+                .into_any()
+            }
+            None => view! {
+                <p class="caption kl-summary">"Information per latent (KL to the prior, test set): measured when the model has been evaluated on the test set."</p>
+            }
+            .into_any(),
         })
     };
     let digits = move || {
@@ -100,6 +107,7 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                     </div>
                     <p class="caption">"Decoded as you drag (on your GPU, or your CPU where there is none); the sliders jump to an encoded digit's posterior mean."</p>
                 </div>
+                <div class="slider-column">
                 <div class="slider-head">
                     {kl_summary}
                     <label class="check">
@@ -172,6 +180,7 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
                             }
                         }
                     </For>
+                </div>
                 </div>
             </div>
         </section>

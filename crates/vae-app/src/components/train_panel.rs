@@ -283,7 +283,7 @@ fn Readout(
             <dt>"Epoch"</dt>
             <dd id="epoch">
                 {move || progress.with(|p| format!("{} ({} of {} steps)", p.epoch.max(1), p.epoch_step, p.steps_per_epoch))}
-                {move || progress.with(|p| p.evaluating).then_some(" · evaluating on the test set…")}
+                {move || progress.with(|p| p.evaluating).then_some(" · evaluating…")}
             </dd>
             <dt>"Speed"</dt>
             <dd
