@@ -23,6 +23,7 @@ const contentTypes = {
   '.json': 'application/json',
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
+  '.webmanifest': 'application/manifest+json',
 };
 
 /**
@@ -43,13 +44,20 @@ export function benchBase(dir) {
  * `override(path, handler)` answers requests for `path` (relative to `base`) with
  * `handler(request, response)` instead (a damaged data file, a delayed one) until the returned
  * function is called: the server side of a test, so every browser meets the same bytes.
+ * `setOffline(true)` drops every connection unanswered (the network cut, as the browser sees
+ * it) until `setOffline(false)`; `setDir(other)` serves another build from then on (a deploy).
  */
 export async function serveDist({ dir = distDir, base = '/course/vae-lab/' } = {}) {
   if (!existsSync(join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: run \`trunk build --release\` first`);
   }
   const overrides = new Map();
+  let offline = false;
   const server = createServer(async (request, response) => {
+    if (offline) {
+      request.socket.destroy();
+      return;
+    }
     const full = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
     if (!full.startsWith(base)) {
       response.writeHead(404).end(`not found: only ${base} is served`);
@@ -85,6 +93,13 @@ export async function serveDist({ dir = distDir, base = '/course/vae-lab/' } = {
     override(path, handler) {
       overrides.set(path, handler);
       return () => overrides.delete(path);
+    },
+    setOffline(cut) {
+      offline = cut;
+      if (cut) server.closeAllConnections?.();
+    },
+    setDir(other) {
+      dir = other;
     },
     close: () =>
       new Promise((done) => {
@@ -228,10 +243,11 @@ export const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
  * test provokes on purpose (a browser's own log line for a failed download). `serve`, with the
  * `server` from serveDist(), answers one path differently while the page is open:
  * `{ path, handler }`. `context`: a browser context to open the page in (a reload's storage);
- * `beforeLoad`: a function run in the page before its scripts. Resolves to the page and its
+ * `beforeLoad`: a function run in the page before its scripts; `serviceWorker: true` lets the
+ * page register its service worker (left out otherwise). Resolves to the page and its
  * context, with helpers for what tests read off it.
  */
-export async function openPage(browser, url, { expectErrors = [], server, serve, context, beforeLoad, engine } = {}) {
+export async function openPage(browser, url, { expectErrors = [], server, serve, context, beforeLoad, engine, serviceWorker = false } = {}) {
   // On an emulated GPU (SwiftShader, lavapipe: every browser here) the lab times both engines and
   // takes the CPU. The tests of the GPU path pin WebGPU (`?engine=webgpu`) unless the address
   // names an engine or `engine: null` lets the lab choose.
@@ -245,6 +261,9 @@ export async function openPage(browser, url, { expectErrors = [], server, serve,
   // it is given one to share, so no test sees another's autosave.
   context ??= await browser.createBrowserContext();
   const page = await context.newPage();
+  // Only the offline tests register the service worker (`serviceWorker: true`): in every other
+  // test it would download the model and the data a second time, for nothing.
+  if (!serviceWorker) await page.evaluateOnNewDocument(() => (window.vaeLabWithoutServiceWorker = true));
   if (beforeLoad) await page.evaluateOnNewDocument(beforeLoad);
   await page.setViewport({ width: 1280, height: 800 });
   const errors = [];
@@ -333,6 +352,19 @@ export function helpers(page) {
       return savedAtLastStep(page, 'Ready', { timeout });
     },
     savedAtLastStep: (phase, options) => savedAtLastStep(page, phase, options),
+    /** Waits until the decoded canvas differs from `before`, and returns its pixels. */
+    async decodedChangedFrom(before, timeout = 60_000) {
+      await page.waitForFunction(
+        (old) => {
+          const canvas = document.querySelector('#decoded');
+          const now = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+          return now.some((value, i) => value !== old[i]);
+        },
+        { timeout },
+        before,
+      );
+      return decodedPixels(page);
+    },
     /** Replaces a text field's content as a person would: select it all, type the new text. */
     async fill(selector, text) {
       await page.focus(selector);

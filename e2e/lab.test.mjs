@@ -56,22 +56,9 @@ forEachBrowser((kind) => {
         const step = async () => Number(await opened.attr('#step-count', 'data-step'));
         const phase = () => opened.attr('#phase', 'data-phase');
         const testValues = async () => (await opened.attr('#test-elbo', 'data-values')).split(',').map(Number);
-        /** Waits until the decoded canvas differs from `before`, and returns its pixels. */
-        const decodedChangedFrom = async (before) => {
-          await opened.until(
-            (old) => {
-              const canvas = document.querySelector('#decoded');
-              const now = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-              return now.some((value, i) => value !== old[i]);
-            },
-            { timeout: READY_TIMEOUT },
-            before,
-          );
-          return decodedPixels(opened.page);
-        };
         const waitPhase = (name, timeout = READY_TIMEOUT) =>
           opened.until((n) => document.querySelector('#phase').dataset.phase === n, { timeout }, name);
-        return { ...opened, step, phase, testValues, decodedChangedFrom, waitPhase };
+        return { ...opened, step, phase, testValues, waitPhase };
       }
 
       /** Asserts that the step counter stays at `at`: metrics are read at least once a second while training, so 1.5 s of them would show a step. */

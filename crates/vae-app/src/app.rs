@@ -273,21 +273,6 @@ pub fn App() -> impl IntoView {
                 <DataPanel state=data />
             </div>
         </main>
-        <footer class="colophon">
-            <p>
-                "What runs where: everything in your browser. The model trains on your GPU through \
-                 WebGPU, with kernels we wrote in WGSL and run with "
-                <a href="https://wgpu.rs">"wgpu"</a>", or without WebGPU on your CPU, with our SIMD \
-                 kernels in a Web Worker; the page is Rust compiled to WebAssembly ("
-                <a href="https://leptos.dev">"Leptos"</a>"). No server computes anything."
-            </p>
-            <p>
-                "Data: the MNIST database of handwritten digits by Yann LeCun, Corinna Cortes and \
-                 Christopher J. C. Burges, under "
-                <a href="https://creativecommons.org/licenses/by-sa/3.0/">"CC BY-SA 3.0"</a>
-                "; binarised for this lab as in Salakhutdinov & Murray (2008)."
-            </p>
-        </footer>
     }
 }
 
