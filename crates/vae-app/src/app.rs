@@ -186,9 +186,15 @@ pub fn App() -> impl IntoView {
         }
     });
     keep_fragment(ui);
-    // The HTML's shell of the first screen stays until the lab (or a benchmark) takes its place.
+    // The HTML's shell of the first screen stays until the lab, with its model, takes its place
+    // (or a benchmark does); the lab is laid out only then, so it appears in one piece where the
+    // shell was rather than growing sliders under the visitor's eyes.
+    let lab_shown = move || {
+        lab.with(Option::is_some)
+            && (ui.model.with(Option::is_some) || ui.phase.with(|p| matches!(p, Phase::Failed(_))))
+    };
     Effect::new(move |_| {
-        if lab.with(Option::is_some) || bench_mode {
+        if lab_shown() || bench_mode {
             let shell = web_sys::window()
                 .and_then(|window| window.document())
                 .and_then(|document| document.get_element_by_id("lab-shell"));
@@ -225,7 +231,7 @@ pub fn App() -> impl IntoView {
             {move || {
                 lab.get().map(|handle| {
                     view! {
-                        <div class="lab">
+                        <div class="lab" class:pending=move || !lab_shown()>
                             <ExplorePanel lab=handle ui labels />
                             <TrainPanel lab=handle ui form />
                             <ModelPanel lab=handle ui on_scratch />
