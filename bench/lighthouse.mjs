@@ -1,0 +1,146 @@
+// Lighthouse on the built page: `node bench/lighthouse.mjs [--dist DIR] [--runs N]` after
+// `trunk build --release`. Lighthouse 12 (the last that runs on Node 20), pinned, is taken from
+// LIGHTHOUSE_DIR if it has one (`npm install --prefix /tmp/lh lighthouse@12.2.3`), otherwise
+// from npm through `npx`; it drives Debian's Chromium (CHROME_PATH, else /usr/lib/chromium).
+//
+// dist/ is served as README's deployment note asks a host to: under a sub-path, gzip for the
+// compressible types, a year's cache for names with a content hash and revalidation for the
+// rest. Both of Lighthouse's profiles (mobile, its default: a slow 4G link and a 4× slower CPU;
+// desktop), each the median of N runs (3 by default); prints a Markdown table and writes
+// target/bench/lighthouse.json with every run's figures.
+import { createServer } from 'node:http';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { benchBase, distDir, repo } from '../e2e/harness.mjs';
+
+const VERSION = '12.2.3';
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? args[at + 1] : fallback;
+};
+const dist = resolve(option('dist', distDir));
+const runs = Number(option('runs', '3'));
+// A build from before relative URLs (benchBase) only works at the root.
+const base = benchBase(dist) ?? '/vae-lab/';
+const chrome = process.env.CHROME_PATH ?? '/usr/lib/chromium/chromium';
+
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.webmanifest': 'application/manifest+json',
+};
+const compressible = new Set(['.html', '.js', '.css', '.wasm', '.svg', '.webmanifest']);
+const hashed = /-[0-9a-f]{16}(_bg)?\.[a-z]+$|\/snippets\//;
+
+/** dist/ as a well-configured static host serves it (README, "Putting it on a web server"). */
+async function serve() {
+  const zipped = new Map();
+  const server = createServer(async (request, response) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+    if (!path.startsWith(base)) return response.writeHead(404).end();
+    const rest = path.slice(base.length);
+    const file = normalize(join(dist, rest === '' ? 'index.html' : rest));
+    if (!file.startsWith(dist) || !(await stat(file).catch(() => null))?.isFile()) return response.writeHead(404).end();
+    const ext = extname(file);
+    const headers = {
+      'content-type': types[ext] ?? 'application/octet-stream',
+      'cache-control': hashed.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache',
+    };
+    let body = await readFile(file);
+    if (compressible.has(ext) && /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {
+      if (!zipped.has(file)) zipped.set(file, gzipSync(body, { level: 9 }));
+      body = zipped.get(file);
+      headers['content-encoding'] = 'gzip';
+      headers.vary = 'accept-encoding';
+    }
+    response.writeHead(200, headers).end(body);
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  return { url: `http://127.0.0.1:${server.address().port}${base}`, close: () => new Promise((done) => server.close(done)) };
+}
+
+async function lighthouse(url, preset, out) {
+  const local = process.env.LIGHTHOUSE_DIR && join(process.env.LIGHTHOUSE_DIR, 'node_modules', '.bin', 'lighthouse');
+  const [command, prefix] = local && existsSync(local) ? [local, []] : ['npx', ['--yes', `lighthouse@${VERSION}`]];
+  const flags = [
+    url,
+    '--output=json',
+    `--output-path=${out}`,
+    '--quiet',
+    `--chrome-flags=--headless=new --no-sandbox`,
+    ...(preset === 'desktop' ? ['--preset=desktop'] : []),
+  ];
+  await promisify(execFile)(command, [...prefix, ...flags], {
+    env: { ...process.env, CHROME_PATH: chrome },
+    maxBuffer: 1 << 26,
+  });
+  const report = JSON.parse(await readFile(out, 'utf8'));
+  const audit = (id) => report.audits[id]?.numericValue;
+  const score = (id) => Math.round((report.categories[id]?.score ?? 0) * 100);
+  return {
+    performance: score('performance'),
+    accessibility: score('accessibility'),
+    bestPractices: score('best-practices'),
+    seo: score('seo'),
+    fcpMs: audit('first-contentful-paint'),
+    lcpMs: audit('largest-contentful-paint'),
+    cls: audit('cumulative-layout-shift'),
+    tbtMs: audit('total-blocking-time'),
+    speedIndexMs: audit('speed-index'),
+    bytes: audit('total-byte-weight'),
+  };
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+if (!existsSync(join(dist, 'index.html'))) throw new Error(`${dist}/index.html is missing: run \`trunk build --release\` first`);
+const server = await serve();
+const scratch = await mkdtemp(join(tmpdir(), 'vae-lab-lighthouse-'));
+const results = {};
+try {
+  for (const preset of ['mobile', 'desktop']) {
+    results[preset] = [];
+    for (let run = 0; run < runs; run += 1) {
+      const figures = await lighthouse(server.url, preset, join(scratch, `${preset}-${run}.json`));
+      console.error(`${preset} run ${run + 1}: performance ${figures.performance}, LCP ${(figures.lcpMs / 1000).toFixed(2)} s, CLS ${figures.cls.toFixed(3)}, TBT ${figures.tbtMs.toFixed(0)} ms`);
+      results[preset].push(figures);
+    }
+  }
+} finally {
+  await server.close();
+  await rm(scratch, { recursive: true, force: true });
+}
+
+const rows = [
+  ['performance', (r) => r.performance],
+  ['accessibility / best practices / SEO', (r) => `${r.accessibility} / ${r.bestPractices} / ${r.seo}`],
+  ['first contentful paint', (r) => `${(r.fcpMs / 1000).toFixed(2)} s`],
+  ['largest contentful paint', (r) => `${(r.lcpMs / 1000).toFixed(2)} s`],
+  ['cumulative layout shift', (r) => r.cls.toFixed(3)],
+  ['total blocking time', (r) => `${r.tbtMs.toFixed(0)} ms`],
+  ['speed index', (r) => `${(r.speedIndexMs / 1000).toFixed(2)} s`],
+  ['bytes transferred', (r) => `${(r.bytes / 1e6).toFixed(2)} MB`],
+];
+// Each figure's median over the runs (the categories' scores by performance's median run).
+const middle = (preset) => {
+  const list = results[preset];
+  const pick = (key) => median(list.map((r) => r[key]));
+  const byScore = list.find((r) => r.performance === pick('performance'));
+  return { ...byScore, fcpMs: pick('fcpMs'), lcpMs: pick('lcpMs'), cls: pick('cls'), tbtMs: pick('tbtMs'), speedIndexMs: pick('speedIndexMs'), bytes: pick('bytes') };
+};
+const [mobile, desktop] = [middle('mobile'), middle('desktop')];
+console.log(`Lighthouse ${VERSION}, ${dist} served with gzip and cache headers, median of ${runs}:\n`);
+console.log('| Lighthouse | mobile profile | desktop profile |\n|---|---|---|');
+for (const [name, show] of rows) console.log(`| ${name} | ${show(mobile)} | ${show(desktop)} |`);
+await mkdir(join(repo, 'target', 'bench'), { recursive: true });
+await writeFile(join(repo, 'target', 'bench', 'lighthouse.json'), JSON.stringify(results, null, 2));
