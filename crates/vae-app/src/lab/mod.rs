@@ -247,9 +247,9 @@ impl LabController {
     /// The sliders jump to `image`'s posterior mean.
     fn encode_image(&self, image: &[f32]) {
         let read = self.with_lab(None, |lab| {
-            Some((lab.generation, lab.model.request_encode(image)))
+            (lab.generation, lab.model.request_encode(image))
         });
-        let Some(Some((generation, read))) = read else {
+        let Some((generation, read)) = read else {
             return;
         };
         let this = self.clone();
