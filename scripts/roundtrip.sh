@@ -5,7 +5,9 @@
 #      evaluation noise mirrored, which must equal `vae eval`'s;
 #   3. the reader writes plain state dicts (another program's model): one as it is, one as
 #      `safetensors.torch.save_file(..., metadata={"format": "pt"})` writes it in float16; `vae eval`
-#      must read each and score it as the reader does.
+#      must read each and score it as the reader does;
+#   4. `vae eval --iw-samples 16`, on the GPU and on the CPU engine, must give the importance-weighted
+#      bound tools/reference/likelihood_numpy.py computes with the same draws (within 0.05 nat).
 # Run by scripts/test.sh after `cargo test` (which builds target/debug/vae). Needs the venv that
 # `scripts/setup.sh --test` makes, and the binarized MNIST in ../shared/mnist (or MNIST_DIR).
 set -euo pipefail
@@ -42,6 +44,15 @@ for checkpoint in "$work/model.safetensors" "$work/plain.safetensors" "$work/tor
   b=$(theirs "$checkpoint")
   verdict=$("$python" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('ok' if abs(a - b) <= 1e-3 + 1e-5 * abs(a) else 'DIFFERENT')" "$a" "$b")
   echo "$(basename "$checkpoint"): vae eval $a, numpy reader $b nats: $verdict"
+  [ "$verdict" = ok ] || status=1
+done
+iw() { "$vae" eval "$work/model.safetensors" --data "$work" --iw-samples 16 --test-images 100 "$@" |
+  sed -n 's/.*−L_16 = \([0-9.]*\) ±.*/\1/p'; }
+b=$(cd tools/reference && "$python" likelihood_numpy.py "$work/model.safetensors" --data "$work" --samples 16 --images 100 | cut -d' ' -f1)
+for backend in gpu cpu; do
+  a=$(if [ $backend = cpu ]; then iw --backend cpu; else iw; fi)
+  verdict=$("$python" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print('ok' if abs(a - b) <= 0.05 else 'DIFFERENT')" "$a" "$b")
+  echo "−L_16 on 100 test images: vae eval ($backend) $a, numpy reader $b nats: $verdict"
   [ "$verdict" = ok ] || status=1
 done
 exit $status

@@ -63,16 +63,24 @@ def load_amat(folder, part):
     raise SystemExit(f"{folder}: no binarized_mnist_{part}.amat[.gz]")
 
 
-def neg_elbo_rows(p, x, eps):
-    """Per-image (bce, kl) of the model at `p` on images `x` with noise `eps`."""
+def encode(p, x):
+    """The posterior's (mean, logvar) for images `x` [n, input]."""
     h = np.maximum(x @ p["encoder.enc1.weight"].T + p["encoder.enc1.bias"], 0)
-    mean = h @ p["encoder.mean_x.weight"].T + p["encoder.mean_x.bias"]
-    logvar = h @ p["encoder.logvar_x.weight"].T + p["encoder.logvar_x.bias"]
-    z = mean + np.exp(0.5 * logvar) * eps
+    return h @ p["encoder.mean_x.weight"].T + p["encoder.mean_x.bias"], h @ p["encoder.logvar_x.weight"].T + p["encoder.logvar_x.bias"]
+
+
+def bce_of_decoded(p, z, x):
+    """Per-row BCE with logits summed over pixels, of the decoder at `z` [n, latent] against `x`, in the
+    stable form max(l, 0) − l·x + log(1 + e^−|l|)."""
     h2 = np.maximum(z @ p["decoder.dec1.weight"].T + p["decoder.dec1.bias"], 0)
     logits = h2 @ p["decoder.out.weight"].T + p["decoder.out.bias"]
-    # BCE with logits in the stable form: max(l, 0) − l·x + log(1 + e^−|l|).
-    bce = (np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))).sum(axis=1)
+    return (np.maximum(logits, 0) - logits * x + np.log1p(np.exp(-np.abs(logits)))).sum(axis=1)
+
+
+def neg_elbo_rows(p, x, eps):
+    """Per-image (bce, kl) of the model at `p` on images `x` with noise `eps`."""
+    mean, logvar = encode(p, x)
+    bce = bce_of_decoded(p, mean + np.exp(0.5 * logvar) * eps, x)
     kl = -0.5 * (1 + logvar - mean**2 - np.exp(logvar)).sum(axis=1)
     return bce, kl
 

@@ -19,6 +19,24 @@ pub struct EngineArgs {
     backend: Option<String>,
 }
 
+impl EngineArgs {
+    pub fn is_cpu(&self) -> bool {
+        self.backend.as_deref() == Some("cpu")
+    }
+
+    /// The GPU these name (the best one when left out).
+    pub fn gpu_context(&self) -> Result<GpuContext, String> {
+        if self.is_cpu() {
+            return Err("the CPU engine has no GPU context".into());
+        }
+        if let Some(backend) = &self.backend {
+            // GpuContext::new narrows its adapter search by this variable.
+            std::env::set_var("WGPU_BACKEND", backend);
+        }
+        pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())
+    }
+}
+
 /// How to make the model: a checkpoint's bytes (with an optional new learning rate) or fresh.
 pub enum Start<'a> {
     Resume { bytes: &'a [u8], lr: Option<f64> },
@@ -43,11 +61,7 @@ pub fn open(args: &EngineArgs, start: Start<'_>) -> Result<Box<dyn Engine>, Stri
             .map(|vae| Box::new(CpuEngine::from(vae)) as Box<dyn Engine>)
             .map_err(|e| e.to_string());
     }
-    if let Some(backend) = &args.backend {
-        // GpuContext::new narrows its adapter search by this variable.
-        std::env::set_var("WGPU_BACKEND", backend);
-    }
-    let context = pollster::block_on(GpuContext::new()).map_err(|e| e.to_string())?;
+    let context = args.gpu_context()?;
     let vae = pollster::block_on(async {
         let vae = match start {
             Start::Resume { bytes, lr } => Vae::load_with(context, bytes, adjust(lr)).await?,

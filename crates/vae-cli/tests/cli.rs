@@ -139,6 +139,20 @@ fn train_resume_eval_and_sample_on_binarized_mnist_files() {
     let (all, without) = (eval("--test-images 1000"), eval(""));
     assert_says(&all, "on 64 images");
     assert_eq!(neg_elbo_in(&all), neg_elbo_in(&without));
+    // The importance-weighted bound: with one draw it is the ELBO printed above it; with 8 the
+    // two engines give the same figure (each checked against the reference in its own tests).
+    let one = eval("--iw-samples 1 --test-images 20");
+    assert!(
+        (figure_after(&one, "−L_1 = ") - neg_elbo_in(&one)).abs() < 1e-3,
+        "{one}"
+    );
+    let (gpu, cpu) = (
+        eval("--iw-samples 8 --test-images 20"),
+        eval("--iw-samples 8 --test-images 20 --backend cpu"),
+    );
+    let (on_gpu, on_cpu) = (figure_after(&gpu, "−L_8 = "), figure_after(&cpu, "−L_8 = "));
+    assert!((on_gpu - on_cpu).abs() < 1e-3, "{gpu}\n{cpu}");
+    assert_says(&cpu, "on the CPU engine");
     export_and_check(&checkpoint, &data, &out);
 
     let pictures = out.join("pictures");
@@ -216,6 +230,8 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
     assert_one_line_error(&train("--batch 0"), "batch size 0");
     assert_one_line_error(&train("--beta 500"), "KL weight β 500");
     assert_one_line_error(&run("eval {} --samples 0", &[&junk]), "--samples 0");
+    let no_draws = run("eval {} --iw-samples 0", &[&junk]);
+    assert_one_line_error(&no_draws, "--iw-samples 0 must be between 1");
     let no_images = run("eval {} --test-images 0", &[&junk]);
     assert_one_line_error(&no_images, "--test-images 0");
     let exported = out.join("small.safetensors");
@@ -226,7 +242,15 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
 
 /// The figure after "test −ELBO " in a line of output.
 fn neg_elbo_in(output: &str) -> f64 {
-    let after = output.split("test −ELBO ").nth(1).expect("a test −ELBO");
+    figure_after(output, "test −ELBO ")
+}
+
+/// The number printed right after `label`.
+fn figure_after(output: &str, label: &str) -> f64 {
+    let after = output
+        .split(label)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {label:?} in {output}"));
     after
         .split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .next()

@@ -237,6 +237,16 @@ impl Host {
                     image: Floats::from_slice(&now(Ok(image))?),
                 }
             }
+            Request::LogLikelihood {
+                first,
+                count,
+                samples,
+            } => {
+                let (first, count) = (first as usize, count as usize);
+                let images = first..first.saturating_add(count);
+                let values = now(self.engine()?.request_log_likelihood(images, samples))?;
+                Reply::LogLikelihoods(Floats::from_slice(&values))
+            }
             Request::Save => Reply::Saved(now(Ok(self.engine()?.begin_save()))?),
             Request::Share { index, count } => {
                 let share = Share { index, count };

@@ -103,6 +103,25 @@ fn the_worker_trains_and_evaluates_as_the_engine_does() {
         }
         other => panic!("{other:?}"),
     }
+    // The log-likelihood bound of test images 5..9, as the engine gives it.
+    let expected = engine.log_likelihoods(&shard.test(), 5..9, 6).unwrap();
+    let request = Request::LogLikelihood {
+        first: 5,
+        count: 4,
+        samples: 6,
+    };
+    match ask(&mut host, request) {
+        Reply::LogLikelihoods(values) => assert_eq!(values.to_vec(), expected),
+        other => panic!("{other:?}"),
+    }
+    let too_far = Request::LogLikelihood {
+        first: 9_999,
+        count: 2,
+        samples: 6,
+    };
+    assert!(
+        matches!(ask(&mut host, too_far), Reply::Failed(message) if message.contains("test images 9999..10001"))
+    );
 }
 
 #[test]

@@ -123,13 +123,7 @@ impl CpuVae {
         keep_posteriors: bool,
     ) -> Result<EvaluationRun, CpuError> {
         let s = self.config.sizes;
-        if split.pixels_per_image() != s.input {
-            return Err(CpuError::InvalidInput(format!(
-                "the data has {} pixels per image, the model takes {}",
-                split.pixels_per_image(),
-                s.input
-            )));
-        }
+        self.config.check_pixels(split.pixels_per_image())?;
         let images = split.len();
         let (batch, batches) = evaluation_batching(images, self.config.batch);
         Ok(EvaluationRun {

@@ -4,6 +4,7 @@
 //! any executor). The CPU worker hosts one of these; the CLI trains with one.
 
 use std::cell::{Ref, RefCell};
+use std::ops::Range;
 use std::sync::Arc;
 
 use mnist_shard::{OwnedSplit, Shard};
@@ -228,6 +229,26 @@ impl Engine for CpuEngine {
             CpuError::InvalidInput("the posteriors are read after a complete evaluation".into())
         });
         now(posteriors)
+    }
+
+    fn prepare_log_likelihood(&mut self, samples: u32, _images: usize) -> Pending<()> {
+        vae_model::likelihood::prepared_at_once(samples)
+    }
+
+    fn request_log_likelihood(
+        &self,
+        images: Range<usize>,
+        samples: u32,
+    ) -> Result<Pending<Vec<f32>>, EngineError> {
+        let data = self
+            .data
+            .as_ref()
+            .ok_or_else(|| CpuError::InvalidInput("the CPU engine has no test data".into()))?;
+        let test = data.test.split();
+        now(self
+            .vae
+            .borrow_mut()
+            .log_likelihoods(&test, images, samples))
     }
 
     fn request_decode(&self, _what: Decoding, z: &[f32]) -> Result<Pending<Vec<f32>>, EngineError> {

@@ -15,6 +15,7 @@ pub mod gemm;
 mod inference;
 mod interface;
 pub mod lanes;
+mod likelihood;
 pub mod math;
 pub mod params;
 pub mod profile;

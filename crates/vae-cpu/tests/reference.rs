@@ -131,3 +131,47 @@ fn gradients_match_finite_differences_of_the_engines_own_loss() {
         "{checked} checked, {at_kinks} at kinks"
     );
 }
+
+/// The importance-weighted bound of the shipped model on real test digits against the f64
+/// reference with the same draws, in requests that split the images unevenly; K = 1 is the
+/// evaluation's −ELBO.
+#[test]
+fn the_log_likelihood_bound_matches_the_reference_and_k_1_is_the_elbo() {
+    use std::sync::Arc;
+    use vae_cpu::CpuEngine;
+    use vae_model::conformance::assert_log_likelihoods_match_reference;
+    use vae_model::engine::{ready_now, Opening};
+    use vae_model::likelihood::estimate;
+    use vae_model::Engine;
+
+    const PRETRAINED: &[u8] = include_bytes!("../../../web/pretrained.safetensors");
+    let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
+    let small = mnist_shard::build::subset(&Shard::parse(&raw, "shard").unwrap(), 256, 10).unwrap();
+    let test = Shard::parse(&small, "subset").unwrap().test();
+    let opening = Opening::Checkpoint {
+        bytes: PRETRAINED,
+        settings: None,
+    };
+    let mut engine = CpuEngine::open(opening).unwrap();
+    ready_now(engine.bind_data(&Arc::new(small.clone())))
+        .unwrap()
+        .unwrap();
+    let mut bounds = |samples, rows| {
+        let estimate = ready_now(estimate(&mut engine, samples, 10, rows, |_| {}));
+        estimate.expect("the CPU engine answers at once").unwrap()
+    };
+    // 7 draws, 3 images a request; 300 draws, more than the workspace's rows an image.
+    let seven = bounds(7, 21);
+    assert_log_likelihoods_match_reference(PRETRAINED, &test, 7, &seven.per_image);
+    let many = bounds(300, 300);
+    assert_log_likelihoods_match_reference(PRETRAINED, &test, 300, &many.per_image);
+    let one = bounds(1, 4);
+    let (_, evaluated) = engine.run_evaluation(u32::MAX).unwrap();
+    ready_now(evaluated).unwrap().unwrap();
+    let evaluation = ready_now(engine.request_evaluation().unwrap())
+        .unwrap()
+        .unwrap();
+    // The same terms; each image's figure comes back in f32.
+    let difference = (one.neg_log_likelihood - evaluation.neg_elbo).abs();
+    assert!(difference < 1e-4, "−L_1 {one:?} against {evaluation:?}");
+}

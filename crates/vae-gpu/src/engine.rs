@@ -2,16 +2,19 @@
 //! sessions its decodes run in (the slider's made at once, the gallery's and the views' by
 //! [`Engine::prepare_decodes`]).
 
+use std::cell::RefCell;
+use std::ops::Range;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use mnist_shard::Shard;
+use mnist_shard::{OwnedSplit, Shard};
 use vae_model::engine::{
-    Binding, DecodeSizes, Decoding, Lines, MetricsReply, Opening, PendingPair, Posterior,
+    ready, Binding, DecodeSizes, Decoding, Lines, MetricsReply, Opening, PendingPair, Posterior,
 };
 use vae_model::{Engine, EngineError, Evaluation, MetricsReport, Pending, Snapshot, VaeConfig};
 use vae_reference::latent::LatentLines;
 
-use crate::vae::{Evaluator, Inference, LineDecoder, MetricsData, Vae};
+use crate::vae::{Evaluator, Inference, LikelihoodSession, LineDecoder, MetricsData, Vae};
 use crate::{GpuContext, GpuError};
 
 /// The views' sessions, made for the lab's sizes.
@@ -29,6 +32,10 @@ pub struct GpuEngine {
     slider: Inference,
     evaluator: Option<Evaluator>,
     decodes: Option<Decodes>,
+    /// The test images on the host too: a log-likelihood request uploads its few.
+    test: Option<OwnedSplit>,
+    /// Filled by the future [`Engine::prepare_log_likelihood`] returns, which holds it too.
+    likelihood: Rc<RefCell<Option<LikelihoodSession>>>,
 }
 
 fn pending<T: 'static>(
@@ -63,6 +70,8 @@ impl GpuEngine {
             slider,
             evaluator: None,
             decodes: None,
+            test: None,
+            likelihood: Rc::default(),
         })
     }
 
@@ -85,6 +94,8 @@ impl GpuEngine {
             Shard::parse(raw, "the shard").map_err(|e| GpuError::InvalidInput(e.to_string()))?;
         self.vae.set_training_data(&shard.train()).await?;
         self.evaluator = Some(self.vae.evaluator(&shard.test()).await?);
+        self.test = Some(shard.test().to_owned_split());
+        self.likelihood.take();
         Ok(())
     }
 
@@ -212,6 +223,48 @@ impl Engine for GpuEngine {
 
     fn request_posteriors(&self) -> Result<Pending<Posterior>, EngineError> {
         let read = self.vae.request_posteriors(self.evaluator()?)?;
+        Ok(pending(read.wait()))
+    }
+
+    fn prepare_log_likelihood(&mut self, samples: u32, images: usize) -> Pending<()> {
+        let Some(test_images) = self.test.as_ref().map(|test| test.split().len()) else {
+            return ready(Err(unbound("test data")));
+        };
+        let images = u32::try_from(images).unwrap_or(u32::MAX);
+        let made = self
+            .likelihood
+            .borrow()
+            .as_ref()
+            .map(|s| (s.samples(), s.images()));
+        if made == Some((samples, images)) {
+            return ready(Ok(()));
+        }
+        // The old session goes now (its memory with it); the new one is made off the model.
+        self.likelihood.take();
+        let (sessions, slot) = (self.vae.sessions(), Rc::clone(&self.likelihood));
+        pending(async move {
+            let session = sessions
+                .likelihood_session(samples, images, test_images)
+                .await?;
+            slot.replace(Some(session));
+            Ok(())
+        })
+    }
+
+    fn request_log_likelihood(
+        &self,
+        images: Range<usize>,
+        samples: u32,
+    ) -> Result<Pending<Vec<f32>>, EngineError> {
+        let test = self.test.as_ref().ok_or_else(|| unbound("test data"))?;
+        let session = self.likelihood.borrow();
+        let session = session
+            .as_ref()
+            .filter(|session| session.samples() == samples)
+            .ok_or_else(|| unbound(&format!("estimate prepared for {samples} draws an image")))?;
+        let read = self
+            .vae
+            .request_log_likelihood(session, &test.split(), images)?;
         Ok(pending(read.wait()))
     }
 

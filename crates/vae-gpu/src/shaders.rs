@@ -38,5 +38,16 @@ pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
     )),
 };
 
+pub(crate) const IMPORTANCE_WEIGHT: ShaderSource = shader!("importance_weight.wgsl");
+pub(crate) const LOG_MEAN_EXP: ShaderSource = shader!("log_mean_exp.wgsl");
+/// Draws its noise with the functions of `noise.wgsl`, prepended.
+pub(crate) const IMPORTANCE_SAMPLE: ShaderSource = ShaderSource {
+    label: "importance_sample.wgsl",
+    source: Cow::Borrowed(concat!(
+        include_str!(concat!(env!("OUT_DIR"), "/shaders/noise.wgsl")),
+        include_str!(concat!(env!("OUT_DIR"), "/shaders/importance_sample.wgsl")),
+    )),
+};
+
 /// The shared-memory tiled product that replaces a dense kernel's `main` on real GPUs.
 pub(crate) const MATMUL_TILED: ShaderSource = shader!("matmul_tiled.wgsl");

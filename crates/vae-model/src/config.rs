@@ -56,6 +56,17 @@ const MAX_BATCH: u32 = 1 << 14;
 pub const MAX_KL_WEIGHT: f64 = 100.0;
 
 impl VaeConfig {
+    /// Refuses data whose images are not the model's input size.
+    pub fn check_pixels(&self, pixels_per_image: usize) -> Result<(), ModelError> {
+        if pixels_per_image != self.sizes.input {
+            return Err(ModelError::InvalidInput(format!(
+                "the data has {pixels_per_image} pixels per image, the model takes {}",
+                self.sizes.input
+            )));
+        }
+        Ok(())
+    }
+
     /// Rejects absurd or unusable settings with a message naming the value and the limit.
     pub fn validate(&self, limits: &BindingLimits) -> Result<(), ModelError> {
         self.validate_settings()?;

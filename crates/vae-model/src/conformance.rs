@@ -148,3 +148,47 @@ fn floats(fixture: &SafeTensors, name: &str) -> Vec<f32> {
         .unwrap_or_else(|_| panic!("the fixture has no {name}"));
     bytemuck::pod_collect_to_vec(view.data())
 }
+
+/// Checks an engine's importance-weighted bounds `ours` (L_K of the first `ours.len()` images of
+/// `test`, `samples` draws each) for the model in `checkpoint` against the f64 reference with
+/// the same draws ([`crate::likelihood::importance_noise`]). Returns the largest difference.
+pub fn assert_log_likelihoods_match_reference(
+    checkpoint: &[u8],
+    test: &Split,
+    samples: u32,
+    ours: &[f32],
+) -> f64 {
+    let contents = crate::read_checkpoint(checkpoint, &crate::BindingLimits::NONE, |_| {})
+        .unwrap_or_else(|error| panic!("the checkpoint: {error}"));
+    let config = contents.config;
+    let (aligned, packed) = (
+        Layout::aligned(config.sizes, crate::ALIGN),
+        Layout::new(config.sizes),
+    );
+    let mut parameters = vec![0.0; packed.len()];
+    for t in Tensor::ALL {
+        for (to, &from) in parameters[packed.range(t)]
+            .iter_mut()
+            .zip(&contents.params[aligned.range(t)])
+        {
+            *to = f64::from(from);
+        }
+    }
+    let batch = crate::evaluation_batching(test.len(), config.batch).0 as u32;
+    let latent = config.sizes.latent as u32;
+    let mut largest = 0.0f64;
+    for (image, &value) in ours.iter().enumerate() {
+        let x = widen(&test.image_f32(image));
+        let eps =
+            crate::likelihood::importance_noise(config.seed, image as u32, samples, batch, latent);
+        let expected = vae_reference::importance::importance_bound(&packed, &parameters, &x, &eps);
+        let error = (f64::from(value) - expected).abs();
+        // f32 sums of 784 pixel terms and a K-term log-sum-exp against f64.
+        assert!(
+            error <= 2e-3 + 2e-5 * expected.abs(),
+            "image {image}, K = {samples}: L_K {value} against the reference's {expected}"
+        );
+        largest = largest.max(error);
+    }
+    largest
+}

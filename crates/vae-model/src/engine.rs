@@ -11,6 +11,7 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -208,6 +209,20 @@ pub trait Engine {
     /// Every test image's posterior means and log-variances as the last complete evaluation
     /// found them.
     fn request_posteriors(&self) -> Result<Pending<Posterior>, EngineError>;
+
+    /// Makes what [`Engine::request_log_likelihood`] needs for `samples` draws per image, up to
+    /// `images` images a request (after the data is bound); engines that run requests of any
+    /// size on the model's own buffers only check the numbers. The future borrows nothing, so
+    /// a page awaits it while the model goes on answering.
+    fn prepare_log_likelihood(&mut self, samples: u32, images: usize) -> Pending<()>;
+
+    /// The importance-weighted bound L_K on log p(x) ([`crate::likelihood`]) of each bound test
+    /// image in `images`, with `samples` draws each (as prepared), in nats.
+    fn request_log_likelihood(
+        &self,
+        images: Range<usize>,
+        samples: u32,
+    ) -> Result<Pending<Vec<f32>>, EngineError>;
 
     /// Decodes latent vectors `z` (`[rows, latent]`) to pixel probabilities.
     fn request_decode(&self, what: Decoding, z: &[f32]) -> Result<Pending<Vec<f32>>, EngineError>;

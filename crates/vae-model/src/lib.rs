@@ -14,6 +14,7 @@ mod config;
 pub mod conformance;
 pub mod engine;
 mod error;
+pub mod likelihood;
 mod metrics;
 mod order;
 
@@ -25,6 +26,7 @@ pub use compact::{inspect_checkpoint, write_weights, CheckpointSummary, WeightDt
 pub use config::{BindingLimits, VaeConfig, MAX_KL_WEIGHT};
 pub use engine::{Engine, EngineError, Pending};
 pub use error::ModelError;
+pub use likelihood::{LikelihoodEstimate, LikelihoodRun};
 pub use metrics::{
     evaluation_batching, first_divergence, Evaluation, Judged, MetricsReport, RollbackPoints,
     Snapshot, StepMetrics, BLOW_UP_FACTOR, EVALUATION_STEP_BASE, METRICS_RING,

@@ -6,6 +6,7 @@
 
 pub mod adam;
 pub mod dense;
+pub mod importance;
 pub mod init;
 pub mod latent;
 pub mod layout;

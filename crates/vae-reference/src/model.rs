@@ -110,14 +110,10 @@ pub fn reparameterize_backward(
     (d_mean, d_logvar)
 }
 
-/// The forward pass and loss for parameters `params` (flat, as `layout`), inputs `x` and noise `eps`.
-pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forward {
+/// The encoder: h1, then the posterior's mean and log-variance, for images `x` (`[B, input]`).
+pub fn encode(layout: &Layout, params: &[f64], x: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let s = layout.sizes;
     let p = |t: Tensor| &params[layout.range(t)];
-    let batch = x.len() / s.input;
-    assert_eq!(x.len(), batch * s.input, "x must be [batch, input]");
-    assert_eq!(eps.len(), batch * s.latent, "eps must be [batch, latent]");
-
     let h1 = dense(x, p(Tensor::Enc1Weight), p(Tensor::Enc1Bias), s.input, true);
     let mean = dense(
         &h1,
@@ -133,9 +129,15 @@ pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forwa
         s.hidden,
         false,
     );
-    let z = reparameterize(&mean, &logvar, eps);
+    (h1, mean, logvar)
+}
+
+/// The decoder: h2 and the logits for latent vectors `z` (`[B, latent]`).
+pub fn decode(layout: &Layout, params: &[f64], z: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let s = layout.sizes;
+    let p = |t: Tensor| &params[layout.range(t)];
     let h2 = dense(
-        &z,
+        z,
         p(Tensor::Dec1Weight),
         p(Tensor::Dec1Bias),
         s.latent,
@@ -148,6 +150,19 @@ pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forwa
         s.hidden,
         false,
     );
+    (h2, logits)
+}
+
+/// The forward pass and loss for parameters `params` (flat, as `layout`), inputs `x` and noise `eps`.
+pub fn forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> Forward {
+    let s = layout.sizes;
+    let batch = x.len() / s.input;
+    assert_eq!(x.len(), batch * s.input, "x must be [batch, input]");
+    assert_eq!(eps.len(), batch * s.latent, "eps must be [batch, latent]");
+
+    let (h1, mean, logvar) = encode(layout, params, x);
+    let z = reparameterize(&mean, &logvar, eps);
+    let (h2, logits) = decode(layout, params, &z);
 
     let bce: f64 = logits
         .iter()

@@ -75,6 +75,13 @@ pub enum Request {
     EncodeAndReconstruct {
         x: Floats,
     },
+    /// The importance-weighted bound L_K of test images `first..first + count`, `samples`
+    /// draws each (`vae_model::likelihood`).
+    LogLikelihood {
+        first: u32,
+        count: u32,
+        samples: u32,
+    },
     Save,
     /// Times `steps` training steps of a fresh default model on [`calibration_batch`] (after
     /// one untimed), leaving any open model alone: half of the lab's engine calibration.
@@ -152,6 +159,8 @@ pub enum Reply {
         mean: Floats,
         image: Floats,
     },
+    /// Each image's L_K, in nats.
+    LogLikelihoods(Floats),
     Saved(#[serde(with = "serde_bytes")] Vec<u8>),
     Calibrated {
         ms_per_step: f64,

@@ -136,13 +136,7 @@ impl Vae {
     /// Uploads `split` and binds everything an evaluation on it needs, once.
     pub async fn evaluator(&self, split: &mnist_shard::Split<'_>) -> Result<Evaluator, GpuError> {
         self.context.check_device()?;
-        if split.pixels_per_image() != self.config.sizes.input {
-            return Err(GpuError::InvalidInput(format!(
-                "the data has {} pixels per image, the model takes {}",
-                split.pixels_per_image(),
-                self.config.sizes.input
-            )));
-        }
+        self.config.check_pixels(split.pixels_per_image())?;
         let context = &self.context;
         let device = &context.device;
         let images = split.len() as u32;

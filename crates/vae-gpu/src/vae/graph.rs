@@ -23,6 +23,10 @@ pub(crate) struct Kernels {
     pub gather: BatchGather,
     /// latent_lines.wgsl: only the latent-space views use it, so it waits for their first use.
     pub lines: LazyKernel,
+    /// The log-likelihood estimate's kernels, compiled when one is first asked for.
+    pub importance_sample: LazyKernel,
+    pub importance_weight: LazyKernel,
+    pub log_mean_exp: LazyKernel,
 }
 
 impl Kernels {
@@ -34,6 +38,9 @@ impl Kernels {
             step: StepKernels::new(context).await?,
             gather: BatchGather::new(context).await?,
             lines: LazyKernel::new(crate::shaders::LATENT_LINES, &[]),
+            importance_sample: LazyKernel::new(crate::shaders::IMPORTANCE_SAMPLE, &[]),
+            importance_weight: LazyKernel::new(crate::shaders::IMPORTANCE_WEIGHT, &[]),
+            log_mean_exp: LazyKernel::new(crate::shaders::LOG_MEAN_EXP, &[]),
         })
     }
 }

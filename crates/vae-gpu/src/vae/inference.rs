@@ -60,7 +60,18 @@ impl PosteriorRead {
     }
 }
 
-impl Vae {
+/// What making a session needs of a model, held rather than borrowed, so a future that makes
+/// one borrows nothing (a page awaits it without holding the model).
+#[derive(Clone)]
+pub(crate) struct Sessions {
+    pub context: crate::GpuContext,
+    pub config: vae_model::VaeConfig,
+    pub layout: Layout,
+    pub kernels: std::rc::Rc<super::graph::Kernels>,
+    pub params: wgpu::Buffer,
+}
+
+impl Sessions {
     /// A session for `rows` images at a time (bindings made once, reused by every request).
     pub async fn inference(&self, rows: u32) -> Result<Inference, GpuError> {
         self.context.check_device()?;
@@ -93,6 +104,24 @@ impl Vae {
             _state: state,
             _ring: ring,
         })
+    }
+}
+
+impl Vae {
+    /// What a session is made from, to make one without borrowing the model.
+    pub(crate) fn sessions(&self) -> Sessions {
+        Sessions {
+            context: self.context.clone(),
+            config: self.config,
+            layout: self.layout.clone(),
+            kernels: std::rc::Rc::clone(&self.kernels),
+            params: self.params.clone(),
+        }
+    }
+
+    /// A session for `rows` images at a time (bindings made once, reused by every request).
+    pub async fn inference(&self, rows: u32) -> Result<Inference, GpuError> {
+        self.sessions().inference(rows).await
     }
 
     /// The posterior's mean and log-variance for each image of `x` (`[rows, input]`, 0/1 pixels).

@@ -7,9 +7,12 @@ mod compact;
 mod evaluation;
 mod graph;
 mod inference;
+mod likelihood;
 mod state;
 mod steps;
 mod views;
+
+use std::rc::Rc;
 
 use vae_reference::{init_params, Layout};
 use wgpu::util::DeviceExt;
@@ -17,6 +20,7 @@ use wgpu::util::DeviceExt;
 pub use checkpoint::CheckpointRead;
 pub use evaluation::{EvaluationRead, Evaluator};
 pub use inference::{pack_parameters, prior_sample, ImageRead, Inference, PosteriorRead};
+pub use likelihood::{LikelihoodRead, LikelihoodSession};
 pub use state::{MetricsData, MetricsRead};
 use vae_model::{VaeConfig, ALIGN, METRICS_RING};
 pub use views::LineDecoder;
@@ -48,7 +52,8 @@ pub struct Vae {
     context: GpuContext,
     config: VaeConfig,
     layout: Layout,
-    kernels: Kernels,
+    /// Shared with the sessions' makers ([`Sessions`]).
+    kernels: Rc<Kernels>,
     params: wgpu::Buffer,
     grads: wgpu::Buffer,
     m: wgpu::Buffer,
@@ -111,7 +116,7 @@ impl Vae {
                 layout.len()
             )));
         }
-        let kernels = Kernels::new(&context).await?;
+        let kernels = Rc::new(Kernels::new(&context).await?);
         let device = &context.device;
         let flat = |label| storage_buffer(device, label, layout.len());
         let what = format!(

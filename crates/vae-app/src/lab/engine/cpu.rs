@@ -2,6 +2,7 @@
 //! mirrors what the page plans with (the step, the epoch's position, the evaluation's batches)
 //! at the moment work is queued, as the GPU engine does, and only waits for results.
 
+use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -267,6 +268,26 @@ impl Engine for WorkerEngine {
                 other => Err(unexpected(other)),
             },
         ))
+    }
+
+    fn prepare_log_likelihood(&mut self, samples: u32, _images: usize) -> Pending<()> {
+        vae_model::likelihood::prepared_at_once(samples)
+    }
+
+    fn request_log_likelihood(
+        &self,
+        images: Range<usize>,
+        samples: u32,
+    ) -> Result<Pending<Vec<f32>>, EngineError> {
+        let request = Request::LogLikelihood {
+            first: u32::try_from(images.start).unwrap_or(u32::MAX),
+            count: u32::try_from(images.len()).unwrap_or(u32::MAX),
+            samples,
+        };
+        Ok(ask(&self.worker, request, |reply| match reply {
+            Reply::LogLikelihoods(values) => Ok(values.to_vec()),
+            other => Err(unexpected(other)),
+        }))
     }
 
     fn request_decode(&self, _what: Decoding, z: &[f32]) -> Result<Pending<Vec<f32>>, EngineError> {
