@@ -23,10 +23,27 @@ pub struct TestPoint {
     pub kl: f64,
 }
 
+/// An importance-weighted estimate of the test log-likelihood (`vae_model::likelihood`), made
+/// on the model at `step`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LikelihoodPoint {
+    pub step: u64,
+    /// K, the draws per image.
+    pub samples: u32,
+    /// How many of the first test images it covers.
+    pub images: usize,
+    /// −L_K, nats per image: an upper bound on −log p(x) that tightens as K grows.
+    pub neg_log_likelihood: f64,
+    /// Its standard error over the images.
+    pub standard_error: f64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Curve {
     pub train: Vec<TrainPoint>,
     pub test: Vec<TestPoint>,
+    /// Estimates asked for in this page (not kept by the autosave).
+    pub likelihood: Vec<LikelihoodPoint>,
 }
 
 /// Where the model in use came from, as the page names it.

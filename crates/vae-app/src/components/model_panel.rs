@@ -126,6 +126,7 @@ pub fn ModelPanel(
             >
                 {saved}
             </p>
+            <super::LikelihoodEstimate lab ui />
             <p class="caption">"Open takes a file from Download, from `vae train`, or a PyTorch state dict saved with safetensors; you can also drop it on the page."</p>
             {move || ui.offer.get().map(|offer| {
                 let current = ui.model.get_untracked().map(|c| sizes_text(c.sizes)).unwrap_or_default();

@@ -75,6 +75,19 @@ fn elbo_series(curve: &Curve, kl_weight: f64) -> Vec<Series> {
         },
     ];
     series.extend(objective);
+    // Only once there is one: an empty key would move the chart's legend at load.
+    if !curve.likelihood.is_empty() {
+        series.push(Series {
+            name: "−log p(x) bound, importance-weighted (L_K)",
+            class: "c-likelihood",
+            style: Style::Markers,
+            points: curve
+                .likelihood
+                .iter()
+                .map(|p| (p.step as f64, p.neg_log_likelihood))
+                .collect(),
+        });
+    }
     series
 }
 
@@ -336,6 +349,11 @@ fn Readout(
                     Some(t) => format!("{:.1} nats after epoch {} (BCE {:.1} + KL {:.1})", t.neg_elbo, t.epoch, t.bce, t.kl),
                     None => "evaluating…".to_string(),
                 }}
+                {move || curve.with(|c| c.likelihood.last().copied()).map(|p| view! {
+                    <span id="test-likelihood" data-value=format!("{:.4}", p.neg_log_likelihood)>
+                        {format!(" · −log p(x) ≤ {:.1} (K = {})", p.neg_log_likelihood, p.samples)}
+                    </span>
+                })}
             </dd>
         </dl>
     }

@@ -8,6 +8,7 @@
 //! thread only ever queues work.
 
 mod engine;
+mod estimate;
 mod first_digit;
 mod keeping;
 mod opening;
@@ -31,11 +32,12 @@ use engine::{settled, Backend, Decoding, EngineError, Model};
 use crate::data::ShardSlot;
 use crate::draw::{draw_digits, DigitGrid};
 pub use engine::{choose, page_base, Choice};
+pub use estimate::Estimate;
 pub use opening::{Loaded, ModelSource};
 pub use recovery::install_test_hooks;
 pub use ui::{
-    Axes, Curve, Endpoint, LabUi, LatentMap, ModelInfo, ModelKind, Notice, Offer, Phase, Progress,
-    SaveState, TestPoint, TrainPoint,
+    Axes, Curve, Endpoint, LabUi, LatentMap, LikelihoodPoint, ModelInfo, ModelKind, Notice, Offer,
+    Phase, Progress, SaveState, TestPoint, TrainPoint,
 };
 pub use views::{GRID_SIDE, INTERPOLATION_FRAMES, INTERPOLATION_SHOWN, STRIP_POINTS};
 
@@ -101,6 +103,8 @@ struct Lab {
     /// The test set, for the latent map's labels and hover.
     test_set: mnist_shard::OwnedSplit,
     views: views::ViewState,
+    /// The log-likelihood estimate under way, if any.
+    estimate: Option<estimate::EstimateRun>,
 }
 
 /// What the page holds to drive the lab. Not `Send` (GPU handles on the web are not): the page
@@ -121,6 +125,8 @@ pub struct LabController {
     lost_at_step: Rc<Cell<u64>>,
     shard: ShardSlot,
     generations: Rc<RefCell<u64>>,
+    /// Numbers the estimates asked for, so a late reply knows whether it is still wanted.
+    estimate_tokens: Rc<Cell<u64>>,
     pub ui: LabUi,
 }
 
@@ -143,6 +149,7 @@ impl LabController {
             lost_at_step: Rc::new(Cell::new(0)),
             shard,
             generations: Rc::new(RefCell::new(0)),
+            estimate_tokens: Rc::new(Cell::new(0)),
             ui,
         }
     }

@@ -244,6 +244,7 @@ impl LabController {
             saving: OneInFlight::default(),
             test_set: test.to_owned_split(),
             views: views::ViewState::default(),
+            estimate: None,
         })
     }
 

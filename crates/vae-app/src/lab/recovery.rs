@@ -53,6 +53,12 @@ fn curve_at(curve: &Curve, step: u64) -> Curve {
             .filter(|p| p.step <= step)
             .copied()
             .collect(),
+        likelihood: curve
+            .likelihood
+            .iter()
+            .filter(|p| p.step <= step)
+            .copied()
+            .collect(),
     }
 }
 
@@ -257,6 +263,7 @@ mod tests {
         let curve = Curve {
             train: (1..=12).map(train).collect(),
             test: vec![test(0, 0), test(1, 10)],
+            likelihood: Vec::new(),
         };
         let at = curve_at(&curve, 9);
         assert_eq!(at.train, (1..=9).map(train).collect::<Vec<_>>());

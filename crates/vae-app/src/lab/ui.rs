@@ -4,7 +4,9 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use vae_model::VaeConfig;
 
-pub use crate::lab_types::{Axes, Curve, LatentMap, ModelInfo, ModelKind, TestPoint, TrainPoint};
+pub use crate::lab_types::{
+    Axes, Curve, LatentMap, LikelihoodPoint, ModelInfo, ModelKind, TestPoint, TrainPoint,
+};
 
 /// Where the lab stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -182,6 +184,8 @@ pub struct LabUi {
     pub notice: RwSignal<Option<Notice>>,
     pub saved: RwSignal<SaveState>,
     pub offer: RwSignal<Option<Offer>>,
+    /// The log-likelihood estimate's progress (its results go on the curve).
+    pub estimate: RwSignal<super::Estimate>,
     pub canvases: Canvases,
     pub views: ViewsUi,
 }
@@ -199,6 +203,7 @@ impl LabUi {
             notice: RwSignal::new(None),
             saved: RwSignal::new(SaveState::Nothing),
             offer: RwSignal::new(None),
+            estimate: RwSignal::new(super::Estimate::Idle),
             canvases: Canvases {
                 decoded: NodeRef::new(),
                 samples: NodeRef::new(),

@@ -2,14 +2,17 @@
 //! IndexedDB value stores a `Float64Array` as it is), and read back with every count checked,
 //! since a stored value may come from an older page or be damaged.
 
-use crate::lab_types::{Curve, TestPoint, TrainPoint};
+use crate::lab_types::{Curve, LikelihoodPoint, TestPoint, TrainPoint};
 
 /// The layout's version, first in the array.
 const VERSION: f64 = 1.0;
 const TRAIN_FIELDS: usize = 4;
 const TEST_FIELDS: usize = 6;
+const LIKELIHOOD_FIELDS: usize = 5;
 
-/// `[version, trains, tests, (step, −ELBO, BCE, KL)…, (epoch, step, train ms, −ELBO, BCE, KL)…]`.
+/// `[version, trains, tests, (step, −ELBO, BCE, KL)…, (epoch, step, train ms, −ELBO, BCE, KL)…]`,
+/// then, where the curve has log-likelihood estimates, `[estimates, (step, K, images, −L_K,
+/// standard error)…]` (a page before them wrote none, and reads the same layout version).
 pub fn flatten_curve(curve: &Curve) -> Vec<f64> {
     let mut out =
         Vec::with_capacity(3 + curve.train.len() * TRAIN_FIELDS + curve.test.len() * TEST_FIELDS);
@@ -32,6 +35,18 @@ pub fn flatten_curve(curve: &Curve) -> Vec<f64> {
             p.kl,
         ]);
     }
+    if !curve.likelihood.is_empty() {
+        out.push(curve.likelihood.len() as f64);
+        for p in &curve.likelihood {
+            out.extend([
+                p.step as f64,
+                f64::from(p.samples),
+                p.images as f64,
+                p.neg_log_likelihood,
+                p.standard_error,
+            ]);
+        }
+    }
     out
 }
 
@@ -51,15 +66,27 @@ pub fn unflatten_curve(values: &[f64]) -> Result<Curve, String> {
             .ok_or_else(|| format!("the saved curve's count {n} is not a count"))
     };
     let (trains, tests) = (count(*trains)?, count(*tests)?);
-    if rest.len() != trains * TRAIN_FIELDS + tests * TEST_FIELDS {
+    let points = trains * TRAIN_FIELDS + tests * TEST_FIELDS;
+    let estimates = match rest.get(points) {
+        None => 0,
+        Some(&n) => count(n)?,
+    };
+    let needed = points
+        + if rest.len() > points {
+            1 + estimates * LIKELIHOOD_FIELDS
+        } else {
+            0
+        };
+    if rest.len() != needed {
         return Err(format!(
-            "the saved curve holds {} numbers where {trains} steps and {tests} epochs need {}",
+            "the saved curve holds {} numbers where {trains} steps, {tests} epochs and \
+             {estimates} estimates need {needed}",
             rest.len(),
-            trains * TRAIN_FIELDS + tests * TEST_FIELDS
         ));
     }
     let step = |v: f64| count(v).map(|n| n as u64);
-    let (train, test) = rest.split_at(trains * TRAIN_FIELDS);
+    let (points, estimates) = rest.split_at(points);
+    let (train, test) = points.split_at(trains * TRAIN_FIELDS);
     let train = train
         .chunks_exact(TRAIN_FIELDS)
         .map(|p| {
@@ -84,7 +111,29 @@ pub fn unflatten_curve(values: &[f64]) -> Result<Curve, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(Curve { train, test })
+    let likelihood = estimates
+        .get(1..)
+        .unwrap_or_default()
+        .chunks_exact(LIKELIHOOD_FIELDS)
+        .map(|p| {
+            let samples = count(p[1])?;
+            if samples == 0 || !p[3].is_finite() || !p[4].is_finite() {
+                return Err(format!("the saved estimate {p:?} is not one"));
+            }
+            Ok(LikelihoodPoint {
+                step: step(p[0])?,
+                samples: u32::try_from(samples).map_err(|e| e.to_string())?,
+                images: count(p[2])?,
+                neg_log_likelihood: p[3],
+                standard_error: p[4],
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Curve {
+        train,
+        test,
+        likelihood,
+    })
 }
 
 #[cfg(test)]
@@ -108,6 +157,13 @@ mod tests {
                 neg_elbo: 127.25,
                 bce: 105.5,
                 kl: 21.75,
+            }],
+            likelihood: vec![LikelihoodPoint {
+                step: 390,
+                samples: 100,
+                images: 1000,
+                neg_log_likelihood: 123.5,
+                standard_error: 0.75,
             }],
         }
     }

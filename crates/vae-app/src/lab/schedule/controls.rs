@@ -11,11 +11,19 @@ impl LabController {
     pub fn train(&self) {
         let now = now_ms();
         let started = self.with_lab(None, |lab| {
+            // Training changes the model an estimate under way is measuring.
+            lab.estimate = None;
             lab.schedule.training = true;
             lab.schedule.resume_when_visible = false;
             lab.schedule.running_since.get_or_insert(now);
         });
         if started.is_some() {
+            if matches!(
+                self.ui.estimate.get_untracked(),
+                super::super::Estimate::Running { .. }
+            ) {
+                self.ui.estimate.set(super::super::Estimate::Idle);
+            }
             self.ui.phase.set(Phase::Training);
             self.pump();
         }

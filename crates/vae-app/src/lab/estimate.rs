@@ -1,0 +1,186 @@
+//! The page's estimate of the test log-likelihood (`vae_model::likelihood`): requests of a few
+//! hundred decoder rows, one out at a time, so a slider's decode waits behind one at most; each
+//! awaited in a task that takes the model only to queue the next. Training changes the model,
+//! so it stops an estimate, as a new model does.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use vae_model::likelihood::images_per_request;
+use vae_model::LikelihoodRun;
+
+use super::engine::{EngineError, Pending};
+use super::{LabController, LikelihoodPoint};
+
+/// Decoder rows a request holds: a few milliseconds of the CPU engine, so the sliders' decode
+/// behind it still lands in the next frame or so.
+const ROWS_PER_REQUEST: usize = 256;
+
+/// An estimate under way on the lab's model.
+pub(super) struct EstimateRun {
+    token: u64,
+    samples: u32,
+    step: u64,
+    run: LikelihoodRun,
+}
+
+/// How the page shows the estimate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Estimate {
+    #[default]
+    Idle,
+    Running {
+        token: u64,
+        samples: u32,
+        images: usize,
+        done: usize,
+    },
+    Failed(String),
+}
+
+/// What the task does next.
+enum Next {
+    Request(Pending<Vec<f32>>),
+    /// Every image is in.
+    Finished,
+    /// Cancelled, or the model was replaced or trained.
+    Stopped,
+}
+
+impl LabController {
+    /// Estimates −log p(x) with `samples` draws a digit over the first `images` test digits.
+    pub fn estimate_likelihood(&self, samples: u32, images: usize) {
+        let token = self.estimate_tokens.get() + 1;
+        self.estimate_tokens.set(token);
+        let started = self.with_lab(None, |lab| {
+            if lab.schedule.training {
+                return Err(EngineError::invalid(
+                    "training changes the model: pause it to estimate",
+                ));
+            }
+            let images = images.min(lab.test_set.split().len());
+            let run = LikelihoodRun::new(samples, images, ROWS_PER_REQUEST)?;
+            let per_request = images_per_request(samples, ROWS_PER_REQUEST);
+            let prepared = lab.model.prepare_log_likelihood(samples, per_request);
+            lab.estimate = Some(EstimateRun {
+                token,
+                samples,
+                step: lab.model.step(),
+                run,
+            });
+            Ok((lab.generation, images, prepared))
+        });
+        match started {
+            None => {}
+            Some(Err(error)) => self.ui.estimate.set(Estimate::Failed(error.to_string())),
+            Some(Ok((generation, images, prepared))) => {
+                self.ui.estimate.set(Estimate::Running {
+                    token,
+                    samples,
+                    images,
+                    done: 0,
+                });
+                let this = self.clone();
+                spawn_local(async move { this.run_estimate(generation, token, prepared).await });
+            }
+        }
+    }
+
+    /// Stops the estimate under way; what it computed is dropped.
+    pub fn cancel_estimate(&self) {
+        self.with_lab(None, |lab| lab.estimate = None);
+        self.ui.estimate.set(Estimate::Idle);
+    }
+
+    async fn run_estimate(&self, generation: u64, token: u64, prepared: Pending<()>) {
+        if let Err(error) = prepared.await {
+            return self.estimate_failed(generation, token, error);
+        }
+        loop {
+            let next = self.with_lab(Some(generation), |lab| {
+                let Some(estimate) = lab.estimate.as_mut().filter(|e| e.token == token) else {
+                    return Ok(Next::Stopped);
+                };
+                let samples = estimate.samples;
+                match estimate.run.next_request() {
+                    Some(images) => Ok(Next::Request(
+                        lab.model.request_log_likelihood(images, samples)?,
+                    )),
+                    None => Ok(Next::Finished),
+                }
+            });
+            let request = match next.unwrap_or(Ok(Next::Stopped)) {
+                Err(error) => return self.estimate_failed(generation, token, error),
+                Ok(Next::Stopped) => return self.estimate_stopped(token),
+                Ok(Next::Finished) => break,
+                Ok(Next::Request(request)) => request,
+            };
+            let values = match request.await {
+                Ok(values) => values,
+                Err(error) => return self.estimate_failed(generation, token, error),
+            };
+            let recorded = self.with_lab(Some(generation), |lab| {
+                let estimate = lab.estimate.as_mut().filter(|e| e.token == token)?;
+                Some(estimate.run.record(&values).map(|()| estimate.run.done()))
+            });
+            match recorded.flatten() {
+                None => return self.estimate_stopped(token),
+                Some(Err(error)) => return self.estimate_failed(generation, token, error.into()),
+                Some(Ok(done)) => self.ui.estimate.update(|shown| {
+                    if let Estimate::Running {
+                        token: t, done: d, ..
+                    } = shown
+                    {
+                        if *t == token {
+                            *d = done;
+                        }
+                    }
+                }),
+            }
+        }
+        let finished = self.with_lab(Some(generation), |lab| {
+            let estimate = lab.estimate.take().filter(|e| e.token == token)?;
+            let step = estimate.step;
+            Some(estimate.run.finish().map(|figure| LikelihoodPoint {
+                step,
+                samples: figure.samples,
+                images: figure.per_image.len(),
+                neg_log_likelihood: figure.neg_log_likelihood,
+                standard_error: figure.standard_error,
+            }))
+        });
+        match finished.flatten() {
+            None => self.estimate_stopped(token),
+            Some(Err(error)) => self.estimate_failed(generation, token, error.into()),
+            Some(Ok(point)) => {
+                self.ui.curve.update(|curve| curve.likelihood.push(point));
+                self.ui.estimate.set(Estimate::Idle);
+            }
+        }
+    }
+
+    fn estimate_failed(&self, generation: u64, token: u64, error: EngineError) {
+        self.with_lab(Some(generation), |lab| {
+            if lab.estimate.as_ref().is_some_and(|e| e.token == token) {
+                lab.estimate = None;
+            }
+        });
+        if self.showing(token) {
+            self.ui
+                .estimate
+                .set(Estimate::Failed(format!("The estimate stopped: {error}")));
+        }
+    }
+
+    /// The page stops showing this estimate as under way (unless another has begun since).
+    fn estimate_stopped(&self, token: u64) {
+        if self.showing(token) {
+            self.ui.estimate.set(Estimate::Idle);
+        }
+    }
+
+    fn showing(&self, token: u64) -> bool {
+        self.ui.estimate.with_untracked(
+            |shown| matches!(shown, Estimate::Running { token: t, .. } if *t == token),
+        )
+    }
+}
