@@ -2,7 +2,7 @@
 // engines: the importance-weighted bound with K draws per digit, its figure equal to the native
 // engine's (`vae eval --iw-samples K`, the same draws), K = 1 equal to the page's own test −ELBO,
 // the sliders answering while an estimate runs, Cancel, and the figure on the curve and beside
-// the test −ELBO.
+// the test −ELBO, kept by the autosave across a reload.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -89,6 +89,17 @@ forEachBrowser((kind) => {
         assert.match(await lab.text('#test-likelihood'), / · −log p\(x\) ≤ \d+\.\d \(K = 10\)/);
         assert.equal(await lab.count('#elbo-chart .marker.c-likelihood'), 2);
         await screenshot(page, `${tag}-likelihood`);
+
+        // A model this browser keeps (trained a few steps, paused: saved) keeps its estimate.
+        await page.click('#train-start');
+        await lab.until(() => Number(document.querySelector('#step-count').dataset.step) >= 2, { timeout: READY_TIMEOUT });
+        await lab.pauseSettled(READY_TIMEOUT);
+        const kept = await estimate(10, 100);
+        await lab.until(() => document.querySelector('#save-state').dataset.state === 'saved', { timeout: READY_TIMEOUT });
+        await page.reload();
+        await lab.until(() => document.querySelector('#estimate-status')?.dataset.state === 'done', { timeout: READY_TIMEOUT });
+        assert.equal(Number(await lab.attr('#estimate-status', 'data-value')), kept);
+        assert.match(await lab.text('#estimate-status'), /\(K = 10, 100 test digits, step [1-9]/);
         lab.assertNoErrors();
       });
     });

@@ -42,7 +42,7 @@ pub struct LikelihoodPoint {
 pub struct Curve {
     pub train: Vec<TrainPoint>,
     pub test: Vec<TestPoint>,
-    /// Estimates asked for in this page (not kept by the autosave).
+    /// The estimates asked for of this model (saved with the curve).
     pub likelihood: Vec<LikelihoodPoint>,
 }
 

@@ -154,6 +154,11 @@ impl LabController {
             Some(Ok(point)) => {
                 self.ui.curve.update(|curve| curve.likelihood.push(point));
                 self.ui.estimate.set(Estimate::Idle);
+                // A model this browser keeps keeps its estimate too; any other model's curve
+                // carries it into its first save.
+                if matches!(self.ui.saved.get_untracked(), super::SaveState::Saved(_)) {
+                    self.autosave();
+                }
             }
         }
     }
