@@ -2,12 +2,12 @@
 // engines: the importance-weighted bound with K draws per digit, its figure equal to the native
 // engine's (`vae eval --iw-samples K`, the same draws), K = 1 equal to the page's own test −ELBO,
 // the sliders answering while an estimate runs, Cancel, and the figure on the curve and beside
-// the test −ELBO, kept by the autosave across a reload.
+// the test −ELBO, kept by the autosave across a reload; the least and most likely digits.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { decodedPixels, forEachBrowser, launchBrowser, openPage, repo, screenshot, serveDist } from './harness.mjs';
+import { decodedPixels, elementScreenshot, forEachBrowser, launchBrowser, openPage, repo, screenshot, serveDist } from './harness.mjs';
 
 const READY_TIMEOUT = 60_000;
 // The pretrained model scored on the first 1,000 test digits (`?subset`, a test-only setting).
@@ -88,7 +88,17 @@ forEachBrowser((kind) => {
         assert.match(await lab.text('#estimate-status'), /^−log p\(x\) ≤ \d+\.\d\d ± \d\.\d\d nats \(K = 10, 100 test digits, step 0\)$/);
         assert.match(await lab.text('#test-likelihood'), / · −log p\(x\) ≤ \d+\.\d \(K = 10\)/);
         assert.equal(await lab.count('#elbo-chart .marker.c-likelihood'), 2);
+        // The least and most likely of those 100 digits, with reconstructions; a click takes the
+        // sliders to one (z1 is at +3 since End above).
+        assert.equal(await lab.count('#least-likely .ranked-digit'), 8);
+        assert.equal(await lab.count('#most-likely .ranked-digit'), 8);
+        const ranked = await page.$$eval('.ranked-digit', (nodes) => nodes.map((n) => Number(n.dataset.logLikelihood)));
+        assert.ok(ranked.slice(0, 8).every((v, i, a) => i === 0 || a[i - 1] <= v), `least likely first: ${ranked}`);
+        assert.ok(ranked[7] <= ranked[15] && ranked[8] >= ranked[15], `most likely first: ${ranked}`);
+        await page.click('#least-likely .ranked-digit');
+        await lab.until(() => document.querySelector('#z-0').value !== '3');
         await screenshot(page, `${tag}-likelihood`);
+        await elementScreenshot(page, '#likelihood', `${tag}-likelihood-panel`);
 
         // A model this browser keeps (trained a few steps, paused: saved) keeps its estimate.
         await page.click('#train-start');

@@ -81,8 +81,8 @@ pub struct ModelInfo {
     pub name: String,
     /// How it was made, when the file says.
     pub description: Option<String>,
-    /// Its test −ELBO as its maker measured it.
-    pub test_neg_elbo: Option<f64>,
+    /// Its test figures as its maker measured them.
+    pub scores: vae_model::TestScores,
     /// Brought back from this browser's autosave (`kind` says where it first came from).
     pub resumed: bool,
 }
@@ -93,7 +93,7 @@ impl ModelInfo {
             kind: ModelKind::Scratch,
             name: "a fresh model".into(),
             description: None,
-            test_neg_elbo: None,
+            scores: vae_model::TestScores::default(),
             resumed: false,
         }
     }

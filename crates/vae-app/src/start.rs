@@ -83,7 +83,7 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
                 );
             }
             return plan(
-                ModelSource::Checkpoint(Loaded::from_autosave(saved)),
+                ModelSource::Checkpoint(Box::new(Loaded::from_autosave(saved))),
                 notes,
                 error,
             );
@@ -104,17 +104,17 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
                 kind: ModelKind::Pretrained,
                 name: "the pretrained model".into(),
                 description: summary.as_ref().and_then(|s| s.description.clone()),
-                test_neg_elbo: summary.and_then(|s| s.test_neg_elbo),
+                scores: summary.map(|s| s.scores).unwrap_or_default(),
                 resumed: false,
             };
-            let source = ModelSource::Checkpoint(Loaded {
+            let source = ModelSource::Checkpoint(Box::new(Loaded {
                 bytes: Arc::new(bytes),
                 settings: Some(settings),
                 info,
                 curve: None,
                 notice: None,
                 save_after: false,
-            });
+            }));
             plan(source, notes, error)
         }
         Err(text) => {

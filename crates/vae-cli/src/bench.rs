@@ -38,6 +38,52 @@ pub struct BenchArgs {
 /// counts them (they scale with the batch).
 const STEP_MFLOP: f64 = 525.0;
 
+/// Floating-point operations of one decoder row of the 784-500-20 model (20·500 + 500·784
+/// multiply-adds): the log-likelihood estimate's work per draw.
+const DECODER_ROW_FLOP: f64 = 2.0 * (20.0 * 500.0 + 500.0 * 784.0);
+/// Draws per digit the estimate is timed at: the papers' convention.
+const ESTIMATE_SAMPLES: u32 = 5000;
+
+/// The log-likelihood estimate on `engine` (a fresh 784-500-20 model) at K = 5,000, timed over
+/// about `budget` after one digit's warm-up, printed against the training step's FLOP/s.
+fn likelihood_throughput(
+    mut engine: Box<dyn vae_model::Engine>,
+    raw: &[u8],
+    step_gflops: f64,
+    budget: Duration,
+) -> Result<(), String> {
+    pollster::block_on(engine.bind_data(&std::sync::Arc::new(raw.to_vec())))
+        .map_err(|e| e.to_string())?;
+    let estimate = |engine: &mut dyn vae_model::Engine, images| {
+        let run = vae_model::likelihood::estimate(engine, ESTIMATE_SAMPLES, images, 4096, |_| {});
+        pollster::block_on(run).map_err(|e| e.to_string())
+    };
+    estimate(engine.as_mut(), 1)?;
+    let started = Instant::now();
+    let mut images = 1;
+    estimate(engine.as_mut(), images)?;
+    while started.elapsed() < budget {
+        images *= 2;
+        let again = Instant::now();
+        estimate(engine.as_mut(), images)?;
+        if again.elapsed() >= budget {
+            let seconds = again.elapsed().as_secs_f64();
+            let gflops =
+                f64::from(ESTIMATE_SAMPLES) * images as f64 * DECODER_ROW_FLOP / seconds / 1e9;
+            println!(
+                "  log-likelihood estimate, K = {ESTIMATE_SAMPLES} ({}): {:.0} ms a digit, \
+                 {gflops:.1} GFLOP/s at {:.0} kFLOP a draw: {:.0} % of the training step's",
+                engine.engine_name(),
+                seconds * 1e3 / images as f64,
+                DECODER_ROW_FLOP / 1e3,
+                100.0 * gflops / step_gflops
+            );
+            return Ok(());
+        }
+    }
+    Err("the estimate's timing never reached its budget".into())
+}
+
 /// The CPU engine's training step and decode, timed over `budget` after a warm-up.
 fn cpu_engine(config: VaeConfig, shard: &Shard<'_>, budget: Duration) -> Result<f64, String> {
     let mut vae = vae_cpu::CpuVae::new(config).map_err(|e| e.to_string())?;
@@ -87,6 +133,10 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             ..VaeConfig::default()
         };
         let ms = cpu_engine(config, &shard, budget)?;
+        let engine = vae_cpu::CpuEngine::open(vae_model::engine::Opening::Fresh(config))
+            .map_err(|e| e.to_string())?;
+        let step_gflops = STEP_MFLOP * f64::from(config.batch) / 128.0 / ms;
+        likelihood_throughput(Box::new(engine), &raw, step_gflops, budget)?;
         torch_baseline(&args, ms);
         return Ok(());
     }
@@ -122,9 +172,13 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         batch: args.batch,
         ..VaeConfig::default()
     };
-    let (step, decode) =
-        pollster::block_on(bench::training(context, config, &shard.train(), budget))
-            .map_err(|e| e.to_string())?;
+    let (step, decode) = pollster::block_on(bench::training(
+        context.clone(),
+        config,
+        &shard.train(),
+        budget,
+    ))
+    .map_err(|e| e.to_string())?;
     println!("\ntraining step (784-500-20, batch {}):", step.batch);
     println!(
         "  {:.2} ms/step, {:.0} images/s",
@@ -142,6 +196,18 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
         "  decode one z (upload, decoder, read back): {:.3} ms",
         decode.as_secs_f64() * 1e3
     );
+    println!(
+        "  {:.1} GFLOP/s at {:.0} MFLOP a step",
+        STEP_MFLOP * f64::from(step.batch) / 128.0 / step.ms_per_step,
+        STEP_MFLOP * f64::from(step.batch) / 128.0
+    );
+    let engine = pollster::block_on(vae_gpu::GpuEngine::open(
+        context,
+        vae_model::engine::Opening::Fresh(config),
+    ))
+    .map_err(|e| e.to_string())?;
+    let step_gflops = STEP_MFLOP * f64::from(step.batch) / 128.0 / step.ms_per_step;
+    likelihood_throughput(Box::new(engine), &raw, step_gflops, budget)?;
 
     torch_baseline(&args, step.ms_per_step);
     Ok(())

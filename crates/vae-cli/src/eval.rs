@@ -130,7 +130,7 @@ fn print_elbo(args: &EvalArgs, draws: &[vae_model::Evaluation], on: &str) {
 }
 
 /// The estimate over the first `images` bound test images, with a progress bar on a terminal.
-fn estimate(
+pub(crate) fn estimate(
     model: &mut dyn Engine,
     samples: u32,
     images: usize,

@@ -263,7 +263,7 @@ fn figure_after(output: &str, label: &str) -> f64 {
 /// `vae eval` measures of the exported file too.
 fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
     let compact = out.join("small.safetensors");
-    let export = "export {} --out {} --dtype bf16 --data {} --samples 2 --note {}";
+    let export = "export {} --out {} --dtype bf16 --data {} --samples 2 --iw-samples 4 --note {}";
     let (said, _) = succeed(
         export,
         &[checkpoint, &compact, data, Path::new("made by a test")],
@@ -282,6 +282,16 @@ fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
     assert!(small * 5 < full, "{small} vs {full} bytes");
     let (evaluated, _) = succeed("eval {} --data {} --samples 2", &[&compact, data]);
     let (recorded, measured) = (neg_elbo_in(&said), neg_elbo_in(&evaluated));
+    assert!(
+        (recorded - measured).abs() < 1e-3,
+        "{recorded} vs {measured}"
+    );
+    // The bound it recorded is the one `vae eval` computes for the file.
+    let (bound, _) = succeed("eval {} --data {} --iw-samples 4", &[&compact, data]);
+    let (recorded, measured) = (
+        figure_after(&said, "−L_4 = "),
+        figure_after(&bound, "−L_4 = "),
+    );
     assert!(
         (recorded - measured).abs() < 1e-3,
         "{recorded} vs {measured}"

@@ -5,7 +5,9 @@
 mod common;
 
 use vae_gpu::vae::Vae;
-use vae_model::{check_checkpoint_size, inspect_checkpoint, WeightDtype, MAX_CHECKPOINT_BYTES};
+use vae_model::{
+    check_checkpoint_size, inspect_checkpoint, TestScores, WeightDtype, MAX_CHECKPOINT_BYTES,
+};
 
 use common::{context, small, with_shard};
 
@@ -14,13 +16,16 @@ fn compact_weights_load_as_a_state_dict_rounded_as_their_dtype_says() {
     let vae = pollster::block_on(Vae::new(context(), small())).unwrap();
     let params = pollster::block_on(vae.read_parameters()).unwrap();
     for dtype in [WeightDtype::F32, WeightDtype::F16, WeightDtype::BF16] {
-        let bytes =
-            pollster::block_on(vae.save_weights(dtype, "made by a test", Some(98.7654))).unwrap();
+        let scores = TestScores {
+            neg_elbo: Some(98.7654),
+            neg_log_likelihood: Some((94.125, 5000)),
+        };
+        let bytes = pollster::block_on(vae.save_weights(dtype, "made by a test", scores)).unwrap();
         let summary = inspect_checkpoint(&bytes).unwrap();
         assert_eq!(summary.sizes, small().sizes);
         assert_eq!(summary.step, None, "a state dict trains from step 0");
         assert_eq!(summary.description.as_deref(), Some("made by a test"));
-        assert_eq!(summary.test_neg_elbo, Some(98.7654));
+        assert_eq!(summary.scores, scores);
         let loaded = pollster::block_on(Vae::load(context(), &bytes)).unwrap();
         assert_eq!(loaded.step(), 0);
         assert_eq!(
@@ -30,12 +35,13 @@ fn compact_weights_load_as_a_state_dict_rounded_as_their_dtype_says() {
         );
     }
     // Half precision is smaller by half, and rounds.
-    let f32_len = pollster::block_on(vae.save_weights(WeightDtype::F32, "", None))
+    let f32_len = pollster::block_on(vae.save_weights(WeightDtype::F32, "", TestScores::default()))
         .unwrap()
         .len();
-    let bf16_len = pollster::block_on(vae.save_weights(WeightDtype::BF16, "", None))
-        .unwrap()
-        .len();
+    let bf16_len =
+        pollster::block_on(vae.save_weights(WeightDtype::BF16, "", TestScores::default()))
+            .unwrap()
+            .len();
     assert!(bf16_len * 2 < f32_len + 4096);
     assert_ne!(WeightDtype::BF16.round(&params), params);
 }
@@ -56,7 +62,9 @@ fn a_full_checkpoint_says_its_step_and_goes_on_at_a_new_learning_rate() {
         assert_eq!(loaded.config().sizes, small().sizes);
         assert_eq!(loaded.step(), 3);
         // A state dict takes settings with its own sizes, and refuses others.
-        let weights = pollster::block_on(vae.save_weights(WeightDtype::F32, "", None)).unwrap();
+        let weights =
+            pollster::block_on(vae.save_weights(WeightDtype::F32, "", TestScores::default()))
+                .unwrap();
         let mut other = small();
         other.batch = 16;
         let as_other =

@@ -59,6 +59,16 @@ impl WeightDtype {
     }
 }
 
+/// A model's test figures as measured when its file was written, recorded in the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TestScores {
+    /// The test −ELBO (`vae-lab.test_neg_elbo`).
+    pub neg_elbo: Option<f64>,
+    /// The importance-weighted bound −L_K and its K (`vae-lab.test_neg_log_likelihood`,
+    /// `vae-lab.test_likelihood_samples`).
+    pub neg_log_likelihood: Option<(f64, u32)>,
+}
+
 /// What a checkpoint file says about itself, read from its header and shapes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckpointSummary {
@@ -67,8 +77,8 @@ pub struct CheckpointSummary {
     pub step: Option<u64>,
     /// How the file was made, when it says (`vae-lab.description`).
     pub description: Option<String>,
-    /// Its test −ELBO as measured when it was written (`vae-lab.test_neg_elbo`).
-    pub test_neg_elbo: Option<f64>,
+    /// Its test figures as measured when it was written.
+    pub scores: TestScores,
 }
 
 /// Reads a file's header and shapes (not its numbers): what kind of model it holds. Errors are
@@ -84,7 +94,12 @@ pub fn inspect_checkpoint(bytes: &[u8]) -> Result<CheckpointSummary, ModelError>
         sizes: sizes_from_shapes(&file)?,
         step,
         description: ours("description"),
-        test_neg_elbo: ours("test_neg_elbo").and_then(|s| s.parse().ok()),
+        scores: TestScores {
+            neg_elbo: ours("test_neg_elbo").and_then(|s| s.parse().ok()),
+            neg_log_likelihood: ours("test_neg_log_likelihood")
+                .and_then(|s| s.parse().ok())
+                .zip(ours("test_likelihood_samples").and_then(|s| s.parse().ok())),
+        },
     })
 }
 
@@ -93,15 +108,15 @@ fn fail(message: impl Into<String>) -> ModelError {
 }
 
 /// The parameters (flat, as `layout`) alone as a plain PyTorch state dict (`format: pt`), in
-/// `dtype`, with a description and a test −ELBO under our keys: a file any safetensors reader
-/// takes, that loads as a state dict (default settings, step 0, fresh Adam moments).
+/// `dtype`, with a description and its test figures under our keys: a file any safetensors
+/// reader takes, that loads as a state dict (default settings, step 0, fresh Adam moments).
 pub fn write_weights(
     sizes: Sizes,
     layout: &Layout,
     params: &[f32],
     dtype: WeightDtype,
     description: &str,
-    test_neg_elbo: Option<f64>,
+    scores: TestScores,
 ) -> Result<Vec<u8>, ModelError> {
     if params.len() != layout.len() {
         return Err(fail(format!(
@@ -129,8 +144,18 @@ pub fn write_weights(
         ("format".to_string(), "pt".to_string()),
         (format!("{KEY_PREFIX}description"), description.to_string()),
     ]);
-    if let Some(value) = test_neg_elbo {
+    if let Some(value) = scores.neg_elbo {
         metadata.insert(format!("{KEY_PREFIX}test_neg_elbo"), format!("{value:.4}"));
+    }
+    if let Some((value, samples)) = scores.neg_log_likelihood {
+        metadata.insert(
+            format!("{KEY_PREFIX}test_neg_log_likelihood"),
+            format!("{value:.4}"),
+        );
+        metadata.insert(
+            format!("{KEY_PREFIX}test_likelihood_samples"),
+            samples.to_string(),
+        );
     }
     safetensors::serialize(views, Some(metadata)).map_err(|error| fail(error.to_string()))
 }

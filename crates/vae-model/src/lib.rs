@@ -22,7 +22,7 @@ pub use checkpoint::{
     check_size as check_checkpoint_size, read_checkpoint, read_state_dict, write_checkpoint,
     CheckpointContents, TrainingPosition, TrainingState, MAX_CHECKPOINT_BYTES,
 };
-pub use compact::{inspect_checkpoint, write_weights, CheckpointSummary, WeightDtype};
+pub use compact::{inspect_checkpoint, write_weights, CheckpointSummary, TestScores, WeightDtype};
 pub use config::{BindingLimits, VaeConfig, MAX_KL_WEIGHT};
 pub use engine::{Engine, EngineError, Pending};
 pub use error::ModelError;

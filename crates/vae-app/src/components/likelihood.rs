@@ -2,10 +2,12 @@
 //! (the ELBO is only a lower bound on it), with a choice of draws K and of how many digits,
 //! progress, and Cancel. The figures go on the model's curve.
 
+use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use super::digits::grouped;
-use crate::lab::{Estimate, LabHandle, LabUi, LikelihoodPoint, Phase};
+use crate::draw::{draw_digits, DigitGrid};
+use crate::lab::{Estimate, LabHandle, LabUi, LikelihoodPoint, Phase, RankedDigit};
 
 /// Draws per digit offered. A request holds one digit's draws at least, and the sliders' decode
 /// waits behind one request: past 1,000 a digit's draws would hold it for too long on a CPU.
@@ -72,8 +74,9 @@ pub fn LikelihoodEstimate(lab: LabHandle, ui: LabUi) -> impl IntoView {
                 "The −ELBO bounds −log p(x) from above. Drawing K samples of z per digit and \
                  averaging their importance weights p(x, z) / q(z | x) gives a tighter bound that \
                  reaches −log p(x) as K grows (Burda, Grosse & Salakhutdinov 2015). K = 1 is the \
-                 ELBO itself; papers report K = 5,000, which `vae eval --iw-samples 5000` \
-                 computes natively."
+                 ELBO itself; papers report K = 5,000, which "
+                <code>"vae eval --iw-samples 5000"</code>
+                " computes natively."
             </p>
             <div class="button-row estimate-row">
                 <label for="iw-samples">"Samples K"</label>
@@ -98,6 +101,64 @@ pub fn LikelihoodEstimate(lab: LabHandle, ui: LabUi) -> impl IntoView {
             >
                 {status}
             </p>
+            {move || ui.ranked.get().map(|ranked| view! {
+                <div class="ranked" id="ranked" data-step=ranked.step.to_string()>
+                    <p class="caption">
+                        {format!(
+                            "The digits the model found least and most likely (K = {}, step {}), \
+                             each above its reconstruction: a click takes the sliders there.",
+                            grouped(u64::from(ranked.samples)),
+                            grouped(ranked.step)
+                        )}
+                    </p>
+                    <RankedRow lab title="Least likely" id="least-likely" digits=ranked.least.clone() />
+                    <RankedRow lab title="Most likely" id="most-likely" digits=ranked.most.clone() />
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// A row of ranked digits, each a button that takes the sliders to it.
+#[component]
+fn RankedRow(
+    lab: LabHandle,
+    title: &'static str,
+    id: &'static str,
+    digits: Vec<RankedDigit>,
+) -> impl IntoView {
+    view! {
+        <div class="ranked-row" id=id>
+            <span class="ranked-title">{title}</span>
+            {digits.into_iter().map(|digit| {
+                let canvas = NodeRef::<Canvas>::new();
+                let both = [digit.pixels.clone(), digit.reconstruction.clone()].concat();
+                Effect::new(move || {
+                    if let Some(canvas) = canvas.get() {
+                        draw_digits(&canvas, &both, DigitGrid::new(2, 1));
+                    }
+                });
+                let grid = DigitGrid::new(2, 1);
+                let label = format!(
+                    "test digit {}: log p(x) ≥ {:.1} nats; show it on the sliders",
+                    digit.index + 1,
+                    digit.log_likelihood
+                );
+                let index = digit.index;
+                view! {
+                    <button
+                        class="ranked-digit"
+                        data-index=index.to_string()
+                        data-log-likelihood=format!("{:.4}", digit.log_likelihood)
+                        title=label.clone()
+                        aria-label=label
+                        on:click=move |_| lab.with_value(|c| c.encode_test_digit(index))
+                    >
+                        <canvas node_ref=canvas width=grid.width().to_string() height=grid.height().to_string()></canvas>
+                        <span>{format!("{:.0}", digit.log_likelihood)}</span>
+                    </button>
+                }
+            }).collect_view()}
         </div>
     }
 }

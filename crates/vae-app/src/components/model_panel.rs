@@ -68,8 +68,14 @@ pub fn ModelPanel(
     let detail = move || {
         ui.model_info.with(|info| {
             let mut parts = Vec::new();
-            if let Some(test) = info.test_neg_elbo {
+            if let Some(test) = info.scores.neg_elbo {
                 parts.push(format!("test −ELBO {test:.2} nats as made"));
+            }
+            if let Some((bound, samples)) = info.scores.neg_log_likelihood {
+                parts.push(format!(
+                    "test −log p(x) ≤ {bound:.2} nats (importance-weighted, K = {})",
+                    super::digits::grouped(u64::from(samples))
+                ));
             }
             if let Some(description) = &info.description {
                 parts.push(description.clone());

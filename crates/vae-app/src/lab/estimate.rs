@@ -3,13 +3,15 @@
 //! awaited in a task that takes the model only to queue the next. Training changes the model,
 //! so it stops an estimate, as a new model does.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use vae_model::likelihood::images_per_request;
-use vae_model::LikelihoodRun;
+use vae_model::{LikelihoodEstimate, LikelihoodRun};
 
 use super::engine::{EngineError, Pending};
-use super::{LabController, LikelihoodPoint};
+use super::{LabController, LikelihoodPoint, RECONSTRUCTIONS};
 
 /// Decoder rows a request holds: a few milliseconds of the CPU engine, so the sliders' decode
 /// behind it still lands in the next frame or so.
@@ -35,6 +37,39 @@ pub enum Estimate {
         done: usize,
     },
     Failed(String),
+}
+
+/// A test digit an estimate ranked, with its reconstruction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RankedDigit {
+    /// Its place in the test set.
+    pub index: usize,
+    /// Its L_K, nats.
+    pub log_likelihood: f32,
+    pub pixels: Vec<f32>,
+    pub reconstruction: Vec<f32>,
+}
+
+/// The digits the last estimate found least and most likely, [`RECONSTRUCTIONS`] of each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranked {
+    pub samples: u32,
+    pub step: u64,
+    /// Least likely first.
+    pub least: Vec<RankedDigit>,
+    /// Most likely first.
+    pub most: Vec<RankedDigit>,
+}
+
+/// The test indices of the `count` lowest and `count` highest of `values`, lowest and highest
+/// first.
+pub fn extremes(values: &[f32], count: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]).then(a.cmp(&b)));
+    let count = count.min(order.len());
+    let least = order[..count].to_vec();
+    let most = order.iter().rev().take(count).copied().collect();
+    (least, most)
 }
 
 /// What the task does next.
@@ -140,18 +175,20 @@ impl LabController {
         let finished = self.with_lab(Some(generation), |lab| {
             let estimate = lab.estimate.take().filter(|e| e.token == token)?;
             let step = estimate.step;
-            Some(estimate.run.finish().map(|figure| LikelihoodPoint {
-                step,
-                samples: figure.samples,
-                images: figure.per_image.len(),
-                neg_log_likelihood: figure.neg_log_likelihood,
-                standard_error: figure.standard_error,
-            }))
+            Some(estimate.run.finish().map(|figure| (step, figure)))
         });
         match finished.flatten() {
             None => self.estimate_stopped(token),
             Some(Err(error)) => self.estimate_failed(generation, token, error.into()),
-            Some(Ok(point)) => {
+            Some(Ok((step, figure))) => {
+                let point = LikelihoodPoint {
+                    step,
+                    samples: figure.samples,
+                    images: figure.per_image.len(),
+                    neg_log_likelihood: figure.neg_log_likelihood,
+                    standard_error: figure.standard_error,
+                };
+                self.rank_digits(generation, step, &figure).await;
                 self.ui.curve.update(|curve| curve.likelihood.push(point));
                 self.ui.estimate.set(Estimate::Idle);
                 // A model this browser keeps keeps its estimate too; any other model's curve
@@ -160,6 +197,54 @@ impl LabController {
                     self.autosave();
                 }
             }
+        }
+    }
+
+    /// The estimate's least and most likely digits, with their reconstructions, for the page.
+    async fn rank_digits(&self, generation: u64, step: u64, figure: &LikelihoodEstimate) {
+        let (least, most) = extremes(&figure.per_image, RECONSTRUCTIONS);
+        let requests = self.with_lab(Some(generation), |lab| {
+            let test = lab.test_set.split();
+            [least, most].map(|indices| {
+                let pixels: Vec<Vec<f32>> = indices.iter().map(|&i| test.image_f32(i)).collect();
+                // The reconstructions' session takes exactly its number of digits.
+                let mut x = pixels.concat();
+                x.resize(RECONSTRUCTIONS * test.pixels_per_image(), 0.0);
+                (indices, pixels, lab.model.request_reconstruction(&x))
+            })
+        });
+        let Some(requests) = requests else { return };
+        let mut sides = Vec::new();
+        for (indices, pixels, request) in requests {
+            let Ok(images) = super::settled(request).await else {
+                // A view, not a figure: without it the estimate stands.
+                return;
+            };
+            let size = images.len() / RECONSTRUCTIONS;
+            sides.push(
+                indices
+                    .iter()
+                    .zip(pixels)
+                    .enumerate()
+                    .map(|(k, (&index, pixels))| RankedDigit {
+                        index,
+                        log_likelihood: figure.per_image[index],
+                        pixels,
+                        reconstruction: images[k * size..(k + 1) * size].to_vec(),
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let (Some(most), Some(least)) = (sides.pop(), sides.pop()) else {
+            return;
+        };
+        if self.is_current(generation) {
+            self.ui.ranked.set(Some(Arc::new(Ranked {
+                samples: figure.samples,
+                step,
+                least,
+                most,
+            })));
         }
     }
 
@@ -187,5 +272,17 @@ impl LabController {
         self.ui.estimate.with_untracked(
             |shown| matches!(shown, Estimate::Running { token: t, .. } if *t == token),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::extremes;
+
+    #[test]
+    fn the_extremes_are_the_lowest_and_highest_in_order_ties_by_index() {
+        let values = [-90.0, -120.0, -85.0, -120.0, -100.0];
+        assert_eq!(extremes(&values, 2), (vec![1, 3], vec![2, 0]));
+        assert_eq!(extremes(&values[..1], 8), (vec![0], vec![0]));
     }
 }

@@ -168,20 +168,20 @@ impl LabController {
     fn load_file(&self, file: Offer) {
         let notice = Notice::info(format!("Opened {}.", file.name));
         self.start(
-            ModelSource::Checkpoint(Loaded {
+            ModelSource::Checkpoint(Box::new(Loaded {
                 bytes: file.bytes,
                 settings: None,
                 info: ModelInfo {
                     kind: ModelKind::File,
                     name: file.name,
                     description: file.summary.description,
-                    test_neg_elbo: file.summary.test_neg_elbo,
+                    scores: file.summary.scores,
                     resumed: false,
                 },
                 curve: None,
                 notice: Some(notice),
                 save_after: false,
-            }),
+            })),
             false,
         );
     }

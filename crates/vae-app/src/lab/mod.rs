@@ -32,7 +32,7 @@ use engine::{settled, Backend, Decoding, EngineError, Model};
 use crate::data::ShardSlot;
 use crate::draw::{draw_digits, DigitGrid};
 pub use engine::{choose, page_base, Choice};
-pub use estimate::Estimate;
+pub use estimate::{Estimate, Ranked, RankedDigit};
 pub use opening::{Loaded, ModelSource};
 pub use recovery::install_test_hooks;
 pub use ui::{
@@ -245,7 +245,10 @@ impl LabController {
 
     /// The sliders jump to test digit `index`'s posterior mean.
     pub fn encode_test_digit(&self, index: usize) {
-        let image = self.with_lab(None, |lab| lab.test_images.get(index).cloned());
+        let image = self.with_lab(None, |lab| {
+            let test = lab.test_set.split();
+            (index < test.len()).then(|| test.image_f32(index))
+        });
         if let Some(Some(image)) = image {
             self.encode_image(&image);
         }

@@ -23,7 +23,7 @@ pub enum ModelSource {
     /// Initialised from the settings' seed.
     Fresh(VaeConfig),
     /// A checkpoint's bytes: the pretrained model, an opened file, an autosave.
-    Checkpoint(Loaded),
+    Checkpoint(Box<Loaded>),
 }
 
 #[derive(Clone)]
@@ -136,6 +136,7 @@ impl LabController {
                     this.ui.model_info.set(info);
                     let evaluate = curve.as_ref().is_none_or(|c| c.test.is_empty());
                     this.ui.curve.set(curve.unwrap_or_default());
+                    this.ui.ranked.set(None);
                     this.ui.progress.set(progress);
                     let z = this.ui.z.get_untracked();
                     if z.len() != config.sizes.latent {
@@ -200,11 +201,9 @@ impl LabController {
         // The kernels compile (or the worker starts) while the data may still be downloading.
         let opening = match &source {
             ModelSource::Fresh(config) => Opening::Fresh(*config),
-            ModelSource::Checkpoint(Loaded {
-                bytes, settings, ..
-            }) => Opening::Checkpoint {
-                bytes,
-                settings: *settings,
+            ModelSource::Checkpoint(loaded) => Opening::Checkpoint {
+                bytes: &loaded.bytes,
+                settings: loaded.settings,
             },
         };
         let mut model = engine::open(&backend, opening).await?;

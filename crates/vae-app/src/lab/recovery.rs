@@ -164,7 +164,7 @@ impl LabController {
                 (Some(kept), _) => {
                     let source = match kept.model {
                         KeptModel::Opened(source) => *source,
-                        KeptModel::Snapshot(bytes) => ModelSource::Checkpoint(Loaded {
+                        KeptModel::Snapshot(bytes) => ModelSource::Checkpoint(Box::new(Loaded {
                             bytes: Arc::new(bytes.to_vec()),
                             settings: None,
                             info: super::ModelInfo {
@@ -176,7 +176,7 @@ impl LabController {
                             notice: None,
                             // Saved again so a reload finds it too.
                             save_after: !kept.in_browser,
-                        }),
+                        })),
                     };
                     (source, kept.step, kept.what)
                 }
@@ -198,10 +198,10 @@ impl LabController {
                 }
             );
             let source = match source {
-                ModelSource::Checkpoint(loaded) => ModelSource::Checkpoint(Loaded {
+                ModelSource::Checkpoint(loaded) => ModelSource::Checkpoint(Box::new(Loaded {
                     notice: Some(Notice::info(text)),
-                    ..loaded
-                }),
+                    ..*loaded
+                })),
                 fresh => {
                     this.ui.notice.set(Some(Notice::info(text)));
                     fresh
@@ -215,7 +215,7 @@ impl LabController {
 
 fn from_autosave(saved: persist::Saved) -> (ModelSource, u64, &'static str) {
     let step = saved.step();
-    let source = ModelSource::Checkpoint(Loaded::from_autosave(saved));
+    let source = ModelSource::Checkpoint(Box::new(Loaded::from_autosave(saved)));
     (source, step, "the autosave in this browser")
 }
 

@@ -62,7 +62,7 @@ impl LabController {
                 })),
                 save_after: true,
             };
-            this.start(ModelSource::Checkpoint(loaded), false);
+            this.start(ModelSource::Checkpoint(Box::new(loaded)), false);
         });
     }
 }

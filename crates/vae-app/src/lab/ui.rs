@@ -186,6 +186,8 @@ pub struct LabUi {
     pub offer: RwSignal<Option<Offer>>,
     /// The log-likelihood estimate's progress (its results go on the curve).
     pub estimate: RwSignal<super::Estimate>,
+    /// The last estimate's least and most likely test digits.
+    pub ranked: RwSignal<Option<std::sync::Arc<super::Ranked>>>,
     pub canvases: Canvases,
     pub views: ViewsUi,
 }
@@ -204,6 +206,7 @@ impl LabUi {
             saved: RwSignal::new(SaveState::Nothing),
             offer: RwSignal::new(None),
             estimate: RwSignal::new(super::Estimate::Idle),
+            ranked: RwSignal::new(None),
             canvases: Canvases {
                 decoded: NodeRef::new(),
                 samples: NodeRef::new(),

@@ -51,8 +51,12 @@ pub async fn save(checkpoint: &Uint8Array, curve: &Curve, info: &ModelInfo) -> R
     if let Some(description) = &info.description {
         set(&record, "description", &description.as_str().into());
     }
-    if let Some(test) = info.test_neg_elbo {
+    if let Some(test) = info.scores.neg_elbo {
         set(&record, "test", &test.into());
+    }
+    if let Some((bound, samples)) = info.scores.neg_log_likelihood {
+        set(&record, "testBound", &bound.into());
+        set(&record, "testBoundSamples", &samples.into());
     }
     set(&record, "savedAt", &js_sys::Date::now().into());
     idb::put(KEY, &record.into()).await
@@ -87,7 +91,15 @@ pub async fn load() -> Result<Option<Saved>, String> {
                 .as_string()
                 .unwrap_or_else(|| "your model".into()),
             description: get(&record, "description").as_string(),
-            test_neg_elbo: get(&record, "test").as_f64(),
+            scores: vae_model::TestScores {
+                neg_elbo: get(&record, "test").as_f64(),
+                neg_log_likelihood: get(&record, "testBound").as_f64().zip(
+                    get(&record, "testBoundSamples")
+                        .as_f64()
+                        .filter(|k| k.fract() == 0.0 && (1.0..=1e6).contains(k))
+                        .map(|k| k as u32),
+                ),
+            },
             resumed: true,
         },
         saved_at: get(&record, "savedAt").as_f64().unwrap_or(0.0),

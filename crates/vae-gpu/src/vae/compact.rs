@@ -1,20 +1,20 @@
 //! Compact weights from the GPU engine's model: its parameters read back and written by
 //! `vae_model::write_weights` (what a page ships as its pretrained model).
 
-use vae_model::{write_weights, WeightDtype};
+use vae_model::{write_weights, TestScores, WeightDtype};
 
 use super::Vae;
 use crate::GpuError;
 
 impl Vae {
     /// The parameters alone as a plain PyTorch state dict (`format: pt`), in `dtype`, with a
-    /// description and a test −ELBO under our keys: a file any safetensors reader takes, that
+    /// description and its test figures under our keys: a file any safetensors reader takes, that
     /// [`Vae::load`] reads as a state dict (default settings, step 0, fresh Adam moments).
     pub async fn save_weights(
         &self,
         dtype: WeightDtype,
         description: &str,
-        test_neg_elbo: Option<f64>,
+        scores: TestScores,
     ) -> Result<Vec<u8>, GpuError> {
         let params = self.read_buffer(&self.params).await?;
         Ok(write_weights(
@@ -23,7 +23,7 @@ impl Vae {
             &params,
             dtype,
             description,
-            test_neg_elbo,
+            scores,
         )?)
     }
 }
