@@ -53,6 +53,8 @@ forEachBrowser((kind) => {
         await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', { timeout: READY_TIMEOUT });
         assert.equal(await lab.attr('#engine', 'data-engine'), engine);
         assert.equal(await lab.attr('#estimate-status', 'data-state'), 'none');
+        // The bound recorded in the shipped model's file (`vae export --iw-samples 5000`).
+        assert.match(await lab.text('#model-detail'), /test −log p\(x\) ≤ 93\.36 nats \(importance-weighted, K = 5,000\)/);
         const state = () => lab.attr('#estimate-status', 'data-state');
         const estimate = async (samples, images) => {
           await page.select('#iw-samples', String(samples));

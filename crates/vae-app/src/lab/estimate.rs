@@ -181,6 +181,7 @@ impl LabController {
             None => self.estimate_stopped(token),
             Some(Err(error)) => self.estimate_failed(generation, token, error.into()),
             Some(Ok((step, figure))) => {
+                crate::draw::mark("estimate-done");
                 let point = LikelihoodPoint {
                     step,
                     samples: figure.samples,
