@@ -11,6 +11,7 @@ use vae_model::likelihood::images_per_request;
 use vae_model::{LikelihoodEstimate, LikelihoodRun};
 
 use super::engine::{EngineError, Pending};
+use super::ui::{Estimate, Ranked, RankedDigit};
 use super::{LabController, LikelihoodPoint, RECONSTRUCTIONS};
 
 /// Decoder rows a request holds: a few milliseconds of the CPU engine, so the sliders' decode
@@ -23,42 +24,6 @@ pub(super) struct EstimateRun {
     samples: u32,
     step: u64,
     run: LikelihoodRun,
-}
-
-/// How the page shows the estimate.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum Estimate {
-    #[default]
-    Idle,
-    Running {
-        token: u64,
-        samples: u32,
-        images: usize,
-        done: usize,
-    },
-    Failed(String),
-}
-
-/// A test digit an estimate ranked, with its reconstruction.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RankedDigit {
-    /// Its place in the test set.
-    pub index: usize,
-    /// Its L_K, nats.
-    pub log_likelihood: f32,
-    pub pixels: Vec<f32>,
-    pub reconstruction: Vec<f32>,
-}
-
-/// The digits the last estimate found least and most likely, [`RECONSTRUCTIONS`] of each.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Ranked {
-    pub samples: u32,
-    pub step: u64,
-    /// Least likely first.
-    pub least: Vec<RankedDigit>,
-    /// Most likely first.
-    pub most: Vec<RankedDigit>,
 }
 
 /// The test indices of the `count` lowest and `count` highest of `values`, lowest and highest

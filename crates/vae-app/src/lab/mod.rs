@@ -32,12 +32,11 @@ use engine::{settled, Backend, Decoding, EngineError, Model};
 use crate::data::ShardSlot;
 use crate::draw::{draw_digits, DigitGrid};
 pub use engine::{choose, page_base, Choice};
-pub use estimate::{Estimate, Ranked, RankedDigit};
 pub use opening::{Loaded, ModelSource};
 pub use recovery::install_test_hooks;
 pub use ui::{
-    Axes, Curve, Endpoint, LabUi, LatentMap, LikelihoodPoint, ModelInfo, ModelKind, Notice, Offer,
-    Phase, Progress, SaveState, TestPoint, TrainPoint,
+    Axes, Curve, Endpoint, Estimate, LabUi, LatentMap, LikelihoodPoint, ModelInfo, ModelKind,
+    Notice, Offer, Phase, Progress, RankedDigit, SaveState, TestPoint, TrainPoint,
 };
 pub use views::{GRID_SIDE, INTERPOLATION_FRAMES, INTERPOLATION_SHOWN, STRIP_POINTS};
 

@@ -185,9 +185,9 @@ pub struct LabUi {
     pub saved: RwSignal<SaveState>,
     pub offer: RwSignal<Option<Offer>>,
     /// The log-likelihood estimate's progress (its results go on the curve).
-    pub estimate: RwSignal<super::Estimate>,
+    pub estimate: RwSignal<Estimate>,
     /// The last estimate's least and most likely test digits.
-    pub ranked: RwSignal<Option<std::sync::Arc<super::Ranked>>>,
+    pub ranked: RwSignal<Option<std::sync::Arc<Ranked>>>,
     pub canvases: Canvases,
     pub views: ViewsUi,
 }
@@ -205,7 +205,7 @@ impl LabUi {
             notice: RwSignal::new(None),
             saved: RwSignal::new(SaveState::Nothing),
             offer: RwSignal::new(None),
-            estimate: RwSignal::new(super::Estimate::Idle),
+            estimate: RwSignal::new(Estimate::Idle),
             ranked: RwSignal::new(None),
             canvases: Canvases {
                 decoded: NodeRef::new(),
@@ -220,4 +220,40 @@ impl LabUi {
             views: ViewsUi::new(),
         }
     }
+}
+
+/// How the page shows the estimate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Estimate {
+    #[default]
+    Idle,
+    Running {
+        token: u64,
+        samples: u32,
+        images: usize,
+        done: usize,
+    },
+    Failed(String),
+}
+
+/// A test digit an estimate ranked, with its reconstruction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RankedDigit {
+    /// Its place in the test set.
+    pub index: usize,
+    /// Its L_K, nats.
+    pub log_likelihood: f32,
+    pub pixels: Vec<f32>,
+    pub reconstruction: Vec<f32>,
+}
+
+/// The digits the last estimate found least and most likely, `RECONSTRUCTIONS` of each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranked {
+    pub samples: u32,
+    pub step: u64,
+    /// Least likely first.
+    pub least: Vec<RankedDigit>,
+    /// Most likely first.
+    pub most: Vec<RankedDigit>,
 }
