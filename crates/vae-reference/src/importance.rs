@@ -10,7 +10,9 @@
 //! figure `vae eval` computes for the same ε.
 
 use crate::layout::Layout;
-use crate::model::{bce_rows, decode, encode, forward, kl_rows, reparameterize};
+use crate::model::{
+    bce_rows, decode, decoder_backward, encode, encoder_backward, forward, kl_rows, reparameterize,
+};
 
 /// Each draw's log w_k for image `x` (`[input]`) and draws `eps` (`[K, latent]`): the encoder
 /// once, the decoder per draw.
@@ -48,6 +50,135 @@ pub fn importance_bound(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64])
         return -(bce_rows(&f.logits, x, s.input)[0] + kl_rows(&f.mean, &f.logvar, s.latent)[0]);
     }
     log_mean_exp(&log_weights(layout, params, x, eps))
+}
+
+/// The IWAE objective's forward pass over a batch (Burda et al. 2015): `B` images `x`
+/// (`[B, input]`), K draws each `eps` (`[B·K, latent]`, image by image).
+#[derive(Clone, Debug)]
+pub struct IwaeForward {
+    pub batch: usize,
+    pub samples: usize,
+    pub h1: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub logvar: Vec<f64>,
+    /// `[B·K, latent]`.
+    pub z: Vec<f64>,
+    pub h2: Vec<f64>,
+    pub logits: Vec<f64>,
+    /// Each draw's normalised importance weight w̃ = softmax over its image's K log weights.
+    pub weights: Vec<f64>,
+    /// Each image's L_K.
+    pub bounds: Vec<f64>,
+}
+
+impl IwaeForward {
+    /// −L_K averaged over the batch: the objective IWAE minimises.
+    pub fn objective(&self) -> f64 {
+        -self.bounds.iter().sum::<f64>() / self.batch as f64
+    }
+}
+
+/// The IWAE forward pass: the encoder per image, the decoder per draw, the log weights, their
+/// normalised weights and each image's L_K (K ≥ 2; at K = 1 the VAE's objective, [`forward`],
+/// is what trains).
+pub fn iwae_forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> IwaeForward {
+    let s = layout.sizes;
+    let batch = x.len() / s.input;
+    let samples = eps.len() / (batch * s.latent).max(1);
+    assert_eq!(
+        eps.len(),
+        batch * samples * s.latent,
+        "eps must be [B·K, latent]"
+    );
+    let (h1, mean, logvar) = encode(layout, params, x);
+    let (mut z, mut log_w) = (Vec::with_capacity(eps.len()), Vec::new());
+    let repeated: Vec<f64> = x
+        .chunks_exact(s.input)
+        .flat_map(|image| image.iter().copied().cycle().take(samples * s.input))
+        .collect();
+    for (row, eps) in eps.chunks_exact(s.latent).enumerate() {
+        let i = row / samples;
+        let at = i * s.latent..(i + 1) * s.latent;
+        z.extend(reparameterize(&mean[at.clone()], &logvar[at], eps));
+    }
+    let (h2, logits) = decode(layout, params, &z);
+    let bce = bce_rows(&logits, &repeated, s.input);
+    for (row, eps) in eps.chunks_exact(s.latent).enumerate() {
+        let i = row / samples;
+        let prior_minus_posterior: f64 = (0..s.latent)
+            .map(|j| {
+                let zj = z[row * s.latent + j];
+                zj * zj - eps[j] * eps[j] - logvar[i * s.latent + j]
+            })
+            .sum::<f64>()
+            * -0.5;
+        log_w.push(prior_minus_posterior - bce[row]);
+    }
+    let (mut weights, mut bounds) = (Vec::with_capacity(log_w.len()), Vec::new());
+    for image in log_w.chunks_exact(samples) {
+        let bound = log_mean_exp(image);
+        bounds.push(bound);
+        // w̃_k = w_k / Σ w = exp(log w_k − log Σ w), and log Σ w = L_K + log K.
+        let total = bound + (samples as f64).ln();
+        weights.extend(image.iter().map(|v| (v - total).exp()));
+    }
+    IwaeForward {
+        batch,
+        samples,
+        h1,
+        mean,
+        logvar,
+        z,
+        h2,
+        logits,
+        weights,
+        bounds,
+    }
+}
+
+/// The gradient of [`IwaeForward::objective`] with respect to every parameter (flat, as
+/// `layout`): −(1/B) Σ_i Σ_k w̃_ik ∇ log w_ik, through the reparameterisation (the total
+/// derivative: z moves with mean and logvar, ε stays).
+///   d/d logits_ik = w̃_ik/B · (σ(l) − x_i)
+///   d/d z_ik      = (decoder's input gradient) + w̃_ik/B · z_ik        (log p(z) = −½ z²)
+///   d/d mean_i    = Σ_k d/d z_ik
+///   d/d logvar_i  = Σ_k d/d z_ik · ε_ik · ½ e^{½ logvar} − ½/B          (log q's −½ logvar; Σ w̃ = 1)
+pub fn iwae_backward(
+    layout: &Layout,
+    params: &[f64],
+    x: &[f64],
+    eps: &[f64],
+    f: &IwaeForward,
+) -> Vec<f64> {
+    let s = layout.sizes;
+    let (b, k) = (f.batch as f64, f.samples);
+    let mut grads = vec![0.0; layout.len()];
+    let d_logits: Vec<f64> = f
+        .logits
+        .chunks_exact(s.input)
+        .enumerate()
+        .flat_map(|(row, logits)| {
+            let scale = f.weights[row] / b;
+            let image = &x[(row / k) * s.input..(row / k + 1) * s.input];
+            logits
+                .iter()
+                .zip(image)
+                .map(move |(&l, &t)| scale * (1.0 / (1.0 + (-l).exp()) - t))
+        })
+        .collect();
+    let mut d_z = decoder_backward(layout, params, &d_logits, &f.h2, &f.z, &mut grads);
+    let (mut d_mean, mut d_logvar) = (vec![0.0; f.mean.len()], vec![-0.5 / b; f.logvar.len()]);
+    for (row, d) in d_z.chunks_exact_mut(s.latent).enumerate() {
+        let i = row / k;
+        for j in 0..s.latent {
+            d[j] += f.weights[row] / b * f.z[row * s.latent + j];
+            let at = i * s.latent + j;
+            d_mean[at] += d[j];
+            d_logvar[at] += d[j] * eps[row * s.latent + j] * 0.5 * (0.5 * f.logvar[at]).exp();
+        }
+    }
+    encoder_backward(layout, params, x, &f.h1, (&d_mean, &d_logvar), &mut grads);
+    grads
 }
 
 #[cfg(test)]

@@ -199,52 +199,95 @@ pub fn backward_weighted(
     f: &Forward,
     kl_weight: f64,
 ) -> Vec<f64> {
-    let s = layout.sizes;
-    let p = |t: Tensor| &params[layout.range(t)];
     let mut grads = vec![0.0; layout.len()];
-    let mut store = |weight: Tensor, bias: Tensor, (dw, db): (Vec<f64>, Vec<f64>)| {
-        grads[layout.range(weight)].copy_from_slice(&dw);
-        grads[layout.range(bias)].copy_from_slice(&db);
-    };
-
     let d_logits = bce_grad(&f.logits, x, f.batch);
-    store(
-        Tensor::OutWeight,
-        Tensor::OutBias,
-        dense_param_grads(&d_logits, &f.h2, s.hidden, s.input),
-    );
-    let mut d_h2 = input_grad(&d_logits, p(Tensor::OutWeight), s.input, s.hidden);
-    relu_mask(&mut d_h2, &f.h2);
-    store(
-        Tensor::Dec1Weight,
-        Tensor::Dec1Bias,
-        dense_param_grads(&d_h2, &f.z, s.latent, s.hidden),
-    );
-    let d_z = input_grad(&d_h2, p(Tensor::Dec1Weight), s.hidden, s.latent);
-
+    let d_z = decoder_backward(layout, params, &d_logits, &f.h2, &f.z, &mut grads);
     let (d_mean, d_logvar) =
         reparameterize_backward(&d_z, &f.mean, &f.logvar, eps, f.batch, kl_weight);
+    encoder_backward(layout, params, x, &f.h1, (&d_mean, &d_logvar), &mut grads);
+    grads
+}
+
+/// The decoder's backward from the gradient at its logits: its parameters' gradients into
+/// `grads` (flat, as `layout`), and the gradient at its input z returned.
+pub fn decoder_backward(
+    layout: &Layout,
+    params: &[f64],
+    d_logits: &[f64],
+    h2: &[f64],
+    z: &[f64],
+    grads: &mut [f64],
+) -> Vec<f64> {
+    let s = layout.sizes;
+    let p = |t: Tensor| &params[layout.range(t)];
     store(
+        layout,
+        grads,
+        Tensor::OutWeight,
+        Tensor::OutBias,
+        dense_param_grads(d_logits, h2, s.hidden, s.input),
+    );
+    let mut d_h2 = input_grad(d_logits, p(Tensor::OutWeight), s.input, s.hidden);
+    relu_mask(&mut d_h2, h2);
+    store(
+        layout,
+        grads,
+        Tensor::Dec1Weight,
+        Tensor::Dec1Bias,
+        dense_param_grads(&d_h2, z, s.latent, s.hidden),
+    );
+    input_grad(&d_h2, p(Tensor::Dec1Weight), s.hidden, s.latent)
+}
+
+/// The encoder's backward from the gradients at the posterior's mean and log-variance: its
+/// parameters' gradients into `grads` (the first layer needs no input gradient).
+pub fn encoder_backward(
+    layout: &Layout,
+    params: &[f64],
+    x: &[f64],
+    h1: &[f64],
+    (d_mean, d_logvar): (&[f64], &[f64]),
+    grads: &mut [f64],
+) {
+    let s = layout.sizes;
+    let p = |t: Tensor| &params[layout.range(t)];
+    store(
+        layout,
+        grads,
         Tensor::MeanWeight,
         Tensor::MeanBias,
-        dense_param_grads(&d_mean, &f.h1, s.hidden, s.latent),
+        dense_param_grads(d_mean, h1, s.hidden, s.latent),
     );
     store(
+        layout,
+        grads,
         Tensor::LogvarWeight,
         Tensor::LogvarBias,
-        dense_param_grads(&d_logvar, &f.h1, s.hidden, s.latent),
+        dense_param_grads(d_logvar, h1, s.hidden, s.latent),
     );
-    let mut d_h1 = input_grad(&d_mean, p(Tensor::MeanWeight), s.latent, s.hidden);
-    let from_logvar = input_grad(&d_logvar, p(Tensor::LogvarWeight), s.latent, s.hidden);
+    let mut d_h1 = input_grad(d_mean, p(Tensor::MeanWeight), s.latent, s.hidden);
+    let from_logvar = input_grad(d_logvar, p(Tensor::LogvarWeight), s.latent, s.hidden);
     for (a, b) in d_h1.iter_mut().zip(from_logvar) {
         *a += b;
     }
-    relu_mask(&mut d_h1, &f.h1);
-    // The first layer needs no input gradient.
+    relu_mask(&mut d_h1, h1);
     store(
+        layout,
+        grads,
         Tensor::Enc1Weight,
         Tensor::Enc1Bias,
         dense_param_grads(&d_h1, x, s.input, s.hidden),
     );
-    grads
+}
+
+/// A layer's weight and bias gradients into their places in `grads`.
+fn store(
+    layout: &Layout,
+    grads: &mut [f64],
+    weight: Tensor,
+    bias: Tensor,
+    (dw, db): (Vec<f64>, Vec<f64>),
+) {
+    grads[layout.range(weight)].copy_from_slice(&dw);
+    grads[layout.range(bias)].copy_from_slice(&db);
 }

@@ -41,26 +41,36 @@ fn check_gradients(kl_weight: f64) {
     let grads = backward_weighted(&layout, &params, &x, &eps, &f, kl_weight);
 
     let loss_at = |params: &[f64]| forward(&layout, params, &x, &eps).objective(kl_weight);
+    assert_matches_differences(&layout, &params, &grads, loss_at, &format!("β {kl_weight}"));
+}
+
+/// Every parameter's gradient against the central difference of `objective` there, within
+/// 1e-6 of its tensor's largest gradient; no tensor's gradient may be all zero (the check would
+/// be vacuous).
+fn assert_matches_differences(
+    layout: &Layout,
+    params: &[f64],
+    grads: &[f64],
+    objective: impl Fn(&[f64]) -> f64,
+    what: &str,
+) {
     let h = 1e-6;
     for tensor in Tensor::ALL {
         let range = layout.range(tensor);
         let largest = grads[range.clone()]
             .iter()
             .fold(0.0f64, |m, g| m.max(g.abs()));
-        assert!(
-            largest > 0.0,
-            "{tensor:?} has an all-zero gradient: the test would be vacuous"
-        );
+        assert!(largest > 0.0, "{what}: {tensor:?} has an all-zero gradient");
         for k in range {
-            let mut plus = params.clone();
+            let mut plus = params.to_vec();
             plus[k] += h;
-            let mut minus = params.clone();
+            let mut minus = params.to_vec();
             minus[k] -= h;
-            let numeric = (loss_at(&plus) - loss_at(&minus)) / (2.0 * h);
+            let numeric = (objective(&plus) - objective(&minus)) / (2.0 * h);
             let error = (numeric - grads[k]).abs();
             assert!(
                 error <= 1e-6 * largest.max(1e-3),
-                "β {kl_weight} {tensor:?}[{k}]: analytic {} numeric {numeric} (largest {largest})",
+                "{what} {tensor:?}[{k}]: analytic {} numeric {numeric} (largest {largest})",
                 grads[k]
             );
         }
@@ -119,4 +129,46 @@ fn init_follows_pytorch_bounds_and_is_seeded() {
             "{tensor:?}: max {max}, bound {bound}"
         );
     }
+}
+
+/// The IWAE objective (−L_K over a batch, K draws an image) and its gradient through the
+/// normalised importance weights, against central differences on every parameter tensor.
+#[test]
+fn the_iwae_gradient_matches_central_differences_on_every_parameter_tensor() {
+    use vae_reference::importance::{iwae_backward, iwae_forward};
+    let layout = Layout::new(Sizes {
+        input: 11,
+        hidden: 6,
+        latent: 3,
+    });
+    let (batch, samples) = (3, 4);
+    let mut rng = SplitMix64::new(7);
+    // Default-sized weights: larger ones let one draw take all the weight, and the weights'
+    // share of the gradient would go untested.
+    let params: Vec<f64> = init_params(&layout, 8)
+        .iter()
+        .map(|&p| f64::from(p))
+        .collect();
+    let x: Vec<f64> = (0..batch * 11)
+        .map(|_| f64::from(rng.next_f32() < 0.3))
+        .collect();
+    let eps: Vec<f64> = (0..batch * samples * 3)
+        .map(|_| f64::from(rng.uniform(-2.0, 2.0)))
+        .collect();
+    let f = iwae_forward(&layout, &params, &x, &eps);
+    // The weights are a distribution over each image's draws, and not a trivial one.
+    for image in f.weights.chunks_exact(samples) {
+        assert!((image.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(image.iter().all(|&w| w < 0.9), "{image:?}");
+    }
+    // Each image's bound is the estimate's L_K for the same draws.
+    for (i, &bound) in f.bounds.iter().enumerate() {
+        let image = &x[i * 11..(i + 1) * 11];
+        let draws = &eps[i * samples * 3..(i + 1) * samples * 3];
+        let estimate = vae_reference::importance::importance_bound(&layout, &params, image, draws);
+        assert!((bound - estimate).abs() < 1e-12, "{bound} vs {estimate}");
+    }
+    let grads = iwae_backward(&layout, &params, &x, &eps, &f);
+    let objective_at = |params: &[f64]| iwae_forward(&layout, params, &x, &eps).objective();
+    assert_matches_differences(&layout, &params, &grads, objective_at, "IWAE, K = 4");
 }
