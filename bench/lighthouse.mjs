@@ -40,7 +40,7 @@ const types = {
   '.webmanifest': 'application/manifest+json',
 };
 const compressible = new Set(['.html', '.js', '.css', '.wasm', '.svg', '.webmanifest']);
-const hashed = /-[0-9a-f]{16}(_bg)?\.[a-z]+$|\/snippets\//;
+const hashed = /-[0-9a-f]{1,16}(_bg)?\.[a-z]+$|\/snippets\//;
 
 /** dist/ as a well-configured static host serves it (README, "Putting it on a web server"). */
 async function serve() {

@@ -25,14 +25,17 @@ after(async () => {
 
 /**
  * A copy of dist/ as a new build would be: the app's module and wasm under another hash (the
- * same bytes, so their integrity still holds), the index naming them.
+ * same bytes, so their integrity still holds), the index naming them. trunk writes its hashes
+ * in hex without leading zeros (a build in 16 has fewer than 16 digits): the new build's hash
+ * has the other length than this build's, so every run sees both.
  */
 async function anotherBuild() {
   const dir = await mkdtemp(join(tmpdir(), 'vae-lab-next-'));
   await cp(distDir, dir, { recursive: true });
-  const module = (await readdir(dir)).find((name) => /^vae-app-[0-9a-f]{16}\.js$/.test(name));
+  const module = (await readdir(dir)).find((name) => /^vae-app-[0-9a-f]{1,16}\.js$/.test(name));
   const old = module.slice('vae-app-'.length, -'.js'.length);
-  const hash = [...old].reverse().join('') === old ? '0123456789abcdef' : [...old].reverse().join('');
+  const reversed = [...old].reverse().join('').replace(/^0+/, '');
+  const hash = old.length === 16 ? `${reversed.padEnd(14, 'e').slice(0, 14)}e` : `f${reversed.padEnd(15, 'e')}`;
   await rename(join(dir, `vae-app-${old}.js`), join(dir, `vae-app-${hash}.js`));
   await rename(join(dir, `vae-app-${old}_bg.wasm`), join(dir, `vae-app-${hash}_bg.wasm`));
   const index = await readFile(join(dir, 'index.html'), 'utf8');

@@ -27,11 +27,12 @@ const FIXED = [
   'pretrained.safetensors',
   'mnist.shard.gz',
 ];
-const HASHED = /-[0-9a-f]{16}(_bg)?\.[a-z]+$|\/snippets\//;
+// trunk's content hashes are hex without leading zeros: 16 digits or fewer.
+const HASHED = /-[0-9a-f]{1,16}(_bg)?\.[a-z]+$|\/snippets\//;
 
 /** The build an index belongs to: the hash in its app module's name. */
 function buildOf(html) {
-  return /vae-app-([0-9a-f]{16})\.js/.exec(html)?.[1] ?? null;
+  return /vae-app-([0-9a-f]{1,16})\.js/.exec(html)?.[1] ?? null;
 }
 
 self.addEventListener('install', (event) => {
