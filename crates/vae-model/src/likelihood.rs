@@ -144,10 +144,6 @@ impl LikelihoodRun {
         self.samples
     }
 
-    pub fn images(&self) -> usize {
-        self.images
-    }
-
     /// The next request's images, if any are left.
     pub fn next_request(&mut self) -> Option<Range<usize>> {
         (self.next < self.images).then(|| {

@@ -21,7 +21,6 @@ const ROWS_PER_REQUEST: usize = 256;
 /// An estimate under way on the lab's model.
 pub(super) struct EstimateRun {
     token: u64,
-    samples: u32,
     step: u64,
     run: LikelihoodRun,
 }
@@ -63,7 +62,6 @@ impl LabController {
             let prepared = lab.model.prepare_log_likelihood(samples, per_request);
             lab.estimate = Some(EstimateRun {
                 token,
-                samples,
                 step: lab.model.step(),
                 run,
             });
@@ -100,7 +98,7 @@ impl LabController {
                 let Some(estimate) = lab.estimate.as_mut().filter(|e| e.token == token) else {
                     return Ok(Next::Stopped);
                 };
-                let samples = estimate.samples;
+                let samples = estimate.run.samples();
                 match estimate.run.next_request() {
                     Some(images) => Ok(Next::Request(
                         lab.model.request_log_likelihood(images, samples)?,
