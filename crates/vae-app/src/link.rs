@@ -4,7 +4,7 @@
 //! fragment that is malformed in any part (or hostile: huge, non-finite, out of range) is
 //! ignored whole, with the reason shown.
 
-use vae_model::{VaeConfig, MAX_KL_WEIGHT};
+use vae_model::{VaeConfig, MAX_KL_WEIGHT, MAX_TRAINING_SAMPLES};
 use vae_reference::Sizes;
 
 use crate::settings::{MAX_BATCH, MAX_HIDDEN, MAX_LATENT};
@@ -23,6 +23,7 @@ pub struct LinkState {
     pub hidden: Option<usize>,
     pub seed: Option<u64>,
     pub kl_weight: Option<f64>,
+    pub importance_samples: Option<u32>,
     pub z: Option<Vec<f32>>,
 }
 
@@ -47,6 +48,9 @@ impl LinkState {
         if let Some(kl_weight) = self.kl_weight {
             config.kl_weight = kl_weight;
         }
+        if let Some(samples) = self.importance_samples {
+            config.importance_samples = samples;
+        }
         config
     }
 
@@ -57,7 +61,8 @@ impl LinkState {
 
 /// The fragment for `config` and `z` (without the `#`). Numbers are written in their shortest
 /// exact form, so the link's z decodes to the very same digit. β appears only when it is not 1
-/// (the ELBO), which keeps the links of the classic model as they were.
+/// (the ELBO), and K (`iw`) only when it is not 1 (the VAE), which keeps the links of the
+/// classic model as they were.
 pub fn format_fragment(config: &VaeConfig, z: &[f32]) -> String {
     let z: Vec<String> = z.iter().map(|v| v.to_string()).collect();
     let beta = if config.kl_weight == 1.0 {
@@ -65,8 +70,13 @@ pub fn format_fragment(config: &VaeConfig, z: &[f32]) -> String {
     } else {
         format!("&beta={}", config.kl_weight)
     };
+    let iw = if config.is_iwae() {
+        format!("&iw={}", config.importance_samples)
+    } else {
+        String::new()
+    };
     format!(
-        "lr={}&batch={}&latent={}&hidden={}&seed={}{beta}&z={}",
+        "lr={}&batch={}&latent={}&hidden={}&seed={}{beta}{iw}&z={}",
         config.adam.lr,
         config.batch,
         config.sizes.latent,
@@ -132,6 +142,10 @@ pub fn parse_fragment(fragment: &str) -> Result<LinkState, String> {
                         .ok_or_else(|| bad(&format!("a KL weight in [0, {MAX_KL_WEIGHT}]")))?,
                 )
                 .is_some(),
+            "iw" => state
+                .importance_samples
+                .replace(whole(1, u64::from(MAX_TRAINING_SAMPLES))? as u32)
+                .is_some(),
             "z" => {
                 let z = value
                     .split(',')
@@ -181,16 +195,22 @@ mod tests {
 
     #[test]
     fn what_the_page_writes_it_reads_back_exactly() {
-        for kl_weight in [1.0, 0.25] {
+        for (kl_weight, importance_samples) in [(1.0, 1), (0.25, 1), (1.0, 5)] {
             let config = VaeConfig {
                 batch: 64,
                 seed: 7,
                 kl_weight,
+                importance_samples,
                 ..VaeConfig::default()
             };
             let z: Vec<f32> = (0..20).map(|i| (i as f32 - 9.5) * 0.123_456_7).collect();
             let fragment = format_fragment(&config, &z);
             assert_eq!(fragment.contains("beta="), kl_weight != 1.0, "{fragment}");
+            assert_eq!(
+                fragment.contains("iw="),
+                importance_samples != 1,
+                "{fragment}"
+            );
             let state = parse_fragment(&format!("#{fragment}")).unwrap();
             assert_eq!(state.z.as_deref(), Some(z.as_slice()));
             assert_eq!(state.settings(VaeConfig::default()), config);
@@ -222,6 +242,10 @@ mod tests {
             "beta=101",
             "beta=NaN",
             "beta=1&beta=2",
+            "iw=0",
+            "iw=1001",
+            "iw=2.5",
+            "iw=5&iw=5",
             "z=1,2,x",
             "z=1e39",
             "z=NaN",

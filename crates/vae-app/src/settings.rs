@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use vae_gpu::wgpu;
-use vae_model::{VaeConfig, MAX_KL_WEIGHT};
+use vae_model::{VaeConfig, MAX_KL_WEIGHT, MAX_TRAINING_SAMPLES};
 use vae_reference::{AdamConfig, Sizes};
 
 /// One slider per latent dimension: more would not fit a page.
@@ -21,6 +21,8 @@ pub struct SettingsForm {
     pub seed: RwSignal<String>,
     /// β, the KL term's weight.
     pub kl_weight: RwSignal<String>,
+    /// K, the draws per image a step takes (1: the VAE; more: IWAE).
+    pub importance_samples: RwSignal<String>,
 }
 
 /// A message per field that is wrong, and one for the whole (adapter limits).
@@ -32,6 +34,7 @@ pub struct FormErrors {
     pub hidden: Option<String>,
     pub seed: Option<String>,
     pub kl_weight: Option<String>,
+    pub importance_samples: Option<String>,
     pub general: Option<String>,
 }
 
@@ -44,6 +47,7 @@ impl SettingsForm {
             hidden: RwSignal::new(config.sizes.hidden.to_string()),
             seed: RwSignal::new(config.seed.to_string()),
             kl_weight: RwSignal::new(config.kl_weight.to_string()),
+            importance_samples: RwSignal::new(config.importance_samples.to_string()),
         }
     }
 
@@ -55,6 +59,8 @@ impl SettingsForm {
         self.hidden.set(config.sizes.hidden.to_string());
         self.seed.set(config.seed.to_string());
         self.kl_weight.set(config.kl_weight.to_string());
+        self.importance_samples
+            .set(config.importance_samples.to_string());
     }
 
     /// The fields as typed, at this moment.
@@ -66,6 +72,7 @@ impl SettingsForm {
             hidden: self.hidden.get_untracked(),
             seed: self.seed.get_untracked(),
             kl_weight: self.kl_weight.get_untracked(),
+            importance_samples: self.importance_samples.get_untracked(),
         }
     }
 
@@ -88,6 +95,7 @@ pub struct SettingsText {
     pub hidden: String,
     pub seed: String,
     pub kl_weight: String,
+    pub importance_samples: String,
 }
 
 impl SettingsText {
@@ -153,8 +161,38 @@ impl SettingsText {
                 None
             }
         };
-        let (Some(lr), Some(batch), Some(latent), Some(hidden), Some(seed), Some(kl_weight)) =
-            (learning_rate, batch, latent, hidden, seed, kl_weight)
+        let samples = whole(
+            &self.importance_samples,
+            1,
+            u64::from(MAX_TRAINING_SAMPLES),
+            &mut errors.importance_samples,
+            "draws per image (1: the VAE)",
+        );
+        if let (Some(k), Some(beta)) = (samples, kl_weight) {
+            if k > 1 && beta != 1.0 {
+                errors.importance_samples =
+                    Some("IWAE's objective has no β: set β to 1, or K to 1.".into());
+            }
+        }
+        let (
+            Some(lr),
+            Some(batch),
+            Some(latent),
+            Some(hidden),
+            Some(seed),
+            Some(kl_weight),
+            Some(samples),
+            None,
+        ) = (
+            learning_rate,
+            batch,
+            latent,
+            hidden,
+            seed,
+            kl_weight,
+            samples,
+            &errors.importance_samples,
+        )
         else {
             return Err(Box::new(errors));
         };
@@ -171,6 +209,7 @@ impl SettingsText {
             },
             seed,
             kl_weight,
+            importance_samples: samples as u32,
         };
         // What only the adapter can say (its buffer limits).
         config
@@ -196,5 +235,43 @@ fn whole(text: &str, low: u64, high: u64, error: &mut Option<String>, unit: &str
             *error = Some(format!("Enter a whole number between {low} and {high}."));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(importance_samples: &str, kl_weight: &str) -> SettingsText {
+        SettingsText {
+            learning_rate: "0.001".into(),
+            batch: "128".into(),
+            latent: "20".into(),
+            hidden: "500".into(),
+            seed: "0".into(),
+            kl_weight: kl_weight.into(),
+            importance_samples: importance_samples.into(),
+        }
+    }
+
+    #[test]
+    fn importance_samples_are_checked_and_exclude_beta() {
+        let limits = wgpu::Limits::default();
+        let config = text("5", "1").parse(&limits, 60_000).unwrap();
+        assert_eq!(config.importance_samples, 5);
+        for (k, beta, says) in [
+            ("0", "1", "Must be between 1 and 1000"),
+            ("two", "1", "Enter a whole number"),
+            ("5", "0.5", "no β"),
+        ] {
+            let errors = text(k, beta).parse(&limits, 60_000).unwrap_err();
+            let message = errors.importance_samples.unwrap_or_default();
+            assert!(message.contains(says), "K {k}, β {beta}: {message:?}");
+        }
+        // What only the adapter refuses: K × batch rows of activations past a binding.
+        let mut wide = text("1000", "1");
+        wide.batch = "200".into();
+        let errors = wide.parse(&limits, 60_000).unwrap_err();
+        assert!(errors.general.is_some_and(|e| e.contains("decoder rows")));
     }
 }

@@ -41,6 +41,11 @@ pub struct TrainArgs {
     /// ELBO's whatever β).
     #[arg(long, default_value_t = 1.0)]
     beta: f64,
+    /// K, the draws of z per image a step takes: 1 trains the ELBO (the VAE), K > 1 the
+    /// importance-weighted bound L_K (IWAE; the decoder then runs over batch·K rows). The
+    /// figures printed are the ELBO's whatever K; `vae eval --iw-samples` estimates the bound.
+    #[arg(long, default_value_t = 1)]
+    iw_samples: u32,
     /// Where the checkpoint is written after each epoch (and on Ctrl-C).
     #[arg(long, short, default_value = "vae.safetensors")]
     checkpoint: PathBuf,
@@ -91,10 +96,11 @@ fn write_json(
         })
         .collect();
     let text = format!(
-        "{{\n  \"data\": {:?},\n  \"batch\": {},\n  \"lr\": {},\n  \"latent\": {},\n  \"hidden\": {},\n  \
-         \"seed\": {},\n  \"epochs\": [\n{}\n  ]\n}}\n",
+        "{{\n  \"data\": {:?},\n  \"batch\": {},\n  \"importance_samples\": {},\n  \"lr\": {},\n  \
+         \"latent\": {},\n  \"hidden\": {},\n  \"seed\": {},\n  \"epochs\": [\n{}\n  ]\n}}\n",
         data,
         config.batch,
+        config.importance_samples,
         config.adam.lr,
         config.sizes.latent,
         config.sizes.hidden,
@@ -102,6 +108,20 @@ fn write_json(
         epochs.join(",\n")
     );
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// What a run minimises, for its first line.
+fn objective_name(config: &VaeConfig) -> String {
+    if config.is_iwae() {
+        format!(
+            "the IWAE objective −L_{k} (K = {k} draws per image)",
+            k = config.importance_samples
+        )
+    } else if config.kl_weight != 1.0 {
+        format!("the β-objective (β = {})", config.kl_weight)
+    } else {
+        "the −ELBO".to_string()
+    }
 }
 
 pub fn run(args: TrainArgs) -> Result<(), String> {
@@ -127,6 +147,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 },
                 seed: args.seed,
                 kl_weight: args.beta,
+                importance_samples: args.iw_samples,
             };
             engine::open(&args.engine, Start::Fresh(config))?
         }
@@ -137,7 +158,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
     let total = args.epochs * per_epoch;
     eprintln!(
         "training on {} ({} training, {} test images), {} epochs of {per_epoch} steps, batch {}, \
-         lr {}, {} → {} → {}, seed {}; on {}",
+         lr {}, {} → {} → {}, seed {}, minimising {}; on {}",
         data.name,
         shard.train().len(),
         shard.test().len(),
@@ -148,6 +169,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         config.sizes.hidden,
         config.sizes.latent,
         config.seed,
+        objective_name(&config),
         vae.engine_name(),
     );
 

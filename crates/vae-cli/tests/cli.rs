@@ -229,6 +229,9 @@ fn bad_input_gives_one_clear_line_and_a_failing_exit() {
     };
     assert_one_line_error(&train("--batch 0"), "batch size 0");
     assert_one_line_error(&train("--beta 500"), "KL weight β 500");
+    assert_one_line_error(&train("--iw-samples 0"), "importance samples K = 0");
+    let iwae_with_beta = train("--iw-samples 5 --beta 0.5");
+    assert_one_line_error(&iwae_with_beta, "the IWAE objective has no β");
     assert_one_line_error(&run("eval {} --samples 0", &[&junk]), "--samples 0");
     let no_draws = run("eval {} --iw-samples 0", &[&junk]);
     assert_one_line_error(&no_draws, "--iw-samples 0 must be between 1");
@@ -296,6 +299,26 @@ fn export_and_check(checkpoint: &Path, data: &Path, out: &Path) {
         (recorded - measured).abs() < 1e-3,
         "{recorded} vs {measured}"
     );
+}
+
+#[test]
+fn iwae_trains_on_either_engine_and_its_checkpoint_keeps_k() {
+    let data = amat_folder("cli-iwae-amat", 256, 64);
+    let checkpoint = scratch("cli-iwae-run").join("model.safetensors");
+    let common = "--data {} --batch 32 --hidden 32 --latent 4 --checkpoint {}";
+    let paths = [&*data, &checkpoint];
+    let first = format!("train --epochs 1 --backend cpu --iw-samples 3 {common}");
+    let (stdout, stderr) = succeed(&first, &paths);
+    assert_says(
+        &stderr,
+        "minimising the IWAE objective −L_3 (K = 3 draws per image)",
+    );
+    assert_says(&stdout, "epoch   1  step      8");
+    // The GPU goes on with the file's K, whatever the flags say.
+    let resume = [&checkpoint, &*data, &checkpoint];
+    let (stdout, stderr) = succeed(&format!("train --epochs 2 --resume {{}} {common}"), &resume);
+    assert_says(&stderr, "the IWAE objective −L_3");
+    assert_says(&stdout, "epoch   2  step     16");
 }
 
 #[test]

@@ -85,7 +85,11 @@ impl CpuVae {
             )));
         }
         let len = layout.len();
-        let work = Workspace::new(&layout, config.batch as usize);
+        let work = Workspace::with_samples(
+            &layout,
+            config.batch as usize,
+            config.importance_samples as usize,
+        );
         let good = Saved {
             params: params.clone(),
             m: vec![0.0; len],
@@ -251,17 +255,29 @@ impl CpuVae {
     /// batch.
     pub(crate) fn gradients_on_batch(&mut self, first_row: usize) -> Sums {
         let t = self.step + 1;
-        let rows = self.batch.rows;
+        let samples = self.config.importance_samples as usize;
+        // K draws per image, image after image: at K = 1 the VAE's ε, as the GPU draws it.
+        let draws = self.batch.rows * samples;
         let latent = self.config.sizes.latent;
-        let first = first_row * latent;
-        for (element, eps) in self.work.eps[..rows * latent].iter_mut().enumerate() {
+        let first = first_row * samples * latent;
+        for (element, eps) in self.work.eps[..draws * latent].iter_mut().enumerate() {
             *eps = standard_normal(self.config.seed, t as u32, (first + element) as u32) as f32;
+        }
+        let images_in_mean = self.config.batch as usize;
+        if self.config.is_iwae() {
+            return self.work.train_iwae(
+                &self.layout,
+                &self.params,
+                &self.batch,
+                (samples, images_in_mean),
+                &mut self.grads,
+            );
         }
         self.work.train(
             &self.layout,
             &self.params,
             &self.batch,
-            (self.config.kl_weight as f32, self.config.batch as usize),
+            (self.config.kl_weight as f32, images_in_mean),
             &mut self.grads,
         )
     }

@@ -14,6 +14,7 @@ mod engine;
 pub mod gemm;
 mod inference;
 mod interface;
+mod iwae;
 pub mod lanes;
 mod likelihood;
 pub mod math;

@@ -151,6 +151,8 @@ fn sum_rows(
 /// Activations and gradients for batches of up to `capacity` images, allocated once.
 pub struct Workspace {
     capacity: usize,
+    /// Decoder rows: the images' capacity times the draws per image a step takes.
+    pub(crate) draws: usize,
     pub h1: Vec<f32>,
     pub heads: Vec<f32>,
     pub eps: Vec<f32>,
@@ -158,9 +160,12 @@ pub struct Workspace {
     pub h2: Vec<f32>,
     pub logits: Vec<f32>,
     d_h2: Vec<f32>,
-    d_z: Vec<f32>,
-    d_heads: Vec<f32>,
+    pub(crate) d_z: Vec<f32>,
+    pub(crate) d_heads: Vec<f32>,
     d_h1: Vec<f32>,
+    /// Per decoder row: its sampled KL, then its gradient scale (IWAE's w̃/B).
+    pub(crate) row_kl: Vec<f32>,
+    pub(crate) row_scale: Vec<f32>,
     /// Weights transposed to `[outputs, inputs]` for the input gradients.
     out_t: Vec<f32>,
     dec1_t: Vec<f32>,
@@ -178,20 +183,29 @@ pub struct Sums {
 
 impl Workspace {
     pub fn new(layout: &CpuLayout, capacity: usize) -> Self {
+        Self::with_samples(layout, capacity, 1)
+    }
+
+    /// Room for `capacity` images of `samples` draws each (IWAE's K).
+    pub fn with_samples(layout: &CpuLayout, capacity: usize, samples: usize) -> Self {
         let s = layout.sizes;
         let zeros = |len: usize| vec![0.0f32; len];
+        let draws = capacity * samples;
         Self {
             capacity,
+            draws,
             h1: zeros(capacity * s.hidden),
             heads: zeros(capacity * 2 * s.latent),
-            eps: zeros(capacity * s.latent),
-            z: zeros(capacity * s.latent),
-            h2: zeros(capacity * s.hidden),
-            logits: zeros(capacity * s.input),
-            d_h2: zeros(capacity * s.hidden),
-            d_z: zeros(capacity * s.latent),
+            eps: zeros(draws * s.latent),
+            z: zeros(draws * s.latent),
+            h2: zeros(draws * s.hidden),
+            logits: zeros(draws * s.input),
+            d_h2: zeros(draws * s.hidden),
+            d_z: zeros(draws * s.latent),
             d_heads: zeros(capacity * 2 * s.latent),
             d_h1: zeros(capacity * s.hidden),
+            row_kl: zeros(draws),
+            row_scale: zeros(draws),
             out_t: zeros(s.input * s.hidden),
             dec1_t: zeros(s.hidden * s.latent),
             heads_t: zeros(2 * s.latent * s.hidden),
@@ -307,7 +321,7 @@ impl Workspace {
         grads: &mut [f32],
     ) -> Sums {
         let s = layout.sizes;
-        let (input, hidden, latent) = (s.input, s.hidden, s.latent);
+        let (input, latent) = (s.input, s.latent);
         let rows = batch.rows;
         let scale = 1.0 / images_in_mean as f32;
 
@@ -321,6 +335,35 @@ impl Workspace {
             let at = r * input..(r + 1) * input;
             bce += bce_row(&mut self.logits[at.clone()], &batch.x[at], scale);
         }
+        self.decoder_backward(layout, params, rows, grads);
+
+        // Reparameterisation and the KL term, then the heads.
+        let kl_scale = kl_weight * scale;
+        for r in 0..rows {
+            reparameterize_backward_row(
+                &self.d_z[r * latent..(r + 1) * latent],
+                &self.heads[r * 2 * latent..(r + 1) * 2 * latent],
+                &self.eps[r * latent..(r + 1) * latent],
+                kl_scale,
+                &mut self.d_heads[r * 2 * latent..(r + 1) * 2 * latent],
+            );
+        }
+        self.encoder_backward(layout, params, batch, grads);
+        Sums { bce, kl }
+    }
+
+    /// The decoder's backward pass over `rows` decoder rows, from d(loss)/d(logits) in
+    /// `self.logits`: its weight and bias gradients into `grads`, and the gradient at z into
+    /// `self.d_z`.
+    pub(crate) fn decoder_backward(
+        &mut self,
+        layout: &CpuLayout,
+        params: &[f32],
+        rows: usize,
+        grads: &mut [f32],
+    ) {
+        let s = layout.sizes;
+        let (input, hidden, latent) = (s.input, s.hidden, s.latent);
         let d_logits = &self.logits[..rows * input];
 
         // Output layer: dW = h₂ᵀ·dl, db = Σ dl, dh₂ = dl·Wᵀ through h₂'s ReLU.
@@ -364,18 +407,20 @@ impl Workspace {
             &mut self.d_z,
             Epilogue::Store,
         );
+    }
 
-        // Reparameterisation and the KL term, then the heads.
-        let kl_scale = kl_weight * scale;
-        for r in 0..rows {
-            reparameterize_backward_row(
-                &self.d_z[r * latent..(r + 1) * latent],
-                &self.heads[r * 2 * latent..(r + 1) * 2 * latent],
-                &self.eps[r * latent..(r + 1) * latent],
-                kl_scale,
-                &mut self.d_heads[r * 2 * latent..(r + 1) * 2 * latent],
-            );
-        }
+    /// The encoder's backward pass over the batch's images, from the gradient at the heads in
+    /// `self.d_heads`: its weight and bias gradients into `grads`.
+    pub(crate) fn encoder_backward(
+        &mut self,
+        layout: &CpuLayout,
+        params: &[f32],
+        batch: &Batch,
+        grads: &mut [f32],
+    ) {
+        let s = layout.sizes;
+        let (input, hidden, latent) = (s.input, s.hidden, s.latent);
+        let rows = batch.rows;
         let d_heads = &self.d_heads[..rows * 2 * latent];
         self.gemm.run(
             (hidden, 2 * latent, rows),
@@ -411,6 +456,5 @@ impl Workspace {
             sum_rows(d_h1, hidden, images, None, false, row);
         }
         column_sums(d_h1, hidden, &mut grads[layout.enc1_bias.clone()]);
-        Sums { bce, kl }
     }
 }

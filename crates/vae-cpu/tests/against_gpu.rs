@@ -25,6 +25,57 @@ fn relative(a: f32, b: f32) -> f32 {
 }
 
 #[test]
+fn an_iwae_run_has_the_gpu_engines_curve_and_parameters() {
+    let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
+    let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
+    let config = VaeConfig {
+        seed: 22,
+        batch: 32,
+        importance_samples: 4,
+        ..VaeConfig::default()
+    };
+    let mut gpu = pollster::block_on(Vae::new(context(), config)).unwrap();
+    pollster::block_on(gpu.set_training_data(&shard.train())).unwrap();
+    let mut cpu = CpuVae::new(config).unwrap();
+    cpu.set_training_data(&shard.train()).unwrap();
+    let mut worst = [0.0f32; 3];
+    for chunk in [1, 9, 20] {
+        gpu.train_steps(chunk).unwrap();
+        cpu.train_steps(chunk).unwrap();
+        let theirs = pollster::block_on(gpu.metrics()).unwrap();
+        let ours = cpu.metrics();
+        assert_eq!(ours.steps.len(), theirs.steps.len());
+        for (a, b) in ours.steps.iter().zip(&theirs.steps) {
+            assert_eq!(a.step, b.step);
+            for (w, d) in worst.iter_mut().zip([
+                relative(a.neg_elbo, b.neg_elbo),
+                relative(a.bce, b.bce),
+                relative(a.kl, b.kl),
+            ]) {
+                *w = w.max(d);
+            }
+        }
+    }
+    eprintln!("30 IWAE steps: largest relative difference in −ELBO, BCE, KL {worst:?}");
+    // As the VAE's run below: float drift only.
+    assert!(
+        worst[0] < 1e-3 && worst[1] < 1e-3 && worst[2] < 2e-2,
+        "{worst:?}"
+    );
+    let layout = Layout::aligned(config.sizes, ALIGN);
+    let theirs = pollster::block_on(gpu.read_parameters()).unwrap();
+    let ours = cpu.parameters_in(&layout);
+    let mean = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| f64::from((a - b).abs()))
+        .sum::<f64>()
+        / ours.len() as f64;
+    eprintln!("parameters after 30 IWAE steps: mean difference {mean:.1e}");
+    assert!(mean < 1e-4, "{mean:e}");
+}
+
+#[test]
 fn a_seeded_run_has_the_gpu_engines_curve_evaluation_and_parameters() {
     let raw = decompress(SHARD, "mnist.shard.gz").unwrap();
     let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();

@@ -6,8 +6,9 @@ use mnist_shard::{decompress, Shard};
 use vae_cpu::step::{Batch, Workspace};
 use vae_cpu::{CpuLayout, CpuVae};
 use vae_model::conformance::{
-    assert_first_step_matches_pytorch, assert_first_step_matches_reference, pytorch_step_input,
-    FirstStep,
+    assert_first_step_matches_pytorch, assert_first_step_matches_reference,
+    assert_skewed_iwae_step_matches_reference, iwae_first_step_configs, pytorch_step_input,
+    skewed_iwae_input, FirstStep,
 };
 use vae_model::VaeConfig;
 use vae_reference::noise::batch_noise;
@@ -52,6 +53,13 @@ fn a_beta_weighted_step_matches_the_reference() {
         batch: 37,
         ..VaeConfig::default()
     });
+}
+
+#[test]
+fn an_iwae_step_matches_the_reference_objective_and_its_gradient() {
+    for config in iwae_first_step_configs() {
+        one_step_matches_the_reference(config);
+    }
 }
 
 #[test]
@@ -174,4 +182,14 @@ fn the_log_likelihood_bound_matches_the_reference_and_k_1_is_the_elbo() {
     // The same terms; each image's figure comes back in f32.
     let difference = (one.neg_log_likelihood - evaluation.neg_elbo).abs();
     assert!(difference < 1e-4, "−L_1 {one:?} against {evaluation:?}");
+}
+
+#[test]
+fn the_iwae_gradient_matches_the_reference_where_the_weights_are_far_from_uniform() {
+    let (config, params, x) = skewed_iwae_input();
+    let layout = CpuLayout::new(config.sizes);
+    let params = layout.from_reference(&Layout::new(config.sizes), &params);
+    let mut vae = CpuVae::with_parameters(config, params).unwrap();
+    vae.train_step_on(&x).unwrap();
+    assert_skewed_iwae_step_matches_reference(&first_step(&mut vae));
 }

@@ -39,19 +39,38 @@ fn shared_step(pair: &mut [CpuVae; 2]) {
 
 #[test]
 fn two_halves_train_as_the_whole_batch_and_stay_identical() {
+    // An odd batch, so the halves differ in size, and a KL weight that is not 1.
+    halves_train_as_the_whole_batch(
+        VaeConfig {
+            seed: 11,
+            batch: 37,
+            kl_weight: 0.7,
+            ..VaeConfig::default()
+        },
+        40,
+    );
+}
+
+#[test]
+fn two_halves_train_the_iwae_objective_as_the_whole_batch() {
+    // Each half draws its images' K draws as the whole batch would.
+    halves_train_as_the_whole_batch(
+        VaeConfig {
+            seed: 15,
+            batch: 19,
+            importance_samples: 4,
+            ..VaeConfig::default()
+        },
+        12,
+    );
+}
+
+fn halves_train_as_the_whole_batch(config: VaeConfig, steps: u32) {
     let raw = decompress(SHARD, "mnist.shard.gz").unwrap().into_owned();
     let shard = Shard::parse(&raw, "mnist.shard.gz").unwrap();
-    // An odd batch, so the halves differ in size, and a KL weight that is not 1.
-    let config = VaeConfig {
-        seed: 11,
-        batch: 37,
-        kl_weight: 0.7,
-        ..VaeConfig::default()
-    };
     let mut whole = CpuVae::new(config).unwrap();
     whole.set_training_data(&shard.train()).unwrap();
     let mut pair = halves(config, &shard);
-    let steps = 40;
     whole.train_steps(steps).unwrap();
     for _ in 0..steps {
         shared_step(&mut pair);

@@ -102,7 +102,7 @@ pub fn fragment(bytes: &[u8]) {
     }
 }
 
-/// The settings form: six fields of typed text (split at 0x1f, the unit separator). Accepted
+/// The settings form: seven fields of typed text (split at 0x1f, the unit separator). Accepted
 /// settings are valid for the adapter.
 pub fn settings(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
@@ -115,6 +115,7 @@ pub fn settings(bytes: &[u8]) {
         hidden: next(),
         seed: next(),
         kl_weight: next(),
+        importance_samples: next(),
     };
     let limits = wgpu::Limits::default();
     if let Ok(config) = form.parse(&limits, 60_000) {

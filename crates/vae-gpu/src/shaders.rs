@@ -38,6 +38,9 @@ pub(crate) const REPARAMETERIZE: ShaderSource = ShaderSource {
     )),
 };
 
+pub(crate) const IWAE_WEIGHTS: ShaderSource = shader!("iwae_weights.wgsl");
+pub(crate) const SCALE_ROWS: ShaderSource = shader!("scale_rows.wgsl");
+pub(crate) const IWAE_BACKWARD: ShaderSource = shader!("iwae_backward.wgsl");
 pub(crate) const IMPORTANCE_WEIGHT: ShaderSource = shader!("importance_weight.wgsl");
 pub(crate) const LOG_MEAN_EXP: ShaderSource = shader!("log_mean_exp.wgsl");
 /// Draws its noise with the functions of `noise.wgsl`, prepended.

@@ -2,8 +2,9 @@
 //! counter, reparameterisation (with the GPU's own noise) and its backward, BCE, metrics, Adam.
 
 use vae_gpu::kernels::step::{
-    adam_uniform, advance_uniform, reparameterize_backward_uniform, reparameterize_uniform,
-    rows_uniform, spread_workgroups, StepKernels, ADAM_PER_WORKGROUP, ROW_WORKGROUP,
+    adam_uniform, advance_uniform, bce_uniform, reparameterize_backward_uniform,
+    reparameterize_uniform, rows_uniform, spread_workgroups, StepKernels, ADAM_PER_WORKGROUP,
+    ROW_WORKGROUP,
 };
 use vae_gpu::selftest::max_abs_difference;
 use vae_gpu::GpuContext;
@@ -69,7 +70,7 @@ fn reparameterize_draws_the_reference_noise_and_matches_z_and_kl() {
         let heads = rng.uniform_vec(rows * 2 * latent, -3.0, 3.0);
         let out = pollster::block_on(kernels.reparameterize.run_once(
             &context,
-            &reparameterize_uniform(rows as u32, latent as u32, seed),
+            &reparameterize_uniform(rows as u32, latent as u32, seed, 1),
             &[bytes(&heads), &state(step)],
             &[
                 &vec![0.0; rows * latent],
@@ -97,6 +98,83 @@ fn reparameterize_draws_the_reference_noise_and_matches_z_and_kl() {
             );
         }
     }
+}
+
+#[test]
+fn reparameterize_draws_k_per_image_and_their_sampled_kl() {
+    let (context, kernels) = setup();
+    let mut rng = SplitMix64::new(35);
+    let (images, samples, latent, step, seed) = (9, 5, 4, 7, 3);
+    let rows = images * samples;
+    let heads = rng.uniform_vec(images * 2 * latent, -2.0, 2.0);
+    let out = pollster::block_on(kernels.reparameterize.run_once(
+        &context,
+        &reparameterize_uniform(rows as u32, latent as u32, seed, samples as u32),
+        &[bytes(&heads), &state(step)],
+        &[
+            &vec![0.0; rows * latent],
+            &vec![0.0; rows * latent],
+            &vec![0.0; rows],
+        ],
+        spread_workgroups(rows as u32, ROW_WORKGROUP),
+    ))
+    .unwrap();
+    // Draw r is of image r / K, its ε the element r·latent + j of the step's noise.
+    let eps = batch_noise(seed, step, rows, latent);
+    let (mean, logvar) = split_heads(&heads, latent);
+    for r in 0..rows {
+        let i = r / samples;
+        let mut kl = 0.0;
+        for j in 0..latent {
+            let (m, lv, e) = (
+                mean[i * latent + j],
+                logvar[i * latent + j],
+                eps[r * latent + j],
+            );
+            let z = m + (0.5 * lv).exp() * e;
+            assert!(
+                (f64::from(out[0][r * latent + j]) - z).abs() < 1e-4,
+                "z[{r}, {j}]"
+            );
+            kl += 0.5 * (z * z - e * e - lv);
+        }
+        let error = (f64::from(out[2][r]) - kl).abs();
+        assert!(
+            error < 1e-4 * latent as f64,
+            "kl[{r}]: {} vs {kl}",
+            out[2][r]
+        );
+    }
+}
+
+#[test]
+fn bce_loss_reads_each_draws_image_and_scales_its_gradient() {
+    let (context, kernels) = setup();
+    let mut rng = SplitMix64::new(36);
+    let (images, samples, pixels) = (3, 4, 10);
+    let rows = images * samples;
+    let logits = rng.uniform_vec(rows * pixels, -5.0, 5.0);
+    let x: Vec<f32> = (0..images * pixels)
+        .map(|_| f32::from(rng.next_f32() < 0.3))
+        .collect();
+    let out = pollster::block_on(kernels.bce_loss.run_once(
+        &context,
+        &bce_uniform(rows as u32, pixels as u32, samples as u32, 1.0),
+        &[bytes(&logits), bytes(&x)],
+        &[&vec![0.0; rows * pixels], &vec![0.0; rows]],
+        spread_workgroups(rows as u32, ROW_WORKGROUP),
+    ))
+    .unwrap();
+    let repeated: Vec<f64> = x
+        .chunks_exact(pixels)
+        .flat_map(|image| std::iter::repeat_n(image, samples).flatten())
+        .map(|&v| f64::from(v))
+        .collect();
+    // bce_grad divides by its rows: 1 row at a time gives the unscaled (σ − x).
+    let expected_grad = f32s(&bce_grad(&f64s(&logits), &repeated, 1));
+    let expected_rows = f32s(&bce_rows(&f64s(&logits), &repeated, pixels));
+    assert!(max_abs_difference(&out[0], &expected_grad) <= 1e-6);
+    assert!(max_abs_difference(&out[1], &expected_rows) <= 1e-4);
 }
 
 #[test]
@@ -151,7 +229,7 @@ fn bce_loss_and_its_gradient_match_the_reference_even_for_extreme_logits() {
             .collect();
         let out = pollster::block_on(kernels.bce_loss.run_once(
             &context,
-            &rows_uniform(rows as u32, pixels as u32),
+            &bce_uniform(rows as u32, pixels as u32, 1, 1.0 / rows as f32),
             &[bytes(&logits), bytes(&x)],
             &[&vec![0.0; rows * pixels], &vec![0.0; rows]],
             spread_workgroups(rows as u32, ROW_WORKGROUP),

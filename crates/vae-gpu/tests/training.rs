@@ -1,15 +1,17 @@
 //! The whole model on a real adapter: one training step against the CPU reference and against
-//! PyTorch (loss, every gradient, the parameters after Adam), then a seeded run on real MNIST
-//! that learns, twice.
+//! PyTorch (loss, every gradient, the parameters after Adam), the IWAE objective's step against
+//! the reference, then a seeded run on real MNIST that learns, twice.
 
 use mnist_shard::{decompress, Shard};
 use vae_gpu::vae::{pack_parameters, Vae};
 use vae_gpu::GpuContext;
 use vae_model::conformance::{
-    assert_first_step_matches_pytorch, assert_first_step_matches_reference, pytorch_step_input,
-    FirstStep,
+    assert_first_step_matches_pytorch, assert_first_step_matches_reference,
+    assert_skewed_iwae_step_matches_reference, iwae_first_step_configs, pytorch_step_input,
+    skewed_iwae_input, FirstStep,
 };
-use vae_model::VaeConfig;
+use vae_model::{VaeConfig, ALIGN};
+use vae_reference::{Layout, Tensor};
 
 const SHARD: &[u8] = include_bytes!("../../../web/mnist.shard.gz");
 const FIXTURE: &[u8] = include_bytes!("fixtures/pytorch_step.safetensors");
@@ -45,6 +47,30 @@ fn a_beta_weighted_step_matches_the_reference_and_still_reports_the_elbo() {
         kl_weight: 0.5,
         ..VaeConfig::default()
     });
+}
+
+/// IWAE: K draws per image through the decoder, the gradient of −L_K.
+#[test]
+fn an_iwae_step_matches_the_reference_objective_and_its_gradient() {
+    for config in iwae_first_step_configs() {
+        one_step_matches_the_reference(config);
+    }
+}
+
+#[test]
+fn the_iwae_gradient_matches_the_reference_where_the_weights_are_far_from_uniform() {
+    let (config, packed_params, x) = skewed_iwae_input();
+    let (packed, aligned) = (
+        Layout::new(config.sizes),
+        Layout::aligned(config.sizes, ALIGN),
+    );
+    let mut params = vec![0.0f32; aligned.len()];
+    for t in Tensor::ALL {
+        params[aligned.range(t)].copy_from_slice(&packed_params[packed.range(t)]);
+    }
+    let mut vae = pollster::block_on(Vae::with_parameters(context(), config, &params)).unwrap();
+    vae.train_step_on(&x).unwrap();
+    assert_skewed_iwae_step_matches_reference(&first_step(&mut vae));
 }
 
 fn one_step_matches_the_reference(config: VaeConfig) {

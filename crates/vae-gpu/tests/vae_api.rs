@@ -85,6 +85,33 @@ fn absurd_settings_are_refused_before_touching_the_gpu() {
     assert!(check(&|c| c.kl_weight = f64::INFINITY).contains("KL weight β inf"));
     assert!(check(&|c| c.kl_weight = 1e3).contains("KL weight β 1000"));
     assert!(check(&|c| c.sizes.hidden = 60_000).contains("max_storage_buffer_binding_size"));
+    assert!(check(&|c| c.importance_samples = 0).contains("importance samples K = 0"));
+    assert!(check(&|c| c.importance_samples = 1001).contains("K = 1001 must be between 1"));
+    let iwae_with_beta = |c: &mut VaeConfig| {
+        c.importance_samples = 5;
+        c.kl_weight = 0.5;
+    };
+    assert!(check(&iwae_with_beta).contains("the IWAE objective has no β"));
+    let too_many_rows = |c: &mut VaeConfig| {
+        c.batch = 4096;
+        c.importance_samples = 17;
+    };
+    assert!(check(&too_many_rows).contains("69632 decoder rows"));
+    // The decoder's activations grow with K: 60 × 1000 rows of 784 floats pass 128 MiB.
+    let wide = VaeConfig {
+        batch: 60,
+        importance_samples: 1000,
+        ..VaeConfig::default()
+    };
+    let small = vae_model::BindingLimits {
+        max_storage_buffer_binding_size: 128 << 20,
+        max_storage_buffers_per_shader_stage: 8,
+    };
+    let refused = wide.validate(&small).unwrap_err().to_string();
+    assert!(
+        refused.contains("the largest activation need 188160000 bytes"),
+        "{refused}"
+    );
     assert!(VaeConfig::default().validate(&limits).is_ok());
 }
 

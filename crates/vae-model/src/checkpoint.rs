@@ -105,6 +105,11 @@ pub fn read_checkpoint(
             Some(text) => parse("kl_weight", text)?,
             None => 1.0,
         },
+        // Nor before IWAE: they trained with one draw per image.
+        importance_samples: match meta.get(&format!("{prefix}importance_samples")) {
+            Some(text) => parse("importance_samples", text)?,
+            None => 1,
+        },
     };
     adjust(&mut config);
     let step: u64 = parse("step", get("step")?)?;
@@ -230,6 +235,7 @@ pub fn write_checkpoint(
         ("eps", config.adam.eps.to_string()),
         ("seed", config.seed.to_string()),
         ("kl_weight", config.kl_weight.to_string()),
+        ("importance_samples", config.importance_samples.to_string()),
         ("step", at.step.to_string()),
         ("epoch", at.cursor.epoch.to_string()),
         ("position", at.cursor.position.to_string()),

@@ -34,6 +34,15 @@ pub struct VaeConfig {
     /// β: the weight of the KL term in the objective trained on (1: the ELBO itself). The
     /// metrics always report the ELBO's two terms, whatever β.
     pub kl_weight: f64,
+    /// K: the draws of z per image a training step takes. 1 trains the ELBO (the VAE); K > 1
+    /// the importance-weighted bound L_K (IWAE, Burda et al. 2015), whose decoder runs over
+    /// B·K rows. The metrics report the ELBO's terms, averaged over the K draws, whatever K.
+    #[serde(default = "one_sample")]
+    pub importance_samples: u32,
+}
+
+fn one_sample() -> u32 {
+    1
 }
 
 impl Default for VaeConfig {
@@ -45,6 +54,7 @@ impl Default for VaeConfig {
             adam: AdamConfig::default(),
             seed: 0,
             kl_weight: 1.0,
+            importance_samples: 1,
         }
     }
 }
@@ -54,6 +64,11 @@ const MAX_WIDTH: usize = 1 << 16;
 const MAX_BATCH: u32 = 1 << 14;
 /// β past this buries the reconstruction under the KL term: every latent collapses.
 pub const MAX_KL_WEIGHT: f64 = 100.0;
+/// IWAE's K: Burda et al. train with up to 50; past a few hundred a step is all decoder and the
+/// weights' spread makes the gradient no better.
+pub const MAX_TRAINING_SAMPLES: u32 = 1000;
+/// The decoder rows of one step (batch · K): its activations stay a few hundred MB at most.
+const MAX_DECODER_ROWS: u64 = 1 << 16;
 
 impl VaeConfig {
     /// Refuses data whose images are not the model's input size.
@@ -116,10 +131,41 @@ impl VaeConfig {
                 self.kl_weight
             ));
         }
+        let samples = self.importance_samples;
+        if samples == 0 || samples > MAX_TRAINING_SAMPLES {
+            return bad(format!(
+                "importance samples K = {samples} must be between 1 and {MAX_TRAINING_SAMPLES}"
+            ));
+        }
+        if samples > 1 && self.kl_weight != 1.0 {
+            return bad(format!(
+                "KL weight β {} with importance samples K = {samples}: the IWAE objective has no \
+                 β; use β = 1 or K = 1",
+                self.kl_weight
+            ));
+        }
+        if self.decoder_rows() > MAX_DECODER_ROWS {
+            return bad(format!(
+                "batch {} × importance samples {samples} = {} decoder rows a step, over \
+                 {MAX_DECODER_ROWS}: use a smaller batch or K",
+                self.batch,
+                self.decoder_rows()
+            ));
+        }
         if !(eps.is_finite() && eps > 0.0) {
             return bad(format!("Adam's epsilon {eps} must be a positive number"));
         }
         Ok(())
+    }
+
+    /// Rows the decoder runs over in a training step: each image's K draws.
+    pub fn decoder_rows(&self) -> u64 {
+        u64::from(self.batch) * u64::from(self.importance_samples)
+    }
+
+    /// Whether training takes the IWAE objective (K > 1) rather than the ELBO.
+    pub fn is_iwae(&self) -> bool {
+        self.importance_samples > 1
     }
 
     /// Whether `split` can train this model: its images' size, and at least one batch of them.
@@ -150,7 +196,7 @@ impl VaeConfig {
             .input
             .max(self.sizes.hidden)
             .max(2 * self.sizes.latent);
-        let largest_activation = u64::from(self.batch) * widest as u64 * 4;
+        let largest_activation = self.decoder_rows() * widest as u64 * 4;
         let parameters = vae_reference::Layout::aligned(self.sizes, crate::ALIGN).len() as u64 * 4;
         let limit = limits.max_storage_buffer_binding_size;
         for (what, bytes) in [

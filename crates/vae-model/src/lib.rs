@@ -23,7 +23,7 @@ pub use checkpoint::{
     CheckpointContents, TrainingPosition, TrainingState, MAX_CHECKPOINT_BYTES,
 };
 pub use compact::{inspect_checkpoint, write_weights, CheckpointSummary, TestScores, WeightDtype};
-pub use config::{BindingLimits, VaeConfig, MAX_KL_WEIGHT};
+pub use config::{BindingLimits, VaeConfig, MAX_KL_WEIGHT, MAX_TRAINING_SAMPLES};
 pub use engine::{Engine, EngineError, Pending};
 pub use error::ModelError;
 pub use likelihood::{LikelihoodEstimate, LikelihoodRun};

@@ -65,6 +65,10 @@ pub struct IwaeForward {
     pub z: Vec<f64>,
     pub h2: Vec<f64>,
     pub logits: Vec<f64>,
+    /// Each draw's BCE (−log p(x|z)).
+    pub bce: Vec<f64>,
+    /// Each draw's log w = −BCE + log p(z) − log q(z|x); −log w − BCE is its sampled KL.
+    pub log_weights: Vec<f64>,
     /// Each draw's normalised importance weight w̃ = softmax over its image's K log weights.
     pub weights: Vec<f64>,
     /// Each image's L_K.
@@ -75,6 +79,15 @@ impl IwaeForward {
     /// −L_K averaged over the batch: the objective IWAE minimises.
     pub fn objective(&self) -> f64 {
         -self.bounds.iter().sum::<f64>() / self.batch as f64
+    }
+
+    /// The ELBO's terms per image, each averaged over the draws (what a training step reports):
+    /// the BCE, and the KL sampled as log q(z|x) − log p(z).
+    pub fn elbo_terms(&self) -> (f64, f64) {
+        let draws = self.bce.len() as f64;
+        let bce = self.bce.iter().sum::<f64>() / draws;
+        let neg_elbo = -self.log_weights.iter().sum::<f64>() / draws;
+        (bce, neg_elbo - bce)
     }
 }
 
@@ -131,6 +144,8 @@ pub fn iwae_forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> 
         z,
         h2,
         logits,
+        bce,
+        log_weights: log_w,
         weights,
         bounds,
     }

@@ -191,6 +191,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
         move |pick: fn(&FormErrors) -> Option<String>| Signal::derive(move || errors.with(pick));
     let disabled = Signal::derive(move || !idle());
     let kl_weight = move || ui.model.with(|m| m.map_or(1.0, |m| m.kl_weight));
+    let samples = move || ui.model.with(|m| m.map_or(1, |m| m.importance_samples));
 
     view! {
         <section class="panel train" id="train" aria-labelledby="train-title">
@@ -253,6 +254,17 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                     )}
                 </p>
             })}
+            {move || (samples() > 1).then(|| view! {
+                <p class="caption" id="objective-note" data-importance-samples=samples().to_string()>
+                    {format!(
+                        "This model trains on the IWAE objective: the importance-weighted bound L_{k} \
+                         with K = {k} draws of z per image (Burda, Grosse & Salakhutdinov 2015), \
+                         tighter than the ELBO. The curves show the −ELBO, averaged over the K draws; \
+                         the bound itself is estimated under the model (Estimate log p(x)).",
+                        k = samples()
+                    )}
+                </p>
+            })}
             <Chart
                 id="kl-chart"
                 title="KL divergence per step, in nats per image"
@@ -270,6 +282,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                     <Field id="hidden" label="Hidden width" hint="units per layer" value=form.hidden error=field_error(|e| e.hidden.clone()) disabled=disabled />
                     <Field id="seed" label="Seed" hint="init, shuffles, noise" value=form.seed error=field_error(|e| e.seed.clone()) disabled=disabled />
                     <Field id="beta" label="KL weight β" hint="1: the ELBO" value=form.kl_weight error=field_error(|e| e.kl_weight.clone()) disabled=disabled />
+                    <Field id="iw-samples" label="Importance samples K" hint="1: the VAE; more: IWAE" value=form.importance_samples error=field_error(|e| e.importance_samples.clone()) disabled=disabled />
                 </div>
                 {move || errors.with(|e| e.general.clone()).map(|text| view! { <p class="field-error" id="settings-error" role="alert">{text}</p> })}
             </details>

@@ -38,9 +38,35 @@ fn words<const N: usize>(values: [u32; N]) -> Vec<u8> {
     bytemuck::cast_slice(&values).to_vec()
 }
 
-/// `{ rows, width, 0, 0 }`: bce_loss (width = pixels), metrics (ring slots).
+/// `{ rows, width, 0, 0 }`: metrics (width = ring slots), scale_rows (columns).
 pub fn rows_uniform(rows: u32, width: u32) -> Vec<u8> {
     words([rows, width, 0, 0])
+}
+
+/// bce_loss.wgsl's `{ rows, pixels, samples, scale }`: rows decode draws of image row / samples,
+/// and the gradient at the logits is (σ − x)·scale.
+pub fn bce_uniform(rows: u32, pixels: u32, samples: u32, scale: f32) -> Vec<u8> {
+    words([rows, pixels, samples, scale.to_bits()])
+}
+
+/// iwae_weights.wgsl's `{ images, samples, 1/B, 0 }` and iwae_backward.wgsl's
+/// `{ images, latent, samples, 1/B }`.
+pub fn iwae_weights_uniform(images: u32, samples: u32) -> Vec<u8> {
+    words([images, samples, (1.0 / images as f32).to_bits(), 0])
+}
+
+pub fn iwae_backward_uniform(images: u32, latent: u32, samples: u32) -> Vec<u8> {
+    words([images, latent, samples, (1.0 / images as f32).to_bits()])
+}
+
+/// The IWAE step's three kernels, compiled for tests (the engine compiles them when a model
+/// with K > 1 is first built): iwae_weights, scale_rows, iwae_backward.
+pub async fn iwae_kernels(context: &GpuContext) -> Result<[Kernel; 3], GpuError> {
+    Ok([
+        Kernel::new(context, &shaders::IWAE_WEIGHTS, &[]).await?,
+        Kernel::new(context, &shaders::SCALE_ROWS, &[]).await?,
+        Kernel::new(context, &shaders::IWAE_BACKWARD, &[]).await?,
+    ])
 }
 
 /// reparameterize_backward.wgsl's `{ rows, latent, kl_weight, 0 }`.
@@ -63,9 +89,19 @@ pub fn advance_uniform(increment: u32) -> Vec<u8> {
     words([increment, 0, 0, 0])
 }
 
-/// reparameterize.wgsl's `{ rows, latent, seed_low, seed_high }`.
-pub fn reparameterize_uniform(rows: u32, latent: u32, seed: u64) -> Vec<u8> {
-    words([rows, latent, seed as u32, (seed >> 32) as u32])
+/// reparameterize.wgsl's `{ rows, latent, seed_low, seed_high, samples, 0, 0, 0 }`: `rows`
+/// draws, `samples` per image.
+pub fn reparameterize_uniform(rows: u32, latent: u32, seed: u64, samples: u32) -> Vec<u8> {
+    words([
+        rows,
+        latent,
+        seed as u32,
+        (seed >> 32) as u32,
+        samples,
+        0,
+        0,
+        0,
+    ])
 }
 
 /// adam.wgsl's `{ count, lr, beta1, beta2, epsilon, padding }`.

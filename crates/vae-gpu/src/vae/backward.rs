@@ -6,8 +6,8 @@ use vae_reference::Layer;
 use super::graph::{part, shape, whole, Activations, Kernels, PassInputs};
 use crate::kernels::dense_backward::{BackwardInputBuffers, BackwardWeightBuffers};
 use crate::kernels::step::{
-    adam_uniform, advance_uniform, reparameterize_backward_uniform, spread_workgroups,
-    ADAM_PER_WORKGROUP, ROW_WORKGROUP,
+    adam_uniform, advance_uniform, iwae_backward_uniform, reparameterize_backward_uniform,
+    spread_workgroups, ADAM_PER_WORKGROUP, ROW_WORKGROUP,
 };
 use crate::kernels::Binding;
 use crate::{GpuContext, GpuError};
@@ -40,7 +40,7 @@ impl BackwardPass {
         a: &Activations,
     ) -> Result<Self, GpuError> {
         let (layout, s) = (inputs.layout, inputs.layout.sizes);
-        let rows = a.rows;
+        let (rows, samples) = (a.rows, a.samples);
         let count = layout.len() as u32;
         let mut dense = Vec::with_capacity(Layer::ALL.len());
         for layer in Layer::ALL.into_iter().rev() {
@@ -52,7 +52,7 @@ impl BackwardPass {
                 db: part(optimizer.grads, layout.layer(layer, true)),
             };
             let weight = (kernels.weight_grad)
-                .bind(context, shape(rows, s, layer, false), weight)
+                .bind(context, shape(a.rows_of(layer), s, layer, false), weight)
                 .await?;
             let input = match dx {
                 Some(dx) => {
@@ -62,16 +62,34 @@ impl BackwardPass {
                         act: whole(x),
                         dx: whole(dx),
                     };
-                    let shape = shape(rows, s, layer, layer.input_relu());
+                    let shape = shape(a.rows_of(layer), s, layer, layer.input_relu());
                     Some(kernels.input_grad.bind(context, shape, buffers).await?)
                 }
                 None => None,
             };
             dense.push((weight, input));
         }
-        Ok(Self {
-            dense,
-            reparameterize: kernels
+        let heads_workgroups = spread_workgroups(rows * s.latent as u32, ROW_WORKGROUP);
+        let reparameterize = if samples > 1 {
+            kernels
+                .iwae_backward
+                .get(context)
+                .await?
+                .bind(
+                    context,
+                    &iwae_backward_uniform(rows, s.latent as u32, samples),
+                    &[
+                        whole(&a.d_z),
+                        whole(&a.heads),
+                        whole(&a.eps),
+                        whole(&a.weight),
+                        whole(&a.d_heads),
+                    ],
+                    heads_workgroups,
+                )
+                .await?
+        } else {
+            kernels
                 .step
                 .reparameterize_backward
                 .bind(
@@ -83,9 +101,13 @@ impl BackwardPass {
                         whole(&a.eps),
                         whole(&a.d_heads),
                     ],
-                    spread_workgroups(rows * s.latent as u32, ROW_WORKGROUP),
+                    heads_workgroups,
                 )
-                .await?,
+                .await?
+        };
+        Ok(Self {
+            dense,
+            reparameterize,
             advance: kernels
                 .step
                 .advance_step
@@ -127,7 +149,7 @@ impl BackwardPass {
             // The reparameterisation's gradient lies between the decoder's layers and the
             // encoder's.
             if index == Layer::ALL.len() - Layer::ENCODER {
-                (kernels.step.reparameterize_backward).encode(pass, &self.reparameterize);
+                self.reparameterize.encode(pass);
             }
             weight.encode(pass);
             input.iter().for_each(|input| input.encode(pass));

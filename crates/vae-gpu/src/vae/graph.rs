@@ -9,7 +9,8 @@ use crate::kernels::dense::{DenseBuffers, DenseForward, DenseShape};
 use crate::kernels::dense_backward::{DenseBackwardInput, DenseBackwardWeight};
 use crate::kernels::gather::BatchGather;
 use crate::kernels::step::{
-    reparameterize_uniform, rows_uniform, spread_workgroups, StepKernels, ROW_WORKGROUP,
+    bce_uniform, iwae_weights_uniform, reparameterize_uniform, rows_uniform, spread_workgroups,
+    StepKernels, ROW_WORKGROUP,
 };
 use crate::kernels::{Binding, LazyKernel};
 use crate::{GpuContext, GpuError};
@@ -27,6 +28,11 @@ pub(crate) struct Kernels {
     pub importance_sample: LazyKernel,
     pub importance_weight: LazyKernel,
     pub log_mean_exp: LazyKernel,
+    /// The IWAE step's kernels (iwae_weights, scale_rows, iwae_backward), compiled when a model
+    /// with K > 1 is first built.
+    pub iwae_weights: LazyKernel,
+    pub scale_rows: LazyKernel,
+    pub iwae_backward: LazyKernel,
 }
 
 impl Kernels {
@@ -41,6 +47,9 @@ impl Kernels {
             importance_sample: LazyKernel::new(crate::shaders::IMPORTANCE_SAMPLE, &[]),
             importance_weight: LazyKernel::new(crate::shaders::IMPORTANCE_WEIGHT, &[]),
             log_mean_exp: LazyKernel::new(crate::shaders::LOG_MEAN_EXP, &[]),
+            iwae_weights: LazyKernel::new(crate::shaders::IWAE_WEIGHTS, &[]),
+            scale_rows: LazyKernel::new(crate::shaders::SCALE_ROWS, &[]),
+            iwae_backward: LazyKernel::new(crate::shaders::IWAE_BACKWARD, &[]),
         })
     }
 }
@@ -72,9 +81,12 @@ pub(super) fn whole(buffer: &wgpu::Buffer) -> wgpu::BufferBinding<'_> {
     buffer.as_entire_buffer_binding()
 }
 
-/// One batch's activations (and, for training, their gradients), `rows` images.
+/// One batch's activations (and, for training, their gradients), `rows` images of `samples`
+/// draws each (IWAE's K; 1 but for training with K > 1): the encoder's buffers hold a row per
+/// image, the decoder's and the loss's a row per draw.
 pub(crate) struct Activations {
     pub rows: u32,
+    pub samples: u32,
     pub x: wgpu::Buffer,
     pub h1: wgpu::Buffer,
     /// `[rows, 2·latent]`: mean, then logvar, per image.
@@ -90,11 +102,18 @@ pub(crate) struct Activations {
     pub d_z: wgpu::Buffer,
     pub d_heads: wgpu::Buffer,
     pub d_h1: wgpu::Buffer,
+    /// Each draw's w̃ / B (iwae_weights.wgsl); one float when K = 1.
+    pub weight: wgpu::Buffer,
 }
 
 impl Activations {
     pub fn new(device: &wgpu::Device, sizes: Sizes, rows: u32) -> Self {
+        Self::with_samples(device, sizes, rows, 1)
+    }
+
+    pub fn with_samples(device: &wgpu::Device, sizes: Sizes, rows: u32, samples: u32) -> Self {
         let r = rows as usize;
+        let d = r * samples as usize;
         let Sizes {
             input,
             hidden,
@@ -103,25 +122,40 @@ impl Activations {
         let buffer = |label, floats| storage_buffer(device, label, floats);
         Self {
             rows,
+            samples,
             x: buffer("x", r * input),
             h1: buffer("h1", r * hidden),
             heads: buffer("heads", r * 2 * latent),
-            z: buffer("z", r * latent),
-            eps: buffer("eps", r * latent),
-            kl: buffer("kl rows", r),
-            h2: buffer("h2", r * hidden),
-            logits: buffer("logits", r * input),
-            d_logits: buffer("d logits", r * input),
-            bce: buffer("bce rows", r),
-            d_h2: buffer("d h2", r * hidden),
-            d_z: buffer("d z", r * latent),
+            z: buffer("z", d * latent),
+            eps: buffer("eps", d * latent),
+            kl: buffer("kl rows", d),
+            h2: buffer("h2", d * hidden),
+            logits: buffer("logits", d * input),
+            d_logits: buffer("d logits", d * input),
+            bce: buffer("bce rows", d),
+            d_h2: buffer("d h2", d * hidden),
+            d_z: buffer("d z", d * latent),
             d_heads: buffer("d heads", r * 2 * latent),
             d_h1: buffer("d h1", r * hidden),
+            weight: buffer("iwae weights", if samples > 1 { d } else { 1 }),
         }
     }
 }
 
 impl Activations {
+    /// Rows of the decoder and the loss: each image's draws.
+    pub fn draws(&self) -> u32 {
+        self.rows * self.samples
+    }
+
+    /// Rows `layer` runs over: an image each for the encoder, a draw each for the decoder.
+    pub fn rows_of(&self, layer: Layer) -> u32 {
+        match layer {
+            Layer::Enc1 | Layer::Heads => self.rows,
+            Layer::Dec1 | Layer::Out => self.draws(),
+        }
+    }
+
     /// `layer`'s input and output.
     pub fn around(&self, layer: Layer) -> (&wgpu::Buffer, &wgpu::Buffer) {
         match layer {
@@ -156,6 +190,8 @@ pub(crate) struct ForwardPass {
     dense: Vec<Binding>,
     reparameterize: Binding,
     bce: Binding,
+    /// With K > 1: each draw's weight, then the d logits rows scaled by it.
+    iwae: Option<(Binding, Binding)>,
     metrics: Binding,
 }
 
@@ -178,7 +214,7 @@ impl ForwardPass {
     ) -> Result<Self, GpuError> {
         let (layout, s) = (inputs.layout, inputs.layout.sizes);
         let step = &kernels.step;
-        let rows = a.rows;
+        let (rows, draws, samples) = (a.rows, a.draws(), a.samples);
         let mut dense = Vec::with_capacity(Layer::ALL.len());
         for layer in Layer::ALL {
             let (x, y) = a.around(layer);
@@ -188,16 +224,46 @@ impl ForwardPass {
                 b: part(inputs.params, layout.layer(layer, true)),
                 y: whole(y),
             };
-            let shape = shape(rows, s, layer, layer.relu());
+            let shape = shape(a.rows_of(layer), s, layer, layer.relu());
             dense.push(kernels.forward.bind(context, shape, buffers).await?);
         }
+        let iwae = if samples > 1 {
+            let weights = kernels
+                .iwae_weights
+                .get(context)
+                .await?
+                .bind(
+                    context,
+                    &iwae_weights_uniform(rows, samples),
+                    &[whole(&a.bce), whole(&a.kl), whole(&a.weight)],
+                    spread_workgroups(rows, ROW_WORKGROUP),
+                )
+                .await?;
+            let scale = kernels
+                .scale_rows
+                .get(context)
+                .await?
+                .bind(
+                    context,
+                    &rows_uniform(draws, s.input as u32),
+                    &[whole(&a.weight), whole(&a.d_logits)],
+                    spread_workgroups(draws * s.input as u32, ROW_WORKGROUP),
+                )
+                .await?;
+            Some((weights, scale))
+        } else {
+            None
+        };
+        // The VAE's gradient at the logits is the batch mean's; IWAE's is weighted per draw after.
+        let bce_scale = if samples > 1 { 1.0 } else { 1.0 / rows as f32 };
         Ok(Self {
+            iwae,
             dense,
             reparameterize: step
                 .reparameterize
                 .bind(
                     context,
-                    &reparameterize_uniform(rows, s.latent as u32, inputs.seed),
+                    &reparameterize_uniform(draws, s.latent as u32, inputs.seed, samples),
                     &[
                         whole(&a.heads),
                         whole(inputs.state),
@@ -205,28 +271,29 @@ impl ForwardPass {
                         whole(&a.eps),
                         whole(&a.kl),
                     ],
-                    spread_workgroups(rows, ROW_WORKGROUP),
+                    spread_workgroups(draws, ROW_WORKGROUP),
                 )
                 .await?,
             bce: step
                 .bce_loss
                 .bind(
                     context,
-                    &rows_uniform(rows, s.input as u32),
+                    &bce_uniform(draws, s.input as u32, samples, bce_scale),
                     &[
                         whole(&a.logits),
                         whole(&a.x),
                         whole(&a.d_logits),
                         whole(&a.bce),
                     ],
-                    spread_workgroups(rows, ROW_WORKGROUP),
+                    spread_workgroups(draws, ROW_WORKGROUP),
                 )
                 .await?,
+            // Means over the draws: the ELBO's terms, averaged over each image's K draws.
             metrics: step
                 .metrics
                 .bind(
                     context,
-                    &rows_uniform(rows, inputs.ring_slots),
+                    &rows_uniform(draws, inputs.ring_slots),
                     &[
                         whole(&a.bce),
                         whole(&a.kl),
@@ -247,6 +314,10 @@ impl ForwardPass {
             .encode(pass, &self.reparameterize);
         self.encode_decoder(pass);
         kernels.step.bce_loss.encode(pass, &self.bce);
+        if let Some((weights, scale)) = &self.iwae {
+            weights.encode(pass);
+            scale.encode(pass);
+        }
         kernels.step.metrics.encode(pass, &self.metrics);
     }
 

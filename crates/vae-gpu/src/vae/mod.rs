@@ -143,7 +143,12 @@ impl Vae {
                 ]
             };
             let snapshots = [snapshot(), snapshot(), snapshot()];
-            let train_batch = Activations::new(device, config.sizes, config.batch);
+            let train_batch = Activations::with_samples(
+                device,
+                config.sizes,
+                config.batch,
+                config.importance_samples,
+            );
             (
                 params_buffer,
                 grads,
