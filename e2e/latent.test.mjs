@@ -1,9 +1,10 @@
 // The latent-space views in every browser the suite runs, on the pretrained model: the map
 // (a click moves the sliders to that digit's posterior mean), the information per latent (it sums
 // to the test KL the curve reports), the manifold grid (its centre is the sliders' digit), the
-// interpolation (its ends are the two digits' reconstructions), the drawing pad, and β.
+// interpolation (its ends are the two digits' reconstructions), the drawing pad, β, and IWAE's K.
 // The tests of each engine share one page (on 1,000 test images, `?subset`, a test-only setting),
-// in this order: the views of the pretrained model, the pad, training, then β's fresh model.
+// in this order: the views of the pretrained model, the pad, training, then β's fresh model and
+// IWAE's.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { elementScreenshot, forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
@@ -262,6 +263,36 @@ forEachBrowser((kind) => {
         assert.match(await lab.text('#elbo-chart'), /β-objective/);
         // The link carries β, so a shared link trains the same objective.
         assert.match(await page.evaluate(() => location.hash), /beta=0\.5/);
+        lab.assertNoErrors();
+      });
+
+      test('K above 1 trains the IWAE objective, says so, reports the ELBO, and the link carries K', async () => {
+        const { page } = lab;
+        // β is still 0.5 from the test before: IWAE's objective has no β, and the form says so.
+        await lab.fill('#iw-samples', '5');
+        await page.click('#train-reset');
+        await lab.until(() => (document.querySelector('#iw-samples-error')?.textContent ?? '').includes('no β'), { timeout: 10_000 });
+        // A small model: K = 5 runs the decoder over 160 rows a step.
+        await lab.fill('#beta', '1');
+        await lab.fill('#hidden', '64');
+        await lab.fill('#batch', '32');
+        await page.click('#train-reset');
+        await lab.until(() => document.querySelector('#objective-note')?.dataset.importanceSamples === '5', { timeout: READY_TIMEOUT });
+        await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', { timeout: READY_TIMEOUT });
+        assert.equal(await page.$('#beta-note'), null);
+        assert.match(await lab.text('#objective-note'), /IWAE objective: the importance-weighted bound L_5 with K = 5 draws/);
+        await page.click('#train-start');
+        await lab.until(() => Number(document.querySelector('#step-count').dataset.step) >= 5 && document.querySelector('#latest').textContent.includes('−ELBO'), {
+          timeout: READY_TIMEOUT,
+        });
+        await page.click('#train-pause');
+        // The step reports the ELBO's terms, each averaged over the K draws.
+        const latest = await lab.text('#latest');
+        const [, elbo, bce, kl] = latest.match(/−ELBO ([\d.]+) = BCE ([\d.]+) \+ KL ([\d.]+) nats/).map(Number);
+        assert.ok(Math.abs(elbo - (bce + kl)) < 0.2 && elbo < 600, latest);
+        const hash = await page.evaluate(() => location.hash);
+        assert.match(hash, /iw=5/);
+        assert.doesNotMatch(hash, /beta=/);
         lab.assertNoErrors();
       });
     });

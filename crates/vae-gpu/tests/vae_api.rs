@@ -18,28 +18,35 @@ fn losses(vae: &mut Vae, steps: u32) -> Vec<f32> {
 
 #[test]
 fn a_checkpoint_restores_everything_and_training_resumes_identically() {
-    // β other than 1, so the checkpoint must carry it for the resumed steps to match.
-    let config = VaeConfig {
+    // β other than 1, and K other than 1: the checkpoint must carry them for the resumed steps
+    // to match.
+    let beta = VaeConfig {
         kl_weight: 0.75,
         ..small()
     };
-    with_shard(|shard| {
-        let mut vae = pollster::block_on(Vae::new(context(), config)).unwrap();
-        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
-        losses(&mut vae, 20);
-        let bytes = pollster::block_on(vae.save()).unwrap();
-        let continued = losses(&mut vae, 10);
+    let iwae = VaeConfig {
+        importance_samples: 3,
+        ..small()
+    };
+    for config in [beta, iwae] {
+        with_shard(|shard| {
+            let mut vae = pollster::block_on(Vae::new(context(), config)).unwrap();
+            pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+            losses(&mut vae, 20);
+            let bytes = pollster::block_on(vae.save()).unwrap();
+            let continued = losses(&mut vae, 10);
 
-        let mut loaded = pollster::block_on(Vae::load(context(), &bytes)).unwrap();
-        assert_eq!(loaded.step(), 20);
-        assert_eq!(loaded.config(), &config);
-        pollster::block_on(loaded.set_training_data(&shard.train())).unwrap();
-        assert_eq!(losses(&mut loaded, 10), continued);
-        assert_eq!(
-            pollster::block_on(vae.read_parameters()).unwrap(),
-            pollster::block_on(loaded.read_parameters()).unwrap()
-        );
-    });
+            let mut loaded = pollster::block_on(Vae::load(context(), &bytes)).unwrap();
+            assert_eq!(loaded.step(), 20);
+            assert_eq!(loaded.config(), &config);
+            pollster::block_on(loaded.set_training_data(&shard.train())).unwrap();
+            assert_eq!(losses(&mut loaded, 10), continued);
+            assert_eq!(
+                pollster::block_on(vae.read_parameters()).unwrap(),
+                pollster::block_on(loaded.read_parameters()).unwrap()
+            );
+        });
+    }
 }
 
 #[test]
