@@ -290,6 +290,7 @@ forEachBrowser((kind) => {
         const latest = await lab.text('#latest');
         const [, elbo, bce, kl] = latest.match(/−ELBO ([\d.]+) = BCE ([\d.]+) \+ KL ([\d.]+) nats/).map(Number);
         assert.ok(Math.abs(elbo - (bce + kl)) < 0.2 && elbo < 600, latest);
+        assert.match(await lab.text('#elbo-chart'), /training on IWAE's bound L_K/);
         const hash = await page.evaluate(() => location.hash);
         assert.match(hash, /iw=5/);
         assert.doesNotMatch(hash, /beta=/);

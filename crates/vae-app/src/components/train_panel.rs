@@ -20,8 +20,9 @@ fn smoothed(values: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
 }
 
 /// `kl_weight`: β of the model trained; when it is not 1 the objective trained on (BCE + β·KL)
-/// is drawn beside the −ELBO, which stays the figure reported.
-fn elbo_series(curve: &Curve, kl_weight: f64) -> Vec<Series> {
+/// is drawn beside the −ELBO, which stays the figure reported. `iwae`: the model trains on
+/// IWAE's bound, which the legend says (the note under the chart gives its K).
+fn elbo_series(curve: &Curve, kl_weight: f64, iwae: bool) -> Vec<Series> {
     let raw = || {
         curve
             .train
@@ -41,7 +42,11 @@ fn elbo_series(curve: &Curve, kl_weight: f64) -> Vec<Series> {
     });
     let mut series = vec![
         Series {
-            name: "−ELBO per step",
+            name: if iwae {
+                "−ELBO per step, training on IWAE's bound L_K"
+            } else {
+                "−ELBO per step"
+            },
             class: "c-elbo",
             style: Style::Faint,
             points: raw().collect(),
@@ -242,8 +247,8 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                 x_label="training steps"
                 y_label="nats per image"
                 series=Signal::derive(move || {
-                    let beta = kl_weight();
-                    ui.curve.with(|curve| elbo_series(curve, beta))
+                    let (beta, iwae) = (kl_weight(), samples() > 1);
+                    ui.curve.with(|curve| elbo_series(curve, beta, iwae))
                 })
             />
             {move || (kl_weight() != 1.0).then(|| view! {
