@@ -32,11 +32,22 @@ pub struct BenchArgs {
     /// "cpu": time the CPU engine (crates/vae-cpu, one thread) instead of the GPU engine.
     #[arg(long, value_parser = ["cpu"])]
     backend: Option<String>,
+    /// Also time the IWAE training step with K draws per image (its decoder runs over batch·K
+    /// rows), against the VAE's step timed in the same run.
+    #[arg(long, default_value_t = 1)]
+    iw_samples: u32,
 }
 
-/// A step of batch 128 is this many floating-point operations as a dense 784-500-20 model
-/// counts them (they scale with the batch).
-const STEP_MFLOP: f64 = 525.0;
+/// A training step's floating-point operations as a dense 784-500-20 model counts them (525
+/// MFLOP at batch 128, K = 1), per image: the encoder's (its forward pass and weight gradients, and the heads'
+/// input gradient) and, per draw, the decoder's (forward, weight and input gradients).
+const ENCODER_MFLOP_PER_IMAGE: f64 = 2.0 * (784.0 * 500.0 * 2.0 + 500.0 * 40.0 * 3.0) / 1e6;
+const DECODER_MFLOP_PER_DRAW: f64 = 2.0 * 3.0 * (20.0 * 500.0 + 500.0 * 784.0) / 1e6;
+
+/// A training step's MFLOP at `batch` images of `samples` draws each.
+fn step_mflop(batch: u32, samples: u32) -> f64 {
+    f64::from(batch) * (ENCODER_MFLOP_PER_IMAGE + f64::from(samples) * DECODER_MFLOP_PER_DRAW)
+}
 
 /// Floating-point operations of one decoder row of the 784-500-20 model (20·500 + 500·784
 /// multiply-adds): the log-likelihood estimate's work per draw.
@@ -82,6 +93,24 @@ fn likelihood_throughput(
     }
 }
 
+/// ", IWAE with K = …" for an IWAE step; nothing for the VAE's.
+fn objective(config: &VaeConfig) -> String {
+    if config.is_iwae() {
+        format!(", IWAE with K = {}", config.importance_samples)
+    } else {
+        String::new()
+    }
+}
+
+/// The IWAE step against the VAE's, both timed in this run.
+fn iwae_ratio(vae_ms: f64, iwae_ms: f64, samples: u32) {
+    println!(
+        "  the IWAE step (K = {samples}) takes {:.2}× the VAE step's time, for {:.2}× its FLOPs",
+        iwae_ms / vae_ms,
+        step_mflop(1, samples) / step_mflop(1, 1)
+    );
+}
+
 /// The CPU engine's training step and decode, timed over `budget` after a warm-up.
 fn cpu_engine(config: VaeConfig, shard: &Shard<'_>, budget: Duration) -> Result<f64, String> {
     let mut vae = vae_cpu::CpuVae::new(config).map_err(|e| e.to_string())?;
@@ -97,11 +126,12 @@ fn cpu_engine(config: VaeConfig, shard: &Shard<'_>, budget: Duration) -> Result<
     }
     let ms = started.elapsed().as_secs_f64() * 1e3 / f64::from(steps);
     println!(
-        "CPU engine ({}, one thread), training step (784-500-20, batch {}):",
+        "CPU engine ({}, one thread), training step (784-500-20, batch {}{}):",
         vae_cpu::simd_in_use(),
-        config.batch
+        config.batch,
+        objective(&config)
     );
-    let mflop = STEP_MFLOP * f64::from(config.batch) / 128.0;
+    let mflop = step_mflop(config.batch, config.importance_samples);
     println!(
         "  {ms:.2} ms/step, {:.0} images/s, {:.1} GFLOP/s at {mflop:.0} MFLOP a step",
         f64::from(config.batch) * 1e3 / ms,
@@ -131,9 +161,16 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
             ..VaeConfig::default()
         };
         let ms = cpu_engine(config, &shard, budget)?;
+        if args.iw_samples > 1 {
+            let iwae = VaeConfig {
+                importance_samples: args.iw_samples,
+                ..config
+            };
+            iwae_ratio(ms, cpu_engine(iwae, &shard, budget)?, args.iw_samples);
+        }
         let engine = vae_cpu::CpuEngine::open(vae_model::engine::Opening::Fresh(config))
             .map_err(|e| e.to_string())?;
-        let step_gflops = STEP_MFLOP * f64::from(config.batch) / 128.0 / ms;
+        let step_gflops = step_mflop(config.batch, 1) / ms;
         likelihood_throughput(Box::new(engine), &raw, step_gflops, budget)?;
         torch_baseline(&args, ms);
         return Ok(());
@@ -196,15 +233,40 @@ pub fn run(args: BenchArgs) -> Result<(), String> {
     );
     println!(
         "  {:.1} GFLOP/s at {:.0} MFLOP a step",
-        STEP_MFLOP * f64::from(step.batch) / 128.0 / step.ms_per_step,
-        STEP_MFLOP * f64::from(step.batch) / 128.0
+        step_mflop(step.batch, 1) / step.ms_per_step,
+        step_mflop(step.batch, 1)
     );
+    if args.iw_samples > 1 {
+        let iwae = VaeConfig {
+            importance_samples: args.iw_samples,
+            ..config
+        };
+        let (iwae_step, _) = pollster::block_on(bench::training(
+            context.clone(),
+            iwae,
+            &shard.train(),
+            budget,
+        ))
+        .map_err(|e| e.to_string())?;
+        let mflop = step_mflop(iwae.batch, iwae.importance_samples);
+        println!(
+            "\ntraining step (784-500-20, batch {}{}):\n  {:.2} ms/step, {:.0} images/s, \
+             {:.1} GFLOP/s at {mflop:.0} MFLOP a step ({} dispatches a step)",
+            iwae.batch,
+            objective(&iwae),
+            iwae_step.ms_per_step,
+            iwae_step.images_per_second,
+            mflop / iwae_step.ms_per_step,
+            iwae_step.dispatches_per_step
+        );
+        iwae_ratio(step.ms_per_step, iwae_step.ms_per_step, args.iw_samples);
+    }
     let engine = pollster::block_on(vae_gpu::GpuEngine::open(
         context,
         vae_model::engine::Opening::Fresh(config),
     ))
     .map_err(|e| e.to_string())?;
-    let step_gflops = STEP_MFLOP * f64::from(step.batch) / 128.0 / step.ms_per_step;
+    let step_gflops = step_mflop(step.batch, 1) / step.ms_per_step;
     likelihood_throughput(Box::new(engine), &raw, step_gflops, budget)?;
 
     torch_baseline(&args, step.ms_per_step);

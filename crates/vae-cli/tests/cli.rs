@@ -346,10 +346,16 @@ fn bench_times_the_cpu_engine_without_a_gpu() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../web/mnist.shard.gz"
     ));
-    let bench = "bench --backend cpu --seconds 0.2 --python none --data {}";
+    let bench = "bench --backend cpu --seconds 0.2 --python none --iw-samples 3 --data {}";
     let (stdout, _) = succeed(bench, &[shard]);
     assert!(
         stdout.contains("CPU engine (") && stdout.contains("ms/step"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("batch 128, IWAE with K = 3)")
+            && stdout.contains("the IWAE step (K = 3) takes")
+            && stdout.contains("for 2.18× its FLOPs"),
         "{stdout}"
     );
 }
