@@ -9,6 +9,7 @@
 //! register-blocked SIMD micro-kernels ([`gemm`]) with fused epilogues, the loss's transcendental
 //! functions are vectorisable polynomials, and a training step allocates nothing.
 
+mod batch;
 mod checkpoint;
 mod engine;
 pub mod gemm;
