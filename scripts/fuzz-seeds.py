@@ -62,6 +62,15 @@ def full_metadata(prefix="vae-lab.", version="2"):
         del meta["kl_weight"]  # written before β existed
     return meta
 
+def npy(descr, shape, data, version=1):
+    """An .npy file as NumPy writes it: magic, version, header length, a padded dict header."""
+    dims = ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, dims)
+    prefix = 10 if version == 1 else 12
+    header += " " * (-(prefix + len(header) + 1) % 64) + "\n"
+    length = struct.pack("<H", len(header)) if version == 1 else struct.pack("<I", len(header))
+    return b"\x93NUMPY" + bytes([version, 0]) + length + header.encode() + data
+
 def main(out):
     full = params() + params("optimizer.m.") + params("optimizer.v.", positive=True)
     seeds = {
@@ -85,6 +94,19 @@ def main(out):
             "classic.txt": "\x1f".join(["0.001", "128", "20", "500", "0", "1"]).encode(),
             "beta.txt": "\x1f".join([" 1e-3 ", "64", "2", "16", "18446744073709551615", "0.25"]).encode(),
             "too-large.txt": "\x1f".join(["1", "4096", "64", "4096", "1", "100"]).encode(),
+        },
+        "npy": {
+            "u8-images.npy": npy("|u1", (2, 3, 4), bytes(range(24))),
+            "f4-rgb.npy": npy("<f4", (1, 2, 2, 3), struct.pack("<12f", *[i / 11 for i in range(12)])),
+            "f8-big-endian.npy": npy(">f8", (1, 1, 2), struct.pack(">2d", 0.0, 1.0)),
+            "bool.npy": npy("|b1", (1, 2, 2), bytes([1, 0, 0, 1])),
+            "v2-header.npy": npy("|u1", (1, 1, 1), bytes([7]), version=2),
+            "nan.npy": npy("<f4", (1, 1, 1), struct.pack("<f", float("nan"))),
+        },
+        "idx": {
+            "images.idx": struct.pack(">IIII", 0x803, 2, 2, 3) + bytes(range(12)),
+            "labels.idx": struct.pack(">II", 0x801, 3) + bytes([1, 2, 9]),
+            "short.idx": struct.pack(">IIII", 0x803, 9, 9, 9) + bytes(5),
         },
         "saved_curve": {
             "two-points.bin": struct.pack("<" + "d" * (3 + 4 * 2 + 6), 1, 2, 1,

@@ -122,7 +122,7 @@ pub fn subset(shard: &Shard, train_count: usize, test_count: usize) -> Result<Ve
 }
 
 /// The header of a shard of these sizes (its checksum still zero), with room for the rest.
-fn start_shard(
+pub(crate) fn start_shard(
     width: usize,
     height: usize,
     train_count: usize,
@@ -156,7 +156,7 @@ fn start_shard(
 }
 
 /// Writes the checksum of a shard whose every other byte is in place.
-fn seal(mut out: Vec<u8>) -> Vec<u8> {
+pub(crate) fn seal(mut out: Vec<u8>) -> Vec<u8> {
     let crc = checksum(&out);
     out[CHECKSUM_RANGE].copy_from_slice(&crc.to_le_bytes());
     out

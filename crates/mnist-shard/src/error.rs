@@ -41,6 +41,8 @@ pub enum ShardErrorKind {
     TooLarge { limit: u64 },
     #[error("not a valid IDX file: {0}")]
     BadIdx(String),
+    #[error("not a usable NumPy array of images: {0}")]
+    BadNpy(String),
 }
 
 impl ShardErrorKind {

@@ -9,6 +9,8 @@ pub mod build;
 mod error;
 mod format;
 pub mod idx;
+pub mod import;
+pub mod npy;
 mod shard;
 
 pub use error::{ShardError, ShardErrorKind};

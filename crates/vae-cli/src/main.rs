@@ -6,6 +6,7 @@ mod data;
 mod engine;
 mod eval;
 mod export;
+mod import;
 mod sample;
 mod shard;
 mod train;
@@ -44,6 +45,9 @@ enum Command {
     Export(export::ExportArgs),
     /// PNG grids of a checkpoint's samples from the prior, reconstructions, and a latent sweep.
     Sample(sample::SampleArgs),
+    /// A data set from your own images (PNG, JPEG, WebP, GIF, BMP files and folders, IDX files,
+    /// NumPy .npy arrays): resized, binarized and split into a shard `vae train --data` takes.
+    Data(import::DataArgs),
     /// Build or inspect the bundled MNIST shard (`web/mnist.shard.gz`).
     #[command(subcommand)]
     Shard(shard::ShardCommand),
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info => pollster::block_on(info()).map_err(|error| error.to_string()),
         Command::Shard(command) => shard::run(command).map(|()| ExitCode::SUCCESS),
+        Command::Data(args) => import::run(args).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args).map(|()| ExitCode::SUCCESS),
         Command::Train(args) => train::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args).map(|()| ExitCode::SUCCESS),

@@ -3,55 +3,12 @@
 //! evaluating, exporting compact weights, sampling, Ctrl-C, and the one-line errors bad input
 //! must give.
 
-use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn vae() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_vae"));
-    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
-        command.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    }
-    command
-}
-
-/// `vae` with `line`'s words, each `{}` the next of `paths` (a path or note may hold spaces).
-fn run(line: &str, paths: &[&Path]) -> Output {
-    let mut paths = paths.iter();
-    let args: Vec<&OsStr> = line
-        .split_whitespace()
-        .map(|word| match word {
-            "{}" => paths.next().expect("a path for each {}").as_os_str(),
-            word => OsStr::new(word),
-        })
-        .collect();
-    vae().args(args).output().expect("the vae binary runs")
-}
-
-/// [`run`], which must succeed: its stdout and stderr.
-fn succeed(line: &str, paths: &[&Path]) -> (String, String) {
-    let output = run(line, paths);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert!(output.status.success(), "{line}: {stderr}");
-    (stdout, stderr)
-}
-
-fn assert_says(output: &str, what: &str) {
-    assert!(output.contains(what), "no {what:?} in {output}");
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A fresh folder under the target directory.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{assert_one_line_error, assert_says, run, scratch, succeed, vae};
 
 /// binarized_mnist_{train,test}.amat with seeded random strokes: `train` and `test` images.
 fn amat_folder(name: &str, train: usize, test: usize) -> PathBuf {
@@ -86,19 +43,6 @@ fn amat_folder(name: &str, train: usize, test: usize) -> PathBuf {
         std::fs::write(dir.join(format!("binarized_mnist_{part}.amat")), lines).unwrap();
     }
     dir
-}
-
-fn assert_one_line_error(output: &Output, contains: &str) {
-    assert!(!output.status.success(), "should have failed");
-    let stderr = text(&output.stderr);
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "not one line: {stderr}"
-    );
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains(contains), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

@@ -17,6 +17,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("fragment", fragment),
     ("settings", settings),
     ("saved_curve", saved_curve),
+    ("npy", npy),
+    ("idx", idx),
 ];
 
 /// The limits of a large desktop GPU: the loosest an adapter gives, so the most a file's claims
@@ -25,6 +27,46 @@ pub fn generous_limits() -> BindingLimits {
     BindingLimits {
         max_storage_buffer_binding_size: 1 << 31,
         ..vae_gpu::binding_limits(&wgpu::Limits::default())
+    }
+}
+
+/// A NumPy array of images (`vae data`, and the page's import): what it accepts holds exactly
+/// its claimed images, each of which resizes to the model's input.
+pub fn npy(bytes: &[u8]) {
+    let Ok(array) = mnist_shard::npy::read_npy(bytes, "fuzz.npy") else {
+        return;
+    };
+    let size = array.height * array.width * array.channels;
+    assert_eq!(array.pixels.len(), array.count * size);
+    assert!(array.count >= 1 && array.count <= mnist_shard::import::MAX_IMAGES);
+    let options = mnist_shard::import::ImportOptions::default();
+    let last = array.image(array.count - 1);
+    let ink = last.ink(false);
+    assert_eq!(ink.len(), array.height * array.width);
+    let resized = mnist_shard::import::resize(&ink, last.width, last.height, &options);
+    assert_eq!(resized.len(), options.width * options.height);
+}
+
+/// MNIST's IDX files, images and labels, gzip'd or not: what is accepted holds its claimed
+/// images or labels exactly.
+pub fn idx(bytes: &[u8]) {
+    let Ok(raw) = mnist_shard::decompress(bytes, "fuzz") else {
+        return;
+    };
+    if let Ok(images) = mnist_shard::idx::read_images(&raw, "fuzz") {
+        assert_eq!(
+            images.pixels.len(),
+            images.count * images.rows * images.cols
+        );
+        if images.count > 0 {
+            assert_eq!(
+                images.image(images.count - 1).len(),
+                images.rows * images.cols
+            );
+        }
+    }
+    if let Ok(labels) = mnist_shard::idx::read_labels(&raw, "fuzz") {
+        assert!(labels.len() <= raw.len());
     }
 }
 

@@ -58,4 +58,9 @@ fn the_corpora_reach_the_accepting_paths() {
         })
         .count();
     assert!(links >= 2, "{links} fragments parse");
+    let arrays = corpus("npy")
+        .iter()
+        .filter(|(_, bytes)| mnist_shard::npy::read_npy(bytes, "corpus").is_ok())
+        .count();
+    assert!(arrays >= 2, "{arrays} arrays read");
 }

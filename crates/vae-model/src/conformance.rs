@@ -176,6 +176,47 @@ fn assert_step(packed: &Layout, ours: &FirstStep, expected: &Expected) {
     assert!(sign_sensitive < packed.len() / 4);
 }
 
+/// A data set of 40 seeded 30 × 17 images (510 inputs, not a multiple of 4 or of 32: the
+/// kernels' scalar paths and a bit-packed image's partial last word), built as `vae data` builds
+/// one; and a small model for it. For the engines' first step at another input size than MNIST's.
+pub fn odd_size_data() -> (VaeConfig, Vec<u8>) {
+    use mnist_shard::import::{build_shard, ImportOptions};
+    let options = ImportOptions {
+        width: 30,
+        height: 17,
+        ..ImportOptions::default()
+    };
+    let mut rng = vae_reference::SplitMix64::new(17);
+    let images: Vec<Vec<u8>> = (0..40)
+        .map(|i| {
+            (0..30 * 17)
+                .map(|p| {
+                    let stroke = p % 30 == 3 + i % 20 || p / 30 == 2 + i % 13;
+                    let chance = if stroke { 0.8 } else { 0.05 };
+                    if rng.next_f32() < chance {
+                        255
+                    } else {
+                        0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let labels: Vec<u8> = (0..40).map(|i| i % 10).collect();
+    let shard = build_shard(&images, &labels, &options).expect("a valid data set");
+    let config = VaeConfig {
+        sizes: vae_reference::Sizes {
+            input: 30 * 17,
+            hidden: 37,
+            latent: 5,
+        },
+        batch: 12,
+        seed: 9,
+        ..VaeConfig::default()
+    };
+    (config, shard)
+}
+
 /// The IWAE first steps every engine checks against the reference: K = 5 on a batch of 32, and
 /// K = 50 on an odd batch.
 pub fn iwae_first_step_configs() -> [VaeConfig; 2] {

@@ -1,0 +1,213 @@
+//! `vae data`: a data set from images made here (two classes of shapes in sub-folders, of mixed
+//! sizes, one drawn dark on light), a NumPy array and MNIST's own IDX files, at an odd size
+//! (30 × 17); the model trains on it and learns; and each bad input's one clear line.
+
+use std::path::{Path, PathBuf};
+
+mod common;
+use common::{assert_one_line_error, assert_says, run, scratch, succeed};
+
+/// A `width × height` grey PNG with `ink(x, y)` (0-255) as its lightness.
+fn png(path: &Path, width: u32, height: u32, ink: impl Fn(u32, u32) -> u8) {
+    image::GrayImage::from_fn(width, height, |x, y| image::Luma([ink(x, y)]))
+        .save(path)
+        .unwrap();
+}
+
+/// `bars/` and `rings/`, 24 images each, of sizes from 40×40 to 60×36, light on dark.
+fn shapes(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    for class in ["bars", "rings"] {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+    }
+    for i in 0..24u32 {
+        let (w, h) = (40 + i % 3 * 10, 40 - i % 2 * 4);
+        png(&dir.join(format!("bars/{i:02}.png")), w, h, |x, _| {
+            if (x + i) % 12 < 4 {
+                230
+            } else {
+                10
+            }
+        });
+        let (cx, cy, r) = (w as f32 / 2.0, h as f32 / 2.0, 8.0 + (i % 5) as f32 * 2.0);
+        png(&dir.join(format!("rings/{i:02}.png")), w, h, |x, y| {
+            let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+            if (d - r).abs() < 2.5 {
+                240
+            } else {
+                0
+            }
+        });
+    }
+    dir
+}
+
+#[test]
+fn own_images_become_a_data_set_the_model_trains_on() {
+    let dir = shapes("data-shapes");
+    // A corrupt image and a stray file are skipped and counted, not fatal.
+    std::fs::write(dir.join("rings/broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    std::fs::write(dir.join("notes.txt"), "what these are").unwrap();
+    let out = scratch("data-shapes-out").join("shapes.shard.gz");
+    let (said, _) = succeed(
+        "data {} --out {} --size 30x17 --test-share 0.25 --seed 3",
+        &[&dir, &out],
+    );
+    assert_says(
+        &said,
+        "48 images (36 training, 12 test) of 30×17, 2 classes (bars, rings)",
+    );
+    assert_says(&said, "mixed sizes, from 40×36 to 60×40");
+    assert_says(&said, "skipped 2 files");
+    assert_says(&said, "broken.png");
+    assert_says(&said, "notes.txt (not an image, IDX or .npy file)");
+    // The same files and options make the same bytes.
+    let again = scratch("data-shapes-again").join("shapes.shard.gz");
+    succeed(
+        "data {} --out {} --size 30x17 --test-share 0.25 --seed 3",
+        &[&dir, &again],
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+
+    // The model takes the data set's 510 inputs, and learns: its test −ELBO falls.
+    let checkpoint = scratch("data-shapes-model").join("model.safetensors");
+    let train = "train --data {} --epochs 8 --batch 6 --lr 0.005 --hidden 32 --latent 4 \
+                 --backend cpu --checkpoint {}";
+    let (curve, stderr) = succeed(train, &[&out, &checkpoint]);
+    assert_says(&stderr, "510 → 32 → 4");
+    let tests: Vec<f64> = curve
+        .lines()
+        .filter_map(|line| line.split("test −ELBO").nth(1))
+        .map(|rest| rest.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(tests.len(), 8, "{curve}");
+    assert!(tests[7] < 0.6 * tests[0], "{tests:?}");
+    // And on the GPU, from the same file.
+    let resume = "train --data {} --epochs 9 --resume {} --checkpoint {}";
+    succeed(resume, &[&out, &checkpoint, &checkpoint]);
+}
+
+#[test]
+fn dark_on_light_is_inverted_and_arrays_and_idx_files_are_read() {
+    // One dark stroke on white paper: without --invert the paper is the ink.
+    let dir = scratch("data-paper");
+    for i in 0..4u32 {
+        png(&dir.join(format!("{i}.png")), 28, 28, |x, _| {
+            if x == 10 + i {
+                0
+            } else {
+                255
+            }
+        });
+    }
+    let out = scratch("data-paper-out");
+    let (plain, inverted) = (out.join("plain.shard"), out.join("inverted.shard"));
+    succeed("data {} --out {} --test-share 0.25", &[&dir, &plain]);
+    succeed(
+        "data {} --out {} --test-share 0.25 --invert",
+        &[&dir, &inverted],
+    );
+    let lit = |path: &Path| {
+        let bytes = std::fs::read(path).unwrap();
+        let shard = mnist_shard::Shard::parse(&bytes, "x").unwrap();
+        (0..784).filter(|&p| shard.train().pixel(0, p)).count()
+    };
+    assert_eq!((lit(&plain), lit(&inverted)), (784 - 28, 28));
+
+    // A NumPy array of floats in [0, 1], [N, H, W, C] in RGB.
+    let npy_dir = scratch("data-npy");
+    let floats: Vec<u8> = (0..6 * 8 * 8 * 3)
+        .flat_map(|i| ((i % 7) as f32 / 6.0).to_le_bytes())
+        .collect();
+    let mut array = b"\x93NUMPY\x01\x00".to_vec();
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 8, 8, 3), }";
+    let header = format!("{header:<117}\n");
+    array.extend((header.len() as u16).to_le_bytes());
+    array.extend(header.as_bytes());
+    array.extend(&floats);
+    let npy = npy_dir.join("images.npy");
+    std::fs::write(&npy, &array).unwrap();
+    let (said, _) = succeed(
+        "data {} --out {} --size 8x8",
+        &[&npy, &out.join("npy.shard")],
+    );
+    assert_says(&said, "6 images (5 training, 1 test) of 8×8");
+    // NaN in it: refused, nothing written.
+    let nan_at = array.len() - 4;
+    array[nan_at..].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&npy, &array).unwrap();
+    let refused = out.join("nan.shard");
+    assert_one_line_error(&run("data {} --out {}", &[&npy, &refused]), "is NaN");
+    assert!(!refused.exists());
+
+    // MNIST's own IDX files, labelled by the labels file beside them.
+    let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mnist");
+    let images = mnist.join("t10k-images-idx3-ubyte.gz");
+    if images.exists() {
+        let (said, _) = succeed("data {} --out {}", &[&images, &out.join("idx.shard")]);
+        assert_says(
+            &said,
+            "10000 images (9000 training, 1000 test) of 28×28, 10 classes",
+        );
+    }
+}
+
+#[test]
+fn bad_data_gives_one_clear_line_and_writes_nothing() {
+    let dir = scratch("data-bad");
+    let out = dir.join("never.shard");
+    std::fs::write(dir.join("readme.txt"), "no images here").unwrap();
+    assert_one_line_error(&run("data {} --out {}", &[&dir, &out]), "no images found");
+    // A PNG whose header claims 20,000 × 20,000 is refused before it is decoded.
+    let mut huge = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    huge.extend(20_000u32.to_be_bytes());
+    huge.extend(20_000u32.to_be_bytes());
+    huge.extend([8, 0, 0, 0, 0]);
+    let crc = crc32(&huge[12..]);
+    huge.extend(crc.to_be_bytes());
+    // An empty first data chunk: the header is all a decoder reads before it knows the size.
+    huge.extend([0, 0, 0, 0]);
+    huge.extend(b"IDAT");
+    huge.extend(crc32(b"IDAT").to_be_bytes());
+    std::fs::write(dir.join("huge.png"), &huge).unwrap();
+    let said = run("data {} --out {}", &[&dir, &out]);
+    assert_one_line_error(&said, "20000×20000 pixels, over the 50000000");
+    let empty = scratch("data-empty");
+    assert_one_line_error(&run("data {} --out {}", &[&empty, &out]), "no images found");
+    for (options, says) in [
+        ("--size 65x28", "width 65 must be between 1 and 64"),
+        ("--size big", "--size big"),
+        ("--test-share 1", "test share 1"),
+    ] {
+        let line = format!("data {{}} --out {{}} {options}");
+        assert_one_line_error(&run(&line, &[&dir, &out]), says);
+    }
+    // Eleven classes: the map colours ten.
+    let many = scratch("data-many-classes");
+    for class in 0..11 {
+        let folder = many.join(format!("class{class:02}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        png(&folder.join("a.png"), 4, 4, |_, _| 255);
+    }
+    assert_one_line_error(
+        &run("data {} --out {}", &[&many, &out]),
+        "more than 10 classes",
+    );
+    assert!(!out.exists());
+}
+
+/// PNG's CRC-32 of a chunk's type and data.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
