@@ -9,8 +9,6 @@ use vae_gpu::vae::{prior_sample, Vae};
 use crate::common::{context, load_checkpoint, GpuArgs};
 use crate::data;
 
-const SIDE: usize = 28;
-
 #[derive(Args)]
 pub struct SampleArgs {
     /// A checkpoint from `vae train`.
@@ -30,32 +28,46 @@ pub struct SampleArgs {
     /// Each pixel as a square of this many pixels.
     #[arg(long, default_value_t = 2)]
     scale: usize,
-    /// The data whose first test digits are reconstructed (the bundled shard by default).
+    /// The data whose first test digits are reconstructed (the bundled shard by default); its
+    /// images' width and height are the model's (a model of `vae data` images needs its data).
     #[arg(long)]
     data: Option<PathBuf>,
     #[command(flatten)]
     gpu: GpuArgs,
 }
 
-/// Writes `rows × columns` digits (ink probabilities in [0, 1]) as a grayscale PNG, ink dark.
+/// How the images of a grid are laid out: their size and how many pixels draw each.
+#[derive(Clone, Copy)]
+struct Tiles {
+    width: usize,
+    height: usize,
+    scale: usize,
+}
+
+/// Writes `rows × columns` images (ink probabilities in [0, 1]) as a grayscale PNG, ink dark.
 fn write_grid(
     path: &Path,
     values: &[f32],
     rows: usize,
     columns: usize,
-    scale: usize,
+    tiles: Tiles,
 ) -> Result<(), String> {
-    let (width, height) = (columns * SIDE * scale, rows * SIDE * scale);
+    let Tiles {
+        width: side_x,
+        height: side_y,
+        scale,
+    } = tiles;
+    let (width, height) = (columns * side_x * scale, rows * side_y * scale);
     let mut pixels = vec![255u8; width * height];
     for (index, image) in values
-        .chunks_exact(SIDE * SIDE)
+        .chunks_exact(side_x * side_y)
         .take(rows * columns)
         .enumerate()
     {
-        let (top, left) = ((index / columns) * SIDE, (index % columns) * SIDE);
+        let (top, left) = ((index / columns) * side_y, (index % columns) * side_x);
         for (p, &value) in image.iter().enumerate() {
             let gray = 255 - (value.clamp(0.0, 1.0) * 255.0).round() as u8;
-            let (y, x) = ((top + p / SIDE) * scale, (left + p % SIDE) * scale);
+            let (y, x) = ((top + p / side_x) * scale, (left + p % side_x) * scale);
             for dy in 0..scale {
                 let row = (y + dy) * width;
                 pixels[row + x..row + x + scale].fill(gray);
@@ -84,10 +96,21 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
     }
     let vae = load_checkpoint(context(&args.gpu)?, &args.checkpoint)?;
     let latent = vae.config().sizes.latent;
-    if vae.config().sizes.input != SIDE * SIDE {
+    let data = data::load(args.data.as_deref())?;
+    let shard = data.shard()?;
+    let test = shard.test();
+    let tiles = Tiles {
+        width: test.width(),
+        height: test.height(),
+        scale: args.scale,
+    };
+    if vae.config().sizes.input != tiles.width * tiles.height {
         return Err(format!(
-            "the model makes {}-pixel images, not 28×28",
-            vae.config().sizes.input
+            "the model makes {}-pixel images, and {}'s are {}×{}: pass the model's data with --data",
+            vae.config().sizes.input,
+            data.name,
+            tiles.width,
+            tiles.height
         ));
     }
     if let Some(&bad) = args.sweep.iter().find(|&&d| d >= latent) {
@@ -101,11 +124,8 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
 
     let z = prior_sample(vae.config().seed, args.draw, n * n, latent);
     let prior = args.out.join("prior.png");
-    write_grid(&prior, &decode(&vae, &z)?, n, n, args.scale)?;
+    write_grid(&prior, &decode(&vae, &z)?, n, n, tiles)?;
 
-    let data = data::load(args.data.as_deref())?;
-    let shard = data.shard()?;
-    let test = shard.test();
     let count = n.min(test.len());
     let x: Vec<f32> = (0..count).flat_map(|i| test.image_f32(i)).collect();
     let (mean, _) = pollster::block_on(vae.encode(&x)).map_err(|e| e.to_string())?;
@@ -116,7 +136,7 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
         &[x, reconstructed].concat(),
         2,
         count,
-        args.scale,
+        tiles,
     )?;
 
     let (a, b) = (args.sweep[0], args.sweep[1]);
@@ -136,7 +156,7 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
         }
     }
     let sweep = args.out.join("sweep.png");
-    write_grid(&sweep, &decode(&vae, &sweep_z)?, n, n, args.scale)?;
+    write_grid(&sweep, &decode(&vae, &sweep_z)?, n, n, tiles)?;
     println!(
         "wrote {} (prior draw {}), {} (posterior means of the first {count} test digits) and {} \
          (z{a} left to right, z{b} bottom to top, over [-3, 3])",

@@ -111,34 +111,48 @@ fn train_resume_eval_and_sample_on_binarized_mnist_files() {
     assert_one_line_error(&bad_sweep, "--sweep 7");
 }
 
+/// A child process killed when the test is done with it, failed or not: a training run told to
+/// go on for 100,000 epochs must not outlive a failed assertion (one that did went on writing
+/// its checkpoint beside the next run's, which then found its own file renamed away).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn ctrl_c_saves_the_checkpoint_and_exits_cleanly() {
     let data = amat_folder("cli-ctrl-c", 256, 64);
     let out = scratch("cli-ctrl-c-run");
     let checkpoint = out.join("interrupted.safetensors");
-    let mut child = vae()
-        .args(["train", "--data"])
-        .arg(&data)
-        .args([
-            "--epochs", "100000", "--batch", "32", "--hidden", "32", "--latent", "4",
-        ])
-        .arg("--checkpoint")
-        .arg(&checkpoint)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut child = KillOnDrop(
+        vae()
+            .args(["train", "--data"])
+            .arg(&data)
+            .args([
+                "--epochs", "100000", "--batch", "32", "--hidden", "32", "--latent", "4",
+            ])
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     assert!(line.starts_with("training on"), "{line}");
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = child.0.wait().unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     assert!(status.success(), "{status:?}: {rest}");

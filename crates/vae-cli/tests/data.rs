@@ -85,6 +85,14 @@ fn own_images_become_a_data_set_the_model_trains_on() {
     // And on the GPU, from the same file.
     let resume = "train --data {} --epochs 9 --resume {} --checkpoint {}";
     succeed(resume, &[&out, &checkpoint, &checkpoint]);
+    // Its pictures are drawn at the data's size: 3 × 3 tiles of 30 × 17, each pixel 2 × 2.
+    let pictures = scratch("data-shapes-pictures");
+    let sample = "sample {} --data {} --out {} --grid 3";
+    succeed(sample, &[&checkpoint, &out, &pictures]);
+    let prior = image::open(pictures.join("prior.png")).unwrap();
+    assert_eq!((prior.width(), prior.height()), (180, 102));
+    let without_data = run("sample {} --out {}", &[&checkpoint, &pictures]);
+    assert_one_line_error(&without_data, "pass the model's data with --data");
 }
 
 #[test]
