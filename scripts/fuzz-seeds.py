@@ -71,6 +71,16 @@ def npy(descr, shape, data, version=1):
     length = struct.pack("<H", len(header)) if version == 1 else struct.pack("<I", len(header))
     return b"\x93NUMPY" + bytes([version, 0]) + length + header.encode() + data
 
+def zipped(files, deflate=True):
+    """A zip archive of (name, bytes), deflated or stored, with a fixed timestamp."""
+    import io, zipfile
+    buffer = io.BytesIO()
+    method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in files:
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data, compress_type=method)
+    return buffer.getvalue()
+
 def main(out):
     full = params() + params("optimizer.m.") + params("optimizer.v.", positive=True)
     seeds = {
@@ -107,6 +117,11 @@ def main(out):
             "images.idx": struct.pack(">IIII", 0x803, 2, 2, 3) + bytes(range(12)),
             "labels.idx": struct.pack(">II", 0x801, 3) + bytes([1, 2, 9]),
             "short.idx": struct.pack(">IIII", 0x803, 9, 9, 9) + bytes(5),
+        },
+        "archive": {
+            "two-files.zip": zipped([("cats/a.png", b"\x89PNG not really"), ("dogs/b.npy", npy("|u1", (1, 1, 1), bytes([9])))]),
+            "npz.npz": zipped([("x.npy", npy("|u1", (2, 1, 2), bytes([1, 2, 3, 4]))), ("y.npy", npy("|u1", (2,), bytes([0, 1])))]),
+            "stored.zip": zipped([("plain.txt", b"stored, not deflated")], deflate=False),
         },
         "saved_curve": {
             "two-points.bin": struct.pack("<" + "d" * (3 + 4 * 2 + 6), 1, 2, 1,

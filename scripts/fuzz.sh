@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo fuzz, libFuzzer) of everything the lab reads from outside: the
 # shard, checkpoints, link fragments, the settings form, a stored curve, NumPy arrays and IDX
-# files of the visitor's own images. Not part of CI (it needs
+# files and zip archives of the visitor's own images. Not part of CI (it needs
 # the nightly toolchain); CI replays the corpora instead (crates/vae-fuzz/tests/corpora.rs).
 #
 #   scripts/fuzz.sh [--time SECONDS | --runs N] [--minimize] [TARGET...]
@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(shard checkpoint fragment settings saved_curve npy idx)
+  targets=(shard checkpoint fragment settings saved_curve npy idx archive)
 fi
 
 if ! rustup toolchain list | grep -q '^nightly'; then

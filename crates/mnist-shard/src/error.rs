@@ -43,6 +43,8 @@ pub enum ShardErrorKind {
     BadIdx(String),
     #[error("not a usable NumPy array of images: {0}")]
     BadNpy(String),
+    #[error("{0}")]
+    BadArchive(String),
 }
 
 impl ShardErrorKind {

@@ -4,6 +4,7 @@
 //! The loader never panics on any input: every way a file can be wrong is a [`ShardError`] that
 //! names the file and what is wrong with it.
 
+pub mod archive;
 mod bits;
 pub mod build;
 mod error;

@@ -231,7 +231,7 @@ fn shape(header: &str) -> Option<Vec<usize>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// An .npy file as NumPy writes it (version 1, the header padded to 64 bytes).

@@ -11,17 +11,20 @@ use mnist_shard::build::gzip;
 use mnist_shard::import::{
     build_shard, Binarize, DecodedImage, ImportOptions, MAX_CLASSES, MAX_IMAGES,
 };
-use mnist_shard::{idx, npy, Shard};
+use mnist_shard::{archive, idx, npy, Shard};
 
 /// An image file whose header claims more than this is refused before it is decoded.
 const MAX_DECODED_PIXELS: u64 = 50_000_000;
+/// A file larger than this is no image, array or archive of images a lab takes.
+const MAX_FILE_BYTES: u64 = archive::MAX_FILE_BYTES;
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
 
 #[derive(Args)]
 pub struct DataArgs {
-    /// Image files, folders of them (each sub-folder of a folder is a class, by its name), IDX
-    /// image files (`*-images-idx3-ubyte[.gz]`, labelled by the `*-labels-idx1-ubyte[.gz]`
-    /// beside them), or NumPy `.npy` arrays of shape [N, H, W] or [N, H, W, C].
+    /// Image files, folders of them (each sub-folder of a folder is a class, by its name), zip
+    /// archives of them (each top folder a class), IDX image files
+    /// (`*-images-idx3-ubyte[.gz]`, labelled by the `*-labels-idx1-ubyte[.gz]` beside them), or
+    /// NumPy arrays of shape [N, H, W] or [N, H, W, C] (`.npy`, or the image arrays of an `.npz`).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Where to write the data set (a shard; gzip'd when the name ends in .gz).
@@ -124,25 +127,20 @@ fn extension(path: &Path) -> String {
         .to_ascii_lowercase()
 }
 
-fn is_idx_images(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.contains("-images-idx3-ubyte")
-}
-
-/// Decodes an image file after its header's size passed the check.
-fn decode(path: &Path) -> Result<DecodedImage, String> {
-    let reader = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| e.to_string())?;
-    let (width, height) = reader.into_dimensions().map_err(|e| e.to_string())?;
+/// Decodes an image from its bytes after its header's size passed the check.
+fn decode(bytes: &[u8]) -> Result<DecodedImage, String> {
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(bytes))
+            .with_guessed_format()
+            .map_err(|e| e.to_string())
+    };
+    let (width, height) = reader()?.into_dimensions().map_err(|e| e.to_string())?;
     if u64::from(width) * u64::from(height) > MAX_DECODED_PIXELS {
         return Err(format!(
             "{width}×{height} pixels, over the {MAX_DECODED_PIXELS} an image may have"
         ));
     }
-    let image = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| e.to_string())?
+    let image = reader()?
         .decode()
         .map_err(|e| e.to_string())?
         .into_luma_alpha8();
@@ -180,6 +178,140 @@ fn walk(folder: &Path, class: &str, out: &mut Vec<(PathBuf, String)>) -> Result<
     Ok(())
 }
 
+/// A file's bytes, refusing what no image file is the size of before reading it.
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    let name = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{name}: {e}"))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(format!(
+            "{name}: {} MB, over the {} MB a file may have",
+            size >> 20,
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Where a file came from: the file system, or inside a zip archive (whose other files an IDX
+/// file's labels may be).
+enum Source<'a> {
+    Files,
+    Archive(&'a std::collections::HashMap<String, Vec<u8>>),
+}
+
+impl Source<'_> {
+    fn sibling(&self, name: &str) -> Option<Vec<u8>> {
+        match self {
+            Source::Files => std::fs::read(name).ok(),
+            Source::Archive(files) => files.get(name).cloned(),
+        }
+    }
+}
+
+impl Gathered {
+    /// Adds what the file `name` of class `class` holds, by its kind.
+    fn add_file(
+        &mut self,
+        name: &str,
+        class: &str,
+        bytes: &[u8],
+        source: &Source<'_>,
+        options: &ImportOptions,
+    ) -> Result<(), String> {
+        let ext = extension(Path::new(name));
+        if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+            match decode(bytes) {
+                Ok(image) => self.add(&image, class, options)?,
+                Err(error) => self.skipped.push(format!("{name} ({error})")),
+            }
+        } else if ext == "npy" {
+            let array = npy::read_npy(bytes, name).map_err(|e| e.to_string())?;
+            for index in 0..array.count {
+                self.add(&array.image(index), class, options)?;
+            }
+        } else if ext == "npz" {
+            let archive::NpzContents { arrays, others } =
+                archive::read_npz(bytes, name).map_err(|e| e.to_string())?;
+            self.skipped.extend(others);
+            for (_, array) in arrays {
+                for index in 0..array.count {
+                    self.add(&array.image(index), class, options)?;
+                }
+            }
+        } else if ext == "zip" {
+            // Small enough to hold (archives are capped), so an IDX file finds its labels.
+            let mut files = std::collections::HashMap::new();
+            archive::for_each_file(bytes, name, |path, contents| {
+                files.insert(path.to_string(), contents);
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+            let mut paths: Vec<&String> = files.keys().collect();
+            paths.sort();
+            for path in paths {
+                // The archive's first folder is the class, as a folder's sub-folders are.
+                let inner_class = match path.split_once('/') {
+                    Some((folder, _)) if class.is_empty() => folder,
+                    _ => class,
+                };
+                let inner = format!("{name}/{path}");
+                self.add_file(
+                    &inner,
+                    inner_class,
+                    &files[path],
+                    &Source::Archive(&files),
+                    options,
+                )?;
+            }
+        } else if name.contains("-images-idx3-ubyte") {
+            let raw = mnist_shard::decompress(bytes, name).map_err(|e| e.to_string())?;
+            let images = idx::read_images(&raw, name).map_err(|e| e.to_string())?;
+            // The IDX labels beside it name each image's class (digits, for MNIST).
+            let labels_name = name.replace("-images-idx3-ubyte", "-labels-idx1-ubyte");
+            let sibling_key = match source {
+                Source::Archive(_) => labels_name
+                    .rsplit_once(".zip/")
+                    .map_or(labels_name.clone(), |(_, p)| p.to_string()),
+                Source::Files => labels_name.clone(),
+            };
+            let labels = match source.sibling(&sibling_key) {
+                Some(bytes) => {
+                    let raw =
+                        mnist_shard::decompress(&bytes, &labels_name).map_err(|e| e.to_string())?;
+                    Some(idx::read_labels(&raw, &labels_name).map_err(|e| e.to_string())?)
+                }
+                None => None,
+            };
+            if let Some(labels) = labels.as_ref().filter(|l| l.len() != images.count) {
+                return Err(format!(
+                    "{name}: {} images but {} labels beside it",
+                    images.count,
+                    labels.len()
+                ));
+            }
+            for index in 0..images.count {
+                let image = DecodedImage {
+                    width: images.cols,
+                    height: images.rows,
+                    channels: 1,
+                    pixels: images.image(index).to_vec(),
+                };
+                let class = labels
+                    .as_ref()
+                    .map_or(class.to_string(), |l| l[index].to_string());
+                self.add(&image, &class, options)?;
+            }
+        } else if !name.contains("-labels-idx1-ubyte") {
+            self.skipped.push(format!(
+                "{name} (not an image, IDX, .npy, .npz or .zip file)"
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn gather(inputs: &[PathBuf], options: &ImportOptions) -> Result<Gathered, String> {
     let mut files = Vec::new();
     for input in inputs {
@@ -201,54 +333,24 @@ fn gather(inputs: &[PathBuf], options: &ImportOptions) -> Result<Gathered, Strin
     for (path, class) in files {
         let name = path.display().to_string();
         let ext = extension(&path);
-        if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
-            match decode(&path) {
-                Ok(image) => gathered.add(&image, &class, options)?,
-                Err(error) => gathered.skipped.push(format!("{name} ({error})")),
-            }
-        } else if ext == "npy" {
-            let bytes = std::fs::read(&path).map_err(|e| format!("{name}: {e}"))?;
-            let array = npy::read_npy(&bytes, &name).map_err(|e| e.to_string())?;
-            for index in 0..array.count {
-                gathered.add(&array.image(index), &class, options)?;
-            }
-        } else if is_idx_images(&path) {
-            let bytes = std::fs::read(&path).map_err(|e| format!("{name}: {e}"))?;
-            let images = idx::read_images(&bytes, &name).map_err(|e| e.to_string())?;
-            // The IDX labels beside it name each image's class (digits, for MNIST).
-            let labels_path =
-                PathBuf::from(name.replace("-images-idx3-ubyte", "-labels-idx1-ubyte"));
-            let labels = match std::fs::read(&labels_path) {
-                Ok(bytes) => Some(
-                    idx::read_labels(&bytes, &labels_path.display().to_string())
-                        .map_err(|e| e.to_string())?,
-                ),
-                Err(_) => None,
-            };
-            if labels.as_ref().is_some_and(|l| l.len() != images.count) {
-                return Err(format!(
-                    "{name}: {} images but {} labels beside it",
-                    images.count,
-                    labels.map_or(0, |l| l.len())
-                ));
-            }
-            for index in 0..images.count {
-                let image = DecodedImage {
-                    width: images.cols,
-                    height: images.rows,
-                    channels: 1,
-                    pixels: images.image(index).to_vec(),
-                };
-                let class = labels
-                    .as_ref()
-                    .map_or(class.clone(), |l| l[index].to_string());
-                gathered.add(&image, &class, options)?;
-            }
-        } else if !name.contains("-labels-idx1-ubyte") {
-            gathered
-                .skipped
-                .push(format!("{name} (not an image, IDX or .npy file)"));
+        let known = IMAGE_EXTENSIONS.contains(&ext.as_str())
+            || ["npy", "npz", "zip"].contains(&ext.as_str())
+            || name.contains("-idx");
+        if !known {
+            gathered.skipped.push(format!(
+                "{name} (not an image, IDX, .npy, .npz or .zip file)"
+            ));
+            continue;
         }
+        let bytes = match read_file(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if IMAGE_EXTENSIONS.contains(&ext.as_str()) => {
+                gathered.skipped.push(error);
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        gathered.add_file(&name, &class, &bytes, &Source::Files, options)?;
     }
     Ok(gathered)
 }

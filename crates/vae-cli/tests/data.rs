@@ -1,6 +1,7 @@
 //! `vae data`: a data set from images made here (two classes of shapes in sub-folders, of mixed
-//! sizes, one drawn dark on light), a NumPy array and MNIST's own IDX files, at an odd size
-//! (30 × 17); the model trains on it and learns; and each bad input's one clear line.
+//! sizes, the same zipped; one drawn dark on light), NumPy arrays (.npy, .npz) and MNIST's own
+//! IDX files, at an odd size (30 × 17); the model trains on it and learns; and each bad input's
+//! one clear line (a zip bomb among them).
 
 use std::path::{Path, PathBuf};
 
@@ -60,7 +61,10 @@ fn own_images_become_a_data_set_the_model_trains_on() {
     assert_says(&said, "mixed sizes, from 40×36 to 60×40");
     assert_says(&said, "skipped 2 files");
     assert_says(&said, "broken.png");
-    assert_says(&said, "notes.txt (not an image, IDX or .npy file)");
+    assert_says(
+        &said,
+        "notes.txt (not an image, IDX, .npy, .npz or .zip file)",
+    );
     // The same files and options make the same bytes.
     let again = scratch("data-shapes-again").join("shapes.shard.gz");
     succeed(
@@ -68,6 +72,37 @@ fn own_images_become_a_data_set_the_model_trains_on() {
         &[&dir, &again],
     );
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
+    // The same folder zipped: the same data set, its top folders the classes.
+    let zipped = scratch("data-shapes-zip").join("shapes.zip");
+    let files: Vec<(String, Vec<u8>)> = ["bars", "rings"]
+        .iter()
+        .flat_map(|class| {
+            let dir = &dir;
+            let mut names: Vec<_> = std::fs::read_dir(dir.join(class))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names.into_iter().map(move |n| {
+                let bytes = std::fs::read(dir.join(class).join(&n)).unwrap();
+                (format!("{class}/{n}"), bytes)
+            })
+        })
+        .collect();
+    std::fs::write(&zipped, zip_of(&files)).unwrap();
+    let from_zip = scratch("data-shapes-from-zip").join("shapes.shard.gz");
+    let (said, _) = succeed(
+        "data {} --out {} --size 30x17 --test-share 0.25 --seed 3",
+        &[&zipped, &from_zip],
+    );
+    assert_says(
+        &said,
+        "48 images (36 training, 12 test) of 30×17, 2 classes (bars, rings)",
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&from_zip).unwrap()
+    );
 
     // The model takes the data set's 510 inputs, and learns: its test −ELBO falls.
     let checkpoint = scratch("data-shapes-model").join("model.safetensors");
@@ -127,12 +162,7 @@ fn dark_on_light_is_inverted_and_arrays_and_idx_files_are_read() {
     let floats: Vec<u8> = (0..6 * 8 * 8 * 3)
         .flat_map(|i| ((i % 7) as f32 / 6.0).to_le_bytes())
         .collect();
-    let mut array = b"\x93NUMPY\x01\x00".to_vec();
-    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (6, 8, 8, 3), }";
-    let header = format!("{header:<117}\n");
-    array.extend((header.len() as u16).to_le_bytes());
-    array.extend(header.as_bytes());
-    array.extend(&floats);
+    let mut array = npy_bytes("<f4", "(6, 8, 8, 3)", &floats);
     let npy = npy_dir.join("images.npy");
     std::fs::write(&npy, &array).unwrap();
     let (said, _) = succeed(
@@ -147,6 +177,25 @@ fn dark_on_light_is_inverted_and_arrays_and_idx_files_are_read() {
     let refused = out.join("nan.shard");
     assert_one_line_error(&run("data {} --out {}", &[&npy, &refused]), "is NaN");
     assert!(!refused.exists());
+
+    // An .npz (np.savez): its image arrays are read, its labels listed as left out.
+    let labels = npy_bytes("|u1", "(6,)", &[0, 1, 0, 1, 0, 1]);
+    let images = npy_bytes("|u1", "(6, 8, 8)", &[40; 6 * 64]);
+    let npz = npy_dir.join("set.npz");
+    std::fs::write(
+        &npz,
+        zip_of(&[("x.npy".into(), images), ("y.npy".into(), labels)]),
+    )
+    .unwrap();
+    let (said, _) = succeed(
+        "data {} --out {} --size 8x8",
+        &[&npz, &out.join("npz.shard")],
+    );
+    assert_says(&said, "6 images (5 training, 1 test) of 8×8");
+    assert_says(
+        &said,
+        "set.npz/y.npy (not a usable NumPy array of images: shape [6]",
+    );
 
     // MNIST's own IDX files, labelled by the labels file beside them.
     let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mnist");
@@ -201,7 +250,40 @@ fn bad_data_gives_one_clear_line_and_writes_nothing() {
         &run("data {} --out {}", &[&many, &out]),
         "more than 10 classes",
     );
+    // A zip bomb: 300 MB of zeros in well under 1 MB.
+    let bomb = scratch("data-bomb").join("bomb.zip");
+    let zeros = vec![0u8; 300 << 20];
+    std::fs::write(&bomb, zip_of(&[("zeros.png".into(), zeros)])).unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 1 << 20);
+    assert_one_line_error(
+        &run("data {} --out {}", &[&bomb, &out]),
+        "unpacks past 256 MB",
+    );
     assert!(!out.exists());
+}
+
+/// A zip archive of `files`, deflated.
+fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        writer.start_file(name.as_str(), options).unwrap();
+        writer.write_all(bytes).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// An .npy file (version 1) of `descr` elements in `shape` (a Python tuple, as written).
+fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let header = format!("{header:<117}\n");
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
 }
 
 /// PNG's CRC-32 of a chunk's type and data.

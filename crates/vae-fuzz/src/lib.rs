@@ -19,6 +19,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("saved_curve", saved_curve),
     ("npy", npy),
     ("idx", idx),
+    ("archive", archive),
 ];
 
 /// The limits of a large desktop GPU: the loosest an adapter gives, so the most a file's claims
@@ -45,6 +46,24 @@ pub fn npy(bytes: &[u8]) {
     assert_eq!(ink.len(), array.height * array.width);
     let resized = mnist_shard::import::resize(&ink, last.width, last.height, &options);
     assert_eq!(resized.len(), options.width * options.height);
+}
+
+/// A zip archive of images, or an `.npz`: every file it gives is within the limits, and the
+/// whole within its total.
+pub fn archive(bytes: &[u8]) {
+    use mnist_shard::archive::{for_each_file, read_npz, MAX_FILE_BYTES, MAX_UNPACKED_BYTES};
+    let mut total = 0u64;
+    let _ = for_each_file(bytes, "fuzz.zip", |_, contents| {
+        assert!(contents.len() as u64 <= MAX_FILE_BYTES);
+        total += contents.len() as u64;
+        assert!(total <= MAX_UNPACKED_BYTES);
+        Ok(())
+    });
+    if let Ok(contents) = read_npz(bytes, "fuzz.npz") {
+        for (_, array) in contents.arrays {
+            assert!(array.count >= 1);
+        }
+    }
 }
 
 /// MNIST's IDX files, images and labels, gzip'd or not: what is accepted holds its claimed
