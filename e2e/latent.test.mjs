@@ -269,9 +269,9 @@ forEachBrowser((kind) => {
       test('K above 1 trains the IWAE objective, says so, reports the ELBO, and the link carries K', async () => {
         const { page } = lab;
         // β is still 0.5 from the test before: IWAE's objective has no β, and the form says so.
-        await lab.fill('#iw-samples', '5');
+        await lab.fill('#importance-samples', '5');
         await page.click('#train-reset');
-        await lab.until(() => (document.querySelector('#iw-samples-error')?.textContent ?? '').includes('no β'), { timeout: 10_000 });
+        await lab.until(() => (document.querySelector('#importance-samples-error')?.textContent ?? '').includes('no β'), { timeout: 10_000 });
         // A small model: K = 5 runs the decoder over 160 rows a step.
         await lab.fill('#beta', '1');
         await lab.fill('#hidden', '64');

@@ -79,6 +79,12 @@ forEachBrowser((kind) => {
       for (const [name, box] of Object.entries(first.rects)) assert.ok(box, `${name} is in the first paint's HTML`);
       const loaded = await page.evaluate(() => window.__rects());
       assert.deepEqual(loaded, first.rects, 'the first screen moved between the first paint and the loaded lab');
+      // Every id once: a label, a test or a script that finds an element by its id finds that one.
+      const repeated = await page.evaluate(() => {
+        const ids = [...document.querySelectorAll('[id]')].map((node) => node.id);
+        return [...new Set(ids.filter((id, at) => ids.indexOf(id) !== at))];
+      });
+      assert.deepEqual(repeated, [], 'ids used twice');
 
       // At 1280 × 800, without scrolling: the digit, every slider, Train and the curve.
       const inView = await page.evaluate(() => {

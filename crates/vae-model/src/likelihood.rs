@@ -146,8 +146,16 @@ impl LikelihoodRun {
 
     /// The next request's images, if any are left.
     pub fn next_request(&mut self) -> Option<Range<usize>> {
+        self.next_request_of_at_most(self.per_request)
+    }
+
+    /// The next request, of at most `images` images (at least one) and no more than the run's
+    /// own size: smaller requests for a while, when something else must not wait long behind
+    /// one (a page whose sliders are moving).
+    pub fn next_request_of_at_most(&mut self, images: usize) -> Option<Range<usize>> {
+        let size = images.clamp(1, self.per_request);
         (self.next < self.images).then(|| {
-            let end = (self.next + self.per_request).min(self.images);
+            let end = (self.next + size).min(self.images);
             let range = self.next..end;
             self.next = end;
             range
@@ -246,6 +254,17 @@ mod tests {
         assert!(LikelihoodRun::new(MAX_IMPORTANCE_SAMPLES + 1, 10, 4096).is_err());
         let mut bad = LikelihoodRun::new(1, 1, 4096).unwrap();
         assert!(bad.record(&[f32::NAN]).is_err());
+    }
+
+    #[test]
+    fn smaller_requests_for_a_while_still_cover_the_images_once() {
+        let mut run = LikelihoodRun::new(10, 30, 100).unwrap();
+        assert_eq!(run.next_request_of_at_most(0), Some(0..1));
+        assert_eq!(run.next_request_of_at_most(3), Some(1..4));
+        assert_eq!(run.next_request_of_at_most(1000), Some(4..14));
+        assert_eq!(run.next_request(), Some(14..24));
+        assert_eq!(run.next_request(), Some(24..30));
+        assert_eq!(run.next_request_of_at_most(1), None);
     }
 
     #[test]

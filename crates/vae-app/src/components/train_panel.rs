@@ -287,7 +287,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                     <Field id="hidden" label="Hidden width" hint="units per layer" value=form.hidden error=field_error(|e| e.hidden.clone()) disabled=disabled />
                     <Field id="seed" label="Seed" hint="init, shuffles, noise" value=form.seed error=field_error(|e| e.seed.clone()) disabled=disabled />
                     <Field id="beta" label="KL weight β" hint="1: the ELBO" value=form.kl_weight error=field_error(|e| e.kl_weight.clone()) disabled=disabled />
-                    <Field id="iw-samples" label="Importance samples K" hint="1: the VAE; more: IWAE" value=form.importance_samples error=field_error(|e| e.importance_samples.clone()) disabled=disabled />
+                    <Field id="importance-samples" label="Importance samples K" hint="1: the VAE; more: IWAE" value=form.importance_samples error=field_error(|e| e.importance_samples.clone()) disabled=disabled />
                 </div>
                 {move || errors.with(|e| e.general.clone()).map(|text| view! { <p class="field-error" id="settings-error" role="alert">{text}</p> })}
             </details>

@@ -17,6 +17,10 @@ use super::{LabController, LikelihoodPoint, RECONSTRUCTIONS};
 /// Decoder rows a request holds: a few milliseconds of the CPU engine, so the sliders' decode
 /// behind it still lands in the next frame or so.
 const ROWS_PER_REQUEST: usize = 256;
+/// While the sliders move (the schedule's `interactive`), requests hold at most this many rows
+/// (one digit's draws at least) and a frame passes between two: a slider's decode then waits
+/// behind a quarter of a request, or none. On SwiftShader 256 rows take 50-70 ms.
+const INTERACTIVE_ROWS: usize = 64;
 
 /// An estimate under way on the lab's model.
 pub(super) struct EstimateRun {
@@ -43,6 +47,16 @@ enum Next {
     Finished,
     /// Cancelled, or the model was replaced or trained.
     Stopped,
+}
+
+/// Resolves at the next animation frame: a gap in which a slider's decode goes first.
+async fn next_frame() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.request_animation_frame(&resolve);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 impl LabController {
@@ -96,21 +110,28 @@ impl LabController {
         loop {
             let next = self.with_lab(Some(generation), |lab| {
                 let Some(estimate) = lab.estimate.as_mut().filter(|e| e.token == token) else {
-                    return Ok(Next::Stopped);
+                    return Ok((Next::Stopped, false));
                 };
                 let samples = estimate.run.samples();
-                match estimate.run.next_request() {
-                    Some(images) => Ok(Next::Request(
-                        lab.model.request_log_likelihood(images, samples)?,
+                let interactive = lab.schedule.interactive(crate::draw::now_ms());
+                let most = if interactive {
+                    images_per_request(samples, INTERACTIVE_ROWS)
+                } else {
+                    usize::MAX
+                };
+                match estimate.run.next_request_of_at_most(most) {
+                    Some(images) => Ok((
+                        Next::Request(lab.model.request_log_likelihood(images, samples)?),
+                        interactive,
                     )),
-                    None => Ok(Next::Finished),
+                    None => Ok((Next::Finished, interactive)),
                 }
             });
-            let request = match next.unwrap_or(Ok(Next::Stopped)) {
+            let (request, interactive) = match next.unwrap_or(Ok((Next::Stopped, false))) {
                 Err(error) => return self.estimate_failed(generation, token, error),
-                Ok(Next::Stopped) => return self.estimate_stopped(token),
-                Ok(Next::Finished) => break,
-                Ok(Next::Request(request)) => request,
+                Ok((Next::Stopped, _)) => return self.estimate_stopped(token),
+                Ok((Next::Finished, _)) => break,
+                Ok((Next::Request(request), interactive)) => (request, interactive),
             };
             let values = match request.await {
                 Ok(values) => values,
@@ -133,6 +154,9 @@ impl LabController {
                         }
                     }
                 }),
+            }
+            if interactive {
+                next_frame().await;
             }
         }
         let finished = self.with_lab(Some(generation), |lab| {
