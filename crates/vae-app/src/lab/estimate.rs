@@ -18,9 +18,12 @@ use super::{LabController, LikelihoodPoint, RECONSTRUCTIONS};
 /// behind it still lands in the next frame or so.
 const ROWS_PER_REQUEST: usize = 256;
 /// While the sliders move (the schedule's `interactive`), requests hold at most this many rows
-/// (one digit's draws at least) and a frame passes between two: a slider's decode then waits
-/// behind a quarter of a request, or none. On SwiftShader 256 rows take 50-70 ms.
+/// (one digit's draws at least), and after each the estimate rests [`INTERACTIVE_REST`] times as
+/// long as it took (a frame at least): the device is then mostly free when a slider's decode
+/// comes, and when it is not, the decode waits behind a small request. (On SwiftShader 256 rows
+/// take 50-70 ms, and one digit's 100 draws 25-35.)
 const INTERACTIVE_ROWS: usize = 64;
+const INTERACTIVE_REST: f64 = 2.0;
 
 /// An estimate under way on the lab's model.
 pub(super) struct EstimateRun {
@@ -47,6 +50,22 @@ enum Next {
     Finished,
     /// Cancelled, or the model was replaced or trained.
     Stopped,
+}
+
+/// Resolves after `ms` milliseconds (at once for none).
+async fn pause(ms: f64) {
+    if ms < 1.0 {
+        return;
+    }
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                ms.min(1e4) as i32,
+            );
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Resolves at the next animation frame: a gap in which a slider's decode goes first.
@@ -133,6 +152,7 @@ impl LabController {
                 Ok((Next::Finished, _)) => break,
                 Ok((Next::Request(request), interactive)) => (request, interactive),
             };
+            let began = crate::draw::now_ms();
             let values = match request.await {
                 Ok(values) => values,
                 Err(error) => return self.estimate_failed(generation, token, error),
@@ -156,7 +176,9 @@ impl LabController {
                 }),
             }
             if interactive {
+                let rest = INTERACTIVE_REST * (crate::draw::now_ms() - began);
                 next_frame().await;
+                pause(rest).await;
             }
         }
         let finished = self.with_lab(Some(generation), |lab| {
