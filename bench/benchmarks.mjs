@@ -13,13 +13,9 @@ import { tmpdir, cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
 import { peerRuns, runPeer, servePeers } from './peers.mjs';
+import { option } from './args.mjs';
 
 const root = resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const torch = option('torch', null);
 const epochs = Number(option('epochs', 3));
 const budget = Number(option('budget', 300));

@@ -19,12 +19,8 @@ import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { benchBase, distDir, helpers, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
 import { marks, openLab, quantile, sliderLatency, trainingWindow, TIMEOUT } from './lab-measures.mjs';
+import { option } from './args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const which = option('browser', 'both');
 const browsers = which === 'both' ? ['chromium', 'firefox'] : [which];
 const dist = resolve(option('dist', distDir));

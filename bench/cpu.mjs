@@ -6,12 +6,8 @@
 import { resolve } from 'node:path';
 import { benchBase, distDir, launchBrowser, openPage, serveDist } from '../e2e/harness.mjs';
 import { runPeer, servePeers } from './peers.mjs';
+import { option } from './args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const which = option('browser', 'both');
 const browsers = which === 'both' ? ['chromium', 'firefox'] : [which];
 const rounds = Number(option('rounds', 3));

@@ -5,12 +5,8 @@
 // only the engine changed.
 import { resolve } from 'node:path';
 import { benchBase, distDir, launchBrowser, openPage, serveDist } from '../e2e/harness.mjs';
+import { args, option } from './args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const scope = args[0] && !args[0].startsWith('--') ? args[0] : null;
 const query = scope ? `?bench=${scope}` : '?bench';
 const dist = resolve(option('dist', distDir));

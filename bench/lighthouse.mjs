@@ -17,13 +17,9 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { benchBase, distDir, repo } from '../e2e/harness.mjs';
+import { option } from './args.mjs';
 
 const VERSION = '12.2.3';
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const dist = resolve(option('dist', distDir));
 const runs = Number(option('runs', '3'));
 // A build from before relative URLs (benchBase) only works at the root.

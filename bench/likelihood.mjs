@@ -8,12 +8,8 @@
 // (issue 27): under 30 s, and the sliders within 2 frames (33 ms at 60 Hz) at idle p50 meanwhile.
 import { launchBrowser, serveDist, sleep } from '../e2e/harness.mjs';
 import { openLab, quantile, sliderLatency, TIMEOUT } from './lab-measures.mjs';
+import { option } from './args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const which = option('browser', 'both');
 const browsers = which === 'both' ? ['chromium', 'firefox'] : [which];
 const engine = option('engine', 'auto');

@@ -18,12 +18,8 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { benchBase, distDir, launchBrowser, openPage, serveDist, sleep } from '../e2e/harness.mjs';
+import { option } from './args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const which = option('browser', 'both');
 const browsers = which === 'both' ? ['chromium', 'firefox'] : [which];
 const minutes = Number(option('minutes', '30'));

@@ -9,12 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { benchBase, distDir, launchBrowser, serveDist, sleep } from '../e2e/harness.mjs';
 import { openLab, quantile, sliderLatency, trainingWindow } from './lab-measures.mjs';
+import { option } from './args.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const which = option('browser', 'both');
 const browsers = which === 'both' ? ['chromium', 'firefox'] : [which];
 const dist = resolve(option('dist', distDir));

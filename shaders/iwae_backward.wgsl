@@ -16,7 +16,9 @@
 //   @binding(4) weight   storage read  [images · samples]        iwae_weights.wgsl's
 //   @binding(5) d_heads  storage rw    [images, 2·latent]
 // Work split: one invocation per (image, j) sums its K draws; dispatch ceil(images · latent / 64).
-// Tested by: crates/vae-gpu/tests/training.rs (a step against vae-reference's iwae_backward).
+// Tested by: crates/vae-gpu/tests/step_kernels.rs (against vae-reference's iwae_heads_backward),
+//   iwae_weights_scale_rows_and_the_heads_gradient_match_the_reference; and in a whole IWAE step
+//   against vae-reference's iwae_backward, crates/vae-gpu/tests/training.rs.
 
 struct Params {
     images: u32,

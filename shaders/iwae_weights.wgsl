@@ -13,7 +13,9 @@
 //   @binding(2) kl      storage read  [images · samples]
 //   @binding(3) weight  storage rw    [images · samples]
 // Work split: one invocation per image walks its K draws twice; dispatch ceil(images / 64).
-// Tested by: crates/vae-gpu/tests/training.rs (a step against vae-reference's iwae_backward).
+// Tested by: crates/vae-gpu/tests/step_kernels.rs (against vae-reference's normalised_weights),
+//   iwae_weights_scale_rows_and_the_heads_gradient_match_the_reference; and in a whole IWAE step
+//   against vae-reference's iwae_backward, crates/vae-gpu/tests/training.rs.
 
 struct Params {
     images: u32,

@@ -198,14 +198,19 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
 /// file's labels may be).
 enum Source<'a> {
     Files,
-    Archive(&'a std::collections::HashMap<String, Vec<u8>>),
+    /// The archive's name and its files by their paths inside it.
+    Archive(&'a str, &'a std::collections::HashMap<String, Vec<u8>>),
 }
 
 impl Source<'_> {
+    /// The bytes of the file `name` (named as `add_file` names them), if it is there.
     fn sibling(&self, name: &str) -> Option<Vec<u8>> {
         match self {
             Source::Files => std::fs::read(name).ok(),
-            Source::Archive(files) => files.get(name).cloned(),
+            Source::Archive(archive, files) => name
+                .strip_prefix(archive)
+                .and_then(|path| path.strip_prefix('/'))
+                .and_then(|path| files.get(path).cloned()),
         }
     }
 }
@@ -261,7 +266,7 @@ impl Gathered {
                     &inner,
                     inner_class,
                     &files[path],
-                    &Source::Archive(&files),
+                    &Source::Archive(name, &files),
                     options,
                 )?;
             }
@@ -270,13 +275,7 @@ impl Gathered {
             let images = idx::read_images(&raw, name).map_err(|e| e.to_string())?;
             // The IDX labels beside it name each image's class (digits, for MNIST).
             let labels_name = name.replace("-images-idx3-ubyte", "-labels-idx1-ubyte");
-            let sibling_key = match source {
-                Source::Archive(_) => labels_name
-                    .rsplit_once(".zip/")
-                    .map_or(labels_name.clone(), |(_, p)| p.to_string()),
-                Source::Files => labels_name.clone(),
-            };
-            let labels = match source.sibling(&sibling_key) {
+            let labels = match source.sibling(&labels_name) {
                 Some(bytes) => {
                     let raw =
                         mnist_shard::decompress(&bytes, &labels_name).map_err(|e| e.to_string())?;
@@ -406,9 +405,9 @@ pub fn run(args: DataArgs) -> Result<(), String> {
     let shard = build_shard(&gathered.images, &labels, &options).map_err(|e| e.to_string())?;
     let parsed = Shard::parse(&shard, "the data set").map_err(|e| e.to_string())?;
     let bytes = if extension(&args.out) == "gz" {
-        gzip(&shard)
+        std::borrow::Cow::<[u8]>::Owned(gzip(&shard))
     } else {
-        shard.clone()
+        std::borrow::Cow::Borrowed(&shard[..])
     };
     std::fs::write(&args.out, &bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let classes = if names.len() > 1 || names.first().is_some_and(|n| !n.is_empty()) {

@@ -197,6 +197,25 @@ fn dark_on_light_is_inverted_and_arrays_and_idx_files_are_read() {
         "set.npz/y.npy (not a usable NumPy array of images: shape [6]",
     );
 
+    // IDX files in a zip: the labels file beside the images in the archive labels them.
+    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2];
+    images.extend([255u8, 0, 0, 255, 0, 255, 255, 0, 255, 255, 0, 0]);
+    let labels = [0, 0, 8, 1, 0, 0, 0, 3, 4, 7, 7].to_vec();
+    let idx_zip = npy_dir.join("idx.zip");
+    let members = [
+        ("set/t-images-idx3-ubyte".to_string(), images),
+        ("set/t-labels-idx1-ubyte".to_string(), labels),
+    ];
+    std::fs::write(&idx_zip, zip_of(&members)).unwrap();
+    let (said, _) = succeed(
+        "data {} --out {} --size 2x2",
+        &[&idx_zip, &out.join("idx-zip.shard")],
+    );
+    assert_says(
+        &said,
+        "3 images (2 training, 1 test) of 2×2, 2 classes (4, 7)",
+    );
+
     // MNIST's own IDX files, labelled by the labels file beside them.
     let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/mnist");
     let images = mnist.join("t10k-images-idx3-ubyte.gz");

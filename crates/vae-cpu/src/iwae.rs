@@ -38,7 +38,9 @@ impl Workspace {
 
         // Each draw's BCE, its gradient at the logits (unweighted yet) written over them.
         let mut sums = Sums::default();
-        let mut bce = vec![0.0f64; samples];
+        // Taken out for the loop (it borrows the logits too) and put back: no allocation a step.
+        let mut bce = std::mem::take(&mut self.image_bce);
+        bce.resize(samples, 0.0);
         let inverse_samples = 1.0 / samples as f64;
         let scale = 1.0 / images_in_mean as f32;
         for i in 0..images {
@@ -68,6 +70,7 @@ impl Workspace {
                 sums.kl += kl * inverse_samples;
             }
         }
+        self.image_bce = bce;
         for row in 0..draws {
             let weight = self.row_scale[row];
             for d in &mut self.logits[row * input..(row + 1) * input] {

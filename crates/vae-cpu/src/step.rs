@@ -74,6 +74,8 @@ pub struct Workspace {
     /// Per decoder row: its sampled KL, then its gradient scale (IWAE's w̃/B).
     pub(crate) row_kl: Vec<f32>,
     pub(crate) row_scale: Vec<f32>,
+    /// One image's K draws' BCE, in f64 (IWAE's weights are a softmax of differences of them).
+    pub(crate) image_bce: Vec<f64>,
     /// Weights transposed to `[outputs, inputs]` for the input gradients.
     out_t: Vec<f32>,
     dec1_t: Vec<f32>,
@@ -114,6 +116,7 @@ impl Workspace {
             d_h1: zeros(capacity * s.hidden),
             row_kl: zeros(draws),
             row_scale: zeros(draws),
+            image_bce: vec![0.0; samples],
             out_t: zeros(s.input * s.hidden),
             dec1_t: zeros(s.hidden * s.latent),
             heads_t: zeros(2 * s.latent * s.hidden),

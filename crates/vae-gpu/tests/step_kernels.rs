@@ -1,13 +1,15 @@
 //! The small kernels of a training step on a real adapter against `vae-reference`: the step
-//! counter, reparameterisation (with the GPU's own noise) and its backward, BCE, metrics, Adam.
+//! counter, reparameterisation (with the GPU's own noise) and its backward, BCE, metrics, Adam,
+//! and IWAE's (the draws' weights, the rows they scale, the heads' gradient over K draws).
 
 use vae_gpu::kernels::step::{
-    adam_uniform, advance_uniform, bce_uniform, reparameterize_backward_uniform,
-    reparameterize_uniform, rows_uniform, spread_workgroups, StepKernels, ADAM_PER_WORKGROUP,
-    ROW_WORKGROUP,
+    adam_uniform, advance_uniform, bce_uniform, iwae_backward_uniform, iwae_kernels,
+    iwae_weights_uniform, reparameterize_backward_uniform, reparameterize_uniform, rows_uniform,
+    spread_workgroups, StepKernels, ADAM_PER_WORKGROUP, ROW_WORKGROUP,
 };
 use vae_gpu::selftest::max_abs_difference;
 use vae_gpu::GpuContext;
+use vae_reference::importance::{iwae_heads_backward, normalised_weights};
 use vae_reference::model::{bce_grad, bce_rows, kl_rows, reparameterize, reparameterize_backward};
 use vae_reference::noise::batch_noise;
 use vae_reference::{adam_step, AdamConfig, SplitMix64};
@@ -312,4 +314,91 @@ fn adam_matches_the_reference_on_the_first_and_a_later_step() {
             );
         }
     }
+}
+
+#[test]
+fn iwae_weights_scale_rows_and_the_heads_gradient_match_the_reference() {
+    let context = pollster::block_on(GpuContext::new()).unwrap_or_else(|error| panic!("{error}"));
+    let [weights_kernel, scale_kernel, backward_kernel] =
+        pollster::block_on(iwae_kernels(&context)).unwrap();
+    let mut rng = SplitMix64::new(37);
+    let (images, samples, latent, pixels) = (7, 5, 3, 11);
+    let draws = images * samples;
+    // BCE near 550 nats with draws nats apart, as a real batch's: the weights far from uniform.
+    let bce: Vec<f32> = rng
+        .uniform_vec(draws, 0.0, 6.0)
+        .iter()
+        .map(|v| 545.0 + v)
+        .collect();
+    let kl = rng.uniform_vec(draws, -1.0, 3.0);
+    let out = pollster::block_on(weights_kernel.run_once(
+        &context,
+        &iwae_weights_uniform(images as u32, samples as u32),
+        &[bytes(&bce), bytes(&kl)],
+        &[&vec![0.0; draws]],
+        spread_workgroups(images as u32, ROW_WORKGROUP),
+    ))
+    .unwrap();
+    let log_w: Vec<f64> = bce
+        .iter()
+        .zip(&kl)
+        .map(|(&b, &k)| -f64::from(b) - f64::from(k))
+        .collect();
+    let (expected, _) = normalised_weights(&log_w, samples);
+    let scaled: Vec<f64> = expected.iter().map(|w| w / images as f64).collect();
+    let largest = expected.iter().fold(0.0f64, |m, &w| m.max(w));
+    assert!(largest > 0.5, "weights nearly uniform: {largest}");
+    // log w near −550 in f32: its spacing there, 6e-5, is the weights' relative error.
+    let error = max_abs_difference(&out[0], &f32s(&scaled));
+    assert!(error <= 2e-5, "weights: error {error:e}");
+    let weights = out[0].clone();
+
+    let values = rng.uniform_vec(draws * pixels, -1.0, 1.0);
+    let out = pollster::block_on(scale_kernel.run_once(
+        &context,
+        &rows_uniform(draws as u32, pixels as u32),
+        &[bytes(&weights)],
+        &[&values],
+        spread_workgroups((draws * pixels) as u32, ROW_WORKGROUP),
+    ))
+    .unwrap();
+    let expected: Vec<f32> = values
+        .iter()
+        .enumerate()
+        .map(|(at, v)| v * weights[at / pixels])
+        .collect();
+    assert_eq!(out[0], expected);
+
+    let dz = rng.uniform_vec(draws * latent, -0.1, 0.1);
+    let heads = rng.uniform_vec(images * 2 * latent, -2.0, 2.0);
+    let eps = rng.uniform_vec(draws * latent, -3.0, 3.0);
+    let out = pollster::block_on(backward_kernel.run_once(
+        &context,
+        &iwae_backward_uniform(images as u32, latent as u32, samples as u32),
+        &[bytes(&dz), bytes(&heads), bytes(&eps), bytes(&weights)],
+        &[&vec![0.0; images * 2 * latent]],
+        spread_workgroups((images * latent) as u32, ROW_WORKGROUP),
+    ))
+    .unwrap();
+    let (mean, logvar) = split_heads(&heads, latent);
+    let z: Vec<f64> = (0..draws * latent)
+        .map(|at| {
+            let i = at / latent / samples * latent + at % latent;
+            mean[i] + (0.5 * logvar[i]).exp() * f64::from(eps[at])
+        })
+        .collect();
+    // The reference takes w̃ and divides by B itself.
+    let w: Vec<f64> = weights
+        .iter()
+        .map(|&w| f64::from(w) * images as f64)
+        .collect();
+    let (d_mean, d_logvar) =
+        iwae_heads_backward(&f64s(&dz), (&z, &f64s(&eps)), &logvar, &w, samples);
+    let mut expected = Vec::new();
+    for i in 0..images {
+        expected.extend(&d_mean[i * latent..(i + 1) * latent]);
+        expected.extend(&d_logvar[i * latent..(i + 1) * latent]);
+    }
+    let error = max_abs_difference(&out[0], &f32s(&expected));
+    assert!(error <= 1e-5, "heads gradient: error {error:e}");
 }

@@ -127,14 +127,7 @@ pub fn iwae_forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> 
             * -0.5;
         log_w.push(prior_minus_posterior - bce[row]);
     }
-    let (mut weights, mut bounds) = (Vec::with_capacity(log_w.len()), Vec::new());
-    for image in log_w.chunks_exact(samples) {
-        let bound = log_mean_exp(image);
-        bounds.push(bound);
-        // w̃_k = w_k / Σ w = exp(log w_k − log Σ w), and log Σ w = L_K + log K.
-        let total = bound + (samples as f64).ln();
-        weights.extend(image.iter().map(|v| (v - total).exp()));
-    }
+    let (weights, bounds) = normalised_weights(&log_w, samples);
     IwaeForward {
         batch,
         samples,
@@ -149,6 +142,48 @@ pub fn iwae_forward(layout: &Layout, params: &[f64], x: &[f64], eps: &[f64]) -> 
         weights,
         bounds,
     }
+}
+
+/// Each draw's normalised weight w̃ (a softmax over its image's `samples` log weights), and each
+/// image's L_K.
+pub fn normalised_weights(log_w: &[f64], samples: usize) -> (Vec<f64>, Vec<f64>) {
+    let (mut weights, mut bounds) = (Vec::with_capacity(log_w.len()), Vec::new());
+    for image in log_w.chunks_exact(samples) {
+        let bound = log_mean_exp(image);
+        bounds.push(bound);
+        // w̃_k = w_k / Σ w = exp(log w_k − log Σ w), and log Σ w = L_K + log K.
+        let total = bound + (samples as f64).ln();
+        weights.extend(image.iter().map(|v| (v - total).exp()));
+    }
+    (weights, bounds)
+}
+
+/// The gradient of −(1/B) Σ L_K at the heads from its draws' gradient at z: `d_z` (`[B·K,
+/// latent]`, each draw's already weighted through the decoder), the draws' `z` and `eps`, the
+/// images' `logvar` (`[B, latent]`) and the draws' `weights` w̃:
+///   d z_ik += w̃_ik/B · z_ik                                   (log p(z) = −½ z²)
+///   d mean_i = Σ_k d z_ik;  d logvar_i = Σ_k d z_ik · ε_ik · ½ e^{½ logvar} − ½/B
+/// (log q's −½ logvar, with Σ_k w̃ = 1). Returns (d mean, d logvar), `[B, latent]` each.
+pub fn iwae_heads_backward(
+    d_z: &[f64],
+    (z, eps): (&[f64], &[f64]),
+    logvar: &[f64],
+    weights: &[f64],
+    samples: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let latent = logvar.len() / (weights.len() / samples).max(1);
+    let b = (weights.len() / samples) as f64;
+    let (mut d_mean, mut d_logvar) = (vec![0.0; logvar.len()], vec![-0.5 / b; logvar.len()]);
+    for (row, d) in d_z.chunks_exact(latent).enumerate() {
+        let i = row / samples;
+        for j in 0..latent {
+            let g = d[j] + weights[row] / b * z[row * latent + j];
+            let at = i * latent + j;
+            d_mean[at] += g;
+            d_logvar[at] += g * eps[row * latent + j] * 0.5 * (0.5 * logvar[at]).exp();
+        }
+    }
+    (d_mean, d_logvar)
 }
 
 /// The gradient of [`IwaeForward::objective`] with respect to every parameter (flat, as
@@ -181,17 +216,8 @@ pub fn iwae_backward(
                 .map(move |(&l, &t)| scale * (1.0 / (1.0 + (-l).exp()) - t))
         })
         .collect();
-    let mut d_z = decoder_backward(layout, params, &d_logits, &f.h2, &f.z, &mut grads);
-    let (mut d_mean, mut d_logvar) = (vec![0.0; f.mean.len()], vec![-0.5 / b; f.logvar.len()]);
-    for (row, d) in d_z.chunks_exact_mut(s.latent).enumerate() {
-        let i = row / k;
-        for j in 0..s.latent {
-            d[j] += f.weights[row] / b * f.z[row * s.latent + j];
-            let at = i * s.latent + j;
-            d_mean[at] += d[j];
-            d_logvar[at] += d[j] * eps[row * s.latent + j] * 0.5 * (0.5 * f.logvar[at]).exp();
-        }
-    }
+    let d_z = decoder_backward(layout, params, &d_logits, &f.h2, &f.z, &mut grads);
+    let (d_mean, d_logvar) = iwae_heads_backward(&d_z, (&f.z, eps), &f.logvar, &f.weights, k);
     encoder_backward(layout, params, x, &f.h1, (&d_mean, &d_logvar), &mut grads);
     grads
 }

@@ -69,42 +69,31 @@ impl BackwardPass {
             };
             dense.push((weight, input));
         }
-        let heads_workgroups = spread_workgroups(rows * s.latent as u32, ROW_WORKGROUP);
-        let reparameterize = if samples > 1 {
-            kernels
-                .iwae_backward
-                .get(context)
-                .await?
-                .bind(
-                    context,
-                    &iwae_backward_uniform(rows, s.latent as u32, samples),
-                    &[
-                        whole(&a.d_z),
-                        whole(&a.heads),
-                        whole(&a.eps),
-                        whole(&a.weight),
-                        whole(&a.d_heads),
-                    ],
-                    heads_workgroups,
-                )
-                .await?
+        // The gradient at the heads from z's: the VAE's (with β's KL term), or IWAE's over each
+        // image's K draws, weighted as the forward pass's iwae_weights.wgsl weighed them.
+        let latent = s.latent as u32;
+        let (kernel, uniform, buffers) = if samples > 1 {
+            (
+                kernels.iwae_backward.get(context).await?,
+                iwae_backward_uniform(rows, latent, samples),
+                vec![&a.d_z, &a.heads, &a.eps, &a.weight, &a.d_heads],
+            )
         } else {
-            kernels
-                .step
-                .reparameterize_backward
-                .bind(
-                    context,
-                    &reparameterize_backward_uniform(rows, s.latent as u32, kl_weight),
-                    &[
-                        whole(&a.d_z),
-                        whole(&a.heads),
-                        whole(&a.eps),
-                        whole(&a.d_heads),
-                    ],
-                    heads_workgroups,
-                )
-                .await?
+            (
+                &kernels.step.reparameterize_backward,
+                reparameterize_backward_uniform(rows, latent, kl_weight),
+                vec![&a.d_z, &a.heads, &a.eps, &a.d_heads],
+            )
         };
+        let buffers: Vec<_> = buffers.into_iter().map(whole).collect();
+        let reparameterize = kernel
+            .bind(
+                context,
+                &uniform,
+                &buffers,
+                spread_workgroups(rows * latent, ROW_WORKGROUP),
+            )
+            .await?;
         Ok(Self {
             dense,
             reparameterize,
