@@ -291,6 +291,7 @@ forEachBrowser((kind) => {
         const [, elbo, bce, kl] = latest.match(/−ELBO ([\d.]+) = BCE ([\d.]+) \+ KL ([\d.]+) nats/).map(Number);
         assert.ok(Math.abs(elbo - (bce + kl)) < 0.2 && elbo < 600, latest);
         assert.match(await lab.text('#elbo-chart'), /training on IWAE's bound L_K/);
+        await elementScreenshot(page, '#train', `iwae-train-panel-${tag}`);
         const hash = await page.evaluate(() => location.hash);
         assert.match(hash, /iw=5/);
         assert.doesNotMatch(hash, /beta=/);
