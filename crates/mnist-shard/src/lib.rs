@@ -7,6 +7,7 @@
 pub mod archive;
 mod bits;
 pub mod build;
+pub mod collect;
 mod error;
 mod format;
 pub mod idx;

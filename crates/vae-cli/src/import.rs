@@ -3,21 +3,16 @@
 //! (`mnist_shard::import`: resized, turned to ink, binarized, split by a seeded shuffle), into a
 //! shard `vae train --data` trains on.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use mnist_shard::build::gzip;
-use mnist_shard::import::{
-    build_shard, Binarize, DecodedImage, ImportOptions, MAX_CLASSES, MAX_IMAGES,
-};
-use mnist_shard::{archive, idx, npy, Shard};
+use mnist_shard::collect::{is_image, is_known, Collection, MAX_DECODED_PIXELS};
+use mnist_shard::import::{Binarize, DecodedImage, ImportOptions};
+use mnist_shard::{archive, Shard};
 
-/// An image file whose header claims more than this is refused before it is decoded.
-const MAX_DECODED_PIXELS: u64 = 50_000_000;
 /// A file larger than this is no image, array or archive of images a lab takes.
 const MAX_FILE_BYTES: u64 = archive::MAX_FILE_BYTES;
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
 
 #[derive(Args)]
 pub struct DataArgs {
@@ -52,60 +47,6 @@ pub struct DataArgs {
     /// Seeds the split (and the sampled binarisation).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-/// What was gathered: each image's ink resized, its class, and what could not be used.
-struct Gathered {
-    images: Vec<Vec<u8>>,
-    classes: Vec<String>,
-    labels: Vec<u8>,
-    skipped: Vec<String>,
-    /// The smallest and largest source sizes met.
-    sizes: Option<((usize, usize), (usize, usize))>,
-}
-
-impl Gathered {
-    /// Adds one decoded image of class `class`, resized now so only the small copy is kept.
-    fn add(
-        &mut self,
-        image: &DecodedImage,
-        class: &str,
-        options: &ImportOptions,
-    ) -> Result<(), String> {
-        if self.images.len() == MAX_IMAGES {
-            return Err(format!(
-                "more than {MAX_IMAGES} images: a data set holds at most {MAX_IMAGES}; pick fewer"
-            ));
-        }
-        let label = match self.classes.iter().position(|c| c == class) {
-            Some(label) => label,
-            None if self.classes.len() < MAX_CLASSES => {
-                self.classes.push(class.to_string());
-                self.classes.len() - 1
-            }
-            None => {
-                return Err(format!(
-                    "more than {MAX_CLASSES} classes (sub-folders): {} and \"{class}\"; the map \
-                     colours {MAX_CLASSES}, so merge or leave out some",
-                    self.classes.join(", ")
-                ))
-            }
-        };
-        let size = (image.width, image.height);
-        self.sizes = Some(match self.sizes {
-            None => (size, size),
-            Some((low, high)) => (low.min(size), high.max(size)),
-        });
-        let ink = image.ink(options.invert);
-        self.images.push(mnist_shard::import::resize(
-            &ink,
-            image.width,
-            image.height,
-            options,
-        ));
-        self.labels.push(label as u8);
-        Ok(())
-    }
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {
@@ -194,124 +135,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{name}: {e}"))
 }
 
-/// Where a file came from: the file system, or inside a zip archive (whose other files an IDX
-/// file's labels may be).
-enum Source<'a> {
-    Files,
-    /// The archive's name and its files by their paths inside it.
-    Archive(&'a str, &'a std::collections::HashMap<String, Vec<u8>>),
-}
-
-impl Source<'_> {
-    /// The bytes of the file `name` (named as `add_file` names them), if it is there.
-    fn sibling(&self, name: &str) -> Option<Vec<u8>> {
-        match self {
-            Source::Files => std::fs::read(name).ok(),
-            Source::Archive(archive, files) => name
-                .strip_prefix(archive)
-                .and_then(|path| path.strip_prefix('/'))
-                .and_then(|path| files.get(path).cloned()),
-        }
-    }
-}
-
-impl Gathered {
-    /// Adds what the file `name` of class `class` holds, by its kind.
-    fn add_file(
-        &mut self,
-        name: &str,
-        class: &str,
-        bytes: &[u8],
-        source: &Source<'_>,
-        options: &ImportOptions,
-    ) -> Result<(), String> {
-        let ext = extension(Path::new(name));
-        if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
-            match decode(bytes) {
-                Ok(image) => self.add(&image, class, options)?,
-                Err(error) => self.skipped.push(format!("{name} ({error})")),
-            }
-        } else if ext == "npy" {
-            let array = npy::read_npy(bytes, name).map_err(|e| e.to_string())?;
-            for index in 0..array.count {
-                self.add(&array.image(index), class, options)?;
-            }
-        } else if ext == "npz" {
-            let archive::NpzContents { arrays, others } =
-                archive::read_npz(bytes, name).map_err(|e| e.to_string())?;
-            self.skipped.extend(others);
-            for (_, array) in arrays {
-                for index in 0..array.count {
-                    self.add(&array.image(index), class, options)?;
-                }
-            }
-        } else if ext == "zip" {
-            // Small enough to hold (archives are capped), so an IDX file finds its labels.
-            let mut files = std::collections::HashMap::new();
-            archive::for_each_file(bytes, name, |path, contents| {
-                files.insert(path.to_string(), contents);
-                Ok(())
-            })
-            .map_err(|e| e.to_string())?;
-            let mut paths: Vec<&String> = files.keys().collect();
-            paths.sort();
-            for path in paths {
-                // The archive's first folder is the class, as a folder's sub-folders are.
-                let inner_class = match path.split_once('/') {
-                    Some((folder, _)) if class.is_empty() => folder,
-                    _ => class,
-                };
-                let inner = format!("{name}/{path}");
-                self.add_file(
-                    &inner,
-                    inner_class,
-                    &files[path],
-                    &Source::Archive(name, &files),
-                    options,
-                )?;
-            }
-        } else if name.contains("-images-idx3-ubyte") {
-            let raw = mnist_shard::decompress(bytes, name).map_err(|e| e.to_string())?;
-            let images = idx::read_images(&raw, name).map_err(|e| e.to_string())?;
-            // The IDX labels beside it name each image's class (digits, for MNIST).
-            let labels_name = name.replace("-images-idx3-ubyte", "-labels-idx1-ubyte");
-            let labels = match source.sibling(&labels_name) {
-                Some(bytes) => {
-                    let raw =
-                        mnist_shard::decompress(&bytes, &labels_name).map_err(|e| e.to_string())?;
-                    Some(idx::read_labels(&raw, &labels_name).map_err(|e| e.to_string())?)
-                }
-                None => None,
-            };
-            if let Some(labels) = labels.as_ref().filter(|l| l.len() != images.count) {
-                return Err(format!(
-                    "{name}: {} images but {} labels beside it",
-                    images.count,
-                    labels.len()
-                ));
-            }
-            for index in 0..images.count {
-                let image = DecodedImage {
-                    width: images.cols,
-                    height: images.rows,
-                    channels: 1,
-                    pixels: images.image(index).to_vec(),
-                };
-                let class = labels
-                    .as_ref()
-                    .map_or(class.to_string(), |l| l[index].to_string());
-                self.add(&image, &class, options)?;
-            }
-        } else if !name.contains("-labels-idx1-ubyte") {
-            self.skipped.push(format!(
-                "{name} (not an image, IDX, .npy, .npz or .zip file)"
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn gather(inputs: &[PathBuf], options: &ImportOptions) -> Result<Gathered, String> {
+fn gather(inputs: &[PathBuf], options: &ImportOptions) -> Result<Collection, String> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
@@ -322,20 +146,11 @@ fn gather(inputs: &[PathBuf], options: &ImportOptions) -> Result<Gathered, Strin
             return Err(format!("{}: no such file or folder", input.display()));
         }
     }
-    let mut gathered = Gathered {
-        images: Vec::new(),
-        classes: Vec::new(),
-        labels: Vec::new(),
-        skipped: Vec::new(),
-        sizes: None,
-    };
+    let mut gathered = Collection::default();
+    let beside = |name: &str| std::fs::read(name).ok();
     for (path, class) in files {
         let name = path.display().to_string();
-        let ext = extension(&path);
-        let known = IMAGE_EXTENSIONS.contains(&ext.as_str())
-            || ["npy", "npz", "zip"].contains(&ext.as_str())
-            || name.contains("-idx");
-        if !known {
+        if !is_known(&name) {
             gathered.skipped.push(format!(
                 "{name} (not an image, IDX, .npy, .npz or .zip file)"
             ));
@@ -343,13 +158,18 @@ fn gather(inputs: &[PathBuf], options: &ImportOptions) -> Result<Gathered, Strin
         }
         let bytes = match read_file(&path) {
             Ok(bytes) => bytes,
-            Err(error) if IMAGE_EXTENSIONS.contains(&ext.as_str()) => {
+            Err(error) if is_image(&name) => {
                 gathered.skipped.push(error);
                 continue;
             }
             Err(error) => return Err(error),
         };
-        gathered.add_file(&name, &class, &bytes, &Source::Files, options)?;
+        for image in gathered.add_file(&name, &class, &bytes, &beside, options)? {
+            match decode(&image.bytes) {
+                Ok(decoded) => gathered.add(&decoded, &image.class, options)?,
+                Err(error) => gathered.skipped.push(format!("{} ({error})", image.name)),
+            }
+        }
     }
     Ok(gathered)
 }
@@ -369,45 +189,21 @@ pub fn run(args: DataArgs) -> Result<(), String> {
         seed: args.seed,
     };
     options.check().map_err(|e| e.kind.to_string())?;
-    let gathered = gather(&args.inputs, &options)?;
-    if gathered.images.is_empty() {
-        return Err(format!(
-            "no images found in {} ({} files skipped: {})",
-            args.inputs
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            gathered.skipped.len(),
-            gathered
-                .skipped
-                .iter()
-                .take(3)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    // Classes in the order met, renumbered so their names sort (folders "cat", "dog" → 0, 1).
-    let mut names = gathered.classes.clone();
-    names.sort();
-    let renumber: BTreeMap<usize, u8> = gathered
-        .classes
+    let inputs = args
+        .inputs
         .iter()
-        .enumerate()
-        .map(|(old, name)| (old, names.iter().position(|n| n == name).unwrap_or(0) as u8))
-        .collect();
-    let labels: Vec<u8> = gathered
-        .labels
-        .iter()
-        .map(|&l| renumber[&usize::from(l)])
-        .collect();
-    let shard = build_shard(&gathered.images, &labels, &options).map_err(|e| e.to_string())?;
-    let parsed = Shard::parse(&shard, "the data set").map_err(|e| e.to_string())?;
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let done = gather(&args.inputs, &options)?
+        .finish(&options)
+        .map_err(|error| format!("{inputs}: {error}"))?;
+    let names = &done.classes;
+    let parsed = Shard::parse(&done.shard, "the data set").map_err(|e| e.to_string())?;
     let bytes = if extension(&args.out) == "gz" {
-        std::borrow::Cow::<[u8]>::Owned(gzip(&shard))
+        std::borrow::Cow::<[u8]>::Owned(gzip(&done.shard))
     } else {
-        std::borrow::Cow::Borrowed(&shard[..])
+        std::borrow::Cow::Borrowed(&done.shard[..])
     };
     std::fs::write(&args.out, &bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let classes = if names.len() > 1 || names.first().is_some_and(|n| !n.is_empty()) {
@@ -417,27 +213,25 @@ pub fn run(args: DataArgs) -> Result<(), String> {
     };
     println!(
         "{} images ({} training, {} test) of {width}×{height}{classes}; written to {} ({} bytes)",
-        gathered.images.len(),
+        done.images,
         parsed.train().len(),
         parsed.test().len(),
         args.out.display(),
         bytes.len()
     );
-    if let Some((low, high)) = gathered.sizes {
-        if low != high {
-            println!(
-                "  the images were of mixed sizes, from {}×{} to {}×{}: all resized to {width}×{height}",
-                low.0, low.1, high.0, high.1
-            );
-        }
+    if let Some((low, high)) = done.mixed_sizes {
+        println!(
+            "  the images were of mixed sizes, from {}×{} to {}×{}: all resized to {width}×{height}",
+            low.0, low.1, high.0, high.1
+        );
     }
-    if !gathered.skipped.is_empty() {
-        println!("  skipped {} files:", gathered.skipped.len());
-        for skipped in gathered.skipped.iter().take(10) {
+    if !done.skipped.is_empty() {
+        println!("  skipped {} files:", done.skipped.len());
+        for skipped in done.skipped.iter().take(10) {
             println!("    {skipped}");
         }
-        if gathered.skipped.len() > 10 {
-            println!("    and {} more", gathered.skipped.len() - 10);
+        if done.skipped.len() > 10 {
+            println!("    and {} more", done.skipped.len() - 10);
         }
     }
     Ok(())
