@@ -123,6 +123,16 @@ def main(out):
             "npz.npz": zipped([("x.npy", npy("|u1", (2, 1, 2), bytes([1, 2, 3, 4]))), ("y.npy", npy("|u1", (2,), bytes([0, 1])))]),
             "stored.zip": zipped([("plain.txt", b"stored, not deflated")], deflate=False),
         },
+        "image_header": {
+            "png.png": b"\x89PNG\r\n\x1a\n" + struct.pack(">I4sII", 13, b"IHDR", 20000, 20000) + bytes(5),
+            "gif.gif": b"GIF89a" + struct.pack("<HH", 40, 30) + bytes(4),
+            "bmp.bmp": b"BM" + bytes(12) + struct.pack("<Iii", 40, 7, -9),
+            "bmp-core.bmp": b"BM" + bytes(12) + struct.pack("<IHH", 12, 7, 9),
+            "jpeg.jpg": bytes([0xff, 0xd8, 0xff, 0xe0, 0, 16]) + bytes(14) + bytes([0xff, 0xc0, 0, 17, 8, 0, 40, 0, 50]),
+            "webp-vp8x.webp": b"RIFF" + bytes(4) + b"WEBPVP8X" + bytes(8) + bytes([99, 0, 0, 199, 0, 0]),
+            "webp-vp8l.webp": b"RIFF" + bytes(4) + b"WEBPVP8L" + bytes(5) + struct.pack("<I", (27 << 14) | 35),
+            "webp-vp8.webp": b"RIFF" + bytes(4) + b"WEBPVP8 " + bytes(10) + struct.pack("<HH", 64, 48),
+        },
         "saved_curve": {
             "two-points.bin": struct.pack("<" + "d" * (3 + 4 * 2 + 6), 1, 2, 1,
                                           1, 200, 150, 20, 2, 190, 140, 19,

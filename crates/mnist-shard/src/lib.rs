@@ -10,6 +10,7 @@ pub mod build;
 pub mod collect;
 mod error;
 mod format;
+mod header;
 pub mod idx;
 pub mod import;
 pub mod npy;

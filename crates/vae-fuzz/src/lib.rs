@@ -20,6 +20,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("npy", npy),
     ("idx", idx),
     ("archive", archive),
+    ("image_header", image_header),
 ];
 
 /// The limits of a large desktop GPU: the loosest an adapter gives, so the most a file's claims
@@ -86,6 +87,19 @@ pub fn idx(bytes: &[u8]) {
     }
     if let Ok(labels) = mnist_shard::idx::read_labels(&raw, "fuzz") {
         assert!(labels.len() <= raw.len());
+    }
+}
+
+/// An image file's header (PNG, GIF, BMP, JPEG, WebP), read for its size before the browser
+/// decodes it: never a panic, and a size only where the bytes hold one.
+pub fn image_header(bytes: &[u8]) {
+    if let Some((width, height)) = mnist_shard::collect::image_dimensions(bytes) {
+        assert!(bytes.len() >= 10, "a size from {} bytes", bytes.len());
+        let refused = mnist_shard::collect::check_dimensions(bytes).is_err();
+        let pixels = u64::from(width) * u64::from(height);
+        assert_eq!(refused, pixels > mnist_shard::collect::MAX_DECODED_PIXELS);
+    } else {
+        assert!(mnist_shard::collect::check_dimensions(bytes).is_ok());
     }
 }
 
@@ -179,7 +193,7 @@ pub fn settings(bytes: &[u8]) {
         importance_samples: next(),
     };
     let limits = wgpu::Limits::default();
-    if let Ok(config) = form.parse(&limits, 60_000) {
+    if let Ok(config) = form.parse(&limits, vae_app::settings::TrainingData::MNIST) {
         config
             .validate(&vae_gpu::binding_limits(&limits))
             .expect("accepted settings are valid");
