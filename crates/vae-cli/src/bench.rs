@@ -38,15 +38,16 @@ pub struct BenchArgs {
     iw_samples: u32,
 }
 
-/// A training step's floating-point operations as a dense 784-500-20 model counts them (525
-/// MFLOP at batch 128, K = 1), per image: the encoder's (its forward pass and weight gradients, and the heads'
-/// input gradient) and, per draw, the decoder's (forward, weight and input gradients).
-const ENCODER_MFLOP_PER_IMAGE: f64 = 2.0 * (784.0 * 500.0 * 2.0 + 500.0 * 40.0 * 3.0) / 1e6;
-const DECODER_MFLOP_PER_DRAW: f64 = 2.0 * 3.0 * (20.0 * 500.0 + 500.0 * 784.0) / 1e6;
-
-/// A training step's MFLOP at `batch` images of `samples` draws each.
+/// A training step's MFLOP of the 784-500-20 model at `batch` images of `samples` draws each
+/// (`VaeConfig::step_flop`).
 fn step_mflop(batch: u32, samples: u32) -> f64 {
-    f64::from(batch) * (ENCODER_MFLOP_PER_IMAGE + f64::from(samples) * DECODER_MFLOP_PER_DRAW)
+    VaeConfig {
+        batch,
+        importance_samples: samples,
+        ..VaeConfig::default()
+    }
+    .step_flop()
+        / 1e6
 }
 
 /// Floating-point operations of one decoder row of the 784-500-20 model (20·500 + 500·784
