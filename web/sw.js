@@ -24,6 +24,7 @@ const FIXED = [
   'cpu-worker_bg.wasm',
   'cpu-worker-relaxed.js',
   'cpu-worker-relaxed_bg.wasm',
+  'decode-worker.js',
   'pretrained.safetensors',
   'mnist.shard.gz',
 ];

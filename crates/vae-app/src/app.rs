@@ -12,6 +12,7 @@ use crate::components::{
     WebGpuUnavailable,
 };
 use crate::data::{load_shard, DataState, ShardSlot};
+use crate::datasets::{DataId, DataSets};
 use crate::lab::{
     choose, install_test_hooks, Choice, LabController, LabHandle, LabUi, Notice, Phase,
 };
@@ -93,13 +94,32 @@ pub fn App() -> impl IntoView {
     let bench_scope = BenchScope::from_query(&search);
     // `?test-hooks`: the browser tests' handles on faults (a lost device).
     let test_hooks = search.contains("test-hooks");
+    // The visitor's data sets, and which one the lab trains on, come first: the model to start
+    // with must take the chosen data's images.
+    let sets = DataSets::new();
     spawn_local(async move {
-        if !bench_mode {
-            let chosen = choose_start(VaeConfig::default()).await;
-            plan.set_value(Some(chosen));
-            planned.set(true);
+        if bench_mode {
+            return load_shard(data).await;
         }
-        load_shard(data).await;
+        sets.load().await;
+        let own = sets.own_shard(&sets.current.get_untracked());
+        if let Some(shard) = &own {
+            ui.show_image_size(shard.width(), shard.height());
+        }
+        let input = own.map_or(VaeConfig::default().sizes.input, |s| s.width() * s.height());
+        let chosen = choose_start(VaeConfig::default(), input).await;
+        plan.set_value(Some(chosen));
+        planned.set(true);
+    });
+    // MNIST downloads once the first model is decided (they would share the connection), and
+    // only when it is the data in use.
+    let mnist_requested = StoredValue::new(false);
+    Effect::new(move |_| {
+        let wanted = planned.get() && sets.current.get() == DataId::Mnist;
+        if wanted && !mnist_requested.get_value() {
+            mnist_requested.set_value(true);
+            spawn_local(load_shard(data));
+        }
     });
     let lab = RwSignal::new(None::<LabHandle>);
     let shard_slot = StoredValue::new_local(ShardSlot::default());
@@ -129,20 +149,52 @@ pub fn App() -> impl IntoView {
         }
     });
     let bench = RwSignal::new(None::<crate::data::ShardBytes>);
-    // The data, when it arrives, goes to the lab (or the benchmark) through the slot.
+    // The data in use, when it is there, goes to the lab (or the benchmark) through the slot; a
+    // change of data set afterwards is the lab's to follow (a fresh model, or the same one).
     Effect::new(move |_| {
-        if let DataState::Ready { shard, .. } = data.get() {
-            if bench_mode {
-                // The GPU benchmark needs the device too; the CPU engine's does not.
-                let gpu_ready = state.with(|s| matches!(s, GpuState::Ready(_)));
-                let ready = gpu_ready || bench_scope == BenchScope::Cpu;
-                if ready && bench.with_untracked(Option::is_none) {
-                    bench.set(Some(shard));
-                }
-            } else if shard_slot.with_value(|slot| slot.get().is_none()) {
-                labels.set(shard_labels(&shard));
-                shard_slot.with_value(|slot| slot.fill(shard));
+        let current = sets.current.get();
+        let shard = match &current {
+            DataId::Mnist => match data.get() {
+                DataState::Ready { shard, .. } => Some(shard),
+                _ => None,
+            },
+            DataId::Stored(_) => sets.own_shard(&current),
+        };
+        let Some(shard) = shard else {
+            return;
+        };
+        if bench_mode {
+            // The GPU benchmark needs the device too; the CPU engine's does not.
+            let gpu_ready = state.with(|s| matches!(s, GpuState::Ready(_)));
+            let ready = gpu_ready || bench_scope == BenchScope::Cpu;
+            if ready && bench.with_untracked(Option::is_none) {
+                bench.set(Some(shard));
             }
+            return;
+        }
+        let slot = shard_slot.get_value();
+        let previous = slot.get();
+        if previous.as_ref() == Some(&shard) {
+            return;
+        }
+        labels.set(shard_labels(&shard));
+        ui.classes.set(match &current {
+            DataId::Mnist => (0..10).map(|d| d.to_string()).collect(),
+            DataId::Stored(id) => sets.own.with_untracked(|own| {
+                own.iter()
+                    .find(|s| &s.id == id)
+                    .map(|s| s.classes.clone())
+                    .unwrap_or_default()
+            }),
+        });
+        slot.fill(shard.clone());
+        let handle = lab.get_untracked();
+        match (previous, handle) {
+            (Some(_), Some(handle)) => {
+                let name = sets.name_of(&current);
+                handle.with_value(|c| c.use_data(&name, shard.width(), shard.height()));
+            }
+            _ => ui.show_image_size(shard.width(), shard.height()),
         }
     });
     // The lab starts as soon as the GPU is there: its kernels compile while the data downloads.
@@ -176,7 +228,16 @@ pub fn App() -> impl IntoView {
         if test_hooks {
             install_test_hooks(handle);
         }
-        follow_drops(move |file| open_chosen_file(handle, ui, file));
+        follow_drops(move |files| {
+            // One model file opens the model; anything else is data to bring.
+            let model =
+                files.len() == 1 && files[0].path.to_ascii_lowercase().ends_with(".safetensors");
+            if model {
+                open_chosen_file(handle, ui, files[0].file.clone());
+            } else {
+                sets.stage(files);
+            }
+        });
         lab.set(Some(handle));
     });
     // The settings form shows the model in use (a file's sizes, a link's settings).
@@ -207,7 +268,7 @@ pub fn App() -> impl IntoView {
         let Some(handle) = lab.get_untracked() else {
             return;
         };
-        handle.with_value(|c| match form.parse(&c.limits(), c.training_images()) {
+        handle.with_value(|c| match form.parse(&c.limits(), c.training_data()) {
             Ok(config) => c.rebuild(config, true),
             Err(_) => ui.notice.set(Some(Notice::error(
                 "The settings under Train are not valid: press Train to see what to change.",
@@ -276,7 +337,7 @@ pub fn App() -> impl IntoView {
                     }
                     _ => None,
                 }}
-                <DataPanel state=data />
+                <DataPanel state=data sets />
             </div>
         </main>
     }

@@ -25,15 +25,70 @@ pub struct Preview {
 pub struct ShardBytes {
     bytes: Arc<Vec<u8>>,
     train: usize,
+    test: usize,
+    width: usize,
+    height: usize,
 }
 
 impl ShardBytes {
+    /// A shard's bytes, validated whole (`name` says whose in an error).
+    pub fn new(bytes: Vec<u8>, name: &str) -> Result<Self, String> {
+        let shard = Shard::parse(&bytes, name).map_err(|e| e.to_string())?;
+        let test = shard.test();
+        let (train, width, height) = (shard.train().len(), test.width(), test.height());
+        let test = test.len();
+        Ok(Self {
+            bytes: Arc::new(bytes),
+            train,
+            test,
+            width,
+            height,
+        })
+    }
+
     pub fn bytes(&self) -> Arc<Vec<u8>> {
         Arc::clone(&self.bytes)
     }
 
     pub fn train_len(&self) -> usize {
         self.train
+    }
+
+    pub fn test_len(&self) -> usize {
+        self.test
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The first test images with their labels.
+    pub fn preview(&self) -> Preview {
+        let Ok(shard) = Shard::parse(&self.bytes, "the data") else {
+            return Preview {
+                width: self.width,
+                height: self.height,
+                digits: Vec::new(),
+            };
+        };
+        let test = shard.test();
+        let digits = (0..PREVIEW.min(test.len()))
+            .map(|i| {
+                let pixels = (0..test.pixels_per_image())
+                    .map(|p| test.pixel(i, p))
+                    .collect();
+                (test.labels()[i], pixels)
+            })
+            .collect();
+        Preview {
+            width: self.width,
+            height: self.height,
+            digits,
+        }
     }
 }
 
@@ -83,30 +138,13 @@ fn summarize(download: &[u8]) -> Result<DataState, String> {
         let whole = Shard::parse(&raw, SHARD_URL).map_err(|e| e.to_string())?;
         raw = mnist_shard::build::subset(&whole, train, test).map_err(|e| e.to_string())?;
     }
-    let shard = Shard::parse(&raw, SHARD_URL).map_err(|e| e.to_string())?;
-    let test = shard.test();
-    let digits = (0..PREVIEW.min(test.len()))
-        .map(|i| {
-            let pixels = (0..test.pixels_per_image())
-                .map(|p| test.pixel(i, p))
-                .collect();
-            (test.labels()[i], pixels)
-        })
-        .collect();
-    let train = shard.train().len();
+    let shard = ShardBytes::new(raw, SHARD_URL)?;
     Ok(DataState::Ready {
-        train,
-        test: test.len(),
+        train: shard.train_len(),
+        test: shard.test_len(),
         download_bytes: download.len(),
-        preview: Preview {
-            width: test.width(),
-            height: test.height(),
-            digits,
-        },
-        shard: ShardBytes {
-            bytes: Arc::new(raw),
-            train,
-        },
+        preview: shard.preview(),
+        shard,
     })
 }
 
@@ -161,4 +199,17 @@ impl ShardSlot {
         };
         receiver.await.ok()
     }
+}
+
+/// Thousands separated, as people read counts.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -3,8 +3,32 @@
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
 
-/// MNIST's image size; the canvases are made for it.
+use std::cell::Cell;
+
+/// MNIST's image size, the canvases' until the lab's data says otherwise.
 pub const DIGIT_SIDE: usize = 28;
+
+thread_local! {
+    /// The size (width, height) of the images the page draws: the training data's. One page,
+    /// one data set at a time; the lab sets it when it binds data.
+    static IMAGE_SIZE: Cell<(usize, usize)> = const { Cell::new((DIGIT_SIDE, DIGIT_SIDE)) };
+}
+
+/// The size (width, height) every digit canvas draws at.
+pub fn image_size() -> (usize, usize) {
+    IMAGE_SIZE.with(Cell::get)
+}
+
+/// Pixels in one image at [`image_size`].
+pub fn image_pixels() -> usize {
+    let (width, height) = image_size();
+    width * height
+}
+
+/// Sets the size images are drawn at (the data's); canvases take it at their next draw.
+pub fn set_image_size(width: usize, height: usize) {
+    IMAGE_SIZE.with(|size| size.set((width.max(1), height.max(1))));
+}
 
 /// How digits are laid out in one canvas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,12 +46,13 @@ impl DigitGrid {
         Self::new(1, 1)
     }
 
+    /// In pixels, at the data's image size.
     pub fn width(self) -> usize {
-        self.columns * DIGIT_SIDE
+        self.columns * image_size().0
     }
 
     pub fn height(self) -> usize {
-        self.rows * DIGIT_SIDE
+        self.rows * image_size().1
     }
 }
 
@@ -46,16 +71,30 @@ fn prefers_dark() -> bool {
 /// `data-z` says which point it shows (a slider moved during a decode is decoded again after
 /// it, so a reader waiting for one point must tell the decodes apart).
 pub fn draw_decoded(canvas: &web_sys::HtmlCanvasElement, pixels: &[f32], z: &[f32]) {
+    if pixels.len() != image_pixels() {
+        // A model for other data than the page's, on its way out.
+        return;
+    }
     draw_digits(canvas, pixels, DigitGrid::single());
     let point: Vec<String> = z.iter().map(f32::to_string).collect();
     let _ = canvas.set_attribute("data-z", &point.join(","));
     mark("decoded");
 }
 
-/// Draws images of 28×28 values in [0, 1] (ink probability) row by row into `canvas`, ink dark
+/// Draws images of [`image_size`] values in [0, 1] (ink probability) row by row into `canvas`, ink dark
 /// on light paper, or light on dark in a dark theme. The canvas is scaled up by CSS without
 /// smoothing, so each value stays one crisp square.
 pub fn draw_digits(canvas: &web_sys::HtmlCanvasElement, values: &[f32], grid: DigitGrid) {
+    draw_images(canvas, values, grid, image_size());
+}
+
+/// [`draw_digits`] for images of another size than the lab's (a data set not in use).
+pub fn draw_images(
+    canvas: &web_sys::HtmlCanvasElement,
+    values: &[f32],
+    grid: DigitGrid,
+    (width, height): (usize, usize),
+) {
     let Some(context) = canvas
         .get_context("2d")
         .ok()
@@ -69,16 +108,25 @@ pub fn draw_digits(canvas: &web_sys::HtmlCanvasElement, values: &[f32], grid: Di
     } else {
         ([255.0, 255.0, 255.0], [0.0, 0.0, 0.0])
     };
-    let pixels = DIGIT_SIDE * DIGIT_SIDE;
-    let stride = grid.width();
-    let mut rgba = vec![255u8; stride * grid.height() * 4];
+    let pixels = width * height;
+    if values.len() < pixels {
+        // A model of another size than the data's (while one replaces the other): nothing fits.
+        return;
+    }
+    let (stride, rows) = (grid.columns * width, grid.rows * height);
+    // The canvas follows the data's size (setting it clears it; it is redrawn whole below).
+    if canvas.width() as usize != stride || canvas.height() as usize != rows {
+        canvas.set_width(stride as u32);
+        canvas.set_height(rows as u32);
+    }
+    let mut rgba = vec![255u8; stride * rows * 4];
     for (index, image) in values.chunks_exact(pixels).enumerate() {
         if index >= grid.rows * grid.columns {
             break;
         }
         let (top, left) = (
-            (index / grid.columns) * DIGIT_SIDE,
-            (index % grid.columns) * DIGIT_SIDE,
+            (index / grid.columns) * height,
+            (index % grid.columns) * width,
         );
         for (p, &value) in image.iter().enumerate() {
             let value = if value.is_finite() {
@@ -86,7 +134,7 @@ pub fn draw_digits(canvas: &web_sys::HtmlCanvasElement, values: &[f32], grid: Di
             } else {
                 0.0
             };
-            let at = ((top + p / DIGIT_SIDE) * stride + left + p % DIGIT_SIDE) * 4;
+            let at = ((top + p / width) * stride + left + p % width) * 4;
             for channel in 0..3 {
                 let mixed = paper[channel] + (ink[channel] - paper[channel]) * value;
                 rgba[at + channel] = mixed.round() as u8;
@@ -96,7 +144,7 @@ pub fn draw_digits(canvas: &web_sys::HtmlCanvasElement, values: &[f32], grid: Di
     if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
         Clamped(&rgba),
         stride as u32,
-        grid.height() as u32,
+        rows as u32,
     ) {
         let _ = context.put_image_data(&image, 0.0, 0.0);
     }

@@ -8,6 +8,7 @@
 mod app;
 mod components;
 mod data;
+mod datasets;
 mod draw;
 mod fetch;
 mod lab;

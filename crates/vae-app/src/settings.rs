@@ -80,9 +80,9 @@ impl SettingsForm {
     pub fn parse(
         &self,
         limits: &wgpu::Limits,
-        training_images: usize,
+        data: TrainingData,
     ) -> Result<VaeConfig, Box<FormErrors>> {
-        self.text().parse(limits, training_images)
+        self.text().parse(limits, data)
     }
 }
 
@@ -98,13 +98,29 @@ pub struct SettingsText {
     pub importance_samples: String,
 }
 
+/// What the settings are for: the training data's count and pixels per image (the model's
+/// input size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrainingData {
+    pub images: usize,
+    pub input: usize,
+}
+
+impl TrainingData {
+    /// The bundled MNIST's.
+    pub const MNIST: TrainingData = TrainingData {
+        images: 60_000,
+        input: 784,
+    };
+}
+
 impl SettingsText {
-    /// The configuration these fields describe for a training set of `training_images`, or a
-    /// message per wrong field (and one for what only the adapter's limits refuse).
+    /// The configuration these fields describe for `data`, or a message per wrong field (and
+    /// one for what only the adapter's limits refuse).
     pub fn parse(
         &self,
         limits: &wgpu::Limits,
-        training_images: usize,
+        data: TrainingData,
     ) -> Result<VaeConfig, Box<FormErrors>> {
         let mut errors = FormErrors::default();
         let learning_rate = match self.learning_rate.trim().parse::<f64>() {
@@ -119,7 +135,7 @@ impl SettingsText {
                 None
             }
         };
-        let max_batch = MAX_BATCH.min(u32::try_from(training_images).unwrap_or(u32::MAX));
+        let max_batch = MAX_BATCH.min(u32::try_from(data.images).unwrap_or(u32::MAX));
         let batch = whole(
             &self.batch,
             1,
@@ -198,7 +214,7 @@ impl SettingsText {
         };
         let config = VaeConfig {
             sizes: Sizes {
-                input: Sizes::MNIST.input,
+                input: data.input,
                 hidden: hidden as usize,
                 latent: latent as usize,
             },
@@ -257,21 +273,23 @@ mod tests {
     #[test]
     fn importance_samples_are_checked_and_exclude_beta() {
         let limits = wgpu::Limits::default();
-        let config = text("5", "1").parse(&limits, 60_000).unwrap();
+        let config = text("5", "1").parse(&limits, TrainingData::MNIST).unwrap();
         assert_eq!(config.importance_samples, 5);
         for (k, beta, says) in [
             ("0", "1", "Must be between 1 and 1000"),
             ("two", "1", "Enter a whole number"),
             ("5", "0.5", "no β"),
         ] {
-            let errors = text(k, beta).parse(&limits, 60_000).unwrap_err();
+            let errors = text(k, beta)
+                .parse(&limits, TrainingData::MNIST)
+                .unwrap_err();
             let message = errors.importance_samples.unwrap_or_default();
             assert!(message.contains(says), "K {k}, β {beta}: {message:?}");
         }
         // What only the adapter refuses: K × batch rows of activations past a binding.
         let mut wide = text("1000", "1");
         wide.batch = "200".into();
-        let errors = wide.parse(&limits, 60_000).unwrap_err();
+        let errors = wide.parse(&limits, TrainingData::MNIST).unwrap_err();
         assert!(errors.general.is_some_and(|e| e.contains("decoder rows")));
     }
 }

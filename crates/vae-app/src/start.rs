@@ -35,7 +35,7 @@ fn fragment() -> String {
 
 /// Decides the first model. The autosave wins (it is the visitor's own work); without one the
 /// pretrained model opens with the link's training settings when the link keeps its sizes.
-pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
+pub async fn choose_start(defaults: VaeConfig, data_input: usize) -> StartPlan {
     let mut notes: Vec<String> = Vec::new();
     let link = match parse_fragment(&fragment()) {
         Ok(link) => link,
@@ -44,7 +44,9 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
             Default::default()
         }
     };
-    let settings = link.settings(defaults);
+    let mut settings = link.settings(defaults);
+    // The model takes the images of the data in use (MNIST's 784, or the visitor's).
+    settings.sizes.input = data_input;
     let z = link.z.clone();
     let plan = |source, notes: Vec<String>, error: bool| StartPlan {
         source,
@@ -62,7 +64,7 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
     // A damaged autosave (truncated, NaN, another layout) is reported and the pretrained model
     // opens instead: the page must never start on a model it cannot build.
     let saved = persist::load().await.and_then(|saved| match saved {
-        Some(saved) => check_autosave(&saved.checkpoint).map(|()| Some(saved)),
+        Some(saved) => check_autosave(&saved.checkpoint, data_input).map(|()| Some(saved)),
         None => Ok(None),
     });
     match saved {
@@ -128,10 +130,16 @@ pub async fn choose_start(defaults: VaeConfig) -> StartPlan {
 
 /// Whether an autosave's checkpoint reads whole (every tensor, finite, valid settings) before a
 /// GPU is involved. The adapter's own limits are checked when the model is built.
-fn check_autosave(checkpoint: &[u8]) -> Result<(), String> {
-    vae_model::read_checkpoint(checkpoint, &vae_model::BindingLimits::NONE, |_| {})
-        .map(|_| ())
-        .map_err(|error| format!("its checkpoint is damaged ({error})"))
+fn check_autosave(checkpoint: &[u8], data_input: usize) -> Result<(), String> {
+    let contents = vae_model::read_checkpoint(checkpoint, &vae_model::BindingLimits::NONE, |_| {})
+        .map_err(|error| format!("its checkpoint is damaged ({error})"))?;
+    let input = contents.config.sizes.input;
+    if input != data_input {
+        return Err(format!(
+            "its model takes images of {input} pixels, and the training data in use has {data_input}; choose that data under Training data to open it"
+        ));
+    }
+    Ok(())
 }
 
 fn saved_when(at: f64) -> String {
@@ -178,9 +186,10 @@ pub fn keep_fragment(ui: LabUi) {
     });
 }
 
-/// A file dropped anywhere on the page goes to `open` (the browser would otherwise navigate
-/// away to it).
-pub fn follow_drops(open: impl Fn(web_sys::File) + 'static) {
+/// Files (and folders) dropped anywhere on the page go to `open` (the browser would otherwise
+/// navigate away to them).
+pub fn follow_drops(open: impl Fn(Vec<crate::datasets::files::PickedFile>) + 'static) {
+    let open = std::rc::Rc::new(open);
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -189,12 +198,15 @@ pub fn follow_drops(open: impl Fn(web_sys::File) + 'static) {
     });
     let drop = Closure::<dyn FnMut(web_sys::DragEvent)>::new(move |event: web_sys::DragEvent| {
         event.prevent_default();
-        let file = event
-            .data_transfer()
-            .and_then(|transfer| transfer.files())
-            .and_then(|files| files.get(0));
-        if let Some(file) = file {
-            open(file);
+        if let Some(transfer) = event.data_transfer() {
+            let listing = crate::datasets::files::from_drop(&transfer);
+            let open = std::rc::Rc::clone(&open);
+            leptos::task::spawn_local(async move {
+                let files = listing.await;
+                if !files.is_empty() {
+                    open(files);
+                }
+            });
         }
     });
     let _ = window.add_event_listener_with_callback("dragover", over.as_ref().unchecked_ref());

@@ -1,5 +1,7 @@
 //! What several panels show alike: a canvas of decoded digits, and counts as people read them.
 
+pub use crate::data::grouped;
+
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -16,17 +18,4 @@ pub fn DigitCanvas(
 ) -> impl IntoView {
     let (width, height) = (grid.width().to_string(), grid.height().to_string());
     view! { <canvas node_ref=canvas id=id class=class width=width height=height role="img" aria-label=label></canvas> }
-}
-
-/// Thousands separated, as people read counts.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

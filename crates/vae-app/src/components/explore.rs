@@ -76,7 +76,7 @@ pub fn ExplorePanel(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -> imp
             .take(PICKABLE_DIGITS)
             .enumerate()
             .map(|(i, label)| {
-                let text = format!("Test digit {} (a {label})", i + 1);
+                let text = format!("Test image {} ({})", i + 1, ui.class_name(label));
                 view! { <option value=i.to_string()>{text}</option> }
             })
             .collect_view()

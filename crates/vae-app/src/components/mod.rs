@@ -4,6 +4,7 @@ mod adapter;
 mod bench;
 mod chart;
 mod cpu_bench;
+mod data_import;
 mod data_panel;
 mod digits;
 mod engine_panel;

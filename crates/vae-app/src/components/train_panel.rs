@@ -176,7 +176,7 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
     // Train with the settings shown: the model is rebuilt first if they changed.
     let apply = move |then_train: bool| {
         lab.with_value(|controller| {
-            match form.parse(&controller.limits(), controller.training_images()) {
+            match form.parse(&controller.limits(), controller.training_data()) {
                 Err(found) => errors.set(*found),
                 Ok(config) => {
                     errors.set(FormErrors::default());

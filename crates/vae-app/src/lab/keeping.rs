@@ -13,9 +13,6 @@ use super::engine::Pending;
 use super::{LabController, Loaded, ModelInfo, ModelKind, ModelSource, Notice, Offer, SaveState};
 use crate::persist;
 
-/// The input size of every model this lab trains (28×28 digits).
-const INPUT: usize = vae_reference::Sizes::MNIST.input;
-
 impl LabController {
     /// The model's checkpoint, copied out after the work queued so far; None while no model.
     pub(super) fn begin_save_now(&self) -> Option<(u64, u64, Pending<Vec<u8>>)> {
@@ -137,10 +134,13 @@ impl LabController {
                 ))))
             }
         };
-        if summary.sizes.input != INPUT {
+        let input = self.training_data().input;
+        if summary.sizes.input != input {
+            let (width, height) = self.ui.image.get_untracked();
             return self.ui.notice.set(Some(Notice::error(format!(
-                "{name}: its model takes {} inputs; this lab's take {INPUT} (28×28 digits). The \
-                 current model is unchanged.",
+                "{name}: its model takes {} inputs; the training data in use has images of \
+                 {width}×{height} = {input} pixels (choose other data under Training data to \
+                 open it). The current model is unchanged.",
                 summary.sizes.input
             ))));
         }

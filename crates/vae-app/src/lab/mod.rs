@@ -9,7 +9,6 @@
 
 mod engine;
 mod estimate;
-mod first_digit;
 mod keeping;
 mod opening;
 mod pacing;
@@ -104,6 +103,8 @@ struct Lab {
     views: views::ViewState,
     /// The log-likelihood estimate under way, if any.
     estimate: Option<estimate::EstimateRun>,
+    /// The training data's image size (width, height).
+    image_size: (usize, usize),
 }
 
 /// What the page holds to drive the lab. Not `Send` (GPU handles on the web are not): the page
@@ -178,8 +179,18 @@ impl LabController {
     }
 
     /// Training images in the data (0 until it has arrived).
-    pub fn training_images(&self) -> usize {
-        self.shard.get().map_or(0, |shard| shard.train_len())
+    /// The training data the settings are for (none yet: no images, MNIST's size).
+    pub fn training_data(&self) -> crate::settings::TrainingData {
+        self.shard.get().map_or(
+            crate::settings::TrainingData {
+                images: 0,
+                ..crate::settings::TrainingData::MNIST
+            },
+            |shard| crate::settings::TrainingData {
+                images: shard.train_len(),
+                input: shard.width() * shard.height(),
+            },
+        )
     }
 
     /// The current generation's lab, borrowed for a moment, or None after a reset.
@@ -324,7 +335,15 @@ impl LabController {
             if lab.gallery.busy() {
                 return None;
             }
-            let x: Vec<f32> = lab.test_images[..RECONSTRUCTIONS].concat();
+            // A data set with fewer test images shows them again.
+            let x: Vec<f32> = lab
+                .test_images
+                .iter()
+                .cycle()
+                .take(RECONSTRUCTIONS)
+                .flatten()
+                .copied()
+                .collect();
             let samples = lab.model.request_decode(Decoding::Samples, &lab.prior_z);
             let reconstructions = lab.model.request_reconstruction(&x);
             lab.gallery.started();

@@ -22,6 +22,8 @@ use crate::data::SHARD_URL;
 pub enum ModelSource {
     /// Initialised from the settings' seed.
     Fresh(VaeConfig),
+    /// The same, with what to say once it is in (why a fresh model replaced the last).
+    FreshSaying(VaeConfig, Notice),
     /// A checkpoint's bytes: the pretrained model, an opened file, an autosave.
     Checkpoint(Box<Loaded>),
 }
@@ -77,7 +79,7 @@ impl LabController {
             )));
         }
         let this = self.clone();
-        let fresh = matches!(source, ModelSource::Fresh(_));
+        let fresh = matches!(source, ModelSource::Fresh(_) | ModelSource::FreshSaying(..));
         if fresh {
             self.ui.notice.set(None);
         }
@@ -101,6 +103,9 @@ impl LabController {
             let kept = source.clone();
             let (info, curve, notice, save_after) = match &source {
                 ModelSource::Fresh(_) => (ModelInfo::scratch(), None, None, false),
+                ModelSource::FreshSaying(_, notice) => {
+                    (ModelInfo::scratch(), None, Some(notice.clone()), false)
+                }
                 ModelSource::Checkpoint(loaded) => (
                     loaded.info.clone(),
                     loaded.curve.clone(),
@@ -115,6 +120,8 @@ impl LabController {
                     let (engine, on_cpu) = (lab.model.engine_name(), lab.model.is_cpu());
                     let workers = lab.model.workers_why();
                     let progress = lab.progress(crate::draw::now_ms());
+                    let (width, height) = lab.image_size;
+                    this.ui.show_image_size(width, height);
                     // Late replies to the old model find another generation and are dropped.
                     *this.lab.borrow_mut() = Some(lab);
                     this.forget_views();
@@ -145,8 +152,9 @@ impl LabController {
                     // A trained model opens on a digit (z = 0 is one click away); a fresh one, or
                     // a latent point the visitor chose (a link, the autosave), stays.
                     let at_origin = this.ui.z.with_untracked(|z| z.iter().all(|&v| v == 0.0));
-                    if at_origin && trained {
-                        this.encode_image(&super::first_digit::first_test_digit());
+                    let first = this.with_lab(None, |lab| lab.test_images.first().cloned());
+                    if let (true, true, Some(Some(image))) = (at_origin, trained, first) {
+                        this.encode_image(&image);
                     }
                     if notice.is_some() || fresh {
                         this.ui.notice.set(notice);
@@ -200,7 +208,9 @@ impl LabController {
         let backend = self.backend();
         // The kernels compile (or the worker starts) while the data may still be downloading.
         let opening = match &source {
-            ModelSource::Fresh(config) => Opening::Fresh(*config),
+            ModelSource::Fresh(config) | ModelSource::FreshSaying(config, _) => {
+                Opening::Fresh(*config)
+            }
             ModelSource::Checkpoint(loaded) => Opening::Checkpoint {
                 bytes: &loaded.bytes,
                 settings: loaded.settings,
@@ -219,6 +229,21 @@ impl LabController {
         let raw = data.bytes();
         let shard =
             Shard::parse(&raw, SHARD_URL).map_err(|e| EngineError::invalid(e.to_string()))?;
+        if shard.test().is_empty() || shard.train().is_empty() {
+            return Err(EngineError::invalid(
+                "the training data needs at least one training and one test image",
+            ));
+        }
+        let image_size = (shard.test().width(), shard.test().height());
+        if image_size.0 * image_size.1 != config.sizes.input {
+            return Err(EngineError::invalid(format!(
+                "the model takes {} inputs, and the training data's images are {}×{} = {} pixels",
+                config.sizes.input,
+                image_size.0,
+                image_size.1,
+                image_size.0 * image_size.1
+            )));
+        }
         model.bind_data(&raw).await?;
         model.prepare_decodes(DECODE_SIZES).await?;
         let test = shard.test();
@@ -242,6 +267,7 @@ impl LabController {
             random_draws: 0,
             saving: OneInFlight::default(),
             test_set: test.to_owned_split(),
+            image_size,
             views: views::ViewState::default(),
             estimate: None,
         })

@@ -190,6 +190,11 @@ pub struct LabUi {
     pub ranked: RwSignal<Option<std::sync::Arc<Ranked>>>,
     pub canvases: Canvases,
     pub views: ViewsUi,
+    /// The training data's image size (width, height), which the digits are drawn at: set with
+    /// [`LabUi::show_image_size`], which keeps the drawing code's copy in step.
+    pub image: RwSignal<(usize, usize)>,
+    /// The training data's class names by label (MNIST's are its digits).
+    pub classes: RwSignal<Vec<String>>,
 }
 
 impl LabUi {
@@ -218,6 +223,27 @@ impl LabUi {
                 pad_reconstruction: NodeRef::new(),
             },
             views: ViewsUi::new(),
+            image: RwSignal::new(crate::draw::image_size()),
+            classes: RwSignal::new((0..10).map(|d| d.to_string()).collect()),
+        }
+    }
+
+    /// The name of class `label` (tracked), or the label itself when the data has no name for it.
+    pub fn class_name(&self, label: u8) -> String {
+        self.classes.with(|names| {
+            names
+                .get(usize::from(label))
+                .filter(|name| !name.is_empty())
+                .cloned()
+                .unwrap_or_else(|| label.to_string())
+        })
+    }
+
+    /// The digits are drawn at `width × height` from now on (the data's size).
+    pub fn show_image_size(&self, width: usize, height: usize) {
+        crate::draw::set_image_size(width, height);
+        if self.image.get_untracked() != (width, height) {
+            self.image.set((width, height));
         }
     }
 }

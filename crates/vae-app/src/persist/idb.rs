@@ -47,11 +47,13 @@ function run(mode, body) {
 export function idb_put(key, value) { return run("readwrite", (store) => store.put(value, key)); }
 export function idb_get(key) { return run("readonly", (store) => store.get(key)); }
 export function idb_delete(key) { return run("readwrite", (store) => store.delete(key)); }
+export function idb_keys() { return run("readonly", (store) => store.getAllKeys()); }
 "#)]
 extern "C" {
     fn idb_put(key: &str, value: &JsValue) -> Promise;
     fn idb_get(key: &str) -> Promise;
     fn idb_delete(key: &str) -> Promise;
+    fn idb_keys() -> Promise;
 }
 
 /// What went wrong with the browser's storage, in words.
@@ -77,7 +79,7 @@ pub fn describe(error: &JsValue) -> String {
         .unwrap_or_else(|| "unknown error".into());
     match name.as_str() {
         "QuotaExceededError" => format!(
-            "this browser's storage for the page is full ({detail}); free some space or download the model instead"
+            "this browser's storage for the page is full ({detail}); free some space (remove a data set?) or download the model instead"
         ),
         "InvalidStateError" | "SecurityError" | "ReferenceError" | "TypeError" => format!(
             "this browser does not let the page store data (a private window?) ({detail}); download the model to keep it"
@@ -103,4 +105,13 @@ pub async fn delete(key: &str) -> Result<(), String> {
         .await
         .map(|_| ())
         .map_err(|e| describe(&e))
+}
+
+/// Every key in the store.
+pub async fn keys() -> Result<Vec<String>, String> {
+    let keys = JsFuture::from(idb_keys()).await.map_err(|e| describe(&e))?;
+    Ok(js_sys::Array::from(&keys)
+        .iter()
+        .filter_map(|key| key.as_string())
+        .collect())
 }

@@ -2,7 +2,7 @@
 //! came from), and files in and out of the page.
 
 pub mod files;
-mod idb;
+pub(crate) mod idb;
 mod record;
 
 use js_sys::{Float64Array, Object, Reflect, Uint8Array};

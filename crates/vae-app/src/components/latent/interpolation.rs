@@ -38,7 +38,7 @@ pub fn InterpolationView(lab: LabHandle, ui: LabUi, labels: RwSignal<Vec<u8>>) -
             .enumerate()
             .map(move |(i, label)| {
                 let endpoint = Endpoint::Test(i);
-                view! { <option value=encode(endpoint) selected=selected == endpoint>{format!("test digit {} (a {label})", i + 1)}</option> }
+                view! { <option value=encode(endpoint) selected=selected == endpoint>{format!("test image {} ({})", i + 1, ui.class_name(label))}</option> }
             })
             .collect_view();
         view! {

@@ -75,8 +75,9 @@ pub fn MapView(lab: LabHandle, ui: LabUi) -> impl IntoView {
             .map
             .with(|m| m.as_ref().and_then(|m| m.labels.get(index).copied()))?;
         Some(format!(
-            "Test digit {} (a {label}); click to go there",
-            index + 1
+            "Test image {} ({}); click to go there",
+            index + 1,
+            ui.class_name(label)
         ))
     };
     // Where the pickable test digits are, as fractions of the canvas: what a test (or a script)
@@ -142,9 +143,17 @@ pub fn MapView(lab: LabHandle, ui: LabUi) -> impl IntoView {
                 </div>
             </div>
             <ul class="map-legend" aria-label="colours by label">
-                {LABEL_COLOURS.iter().enumerate().map(|(label, colour)| view! {
-                    <li><span class="swatch" style=format!("background:{colour}")></span>{label.to_string()}</li>
-                }).collect_view()}
+                {move || {
+                    let classes = ui.classes.get().len().clamp(1, LABEL_COLOURS.len());
+                    LABEL_COLOURS
+                        .iter()
+                        .take(classes)
+                        .enumerate()
+                        .map(|(label, colour)| view! {
+                            <li><span class="swatch" style=format!("background:{colour}")></span>{ui.class_name(label as u8)}</li>
+                        })
+                        .collect_view()
+                }}
             </ul>
             <p class="caption" id="map-summary">{summary}</p>
             <div class="button-row">

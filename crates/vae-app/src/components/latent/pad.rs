@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::components::digits::DigitCanvas;
-use crate::draw::{DigitGrid, DIGIT_SIDE};
+use crate::draw::{image_size, DigitGrid, DIGIT_SIDE};
 use crate::lab::{LabHandle, LabUi};
 
 /// The pen's width in pixels of the 28 × 28 image: MNIST's strokes are two to three wide.
@@ -23,9 +23,9 @@ fn context(canvas: &web_sys::HtmlCanvasElement) -> Option<web_sys::CanvasRenderi
 
 /// The drawing as the model reads it: each pixel's ink (alpha) in [0, 1].
 fn ink(canvas: &web_sys::HtmlCanvasElement) -> Option<Vec<f32>> {
-    let side = DIGIT_SIDE as f64;
+    let (width, height) = image_size();
     let data = context(canvas)?
-        .get_image_data(0.0, 0.0, side, side)
+        .get_image_data(0.0, 0.0, width as f64, height as f64)
         .ok()?
         .data();
     Some(
@@ -52,7 +52,9 @@ pub fn PadView(lab: LabHandle, ui: LabUi) -> impl IntoView {
             return;
         };
         context.set_stroke_style_str("#000");
-        context.set_line_width(PEN_WIDTH);
+        // The pen is as wide against the image as on MNIST's 28 pixels.
+        let (width, height) = image_size();
+        context.set_line_width(PEN_WIDTH * width.min(height) as f64 / DIGIT_SIDE as f64);
         context.set_line_cap("round");
         context.set_line_join("round");
         context.begin_path();
@@ -67,10 +69,15 @@ pub fn PadView(lab: LabHandle, ui: LabUi) -> impl IntoView {
     let position = move |event: &web_sys::PointerEvent| {
         let canvas = pad.get_untracked()?;
         let rect = canvas.get_bounding_client_rect();
-        let scale = DIGIT_SIDE as f64 / rect.width().max(1.0);
+        // The image is fitted inside the pad's box (`object-fit: contain`), centred.
+        let (width, height) = image_size();
+        let (width, height) = (width as f64, height as f64);
+        let shown = (rect.width() / width).min(rect.height() / height).max(1e-6);
+        let left = rect.left() + (rect.width() - width * shown) / 2.0;
+        let top = rect.top() + (rect.height() - height * shown) / 2.0;
         Some((
-            (f64::from(event.client_x()) - rect.left()) * scale,
-            (f64::from(event.client_y()) - rect.top()) * scale,
+            (f64::from(event.client_x()) - left) / shown,
+            (f64::from(event.client_y()) - top) / shown,
         ))
     };
     let on_down = move |event: web_sys::PointerEvent| {
@@ -110,14 +117,18 @@ pub fn PadView(lab: LabHandle, ui: LabUi) -> impl IntoView {
             _ => return,
         };
         event.prevent_default();
-        let to = (moved.0.clamp(1.0, 27.0), moved.1.clamp(1.0, 27.0));
+        let (width, height) = image_size();
+        let to = (
+            moved.0.clamp(1.0, (width as f64 - 1.0).max(1.0)),
+            moved.1.clamp(1.0, (height as f64 - 1.0).max(1.0)),
+        );
         cursor.set(to);
         if pen_down.get_untracked() {
             stroke((x, y), to);
         }
     };
     let clear = move |_| {
-        let side = DIGIT_SIDE as f64;
+        let (width, height) = image_size();
         for canvas in [
             pad.get_untracked(),
             ui.canvases.pad_reconstruction.get_untracked(),
@@ -126,7 +137,7 @@ pub fn PadView(lab: LabHandle, ui: LabUi) -> impl IntoView {
         .flatten()
         {
             if let Some(context) = context(&canvas) {
-                context.clear_rect(0.0, 0.0, side, side);
+                context.clear_rect(0.0, 0.0, width as f64, height as f64);
             }
         }
         drawn.set(false);
@@ -140,8 +151,8 @@ pub fn PadView(lab: LabHandle, ui: LabUi) -> impl IntoView {
                     node_ref=pad
                     id="pad"
                     class="pad"
-                    width=DIGIT_SIDE.to_string()
-                    height=DIGIT_SIDE.to_string()
+                    width=move || ui.image.get().0.to_string()
+                    height=move || ui.image.get().1.to_string()
                     tabindex="0"
                     role="img"
                     aria-label="drawing pad: draw with a mouse, finger or pen; or move with the arrow keys and press space to put the pen down or lift it"

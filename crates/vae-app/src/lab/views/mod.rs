@@ -12,7 +12,6 @@ use leptos::prelude::*;
 use vae_reference::latent::Plane;
 
 use super::{Endpoint, LabController, OneInFlight};
-use crate::draw::DIGIT_SIDE;
 
 /// The manifold grid's side: 15 × 15 decodes.
 pub const GRID_SIDE: usize = 15;
@@ -131,7 +130,7 @@ impl LabController {
         self.ui.views.map.set(None);
         self.ui.views.hovered.set(None);
         self.draw_map();
-        let side = DIGIT_SIDE as f64;
+        let side = crate::draw::image_size().1 as f64;
         for canvas in [
             self.ui.canvases.interpolation.get_untracked(),
             self.ui.canvases.interpolation_frame.get_untracked(),
