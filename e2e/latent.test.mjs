@@ -124,7 +124,7 @@ forEachBrowser((kind) => {
         // Hovering shows that digit.
         await page.mouse.move(box.x + mx * box.width, box.y + my * box.height);
         await lab.until(() => !document.querySelector('#map-hover').classList.contains('hidden'), { timeout: 10_000 });
-        assert.match(await lab.text('#map-hover'), /Test digit 4 \(a \d\)/);
+        assert.match(await lab.text('#map-hover'), /Test image 4 \(\d\)/);
         let z = await linkZ(page);
         await page.mouse.click(box.x + mx * box.width, box.y + my * box.height);
         const clicked = await zAfter(lab, z);

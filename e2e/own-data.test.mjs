@@ -1,0 +1,214 @@
+// The visitor's own data, in every browser on both engines: PNGs the test draws (two classes of
+// shapes, black on white) zipped in class folders and dropped on the page, previewed as the model
+// will see them, imported, trained on at their size (32 × 24); a reload finds the data set and
+// the model; MNIST comes back with a click. Then each bad input, each said plainly with the data
+// and the model in use untouched. Files are made in the page (canvas PNGs, a zip, NumPy arrays)
+// and dropped as a person's drop arrives: a `drop` event carrying them.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
+import { dropShapes, installMakers } from './files.mjs';
+
+const READY_TIMEOUT = 120_000;
+// The map's first two label colours (crate::scatter::LABEL_COLOURS).
+const CLASS_COLOURS = [
+  [0x4e, 0x79, 0xa7],
+  [0xf2, 0x8e, 0x2b],
+];
+
+let server;
+before(async () => {
+  server = await serveDist();
+});
+after(async () => {
+  await server?.close();
+});
+
+/** Pixels of `selector`'s canvas matching `rgb` (within 8 per channel). */
+function pixelsOf(page, selector, rgb) {
+  return page.$eval(
+    selector,
+    (canvas, rgb) => {
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - rgb[0]) <= 8 && Math.abs(data[i + 1] - rgb[1]) <= 8 && Math.abs(data[i + 2] - rgb[2]) <= 8) n++;
+      }
+      return n;
+    },
+    rgb,
+  );
+}
+
+const canvasSize = (page, selector) => page.$eval(selector, (c) => [c.width, c.height]);
+const testValues = (page) => page.$eval('#test-elbo', (node) => (node.dataset.values ?? '').split(',').filter(Boolean).map(Number));
+const builds = (page) => page.evaluate(() => performance.getEntriesByName('lab-ready').length);
+
+/** Waits for a model built after `count` builds, with its first test evaluation in. */
+async function nextModel(lab, count) {
+  await lab.until(
+    (n) => performance.getEntriesByName('lab-ready').length > n && (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '',
+    { timeout: READY_TIMEOUT },
+    count,
+  );
+}
+
+forEachBrowser((kind) => {
+  for (const engine of ['webgpu', 'cpu']) {
+    const tag = engine === 'cpu' ? `${kind.name}-cpu` : kind.name;
+    describe(`${kind.title}: your own data${engine === 'cpu' ? ', on the CPU engine without WebGPU' : ''}`, () => {
+      let browser;
+      before(async () => {
+        browser = await launchBrowser(kind, { webgpu: engine === 'webgpu' });
+      });
+      after(async () => {
+        await browser?.close();
+      });
+
+      test('dropped shapes in class folders are previewed, imported, trained on at 32 × 24; a reload finds them', async () => {
+        const lab = await openPage(browser.browser, `${server.url}?subset=2000,200`);
+        const { page } = lab;
+        await nextModel(lab, 0);
+        assert.equal(await lab.attr('#engine', 'data-engine'), engine);
+        await installMakers(page);
+        await dropShapes(page, 60);
+        await lab.waitFor('#import-form');
+        assert.match(await lab.text('#import-caption'), /^1 file chosen/);
+        await lab.until(() => performance.getEntriesByName('import-preview').length > 0);
+        await lab.fill('#import-width', '32');
+        await lab.fill('#import-height', '24');
+        await page.click('#import-invert');
+        await lab.fill('#import-name', 'shapes');
+        // The preview: the first eight images as the model will see them, 32 × 24 each, inked.
+        await lab.until(() => document.querySelector('#import-preview').width === 256);
+        assert.deepEqual(await canvasSize(page, '#import-preview'), [256, 24]);
+        const ink = await pixelsOf(page, '#import-preview', [0, 0, 0]);
+        assert.ok(ink > 200 && ink < 256 * 24 * 0.6, `${ink} inked preview pixels`);
+
+        const before = await builds(page);
+        await page.click('#import-run');
+        await lab.until(() => /Imported shapes/.test(document.querySelector('#import-said')?.textContent ?? ''), { timeout: READY_TIMEOUT });
+        const said = await lab.text('#import-said');
+        assert.match(said, /108 training and 12 test images of 32×24, binarised, 2 classes \(bars, rings\)/);
+        assert.match(said, /Skipped 2 files: shapes\.zip\/notes\.txt \(not an image.*shapes\.zip\/rings\/broken\.png \(not an image the browser can decode/);
+        // A fresh model takes the new size (the batch lowered to the 108 images), then a small one.
+        await nextModel(lab, before);
+        assert.match(await lab.text('#model-notice'), /Training data: shapes, images of 32×24\. A fresh model takes them \(768 inputs.*batch lowered to its 108 training images/);
+        assert.match(await lab.text('#data-summary'), /^shapes: 108 training and 12 test images of 32×24/);
+        await lab.fill('#hidden', '64');
+        await lab.fill('#batch', '16');
+        await lab.resetModel(READY_TIMEOUT);
+        assert.deepEqual(await canvasSize(page, '#decoded'), [32, 24]);
+
+        await page.click('#train-start');
+        await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '').split(',').length >= 4, { timeout: READY_TIMEOUT });
+        await lab.pauseSettled(READY_TIMEOUT);
+        const values = await testValues(page);
+        assert.ok(values.at(-1) < values[0] - 20, `test −ELBO ${values.join(' → ')}`);
+        // The map (redrawn at each epoch's test evaluation) colours the test images by their class,
+        // and names the classes.
+        await lab.until(() => Number(document.querySelector('#latent-map').dataset.step) > 0, { timeout: READY_TIMEOUT });
+        for (const colour of CLASS_COLOURS) assert.ok((await pixelsOf(page, '#latent-map', colour)) > 20, `map points of ${colour}`);
+        assert.deepEqual(await page.$$eval('.map-legend li', (items) => items.map((li) => li.textContent)), ['bars', 'rings']);
+        // The grid of decodes is drawn at the data's size too (15 × 15 of them).
+        assert.deepEqual(await canvasSize(page, '#manifold'), [32 * 15, 24 * 15]);
+        await screenshot(page, `own-data-${tag}`);
+
+        // A reload finds the data set and the model trained on it.
+        await page.reload();
+        await nextModel(lab, 0);
+        assert.match(await lab.text('#data-summary'), /^shapes: 108 training and 12 test images of 32×24/);
+        assert.match(await lab.text('#model-notice'), /Resumed your model from this browser at step/);
+        assert.deepEqual(await canvasSize(page, '#decoded'), [32, 24]);
+        assert.equal(await lab.count('#data-sets li.data-set'), 2);
+
+        // Back to MNIST: a fresh model at 28 × 28; then the shapes can go.
+        const reloaded = await builds(page);
+        await page.click('#data-sets li[data-id="mnist"] .use-data');
+        await nextModel(lab, reloaded);
+        await lab.until(() => /^MNIST: 2,000 training/.test(document.querySelector('#data-summary')?.textContent ?? ''), { timeout: READY_TIMEOUT });
+        assert.deepEqual(await canvasSize(page, '#decoded'), [28, 28]);
+        await page.click('#data-sets li.data-set:not([data-id="mnist"]) .remove-data');
+        await lab.until(() => /Removed shapes/.test(document.querySelector('#import-said')?.textContent ?? ''));
+        assert.equal(await lab.count('#data-sets li.data-set'), 1);
+        lab.assertNoErrors();
+      });
+    });
+  }
+
+  describe(`${kind.title}: bad data brought to the page`, () => {
+    let browser;
+    let lab;
+    before(async () => {
+      browser = await launchBrowser(kind, { webgpu: false });
+      lab = await openPage(browser.browser, `${server.url}?subset=2000,200`);
+      await nextModel(lab, 0);
+      await installMakers(lab.page);
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    /** Drops what `make` (run in the page) returns, imports it, and returns what the page said. */
+    async function importing(make, args = []) {
+      await lab.page.evaluate(() => performance.clearMarks('import-preview'));
+      await lab.page.evaluate(async (source, args) => {
+        const files = await new Function(`return (${source})`)()(window.testFiles, ...args);
+        window.testFiles.drop(files);
+      }, make.toString(), args);
+      await lab.waitFor('#import-form');
+      await lab.until(() => performance.getEntriesByName('import-preview').length > 0);
+      await lab.page.click('#import-run');
+      await lab.until(() => !document.querySelector('#import-progress') && !document.querySelector('#import-form') && document.querySelector('#import-said'), {
+        timeout: READY_TIMEOUT,
+      });
+      return lab.text('#import-said');
+    }
+
+    test('each is refused or skipped with its reason, and the data and the model stay', async () => {
+      const built = await builds(lab.page);
+      const said = [];
+      // Nothing that is an image: no data set.
+      said.push(await importing(() => [new File(['hello'], 'notes.txt'), new File(['x'], 'data.csv')]));
+      assert.match(said.at(-1), /Not imported: no images found \(2 files skipped: data\.csv \(not an image/);
+      // NaN in a float array.
+      said.push(await importing(({ npy }) => [new File([npy('<f4', [2, 4, 4], new Float32Array(32).fill(0.5).fill(NaN, 7, 8))], 'floats.npy')]));
+      assert.match(said.at(-1), /Not imported: .*floats\.npy.*NaN/);
+      // More than 100,000 images.
+      said.push(await importing(({ npy }) => [new File([npy('|u1', [100_001, 1, 1], new Uint8Array(100_001))], 'many.npy')]));
+      assert.match(said.at(-1), /Not imported: many\.npy: .*100001 images; a data set holds at most 100000/);
+      // A zip bomb: 300 MB of zeros in 300 kB of deflate, unpacked no further than its limit.
+      said.push(
+        await importing(async ({ zip }) => {
+          const chunks = [];
+          const compressor = new CompressionStream('deflate-raw');
+          const writer = compressor.writable.getWriter();
+          const reading = (async () => {
+            for await (const chunk of compressor.readable) chunks.push(chunk);
+          })();
+          const zeros = new Uint8Array(1 << 20);
+          for (let i = 0; i < 300; i++) await writer.write(zeros);
+          await writer.close();
+          await reading;
+          const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+          return [new File([zip([{ name: 'zeros.npy', bytes, method: 8, size: 300 * (1 << 20), crc: 0 }])], 'bomb.zip')];
+        }),
+      );
+      assert.match(said.at(-1), /Not imported: .*bomb\.zip.*zeros\.npy unpacks past 256 MB: a zip bomb/);
+      // Each failure left the page as it was: MNIST in use, the same model, no new one built.
+      assert.match(await lab.text('#data-summary'), /^MNIST: 2,000 training/);
+      assert.equal(await builds(lab.page), built, said.join('\n'));
+      assert.equal(await lab.count('#data-sets li.data-set'), 1);
+
+      // A 20,000 × 20,000 image is refused by its header, and the rest imported; mixed sizes are
+      // resized, and said.
+      const text = await importing(async ({ shape, pngHeader }) => [
+        new File([pngHeader(20_000, 20_000)], 'huge.png'),
+        new File([await shape('bars', 0, 40, 40)], 'a.png'),
+        new File([await shape('rings', 1, 30, 50)], 'b.png'),
+      ]);
+      assert.match(text, /Imported a and 2 more.*The images were of mixed sizes, from 30×50 to 40×40: all resized to 28×28\..*Skipped 1 file: huge\.png \(20000×20000 pixels, over the 50000000/);
+      lab.assertNoErrors();
+    });
+  });
+});
