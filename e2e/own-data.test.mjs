@@ -165,6 +165,50 @@ forEachBrowser((kind) => {
       return lab.text('#import-said');
     }
 
+    test('a data set too large for a full storage quota is used for this visit, and said', async () => {
+      // A real quota, as the model's test sets one: Chromium's per-origin override, Firefox's
+      // temporary-storage limit (a pref, so a browser of its own). 1 MB holds no data set of
+      // 8,000 images of 64 × 64 (4.1 MB).
+      let quotaBrowser;
+      let page;
+      let full;
+      if (kind.name === 'firefox') {
+        quotaBrowser = await launchBrowser(kind, { webgpu: false, firefoxPrefs: { 'dom.quotaManager.temporaryStorage.fixedLimit': 1024 } });
+        full = await openPage(quotaBrowser.browser, `${server.url}?subset=2000,200`);
+      } else {
+        full = await openPage(browser.browser, 'about:blank');
+        const session = await full.page.createCDPSession();
+        await session.send('Storage.overrideQuotaForOrigin', { origin: new URL(server.url).origin, quotaSize: 1 << 20 });
+        await full.page.goto(`${server.url}?subset=2000,200`);
+      }
+      try {
+        ({ page } = full);
+        await nextModel(full, 0);
+        await installMakers(page);
+        await page.evaluate(() => {
+          const { npy, drop } = window.testFiles;
+          // Seeded noise: nothing a browser's storage compresses away.
+          let state = 12345;
+          const pixels = new Uint8Array(8000 * 64 * 64).map(() => {
+            state = (state * 1103515245 + 12345) >>> 0;
+            return state >>> 31 ? 255 : 0;
+          });
+          drop([new File([npy("|u1", [8000, 64, 64], pixels)], 'noise.npy')]);
+        });
+        await full.waitFor('#import-form');
+        await full.fill('#import-width', '64');
+        await full.fill('#import-height', '64');
+        await page.click('#import-run');
+        await full.until(() => /Imported noise/.test(document.querySelector('#import-said')?.textContent ?? ''), { timeout: READY_TIMEOUT });
+        assert.match(await full.text('#import-said'), /could not be kept in this browser \(this browser's storage for the page is full.*\): it lasts this visit only/);
+        assert.match(await full.text('#data-sets li[data-id]:not([data-id="mnist"])'), /\(this visit only\)/);
+        full.assertNoErrors();
+      } finally {
+        await full?.page.close();
+        await quotaBrowser?.close();
+      }
+    });
+
     test('each is refused or skipped with its reason, and the data and the model stay', async () => {
       const built = await builds(lab.page);
       const said = [];
