@@ -108,6 +108,29 @@ export function dropShapes(page, perClass) {
     }
     entries.push({ name: 'rings/broken.png', bytes: new TextEncoder().encode('not a png at all') });
     entries.push({ name: 'notes.txt', bytes: new TextEncoder().encode('drawn by the test') });
-    drop([new File([zip(entries)], 'shapes.zip')]);
+    const archive = zip(entries);
+    // Kept for the test to give `vae data` the very same bytes.
+    window.droppedBytes = new Uint8Array(await archive.arrayBuffer());
+    drop([new File([archive], 'shapes.zip')]);
   }, perClass);
+}
+
+/** The shard of the visitor's first data set in this page's IndexedDB, as bytes. */
+export async function storedShard(page) {
+  const bytes = await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const opening = indexedDB.open('vae-lab', 1);
+        opening.onerror = () => reject(opening.error);
+        opening.onsuccess = () => {
+          const store = opening.result.transaction('autosave').objectStore('autosave');
+          const keys = store.getAllKeys();
+          keys.onsuccess = () => {
+            const record = store.get(keys.result.find((key) => String(key).startsWith('data:')));
+            record.onsuccess = () => resolve(Array.from(record.result.shard));
+          };
+        };
+      }),
+  );
+  return Buffer.from(bytes);
 }

@@ -6,8 +6,12 @@
 // and dropped as a person's drop arrives: a `drop` event carrying them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
-import { dropShapes, installMakers } from './files.mjs';
+import { forEachBrowser, launchBrowser, openPage, repo, screenshot, serveDist } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dropShapes, installMakers, storedShard } from './files.mjs';
 
 const READY_TIMEOUT = 120_000;
 // The map's first two label colours (crate::scatter::LABEL_COLOURS).
@@ -16,12 +20,17 @@ const CLASS_COLOURS = [
   [0xf2, 0x8e, 0x2b],
 ];
 
+const vae = join(repo, 'target', 'debug', 'vae');
+
 let server;
+let work;
 before(async () => {
   server = await serveDist();
+  work = mkdtempSync(join(tmpdir(), 'vae-lab-own-data-'));
 });
 after(async () => {
   await server?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** Pixels of `selector`'s canvas matching `rgb` (within 8 per channel). */
@@ -91,6 +100,12 @@ forEachBrowser((kind) => {
         const said = await lab.text('#import-said');
         assert.match(said, /108 training and 12 test images of 32×24, binarised, 2 classes \(bars, rings\)/);
         assert.match(said, /Skipped 2 files: shapes\.zip\/notes\.txt \(not an image.*shapes\.zip\/rings\/broken\.png \(not an image the browser can decode/);
+        // The same zip and options give `vae data` the same bytes (decoded by the image crate
+        // there, by the browser here).
+        const zipped = join(work, `shapes-${tag}.zip`);
+        writeFileSync(zipped, Buffer.from(await page.evaluate(() => Array.from(window.droppedBytes))));
+        execFileSync(vae, ['data', zipped, '--out', `${zipped}.shard`, '--size', '32x24', '--invert']);
+        assert.ok(readFileSync(`${zipped}.shard`).equals(await storedShard(page)), 'the page and vae data made different shards');
         // A fresh model takes the new size (the batch lowered to the 108 images), then a small one.
         await nextModel(lab, before);
         assert.match(await lab.text('#model-notice'), /Training data: shapes, images of 32×24\. A fresh model takes them \(768 inputs.*batch lowered to its 108 training images/);

@@ -84,11 +84,13 @@ fn decode(bytes: &[u8]) -> Result<DecodedImage, String> {
     let image = reader()?
         .decode()
         .map_err(|e| e.to_string())?
-        .into_luma_alpha8();
+        // RGBA, as the browser hands the page its pixels, so both take their grey the same way
+        // (`DecodedImage::ink`: Rec. 601 luma), and the same files make the same bytes.
+        .into_rgba8();
     Ok(DecodedImage {
         width: width as usize,
         height: height as usize,
-        channels: 2,
+        channels: 4,
         pixels: image.into_raw(),
     })
 }
