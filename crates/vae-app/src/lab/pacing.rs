@@ -15,7 +15,9 @@
 //! While the visitor is at the sliders (the pointer is over them, or one moved or took the focus
 //! in the last half second), only one chunk of half a frame is queued: a decode then waits
 //! behind at most that much training, so the digit still answers within a frame or two, and
-//! what was queued before they reached the sliders has drained by the time they drag.
+//! what was queued before they reached the sliders has drained by the time they drag. Where a
+//! single step takes longer than two frames (an emulated GPU), no training is queued at all
+//! while a slider moves: the decode then waits behind at most the step already running.
 
 use std::collections::VecDeque;
 
@@ -33,6 +35,11 @@ pub const INTERACTIVE_QUEUE_DEPTH: usize = 1;
 /// millisecond (no GPU callback to wait for), so one chunk waiting behind the running one keeps
 /// it busy, and a slider's decode queued behind them waits one chunk less.
 pub const WORKER_QUEUE_DEPTH: usize = 2;
+/// While a slider moves, work whose every unit (a step, a batch) takes longer than this is held
+/// back instead: on an emulated GPU one training step takes 150-200 ms, so a decode queued
+/// behind even one would miss the frame several times over. Held work goes on half a second
+/// after the last input.
+pub const HOLD_UNITS_OVER_MS: f64 = 2.0 * FRAME_MS;
 /// Completed chunks the throughput estimate looks back over.
 const RATE_WINDOW: usize = 8;
 
@@ -160,6 +167,15 @@ impl Pacer {
         self.flights.len()
     }
 
+    /// Whether one unit of `work` takes longer than [`HOLD_UNITS_OVER_MS`] (as measured so far).
+    pub fn is_slow(&self, work: Work) -> bool {
+        let rate = match work {
+            Work::Train => &self.train,
+            Work::Evaluate => &self.evaluate,
+        };
+        rate.estimate().is_some_and(|ms| ms > HOLD_UNITS_OVER_MS)
+    }
+
     /// Units for the next chunk of `work`: its target GPU time at the measured rate, between
     /// 1 and `most`, and at most twice the last chunk's (one odd reading cannot queue a long
     /// chunk). With no measurement yet, 1: the first completions measure the rate.
@@ -242,6 +258,17 @@ impl Pacer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_slower_than_two_frames_a_unit_is_known_as_slow() {
+        // An emulated GPU's 180 ms steps and a real one's 2 ms, measured as the lab measures.
+        let (_, emulated) = simulate(180.0, 5.0, |_| false, (0.0, 5000.0));
+        assert!(emulated.is_slow(Work::Train));
+        let (_, real) = simulate(2.0, 5.0, |_| false, (0.0, 5000.0));
+        assert!(!real.is_slow(Work::Train));
+        // Nothing measured yet: nothing is held.
+        assert!(!Pacer::default().is_slow(Work::Evaluate));
+    }
 
     /// A GPU that runs queued chunks in order, `gpu_ms` per step, and reports each completion
     /// `latency_ms` after it finishes; the page queues whenever the pacer has room, and a slider

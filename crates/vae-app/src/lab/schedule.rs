@@ -72,6 +72,11 @@ pub(super) struct Schedule {
     pub last_input_at: f64,
     /// The pointer is over the sliders: a drag may start any moment.
     pointer_at_sliders: bool,
+    /// Slow work is held back while a slider moves, until this time (`performance.now()`),
+    /// when a timer pumps again; None when nothing is held.
+    held_until: Option<f64>,
+    /// That timer is set.
+    wake_pending: bool,
     /// Steps were queued since the last autosave: the next epoch end, Pause or hidden tab saves.
     pub trained_since_save: bool,
 }
@@ -121,12 +126,26 @@ impl Schedule {
             last_progress_at: f64::NEG_INFINITY,
             last_input_at: f64::NEG_INFINITY,
             pointer_at_sliders: false,
+            held_until: None,
+            wake_pending: false,
             trained_since_save: false,
         }
     }
 
     pub(super) fn interactive(&self, now: f64) -> bool {
         self.pointer_at_sliders || now - self.last_input_at < INTERACTIVE_FOR_MS
+    }
+
+    /// Whether `work` waits now: a slider moved in the last half second (the pointer merely
+    /// resting over them holds nothing) and a unit of it takes more than two frames. Records
+    /// when it may go.
+    fn holds(&mut self, work: Work, now: f64) -> bool {
+        let until = self.last_input_at + INTERACTIVE_FOR_MS;
+        let held = now < until && self.pacer.is_slow(work);
+        if held {
+            self.held_until = Some(until);
+        }
+        held
     }
 
     fn elapsed(&self, now: f64) -> f64 {
@@ -153,6 +172,9 @@ impl Lab {
             match s.evaluating {
                 Some(Evaluating::Reading) => break,
                 Some(Evaluating::Batches { epoch, record }) => {
+                    if s.holds(Work::Evaluate, now) {
+                        break;
+                    }
                     let most = self.model.evaluation_remaining().max(1);
                     let n = s.pacer.units(Work::Evaluate, s.interactive(now), most);
                     let (remaining, done) = self.model.run_evaluation(n)?;
@@ -173,7 +195,7 @@ impl Lab {
                 }
                 None => {}
             }
-            if !s.training {
+            if !s.training || s.holds(Work::Train, now) {
                 break;
             }
             let step = self.model.step();
@@ -264,6 +286,7 @@ impl LabController {
         else {
             return;
         };
+        self.wake_when_released(generation, now);
         match work {
             Ok(actions) => {
                 let evaluating = self
@@ -277,6 +300,30 @@ impl LabController {
                 }
             }
             Err(error) => self.fail(error),
+        }
+    }
+
+    /// Work held back while a slider moves goes on when the sliders rest: one timer pumps then
+    /// (a completion may pump sooner, and finds it held again or free).
+    fn wake_when_released(&self, generation: u64, now: f64) {
+        let wake = self.with_lab(Some(generation), |lab| {
+            let s = &mut lab.schedule;
+            let until = s.held_until.take()?;
+            (!std::mem::replace(&mut s.wake_pending, true)).then_some(until)
+        });
+        let Some(Some(until)) = wake else {
+            return;
+        };
+        let this = self.clone();
+        let pump = wasm_bindgen::closure::Closure::once_into_js(move || {
+            this.with_lab(Some(generation), |lab| lab.schedule.wake_pending = false);
+            this.pump();
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                wasm_bindgen::JsCast::unchecked_ref(&pump),
+                (until - now).ceil().max(1.0) as i32,
+            );
         }
     }
 
