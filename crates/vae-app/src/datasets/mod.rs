@@ -116,20 +116,19 @@ impl DataSets {
     /// The stored data sets and the selection, read at load; what could not be read is said.
     pub async fn load(self) {
         let mut problems = Vec::new();
-        match store::load_all().await {
-            Ok((sets, unreadable)) => {
-                problems.extend(unreadable);
-                let mut own = Vec::new();
-                for stored in sets {
-                    let name = stored.name.clone();
-                    match OwnSet::from_stored(stored, true) {
-                        Ok(set) => own.push(set),
-                        Err(error) => problems.push(format!("{name}: {error}")),
-                    }
+        // No storage at all (a private window) is no error here: there is nothing to read, and
+        // the model's autosave already says the page cannot keep anything.
+        if let Ok((sets, unreadable)) = store::load_all().await {
+            problems.extend(unreadable);
+            let mut own = Vec::new();
+            for stored in sets {
+                let name = stored.name.clone();
+                match OwnSet::from_stored(stored, true) {
+                    Ok(set) => own.push(set),
+                    Err(error) => problems.push(format!("{name}: {error}")),
                 }
-                self.own.set(own);
             }
-            Err(error) => problems.push(error),
+            self.own.set(own);
         }
         if let Ok(Some(id)) = store::selected().await {
             if self
