@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::bits::pack_image;
-use crate::format::{Header, Layout, CHECKSUM_RANGE, FORMAT_VERSION};
+use crate::format::{Encoding, Header, Layout, CHECKSUM_RANGE, FORMAT_VERSION};
 use crate::idx::IdxImages;
 use crate::shard::checksum;
 use crate::Shard;
@@ -73,6 +73,7 @@ pub fn build(train: Source, test: Source, options: BuildOptions) -> Result<Vec<u
     let mut out = start_shard(
         cols,
         rows,
+        Encoding::BINARY,
         options.train_count,
         options.test_count,
         options.seed,
@@ -109,6 +110,7 @@ pub fn subset(shard: &Shard, train_count: usize, test_count: usize) -> Result<Ve
     let mut out = start_shard(
         train.width(),
         train.height(),
+        train.encoding(),
         train_count,
         test_count,
         shard.header().binarization_seed,
@@ -125,6 +127,7 @@ pub fn subset(shard: &Shard, train_count: usize, test_count: usize) -> Result<Ve
 pub(crate) fn start_shard(
     width: usize,
     height: usize,
+    encoding: Encoding,
     train_count: usize,
     test_count: usize,
     seed: u64,
@@ -134,10 +137,15 @@ pub(crate) fn start_shard(
     let (width, height) = (to_u32(width, "width")?, to_u32(height, "height")?);
     let train_count = to_u32(train_count, "train count")?;
     let test_count = to_u32(test_count, "test count")?;
-    let layout = Layout::for_counts(width, height, train_count, test_count);
+    let layout = Layout::for_counts(width, height, encoding, train_count, test_count);
     let offset = |at: u64| u32::try_from(at).map_err(|_| too_big("shard"));
     let header = Header {
-        version: FORMAT_VERSION,
+        // Binary grey shards stay version 1: the same bytes as before version 2 existed.
+        version: if encoding == Encoding::BINARY {
+            1
+        } else {
+            FORMAT_VERSION
+        },
         checksum: 0,
         width,
         height,
@@ -149,6 +157,7 @@ pub(crate) fn start_shard(
         test_images_offset: offset(layout.test_images)?,
         test_labels_offset: offset(layout.test_labels)?,
         file_len: offset(layout.file_len)?,
+        encoding,
     };
     let mut out = Vec::with_capacity(layout.file_len as usize);
     out.extend_from_slice(&header.write());

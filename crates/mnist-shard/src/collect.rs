@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 pub use crate::header::{check_dimensions, image_dimensions, MAX_DECODED_PIXELS};
-use crate::import::{build_shard, resize, DecodedImage, ImportOptions, MAX_CLASSES, MAX_IMAGES};
+use crate::import::{build_shard, DecodedImage, ImportOptions, MAX_CLASSES, MAX_IMAGES};
 use crate::{archive, decompress, idx, npy};
 
 /// File names (lower case) taken as images to decode.
@@ -96,9 +96,7 @@ impl Collection {
             None => (size, size),
             Some((low, high)) => (low.min(size), high.max(size)),
         });
-        let ink = image.ink(options.invert);
-        self.images
-            .push(resize(&ink, image.width, image.height, options));
+        self.images.push(options.shrink(image));
         self.labels.push(label as u8);
         Ok(())
     }

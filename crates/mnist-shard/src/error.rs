@@ -13,7 +13,7 @@ pub struct ShardError {
 pub enum ShardErrorKind {
     #[error("not an MNIST shard (it does not start with the magic bytes \"VAESHARD\")")]
     BadMagic,
-    #[error("shard format version {found} is not supported (this build reads version {supported}); rebuild the shard or update the app")]
+    #[error("shard format version {found} is not supported (this build reads versions 1 to {supported}); rebuild the shard or update the app")]
     UnsupportedVersion { found: u32, supported: u32 },
     #[error(
         "truncated: {expected} bytes expected, only {actual} present (an interrupted download?)"

@@ -1,11 +1,13 @@
-//! A data set from a visitor's own images: each decoded image resized to the model's size (fit
-//! inside it or centre-cropped to fill it), turned to ink (light strokes on a dark ground, as
-//! MNIST; `invert` for dark strokes on light paper), binarized, and split into training and test
-//! images by a seeded shuffle, into a shard like the bundled one. The page and `vae data` both
-//! build through here, so the same files with the same options give the same shard.
+//! A data set from a visitor's own images: each decoded image turned to ink (light strokes on a
+//! dark ground, as MNIST; `invert` for dark strokes on light paper), grey or in colour, resized
+//! to the model's size (fit inside it or centre-cropped to fill it), binarized or kept as grey
+//! levels, and split into training and test images by a seeded shuffle, into a shard like the
+//! bundled one. The page and `vae data` both build through here, so the same files with the
+//! same options give the same shard.
 
-use crate::bits::pack_image;
+use crate::bits::{pack_image, pack_levels};
 use crate::build::{binarize, seal, start_shard};
+use crate::format::Encoding;
 use crate::{ShardError, ShardErrorKind};
 
 /// The largest side a data set's images may be resized to.
@@ -15,14 +17,27 @@ pub const MAX_IMAGES: usize = 100_000;
 /// Labels a shard holds: the map colours ten classes.
 pub const MAX_CLASSES: usize = 10;
 
-/// How a pixel's ink becomes a bit.
+/// How a value's ink becomes what the model sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Binarize {
     /// On where the ink is at least this (0-255).
     Threshold(u8),
-    /// On with probability ink/255, drawn once per pixel from the seed, as the standard
+    /// On with probability ink/255, drawn once per value from the seed, as the standard
     /// binarized MNIST was made.
     Sample,
+    /// The ink kept as levels and drawn afresh each epoch of training (on with probability
+    /// ink/255; "dynamic binarisation"), once and for all in evaluation ([`crate::draw`]).
+    EachEpoch,
+    /// No binarisation: the grey levels themselves, ink/255, are the model's inputs and the
+    /// Bernoulli cross-entropy's targets.
+    Keep,
+}
+
+impl Binarize {
+    /// What the model sees of the values this stores is 0 or 1.
+    pub fn is_binary(&self) -> bool {
+        !matches!(self, Binarize::Keep)
+    }
 }
 
 /// What the model will see of each image. The defaults are MNIST's: 28 × 28, fitted, light ink
@@ -36,6 +51,8 @@ pub struct ImportOptions {
     pub crop: bool,
     /// Dark strokes on light paper: ink is the darkness, not the lightness.
     pub invert: bool,
+    /// Red, green and blue values for each pixel, not one grey.
+    pub colour: bool,
     pub binarize: Binarize,
     /// The share of images held out as the test set (at least one of each when there are two).
     pub test_share: f64,
@@ -50,6 +67,7 @@ impl Default for ImportOptions {
             height: 28,
             crop: false,
             invert: false,
+            colour: false,
             binarize: Binarize::Threshold(128),
             test_share: 0.1,
             seed: 0,
@@ -58,6 +76,37 @@ impl Default for ImportOptions {
 }
 
 impl ImportOptions {
+    /// How the shard stores each image's values.
+    pub fn encoding(&self) -> Encoding {
+        let stores_levels = matches!(self.binarize, Binarize::EachEpoch | Binarize::Keep);
+        Encoding {
+            channels: if self.colour { 3 } else { 1 },
+            depth: if stores_levels { 8 } else { 1 },
+            drawn: self.binarize == Binarize::EachEpoch,
+        }
+    }
+
+    /// Values an image has at these options (pixels × channels).
+    pub fn values(&self) -> usize {
+        self.encoding().values(self.width * self.height)
+    }
+
+    /// One decoded image as the data set keeps it: its ink (grey, or each colour channel),
+    /// resized to these options' size, channels next to each other, before any binarisation.
+    pub fn shrink(&self, image: &DecodedImage) -> Vec<u8> {
+        if !self.colour {
+            return resize(&image.ink(self.invert), image.width, image.height, self);
+        }
+        let planes: Vec<Vec<u8>> = image
+            .colour_ink(self.invert)
+            .iter()
+            .map(|plane| resize(plane, image.width, image.height, self))
+            .collect();
+        (0..self.width * self.height)
+            .flat_map(|p| planes.iter().map(move |plane| plane[p]))
+            .collect()
+    }
+
     /// Refuses sizes and shares out of range, naming the value.
     pub fn check(&self) -> Result<(), ShardError> {
         let bad = |message: String| Err(ShardErrorKind::BadLayout(message).in_file("options"));
@@ -104,6 +153,28 @@ impl DecodedImage {
                 (ink * alpha / 255.0).round() as u8
             })
             .collect()
+    }
+}
+
+impl DecodedImage {
+    /// Each pixel's red, green and blue ink, as three planes: the channels (grey repeated for a
+    /// grey image), inverted with `invert`, a transparent pixel the background either way.
+    pub fn colour_ink(&self, invert: bool) -> [Vec<u8>; 3] {
+        let c = self.channels.max(1);
+        let mut planes: [Vec<u8>; 3] = Default::default();
+        for p in self.pixels.chunks_exact(c) {
+            let (rgb, alpha) = match c {
+                1 => ([p[0]; 3], 255),
+                2 => ([p[0]; 3], p[1]),
+                3 => ([p[0], p[1], p[2]], 255),
+                _ => ([p[0], p[1], p[2]], p[3]),
+            };
+            for (plane, value) in planes.iter_mut().zip(rgb) {
+                let ink = if invert { 255 - value } else { value };
+                plane.push((f32::from(ink) * f32::from(alpha) / 255.0).round() as u8);
+            }
+        }
+        planes
     }
 }
 
@@ -195,8 +266,9 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A shard (uncompressed) of `images`, each already resized to `options`' size (ink, 0-255),
-/// with its label (below [`MAX_CLASSES`]), split and binarized as `options` say.
+/// A shard (uncompressed) of `images`, each already shrunk to `options`' size and channels
+/// ([`ImportOptions::shrink`]: ink, 0-255), with its label (below [`MAX_CLASSES`]), split and
+/// binarized (or kept as levels) as `options` say.
 pub fn build_shard(
     images: &[Vec<u8>],
     labels: &[u8],
@@ -204,7 +276,7 @@ pub fn build_shard(
 ) -> Result<Vec<u8>, ShardError> {
     options.check()?;
     let fail = |message: String| Err(ShardErrorKind::BadLayout(message).in_file("data set"));
-    let pixels = options.width * options.height;
+    let values = options.values();
     if images.len() != labels.len() {
         return fail(format!(
             "{} images but {} labels",
@@ -221,12 +293,13 @@ pub fn build_shard(
             images.len()
         ));
     }
-    if let Some(bad) = images.iter().position(|image| image.len() != pixels) {
+    if let Some(bad) = images.iter().position(|image| image.len() != values) {
         return fail(format!(
-            "image {bad} has {} pixels, not {}×{}",
+            "image {bad} has {} values, not {}×{}×{}",
             images[bad].len(),
             options.width,
-            options.height
+            options.height,
+            values / (options.width * options.height)
         ));
     }
     if let Some(&label) = labels.iter().find(|&&l| usize::from(l) >= MAX_CLASSES) {
@@ -236,20 +309,32 @@ pub fn build_shard(
     let mut out = start_shard(
         options.width,
         options.height,
+        options.encoding(),
         train.len(),
         test.len(),
         options.seed,
     )?;
-    let mut bits = Vec::with_capacity(pixels);
+    let mut bits = Vec::with_capacity(values);
     for (part, indices) in [(0u64, &train), (1, &test)] {
         for (n, &index) in indices.iter().enumerate() {
+            let image = &images[index];
+            let level = match options.binarize {
+                Binarize::Threshold(level) => level,
+                Binarize::Sample => {
+                    bits.clear();
+                    bits.extend(image.iter().enumerate().map(|(value, &ink)| {
+                        binarize(ink, options.seed, part, n as u64, value as u64)
+                    }));
+                    pack_image(&bits, &mut out);
+                    continue;
+                }
+                Binarize::EachEpoch | Binarize::Keep => {
+                    pack_levels(image, &mut out);
+                    continue;
+                }
+            };
             bits.clear();
-            bits.extend(images[index].iter().enumerate().map(
-                |(pixel, &ink)| match options.binarize {
-                    Binarize::Threshold(level) => ink >= level,
-                    Binarize::Sample => binarize(ink, options.seed, part, n as u64, pixel as u64),
-                },
-            ));
+            bits.extend(image.iter().map(|&ink| ink >= level));
             pack_image(&bits, &mut out);
         }
         out.extend(indices.iter().map(|&index| labels[index]));
@@ -366,7 +451,7 @@ mod tests {
             for (n, &index) in at.iter().enumerate() {
                 assert_eq!(part.labels()[n], labels[index]);
                 for (p, &ink) in images[index].iter().enumerate() {
-                    assert_eq!(part.pixel(n, p), ink >= 128);
+                    assert_eq!(part.level(n, p), if ink >= 128 { 255 } else { 0 });
                 }
             }
         }
@@ -380,7 +465,7 @@ mod tests {
             assert!(error.contains(what), "{error}");
         };
         says(&[], &[], &o, "no images");
-        says(&[vec![0; 10]], &[0], &o, "image 0 has 10 pixels");
+        says(&[vec![0; 10]], &[0], &o, "image 0 has 10 values");
         says(&[vec![0; 784]], &[12], &o, "label 12");
         says(&[vec![0; 784]], &[], &o, "1 images but 0 labels");
         let big = ImportOptions { width: 65, ..o };

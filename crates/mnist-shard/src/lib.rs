@@ -8,6 +8,7 @@ pub mod archive;
 mod bits;
 pub mod build;
 pub mod collect;
+pub mod draw;
 mod error;
 mod format;
 mod header;
@@ -17,5 +18,5 @@ pub mod npy;
 mod shard;
 
 pub use error::{ShardError, ShardErrorKind};
-pub use format::{Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
+pub use format::{Encoding, Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use shard::{decompress, OwnedSplit, Shard, Split};

@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 use std::io::Read;
 
-use crate::bits::{self, words_per_image};
-use crate::format::{Header, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use crate::bits;
+use crate::draw::{draw_bit, EVALUATION_EPOCH};
+use crate::format::{Encoding, Header, CHECKSUM_RANGE, FORMAT_VERSION, HEADER_LEN, MAGIC};
 use crate::{ShardError, ShardErrorKind};
 
 /// No shard decompresses to more than this; a larger output is a corrupt or hostile file.
@@ -24,6 +25,9 @@ pub struct Split<'a> {
     name: &'static str,
     width: usize,
     height: usize,
+    encoding: Encoding,
+    /// The shard's seed: what its levels are drawn with, where they are drawn.
+    seed: u64,
     images: &'a [u8],
     labels: &'a [u8],
 }
@@ -35,6 +39,8 @@ pub struct OwnedSplit {
     name: &'static str,
     width: usize,
     height: usize,
+    encoding: Encoding,
+    seed: u64,
     images: Vec<u8>,
     labels: Vec<u8>,
 }
@@ -45,6 +51,8 @@ impl OwnedSplit {
             name: self.name,
             width: self.width,
             height: self.height,
+            encoding: self.encoding,
+            seed: self.seed,
             images: &self.images,
             labels: &self.labels,
         }
@@ -95,13 +103,18 @@ impl<'a> Shard<'a> {
             });
         }
         let header = Header::read(bytes);
-        if header.version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&header.version) {
             return Err(ShardErrorKind::UnsupportedVersion {
                 found: header.version,
                 supported: FORMAT_VERSION,
             });
         }
         let layout = header.check_layout()?;
+        if Header::unknown_bits(bytes) {
+            return Err(ShardErrorKind::BadLayout(
+                "flags this reader does not know are set (bytes 62-63)".into(),
+            ));
+        }
         let actual = bytes.len() as u64;
         if actual < layout.file_len {
             return Err(ShardErrorKind::Truncated {
@@ -126,11 +139,13 @@ impl<'a> Shard<'a> {
         // All offsets are now known to lie inside `bytes`.
         let section = |from: u64, len: u64| &bytes[from as usize..(from + len) as usize];
         let (width, height) = (header.width as usize, header.height as usize);
-        let image_bytes = 4 * words_per_image(width * height) as u64;
+        let image_bytes = 4 * header.encoding.words_per_image(width * height) as u64;
         let split = |name, images_at, count: u32, labels_at| Split {
             name,
             width,
             height,
+            encoding: header.encoding,
+            seed: header.binarization_seed,
             images: section(images_at, u64::from(count) * image_bytes),
             labels: section(labels_at, u64::from(count)),
         };
@@ -191,6 +206,8 @@ impl<'a> Split<'a> {
             name: self.name,
             width: self.width,
             height: self.height,
+            encoding: self.encoding,
+            seed: self.seed,
             images: self.images.to_vec(),
             labels: self.labels.to_vec(),
         }
@@ -222,16 +239,31 @@ impl<'a> Split<'a> {
         self.height
     }
 
-    pub fn pixels_per_image(&self) -> usize {
-        self.width * self.height
+    /// How the values are stored (channels, bits, drawn or not).
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    pub fn channels(&self) -> usize {
+        usize::from(self.encoding.channels)
+    }
+
+    /// The seed the levels are drawn with (the shard's binarisation seed).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Values an image has (pixels × channels): the model's inputs.
+    pub fn values_per_image(&self) -> usize {
+        self.encoding.values(self.width * self.height)
     }
 
     /// `u32` words per image in [`Split::packed_images`].
     pub fn words_per_image(&self) -> usize {
-        words_per_image(self.pixels_per_image())
+        self.encoding.words_per_image(self.width * self.height)
     }
 
-    /// All images, bit-packed as in `FORMAT.md`, ready to upload to the GPU as they are.
+    /// All images, packed as in `FORMAT.md`, ready to upload to the GPU as they are.
     pub fn packed_images(&self) -> &'a [u8] {
         self.images
     }
@@ -240,23 +272,45 @@ impl<'a> Split<'a> {
         self.labels
     }
 
-    /// Pixel `pixel` (row-major) of image `index`.
+    /// Value `value` (row-major, channels next to each other) of image `index` as stored, as a
+    /// level 0-255 (a stored bit is 0 or 255).
     ///
     /// # Panics
-    /// If `index` or `pixel` is out of range.
-    pub fn pixel(&self, index: usize, pixel: usize) -> bool {
+    /// If `index` or `value` is out of range.
+    pub fn level(&self, index: usize, value: usize) -> u8 {
         assert!(
-            pixel < self.pixels_per_image(),
-            "pixel {pixel} out of range"
+            value < self.values_per_image(),
+            "value {value} out of range"
         );
         let stride = 4 * self.words_per_image();
-        bits::pixel(&self.images[index * stride..(index + 1) * stride], pixel)
+        bits::level(
+            &self.images[index * stride..(index + 1) * stride],
+            value,
+            self.encoding.depth,
+        )
     }
 
-    /// Image `index` as 0.0/1.0 values, row-major: the model's input and its Bernoulli target.
+    /// Image `index` as the model's evaluation sees it, row-major: 0.0/1.0 where the values are
+    /// bits (stored, or drawn once from levels), level/255 where they are grey levels. It is
+    /// also the Bernoulli cross-entropy's target.
     pub fn image_f32(&self, index: usize) -> Vec<f32> {
-        (0..self.pixels_per_image())
-            .map(|p| if self.pixel(index, p) { 1.0 } else { 0.0 })
+        self.image_in_epoch(index, EVALUATION_EPOCH)
+    }
+
+    /// Image `index` as training sees it in epoch `epoch` (from 1): [`Split::image_f32`], but
+    /// drawn levels drawn for that epoch.
+    pub fn image_in_epoch(&self, index: usize, epoch: u32) -> Vec<f32> {
+        let draw = self.encoding.drawn;
+        (0..self.values_per_image())
+            .map(|v| {
+                let level = self.level(index, v);
+                if draw {
+                    let on = draw_bit(level, self.seed, epoch, index as u32, v as u32);
+                    f32::from(u8::from(on))
+                } else {
+                    f32::from(level) / 255.0
+                }
+            })
             .collect()
     }
 }

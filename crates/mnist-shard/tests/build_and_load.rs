@@ -73,7 +73,7 @@ fn a_built_shard_loads_back_the_same_pixels_and_labels() {
             for (pixel, &intensity) in source.image(index).iter().enumerate() {
                 let expected = binarize(intensity, 42, part, index as u64, pixel as u64);
                 assert_eq!(
-                    split.pixel(index, pixel),
+                    split.level(index, pixel) == 255,
                     expected,
                     "part {part} image {index} pixel {pixel}"
                 );
@@ -81,8 +81,8 @@ fn a_built_shard_loads_back_the_same_pixels_and_labels() {
             // Ink stays ink-like: black pixels always on, white never.
             let image = source.image(index);
             assert!(image.iter().enumerate().all(|(p, &v)| match v {
-                0 => !split.pixel(index, p),
-                255 => split.pixel(index, p),
+                0 => split.level(index, p) == 0,
+                255 => split.level(index, p) == 255,
                 _ => true,
             }));
         }
@@ -178,4 +178,110 @@ fn a_subset_of_the_shipped_shard_is_its_first_images_as_they_are() {
     assert_eq!(first.packed_images(), part.test().packed_images());
     assert_eq!(first.labels(), part.test().labels());
     assert_eq!(part.test().first(5000).len(), 37);
+}
+
+/// Version 2: colour, grey levels and levels drawn each epoch read back as they were stored, and
+/// a binary grey data set is still written as version 1.
+#[test]
+fn colour_and_grey_level_data_sets_read_back_as_stored() {
+    use mnist_shard::draw::{draw_bit, EVALUATION_EPOCH};
+    use mnist_shard::import::{build_shard, Binarize, DecodedImage, ImportOptions};
+    use mnist_shard::Encoding;
+
+    // Six 5×3 RGBA images: a gradient in red, a fixed green, blue by image, half transparent.
+    let decoded: Vec<DecodedImage> = (0..6u8)
+        .map(|i| DecodedImage {
+            width: 5,
+            height: 3,
+            channels: 4,
+            pixels: (0..15u8)
+                .flat_map(|p| [p * 17, 100, i * 40, if p == 0 { 0 } else { 255 }])
+                .collect(),
+        })
+        .collect();
+    let labels = [0, 1, 0, 1, 0, 1];
+    for binarize in [Binarize::Keep, Binarize::EachEpoch, Binarize::Threshold(90)] {
+        let options = ImportOptions {
+            width: 5,
+            height: 3,
+            colour: true,
+            binarize,
+            test_share: 0.34,
+            seed: 11,
+            ..ImportOptions::default()
+        };
+        let images: Vec<Vec<u8>> = decoded.iter().map(|d| options.shrink(d)).collect();
+        assert_eq!(
+            images[2][..6],
+            [0, 0, 0, 17, 100, 80],
+            "transparent, then RGB"
+        );
+        let bytes = build_shard(&images, &labels, &options).unwrap();
+        let shard = Shard::parse(&bytes, "colour").unwrap();
+        assert_eq!(shard.header().version, 2);
+        let test = shard.test();
+        assert_eq!(test.encoding(), options.encoding());
+        assert_eq!((test.values_per_image(), test.channels()), (45, 3));
+        let (_, held_out) = mnist_shard::import::split(6, 0.34, 11);
+        for (n, &index) in held_out.iter().enumerate() {
+            let source = &images[index];
+            let seen = test.image_f32(n);
+            for (v, &ink) in source.iter().enumerate() {
+                let (stored, expected) = match binarize {
+                    Binarize::Keep => (ink, f32::from(ink) / 255.0),
+                    Binarize::EachEpoch => {
+                        let on = draw_bit(ink, 11, EVALUATION_EPOCH, n as u32, v as u32);
+                        (ink, f32::from(u8::from(on)))
+                    }
+                    _ => {
+                        let on = ink >= 90;
+                        (if on { 255 } else { 0 }, f32::from(u8::from(on)))
+                    }
+                };
+                assert_eq!(test.level(n, v), stored, "{binarize:?} value {v}");
+                assert_eq!(seen[v], expected, "{binarize:?} value {v}");
+            }
+        }
+    }
+    // Grey and binary: version 1, as before.
+    let grey = ImportOptions {
+        width: 5,
+        height: 3,
+        ..ImportOptions::default()
+    };
+    let images: Vec<Vec<u8>> = decoded.iter().map(|d| grey.shrink(d)).collect();
+    let bytes = build_shard(&images, &labels, &grey).unwrap();
+    let shard = Shard::parse(&bytes, "grey").unwrap();
+    assert_eq!(shard.header().version, 1);
+    assert_eq!(shard.train().encoding(), Encoding::BINARY);
+}
+
+/// What version 2's new bytes may not say: a channel count, depth or flag no reader knows.
+#[test]
+fn version_two_refuses_encodings_it_does_not_know() {
+    use mnist_shard::import::{build_shard, Binarize, ImportOptions};
+    let options = ImportOptions {
+        width: 4,
+        height: 4,
+        binarize: Binarize::Keep,
+        test_share: 0.5,
+        ..ImportOptions::default()
+    };
+    let bytes = build_shard(&[vec![9; 16], vec![200; 16]], &[0, 1], &options).unwrap();
+    Shard::parse(&bytes, "good").unwrap();
+    for (at, value, says) in [
+        (60, 2, "2 channels"),
+        (61, 4, "of 4 bits"),
+        (62, 2, "flags"),
+        (63, 1, "flags"),
+    ] {
+        let mut bad = bytes.clone();
+        bad[at] = value;
+        // Re-seal, so only the field is wrong.
+        bad[12..16].copy_from_slice(&[0; 4]);
+        let crc = crc32fast::hash(&bad);
+        bad[12..16].copy_from_slice(&crc.to_le_bytes());
+        let error = Shard::parse(&bad, "bad").unwrap_err().to_string();
+        assert!(error.contains(says), "byte {at} = {value}: {error}");
+    }
 }

@@ -43,8 +43,8 @@ fn every_corpus_file_gives_the_error_its_name_announces() {
             "unsupported-version" => matches!(
                 kind,
                 Some(ShardErrorKind::UnsupportedVersion {
-                    found: 2,
-                    supported: 1
+                    found: 3,
+                    supported: 2
                 })
             ),
             "bad-checksum" => matches!(kind, Some(ShardErrorKind::BadChecksum { .. })),

@@ -104,9 +104,9 @@ pub fn App() -> impl IntoView {
         sets.load().await;
         let own = sets.own_shard(&sets.current.get_untracked());
         if let Some(shard) = &own {
-            ui.show_image_size(shard.width(), shard.height());
+            ui.show_image_shape(shard.shape());
         }
-        let input = own.map_or(VaeConfig::default().sizes.input, |s| s.width() * s.height());
+        let input = own.map_or(VaeConfig::default().sizes.input, |s| s.shape().values());
         let chosen = choose_start(VaeConfig::default(), input).await;
         plan.set_value(Some(chosen));
         planned.set(true);
@@ -192,9 +192,9 @@ pub fn App() -> impl IntoView {
         match (previous, handle) {
             (Some(_), Some(handle)) => {
                 let name = sets.name_of(&current);
-                handle.with_value(|c| c.use_data(&name, shard.width(), shard.height()));
+                handle.with_value(|c| c.use_data(&name, shard.shape()));
             }
-            _ => ui.show_image_size(shard.width(), shard.height()),
+            _ => ui.show_image_shape(shard.shape()),
         }
     });
     // The lab starts as soon as the GPU is there: its kernels compile while the data downloads.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use mnist_shard::{decompress, Shard};
 
+use crate::draw::ImageShape;
 use crate::fetch::fetch_with_progress;
 
 /// Served beside the page by trunk (index.html copies it from web/).
@@ -12,12 +13,11 @@ pub const SHARD_URL: &str = "mnist.shard.gz";
 /// Test digits shown once the data is in.
 const PREVIEW: usize = 10;
 
-/// A few test digits to show, as 0/1 pixels with their labels.
+/// A few test digits to show, as the model sees them, with their labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Preview {
-    pub width: usize,
-    pub height: usize,
-    pub digits: Vec<(u8, Vec<bool>)>,
+    pub shape: ImageShape,
+    pub digits: Vec<(u8, Vec<f32>)>,
 }
 
 /// The decompressed, validated shard, shared by everything that reads it.
@@ -26,8 +26,8 @@ pub struct ShardBytes {
     bytes: Arc<Vec<u8>>,
     train: usize,
     test: usize,
-    width: usize,
-    height: usize,
+    shape: ImageShape,
+    encoding: mnist_shard::Encoding,
 }
 
 impl ShardBytes {
@@ -35,14 +35,19 @@ impl ShardBytes {
     pub fn new(bytes: Vec<u8>, name: &str) -> Result<Self, String> {
         let shard = Shard::parse(&bytes, name).map_err(|e| e.to_string())?;
         let test = shard.test();
-        let (train, width, height) = (shard.train().len(), test.width(), test.height());
-        let test = test.len();
+        let shape = ImageShape {
+            width: test.width(),
+            height: test.height(),
+            channels: test.channels(),
+        };
+        let encoding = test.encoding();
+        let (train, test) = (shard.train().len(), test.len());
         Ok(Self {
             bytes: Arc::new(bytes),
             train,
             test,
-            width,
-            height,
+            shape,
+            encoding,
         })
     }
 
@@ -58,35 +63,30 @@ impl ShardBytes {
         self.test
     }
 
-    pub fn width(&self) -> usize {
-        self.width
+    /// Its images' size and channels.
+    pub fn shape(&self) -> ImageShape {
+        self.shape
     }
 
-    pub fn height(&self) -> usize {
-        self.height
+    /// How its values are stored (bits, levels, drawn).
+    pub fn encoding(&self) -> mnist_shard::Encoding {
+        self.encoding
     }
 
     /// The first test images with their labels.
     pub fn preview(&self) -> Preview {
         let Ok(shard) = Shard::parse(&self.bytes, "the data") else {
             return Preview {
-                width: self.width,
-                height: self.height,
+                shape: self.shape,
                 digits: Vec::new(),
             };
         };
         let test = shard.test();
         let digits = (0..PREVIEW.min(test.len()))
-            .map(|i| {
-                let pixels = (0..test.pixels_per_image())
-                    .map(|p| test.pixel(i, p))
-                    .collect();
-                (test.labels()[i], pixels)
-            })
+            .map(|i| (test.labels()[i], test.image_f32(i)))
             .collect();
         Preview {
-            width: self.width,
-            height: self.height,
+            shape: self.shape,
             digits,
         }
     }

@@ -9,25 +9,62 @@ use std::cell::Cell;
 pub const DIGIT_SIDE: usize = 28;
 
 thread_local! {
-    /// The size (width, height) of the images the page draws: the training data's. One page,
-    /// one data set at a time; the lab sets it when it binds data.
-    static IMAGE_SIZE: Cell<(usize, usize)> = const { Cell::new((DIGIT_SIDE, DIGIT_SIDE)) };
+    /// The shape (width, height, channels) of the images the page draws: the training data's.
+    /// One page, one data set at a time; the lab sets it when it binds data.
+    static IMAGE_SHAPE: Cell<(usize, usize, usize)> =
+        const { Cell::new((DIGIT_SIDE, DIGIT_SIDE, 1)) };
 }
 
 /// The size (width, height) every digit canvas draws at.
 pub fn image_size() -> (usize, usize) {
-    IMAGE_SIZE.with(Cell::get)
+    let shape = image_shape();
+    (shape.width, shape.height)
 }
 
-/// Pixels in one image at [`image_size`].
-pub fn image_pixels() -> usize {
-    let (width, height) = image_size();
-    width * height
+/// Width, height and channels (1 grey, 3 colour) of the images drawn.
+pub fn image_shape() -> ImageShape {
+    let (width, height, channels) = IMAGE_SHAPE.with(Cell::get);
+    ImageShape {
+        width,
+        height,
+        channels,
+    }
 }
 
-/// Sets the size images are drawn at (the data's); canvases take it at their next draw.
-pub fn set_image_size(width: usize, height: usize) {
-    IMAGE_SIZE.with(|size| size.set((width.max(1), height.max(1))));
+/// Values in one image at [`image_shape`]: the model's inputs.
+pub fn image_values() -> usize {
+    image_shape().values()
+}
+
+/// Sets the shape images are drawn at (the data's); canvases take it at their next draw.
+pub fn set_image_shape(shape: ImageShape) {
+    let channels = if shape.channels == 3 { 3 } else { 1 };
+    IMAGE_SHAPE.with(|cell| cell.set((shape.width.max(1), shape.height.max(1), channels)));
+}
+
+/// What the page's images are: width, height and channels (1 grey, 3 colour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageShape {
+    pub width: usize,
+    pub height: usize,
+    pub channels: usize,
+}
+
+impl ImageShape {
+    /// Values an image has: the model's inputs.
+    pub fn values(&self) -> usize {
+        self.width * self.height * self.channels
+    }
+
+    /// "28×28", or "32×32 in colour".
+    pub fn describe(&self) -> String {
+        let colour = if self.channels == 3 { " in colour" } else { "" };
+        format!("{}×{}{colour}", self.width, self.height)
+    }
+
+    fn tuple(self) -> (usize, usize, usize) {
+        (self.width, self.height, self.channels)
+    }
 }
 
 /// How digits are laid out in one canvas.
@@ -71,7 +108,7 @@ fn prefers_dark() -> bool {
 /// `data-z` says which point it shows (a slider moved during a decode is decoded again after
 /// it, so a reader waiting for one point must tell the decodes apart).
 pub fn draw_decoded(canvas: &web_sys::HtmlCanvasElement, pixels: &[f32], z: &[f32]) {
-    if pixels.len() != image_pixels() {
+    if pixels.len() != image_values() {
         // A model for other data than the page's, on its way out.
         return;
     }
@@ -81,20 +118,22 @@ pub fn draw_decoded(canvas: &web_sys::HtmlCanvasElement, pixels: &[f32], z: &[f3
     mark("decoded");
 }
 
-/// Draws images of [`image_size`] values in [0, 1] (ink probability) row by row into `canvas`, ink dark
-/// on light paper, or light on dark in a dark theme. The canvas is scaled up by CSS without
-/// smoothing, so each value stays one crisp square.
+/// Draws images of [`image_shape`] values in [0, 1] row by row into `canvas`: grey values (ink
+/// probability) ink dark on light paper, or light on dark in a dark theme; colour values (each
+/// channel's) as the colours they are. The canvas is scaled up by CSS without smoothing, so
+/// each pixel stays one crisp square.
 pub fn draw_digits(canvas: &web_sys::HtmlCanvasElement, values: &[f32], grid: DigitGrid) {
-    draw_images(canvas, values, grid, image_size());
+    draw_images(canvas, values, grid, image_shape());
 }
 
-/// [`draw_digits`] for images of another size than the lab's (a data set not in use).
+/// [`draw_digits`] for images of another shape than the lab's (a data set not in use).
 pub fn draw_images(
     canvas: &web_sys::HtmlCanvasElement,
     values: &[f32],
     grid: DigitGrid,
-    (width, height): (usize, usize),
+    shape: ImageShape,
 ) {
+    let (width, height, channels) = shape.tuple();
     let Some(context) = canvas
         .get_context("2d")
         .ok()
@@ -108,8 +147,9 @@ pub fn draw_images(
     } else {
         ([255.0, 255.0, 255.0], [0.0, 0.0, 0.0])
     };
+    let channels = channels.max(1);
     let pixels = width * height;
-    if values.len() < pixels {
+    if values.len() < pixels * channels {
         // A model of another size than the data's (while one replaces the other): nothing fits.
         return;
     }
@@ -120,7 +160,7 @@ pub fn draw_images(
         canvas.set_height(rows as u32);
     }
     let mut rgba = vec![255u8; stride * rows * 4];
-    for (index, image) in values.chunks_exact(pixels).enumerate() {
+    for (index, image) in values.chunks_exact(pixels * channels).enumerate() {
         if index >= grid.rows * grid.columns {
             break;
         }
@@ -128,16 +168,22 @@ pub fn draw_images(
             (index / grid.columns) * height,
             (index % grid.columns) * width,
         );
-        for (p, &value) in image.iter().enumerate() {
-            let value = if value.is_finite() {
+        let unit = |value: f32| {
+            if value.is_finite() {
                 value.clamp(0.0, 1.0)
             } else {
                 0.0
-            };
+            }
+        };
+        for (p, pixel) in image.chunks_exact(channels).enumerate() {
             let at = ((top + p / width) * stride + left + p % width) * 4;
             for channel in 0..3 {
-                let mixed = paper[channel] + (ink[channel] - paper[channel]) * value;
-                rgba[at + channel] = mixed.round() as u8;
+                rgba[at + channel] = if channels == 3 {
+                    (unit(pixel[channel]) * 255.0).round() as u8
+                } else {
+                    let mixed = paper[channel] + (ink[channel] - paper[channel]) * unit(pixel[0]);
+                    mixed.round() as u8
+                };
             }
         }
     }

@@ -34,10 +34,15 @@ pub struct DataArgs {
     /// Dark strokes on light paper: take the darkness as ink (MNIST's ink is light on dark).
     #[arg(long)]
     invert: bool,
-    /// "threshold": a pixel is on where its ink reaches --threshold; "sample": on with
-    /// probability ink/255, drawn once from the seed (as the standard binarized MNIST).
-    #[arg(long, default_value = "threshold", value_parser = ["threshold", "sample"])]
+    /// "threshold": a value is on where its ink reaches --threshold; "sample": on with
+    /// probability ink/255, drawn once from the seed (as the standard binarized MNIST);
+    /// "epoch": the ink kept and drawn afresh each epoch of training (dynamic binarisation);
+    /// "keep": no binarisation, the grey levels are the model's inputs and targets.
+    #[arg(long, default_value = "threshold", value_parser = ["threshold", "sample", "epoch", "keep"])]
     binarize: String,
+    /// Red, green and blue values for each pixel (3 channels), not one grey.
+    #[arg(long)]
+    colour: bool,
     /// The ink (0-255) at which a pixel is on, with --binarize threshold.
     #[arg(long, default_value_t = 128)]
     threshold: u8,
@@ -183,8 +188,11 @@ pub fn run(args: DataArgs) -> Result<(), String> {
         height,
         crop: args.crop,
         invert: args.invert,
+        colour: args.colour,
         binarize: match args.binarize.as_str() {
             "sample" => Binarize::Sample,
+            "epoch" => Binarize::EachEpoch,
+            "keep" => Binarize::Keep,
             _ => Binarize::Threshold(args.threshold),
         },
         test_share: args.test_share,

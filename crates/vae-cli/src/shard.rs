@@ -106,8 +106,19 @@ fn inspect(path: &Path) -> Result<(), String> {
         "{name}: valid MNIST shard, format version {}",
         header.version
     );
+    let encoding = header.encoding;
+    let colour = if encoding.channels == 3 {
+        " in colour"
+    } else {
+        ""
+    };
+    let values = match (encoding.depth, encoding.drawn) {
+        (1, _) => "binarised",
+        (_, true) => "grey levels, binarised afresh each epoch,",
+        _ => "grey levels,",
+    };
     println!(
-        "  images {}×{}, binarised with seed {}",
+        "  images {}×{}{colour}, {values} with seed {}",
         header.width, header.height, header.binarization_seed
     );
     for split in [shard.train(), shard.test()] {
@@ -115,17 +126,17 @@ fn inspect(path: &Path) -> Result<(), String> {
         for &label in split.labels() {
             per_digit[label as usize] += 1;
         }
-        let ones: usize = (0..split.len())
+        let ink: f64 = (0..split.len())
             .map(|i| {
-                (0..split.pixels_per_image())
-                    .filter(|&p| split.pixel(i, p))
-                    .count()
+                (0..split.values_per_image())
+                    .map(|v| f64::from(split.level(i, v)) / 255.0)
+                    .sum::<f64>()
             })
             .sum();
         println!(
-            "  {} images, {:.4} of pixels on, per digit {:?}",
+            "  {} images, mean ink {:.4}, per label {:?}",
             split.len(),
-            ones as f64 / (split.len() * split.pixels_per_image()).max(1) as f64,
+            ink / (split.len() * split.values_per_image()).max(1) as f64,
             per_digit
         );
     }

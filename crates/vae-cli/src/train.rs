@@ -136,7 +136,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
         None => {
             let config = VaeConfig {
                 sizes: Sizes {
-                    input: shard.train().pixels_per_image(),
+                    input: shard.train().values_per_image(),
                     hidden: args.hidden,
                     latent: args.latent,
                 },

@@ -1,59 +1,87 @@
-//! A batch of binarized images as the step reads them: dense 0/1 values (the loss's targets)
-//! and each image's lit pixels (the sparse first layer's), and the same the other way round.
+//! A batch of images as the step reads them: dense values (the loss's targets) and, where they
+//! are binary, each image's lit values (the sparse first layer's), and the same the other way
+//! round. Grey levels kept as they are make a dense batch, which the step multiplies densely.
 
-/// One batch of binarized images: dense (the loss's targets) and as the lit pixels of each.
+use mnist_shard::draw::draw_bit;
+use mnist_shard::Split;
+
+/// One batch of images: dense (the loss's targets) and, when binary, as the lit values of each.
 #[derive(Default)]
 pub struct Batch {
     pub rows: usize,
-    /// `[rows, input]`, 0 or 1.
+    /// `[rows, input]`: 0 or 1, or grey levels in [0, 1] when `dense`.
     pub x: Vec<f32>,
-    /// The lit pixels of every image, image after image.
+    /// The values are not all 0 or 1: the first layer takes `x` densely, and `lit` is empty.
+    pub dense: bool,
+    /// The lit values of every image, image after image.
     pub lit: Vec<u32>,
-    /// Image r's lit pixels are `lit[starts[r]..starts[r + 1]]`.
+    /// Image r's lit values are `lit[starts[r]..starts[r + 1]]`.
     pub starts: Vec<usize>,
 }
 
 impl Batch {
-    /// Fills the batch from bit-packed images (mnist-shard's layout: pixel p is bit p % 32 of
-    /// little-endian word p / 32): `images[index]` for each index, in order.
-    pub fn gather(&mut self, packed: &[u8], words: usize, pixels: usize, indices: &[u32]) {
+    /// Fills the batch with `images[index]` for each index, in order, as epoch `epoch` sees
+    /// them: bits as stored, levels drawn for that epoch where the data set draws them
+    /// ([`mnist_shard::draw`]; evaluation passes its fixed epoch), other levels as level/255.
+    pub fn gather(&mut self, split: &Split<'_>, indices: &[u32], epoch: u32) {
+        let (values, encoding, seed) = (split.values_per_image(), split.encoding(), split.seed());
+        let stride = 4 * split.words_per_image();
+        let packed = split.packed_images();
         self.rows = indices.len();
+        self.dense = !encoding.is_binary();
         self.x.clear();
-        self.x.resize(self.rows * pixels, 0.0);
+        self.x.resize(self.rows * values, 0.0);
         self.lit.clear();
         self.starts.clear();
         self.starts.push(0);
         for (r, &index) in indices.iter().enumerate() {
-            let image = &packed[index as usize * 4 * words..(index as usize + 1) * 4 * words];
-            for (w, bytes) in image.chunks_exact(4).enumerate() {
-                let mut word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-                while word != 0 {
-                    let pixel = w * 32 + word.trailing_zeros() as usize;
-                    word &= word - 1;
-                    if pixel < pixels {
-                        self.lit.push(pixel as u32);
-                        self.x[r * pixels + pixel] = 1.0;
+            let image = &packed[index as usize * stride..(index as usize + 1) * stride];
+            let x = &mut self.x[r * values..(r + 1) * values];
+            if encoding.depth == 1 {
+                for (w, bytes) in image.chunks_exact(4).enumerate() {
+                    let mut word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+                    while word != 0 {
+                        let value = w * 32 + word.trailing_zeros() as usize;
+                        word &= word - 1;
+                        if value < values {
+                            self.lit.push(value as u32);
+                            x[value] = 1.0;
+                        }
                     }
+                }
+            } else if encoding.drawn {
+                for (value, &level) in image[..values].iter().enumerate() {
+                    if draw_bit(level, seed, epoch, index, value as u32) {
+                        self.lit.push(value as u32);
+                        x[value] = 1.0;
+                    }
+                }
+            } else {
+                for (out, &level) in x.iter_mut().zip(&image[..values]) {
+                    *out = f32::from(level) / 255.0;
                 }
             }
             self.starts.push(self.lit.len());
         }
     }
 
-    /// The batch from 0/1 values `[rows, pixels]` (anything above ½ counts as lit).
-    pub fn from_values(&mut self, x: &[f32], pixels: usize) {
-        self.rows = x.len() / pixels.max(1);
+    /// The batch from values `[rows, input]`: sparse when they are all 0 or 1, dense otherwise.
+    pub fn from_values(&mut self, x: &[f32], input: usize) {
+        self.rows = x.len() / input.max(1);
         self.x.clear();
+        self.x.extend_from_slice(&x[..self.rows * input]);
+        self.dense = self.x.iter().any(|&v| v != 0.0 && v != 1.0);
         self.lit.clear();
         self.starts.clear();
         self.starts.push(0);
-        for row in x.chunks_exact(pixels) {
-            for (p, &value) in row.iter().enumerate() {
-                let on = value > 0.5;
-                self.x.push(f32::from(u8::from(on)));
-                if on {
-                    self.lit.push(p as u32);
-                }
+        for row in self.x.chunks_exact(input.max(1)) {
+            if !self.dense {
+                self.lit.extend(
+                    row.iter()
+                        .enumerate()
+                        .filter(|(_, &v)| v == 1.0)
+                        .map(|(p, _)| p as u32),
+                );
             }
             self.starts.push(self.lit.len());
         }
@@ -94,4 +122,62 @@ pub(crate) struct ByPixel {
     pub(crate) starts: Vec<usize>,
     pub(crate) images: Vec<u32>,
     next: Vec<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mnist_shard::draw::EVALUATION_EPOCH;
+    use mnist_shard::import::Binarize;
+    use mnist_shard::Shard;
+    use vae_model::conformance::{odd_size_colour_data, odd_size_data};
+
+    /// A gathered batch is each image as its epoch sees it: the same as the loader's
+    /// `image_in_epoch`, sparse where binary, and drawn afresh each epoch where drawn.
+    #[test]
+    fn gathered_batches_are_the_images_as_each_epoch_sees_them() {
+        let indices = [3u32, 0, 17, 35];
+        for (bytes, dense, drawn) in [
+            (odd_size_data().1, false, false),
+            (odd_size_colour_data(Binarize::Keep).1, true, false),
+            (odd_size_colour_data(Binarize::EachEpoch).1, false, true),
+        ] {
+            let shard = Shard::parse(&bytes, "data").unwrap();
+            let train = shard.train();
+            let values = train.values_per_image();
+            let mut batch = Batch::default();
+            let mut seen = Vec::new();
+            for epoch in [1, 2, EVALUATION_EPOCH] {
+                batch.gather(&train, &indices, epoch);
+                assert_eq!((batch.rows, batch.dense), (4, dense));
+                let expected: Vec<f32> = indices
+                    .iter()
+                    .flat_map(|&i| train.image_in_epoch(i as usize, epoch))
+                    .collect();
+                assert_eq!(batch.x, expected);
+                for r in 0..batch.rows {
+                    let lit: Vec<u32> = (0..values as u32)
+                        .filter(|&v| !dense && batch.x[r * values + v as usize] == 1.0)
+                        .collect();
+                    assert_eq!(batch.lit_pixels(r), &lit[..]);
+                }
+                seen.push(batch.x.clone());
+            }
+            assert_eq!(seen[0] != seen[1], drawn, "a new draw each epoch");
+        }
+    }
+
+    #[test]
+    fn values_that_are_not_all_bits_make_a_dense_batch() {
+        let mut batch = Batch::default();
+        batch.from_values(&[0.0, 1.0, 1.0, 0.0, 0.0, 1.0], 3);
+        assert!(!batch.dense);
+        assert_eq!(
+            (batch.lit_pixels(0), batch.lit_pixels(1)),
+            (&[1, 2][..], &[2][..])
+        );
+        batch.from_values(&[0.0, 0.5, 1.0], 3);
+        assert!(batch.dense);
+        assert_eq!(batch.x, [0.0, 0.5, 1.0]);
+    }
 }

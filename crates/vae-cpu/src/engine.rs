@@ -2,7 +2,7 @@
 //! time with the GPU engine's semantics (batches, noise, metrics, divergence, rollback), so
 //! either engine can continue the other's run.
 
-use mnist_shard::Split;
+use mnist_shard::{OwnedSplit, Split};
 use vae_model::{
     epoch_order, BatchCursor, MetricsReport, RollbackPoints, Snapshot, StepMetrics, VaeConfig,
     METRICS_RING,
@@ -17,9 +17,8 @@ use crate::CpuError;
 
 /// Bit-packed training images and where the current epoch stands.
 pub(crate) struct TrainingData {
-    packed: Vec<u8>,
+    images: OwnedSplit,
     pub(crate) count: usize,
-    words: usize,
     /// The current epoch's order (empty before the first).
     pub(crate) order: Vec<u32>,
     pub(crate) cursor: BatchCursor,
@@ -159,9 +158,8 @@ impl CpuVae {
             Vec::new()
         };
         self.data = Some(TrainingData {
-            packed: split.packed_images().to_vec(),
+            images: split.to_owned_split(),
             count: split.len(),
-            words: split.words_per_image(),
             order,
             cursor,
         });
@@ -223,9 +221,12 @@ impl CpuVae {
         self.indices.clear();
         self.indices
             .extend_from_slice(&data.order[first + rows.start..first + rows.end]);
-        let pixels = self.config.sizes.input;
-        self.batch
-            .gather(&data.packed, data.words, pixels, &self.indices);
+        // Drawn levels are drawn afresh each epoch (the GPU's gather draws the same bits).
+        self.batch.gather(
+            &data.images.split(),
+            &self.indices,
+            data.cursor.epoch as u32,
+        );
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! Using the model on the CPU: encode, decode, reconstruct, and the −ELBO of a data set, with the
 //! GPU engine's noise keys, so both engines report the same evaluation for the same parameters.
 
+use mnist_shard::draw::EVALUATION_EPOCH;
 use mnist_shard::Split;
 use vae_model::{evaluation_batching, Evaluation, EVALUATION_STEP_BASE};
 use vae_reference::noise::standard_normal;
@@ -123,7 +124,7 @@ impl CpuVae {
         keep_posteriors: bool,
     ) -> Result<EvaluationRun, CpuError> {
         let s = self.config.sizes;
-        self.config.check_pixels(split.pixels_per_image())?;
+        self.config.check_values(split.values_per_image())?;
         let images = split.len();
         let (batch, batches) = evaluation_batching(images, self.config.batch);
         Ok(EvaluationRun {
@@ -147,7 +148,7 @@ impl CpuVae {
         n: u32,
     ) -> Result<u32, CpuError> {
         let s = self.config.sizes;
-        if split.len() != run.images || split.pixels_per_image() != s.input {
+        if split.len() != run.images || split.values_per_image() != s.input {
             return Err(CpuError::InvalidInput(
                 "the evaluation was begun on another data set".into(),
             ));
@@ -160,12 +161,7 @@ impl CpuVae {
             let first = k as usize * run.batch;
             indices.clear();
             indices.extend(first as u32..(first + run.batch).min(run.images) as u32);
-            gathered.gather(
-                split.packed_images(),
-                split.words_per_image(),
-                s.input,
-                &indices,
-            );
+            gathered.gather(split, &indices, EVALUATION_EPOCH);
             let key = run.base.wrapping_add(k + 1);
             for (element, eps) in work.eps[..indices.len() * s.latent].iter_mut().enumerate() {
                 *eps = standard_normal(seed, key, element as u32) as f32;

@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use mnist_shard::draw::EVALUATION_EPOCH;
 use mnist_shard::Split;
 use vae_model::evaluation_batching;
 use vae_model::likelihood::{check_request, check_samples, importance_key};
@@ -23,7 +24,7 @@ impl CpuVae {
     ) -> Result<Vec<f32>, CpuError> {
         check_samples(samples)?;
         let s = self.config.sizes;
-        self.config.check_pixels(split.pixels_per_image())?;
+        self.config.check_values(split.values_per_image())?;
         check_request(&images, split.len())?;
         let seed = self.config.seed;
         let batch = evaluation_batching(split.len(), self.config.batch).0 as u32;
@@ -39,7 +40,7 @@ impl CpuVae {
         let mut log_w = Vec::with_capacity(k);
         let mut eps = vec![0.0f32; latent];
         for group in indices.chunks(capacity) {
-            gathered.gather(split.packed_images(), split.words_per_image(), input, group);
+            gathered.gather(split, group, EVALUATION_EPOCH);
             work.encode_hidden(layout, params, gathered);
             work.encode_heads(layout, params, group.len());
             heads.clear();

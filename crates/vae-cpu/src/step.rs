@@ -1,8 +1,9 @@
 //! One batch through the model and back: the forward pass, the loss, the backward pass.
 //!
-//! The first layer is sparse: the inputs are binarized pixels (the shard stores bits), so
-//! `x · W₁` is the sum of the rows of W₁ at each image's lit pixels (about 1 in 7), and its
-//! weight gradient adds `dh₁` into those rows only. The rest are dense products ([`Gemm`]) with
+//! The first layer is sparse where the inputs are binary (the shard stores bits, or draws them
+//! from levels): `x · W₁` is the sum of the rows of W₁ at each image's lit pixels (about 1 in 7
+//! for MNIST), and its weight gradient adds `dh₁` into those rows only. Grey levels kept as
+//! they are take it densely. The rest are dense products ([`Gemm`]) with
 //! their bias, ReLU and ReLU-mask epilogues fused, and the loss's gradient is written over the
 //! logits as the loss is summed.
 
@@ -129,8 +130,12 @@ impl Workspace {
         self.capacity
     }
 
-    /// h₁ = ReLU(x·W₁ + b₁) for the batch's lit pixels.
+    /// h₁ = ReLU(x·W₁ + b₁): over each image's lit values, or densely for grey levels.
     pub fn encode_hidden(&mut self, layout: &CpuLayout, params: &[f32], batch: &Batch) {
+        if batch.dense {
+            let input = layout.sizes.input;
+            return self.encode_hidden_dense(layout, params, &batch.x[..batch.rows * input]);
+        }
         let hidden = layout.sizes.hidden;
         let enc1 = &params[layout.enc1.clone()];
         let bias = &params[layout.enc1_bias.clone()];
@@ -355,8 +360,20 @@ impl Workspace {
             Epilogue::ReluMask(&self.h1),
         );
 
-        // First layer, sparse: dW₁[p, :] = Σ over the images with pixel p lit of dh₁.
         let d_h1 = &self.d_h1[..rows * hidden];
+        if batch.dense {
+            // Grey levels: dW₁ = xᵀ·dh₁.
+            self.gemm.run(
+                (input, hidden, rows),
+                Lhs::transposed(&batch.x[..rows * input], input),
+                d_h1,
+                &mut grads[layout.enc1.clone()],
+                Epilogue::Store,
+            );
+            column_sums(d_h1, hidden, &mut grads[layout.enc1_bias.clone()]);
+            return;
+        }
+        // First layer, sparse: dW₁[p, :] = Σ over the images with pixel p lit of dh₁.
         // By pixel: each row of dW₁ is summed in registers over the images that light it, and
         // written once (zero where no image does).
         batch.index_by_pixel(input, &mut self.by_pixel);

@@ -119,7 +119,7 @@ pub fn shard(bytes: &[u8]) {
         );
         assert!(split.labels().iter().all(|&label| label <= 9));
         if let Some(last) = split.len().checked_sub(1) {
-            assert_eq!(split.image_f32(last).len(), split.pixels_per_image());
+            assert_eq!(split.image_f32(last).len(), split.values_per_image());
         }
     }
 }

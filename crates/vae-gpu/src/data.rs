@@ -1,22 +1,27 @@
-//! Training data on the GPU: a shard's images uploaded once in their bit-packed form; after
-//! that only each epoch's order (`vae_model::epoch_order`) crosses to the GPU.
+//! Training data on the GPU: a shard's images uploaded once in their packed form; after that
+//! only each epoch's order (`vae_model::epoch_order`) crosses to the GPU.
 
-use mnist_shard::Split;
+use mnist_shard::{Encoding, Split};
 use wgpu::util::DeviceExt;
 
 use crate::{GpuContext, GpuError};
 
 /// One part of a shard (train or test), resident on the GPU.
 pub struct GpuSplit {
-    /// The bit-packed images exactly as in the shard (mnist-shard's FORMAT.md).
+    /// The packed images exactly as in the shard (mnist-shard's FORMAT.md).
     pub(crate) images: wgpu::Buffer,
     pub(crate) count: u32,
-    pub(crate) pixels: u32,
+    /// Values an image has (pixels × channels).
+    pub(crate) values: u32,
     pub(crate) words_per_image: u32,
+    pub(crate) encoding: Encoding,
+    /// What drawn levels are drawn with (the shard's seed).
+    pub(crate) seed: u64,
 }
 
 impl GpuSplit {
-    /// Uploads `split`'s images once (100 bytes an MNIST image), checking the adapter can bind them.
+    /// Uploads `split`'s images once (100 bytes a binary MNIST image, 784 in grey levels),
+    /// checking the adapter can bind them.
     pub fn upload(context: &GpuContext, split: &Split<'_>) -> Result<Self, GpuError> {
         let bytes = split.packed_images();
         if split.is_empty() {
@@ -42,8 +47,10 @@ impl GpuSplit {
         Ok(Self {
             images,
             count,
-            pixels: split.pixels_per_image() as u32,
+            values: split.values_per_image() as u32,
             words_per_image: split.words_per_image() as u32,
+            encoding: split.encoding(),
+            seed: split.seed(),
         })
     }
 

@@ -7,8 +7,8 @@ use vae_gpu::vae::{pack_parameters, Vae};
 use vae_gpu::GpuContext;
 use vae_model::conformance::{
     assert_first_step_matches_pytorch, assert_first_step_matches_reference,
-    assert_skewed_iwae_step_matches_reference, iwae_first_step_configs, odd_size_data,
-    pytorch_step_input, skewed_iwae_input, FirstStep,
+    assert_skewed_iwae_step_matches_reference, iwae_first_step_configs, odd_size_colour_data,
+    odd_size_data, pytorch_step_input, skewed_iwae_input, FirstStep,
 };
 use vae_model::{VaeConfig, ALIGN};
 use vae_reference::{Layout, Tensor};
@@ -73,15 +73,24 @@ fn the_iwae_gradient_matches_the_reference_where_the_weights_are_far_from_unifor
     assert_skewed_iwae_step_matches_reference(&first_step(&mut vae));
 }
 
-/// Another input size than MNIST's: 30 × 17 images (510 inputs).
+/// Other input sizes than MNIST's: 30 × 17 binary images (510 inputs), and 30 × 17 in colour
+/// (1,530), as grey levels and as levels drawn each epoch.
 #[test]
 fn a_step_at_an_odd_input_size_matches_the_reference() {
-    let (config, bytes) = odd_size_data();
-    let shard = Shard::parse(&bytes, "odd size").unwrap();
-    let mut vae = pollster::block_on(Vae::new(context(), config)).unwrap();
-    pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
-    vae.train_steps(1).unwrap();
-    assert_first_step_matches_reference(&config, &shard.train(), &first_step(&mut vae));
+    use mnist_shard::import::Binarize;
+    let data = [
+        odd_size_data(),
+        odd_size_colour_data(Binarize::Keep),
+        odd_size_colour_data(Binarize::EachEpoch),
+    ];
+    let context = context();
+    for (config, bytes) in data {
+        let shard = Shard::parse(&bytes, "odd size").unwrap();
+        let mut vae = pollster::block_on(Vae::new(context.clone(), config)).unwrap();
+        pollster::block_on(vae.set_training_data(&shard.train())).unwrap();
+        vae.train_steps(1).unwrap();
+        assert_first_step_matches_reference(&config, &shard.train(), &first_step(&mut vae));
+    }
 }
 
 fn one_step_matches_the_reference(config: VaeConfig) {

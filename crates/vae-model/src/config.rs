@@ -71,11 +71,12 @@ pub const MAX_TRAINING_SAMPLES: u32 = 1000;
 const MAX_DECODER_ROWS: u64 = 1 << 16;
 
 impl VaeConfig {
-    /// Refuses data whose images are not the model's input size.
-    pub fn check_pixels(&self, pixels_per_image: usize) -> Result<(), ModelError> {
-        if pixels_per_image != self.sizes.input {
+    /// Refuses data whose images are not the model's input size (pixels × channels).
+    pub fn check_values(&self, values_per_image: usize) -> Result<(), ModelError> {
+        if values_per_image != self.sizes.input {
             return Err(ModelError::InvalidInput(format!(
-                "the data has {pixels_per_image} pixels per image, the model takes {}",
+                "the data has {values_per_image} values per image (pixels × channels), the \
+                 model takes {}",
                 self.sizes.input
             )));
         }
@@ -186,13 +187,7 @@ impl VaeConfig {
 
     /// Whether `split` can train this model: its images' size, and at least one batch of them.
     pub fn check_training_data(&self, split: &mnist_shard::Split<'_>) -> Result<(), ModelError> {
-        if split.pixels_per_image() != self.sizes.input {
-            return Err(ModelError::InvalidInput(format!(
-                "the data has {} pixels per image, the model takes {}",
-                split.pixels_per_image(),
-                self.sizes.input
-            )));
-        }
+        self.check_values(split.values_per_image())?;
         if (split.len() as u64) < u64::from(self.batch) {
             return Err(ModelError::InvalidInput(format!(
                 "{} training images are fewer than one batch of {}",

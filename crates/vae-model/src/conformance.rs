@@ -49,7 +49,7 @@ pub fn assert_first_step_matches_reference(config: &VaeConfig, train: &Split, ou
     let batch = config.batch as usize;
     let x: Vec<f64> = epoch_order(config.seed, 1, train.len())[..batch]
         .iter()
-        .flat_map(|&i| train.image_f32(i as usize))
+        .flat_map(|&i| train.image_in_epoch(i as usize, 1))
         .map(f64::from)
         .collect();
     // K draws per image, image after image: at K = 1 the VAE's noise for the step.
@@ -180,7 +180,7 @@ fn assert_step(packed: &Layout, ours: &FirstStep, expected: &Expected) {
 /// kernels' scalar paths and a bit-packed image's partial last word), built as `vae data` builds
 /// one; and a small model for it. For the engines' first step at another input size than MNIST's.
 pub fn odd_size_data() -> (VaeConfig, Vec<u8>) {
-    use mnist_shard::import::{build_shard, ImportOptions};
+    use mnist_shard::import::ImportOptions;
     let options = ImportOptions {
         width: 30,
         height: 17,
@@ -202,11 +202,50 @@ pub fn odd_size_data() -> (VaeConfig, Vec<u8>) {
                 .collect()
         })
         .collect();
-    let labels: Vec<u8> = (0..40).map(|i| i % 10).collect();
-    let shard = build_shard(&images, &labels, &options).expect("a valid data set");
+    small_data_set(&images, &options)
+}
+
+/// 40 seeded 30 × 17 colour images (1,530 inputs: not a multiple of 4, and 8-bit levels
+/// that end mid-word), stored as grey levels kept (`Binarize::Keep`: the model takes them
+/// and the cross-entropy targets them) or drawn afresh each epoch (`Binarize::EachEpoch`); and
+/// a small model for them.
+pub fn odd_size_colour_data(binarize: mnist_shard::import::Binarize) -> (VaeConfig, Vec<u8>) {
+    use mnist_shard::import::ImportOptions;
+    let options = ImportOptions {
+        width: 30,
+        height: 17,
+        colour: true,
+        binarize,
+        seed: 21,
+        ..ImportOptions::default()
+    };
+    let mut rng = vae_reference::SplitMix64::new(23);
+    let images: Vec<Vec<u8>> = (0..40)
+        .map(|i| {
+            (0..30 * 17 * 3)
+                .map(|v| {
+                    let (p, channel) = (v / 3, v % 3);
+                    let stroke = p % 30 == 3 + i % 20 || p / 30 == 2 + (i + channel) % 13;
+                    let level = if stroke { 200.0 } else { 20.0 };
+                    (level * (0.5 + rng.next_f32())).min(255.0) as u8
+                })
+                .collect()
+        })
+        .collect();
+    small_data_set(&images, &options)
+}
+
+/// `images` (40, labelled 0-9 in turn) as a data set, and a small model for its input size.
+fn small_data_set(
+    images: &[Vec<u8>],
+    options: &mnist_shard::import::ImportOptions,
+) -> (VaeConfig, Vec<u8>) {
+    let labels: Vec<u8> = (0..images.len()).map(|i| (i % 10) as u8).collect();
+    let shard =
+        mnist_shard::import::build_shard(images, &labels, options).expect("a valid data set");
     let config = VaeConfig {
         sizes: vae_reference::Sizes {
-            input: 30 * 17,
+            input: options.values(),
             hidden: 37,
             latent: 5,
         },

@@ -143,8 +143,8 @@ fn enlarged(shard: &mnist_shard::Shard<'_>, count: usize) -> Result<Vec<u8>, Str
     };
     let images: Vec<Vec<u8>> = (0..count.min(train.len()))
         .map(|i| {
-            let ink: Vec<u8> = (0..train.pixels_per_image())
-                .map(|p| if train.pixel(i, p) { 255 } else { 0 })
+            let ink: Vec<u8> = (0..train.values_per_image())
+                .map(|p| train.level(i, p))
                 .collect();
             resize(&ink, train.width(), train.height(), &options)
         })

@@ -6,24 +6,24 @@ use std::sync::Arc;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use mnist_shard::import::{resize, Binarize, DecodedImage, ImportOptions};
+use mnist_shard::import::{Binarize, DecodedImage, ImportOptions};
 
 use crate::datasets::files::from_input;
 use crate::datasets::{DataSets, Importing, OptionsForm};
 use crate::draw::{draw_images, DigitGrid};
 
-/// The preview's pixels: each image as the shard will hold it (binarized), in [0, 1].
+/// The preview's values: each image as the model will see it (binarized, one epoch's draw, or
+/// grey levels), in [0, 1].
 fn as_the_model_sees(images: &[Arc<DecodedImage>], options: &ImportOptions) -> Vec<f32> {
     images
         .iter()
         .enumerate()
         .flat_map(|(index, image)| {
-            let ink = image.ink(options.invert);
-            let small = resize(&ink, image.width, image.height, options);
-            small
+            options
+                .shrink(image)
                 .into_iter()
                 .enumerate()
-                .map(move |(pixel, ink)| {
+                .map(move |(value, ink)| {
                     let on = match options.binarize {
                         Binarize::Threshold(level) => ink >= level,
                         Binarize::Sample => mnist_shard::build::binarize(
@@ -31,8 +31,16 @@ fn as_the_model_sees(images: &[Arc<DecodedImage>], options: &ImportOptions) -> V
                             options.seed,
                             0,
                             index as u64,
-                            pixel as u64,
+                            value as u64,
                         ),
+                        Binarize::EachEpoch => mnist_shard::draw::draw_bit(
+                            ink,
+                            options.seed,
+                            1,
+                            index as u32,
+                            value as u32,
+                        ),
+                        Binarize::Keep => return f32::from(ink) / 255.0,
                     };
                     f32::from(u8::from(on))
                 })
@@ -127,12 +135,12 @@ fn StagedImport(sets: DataSets, files: usize, preview: Vec<Arc<DecodedImage>>) -
                 return;
             }
             let values = as_the_model_sees(images, &options);
-            draw_images(
-                &canvas,
-                &values,
-                DigitGrid::new(1, images.len()),
-                (options.width, options.height),
-            );
+            let shape = crate::draw::ImageShape {
+                width: options.width,
+                height: options.height,
+                channels: options.encoding().channels.into(),
+            };
+            draw_images(&canvas, &values, DigitGrid::new(1, images.len()), shape);
         });
     });
     let text = move |get: fn(&OptionsForm) -> String, set: fn(&mut OptionsForm, String)| {
@@ -180,13 +188,25 @@ fn StagedImport(sets: DataSets, files: usize, preview: Vec<Arc<DecodedImage>>) -
                     " dark strokes on light paper (invert)"
                 </label>
                 <label>
-                    "Binarise "
+                    <input id="import-colour" type="checkbox" prop:checked=move || form.with(|f| f.colour)
+                        on:change=move |e| { let on = event_target_checked(&e); form.update(|f| f.colour = on); } />
+                    " colour (red, green and blue, not grey)"
+                </label>
+                <label>
+                    "Pixels "
                     <select id="import-binarize" on:change=move |e| { let how = event_target_value(&e); form.update(|f| f.binarize = how); }>
-                        <option value="threshold" selected=move || form.with(|f| f.binarize != "sample")>"at a threshold"</option>
-                        <option value="sample" selected=move || form.with(|f| f.binarize == "sample")>"sampled (ink as probability)"</option>
+                        {[
+                            ("threshold", "binarised at a threshold"),
+                            ("sample", "binarised once, ink as probability"),
+                            ("epoch", "binarised afresh each epoch"),
+                            ("keep", "grey levels kept"),
+                        ]
+                            .map(|(value, text)| view! {
+                                <option value=value selected=move || form.with(|f| f.binarize == value)>{text}</option>
+                            })}
                     </select>
                 </label>
-                <label>"Threshold (0-255) " <input id="import-threshold" type="number" min="0" max="255" prop:value=threshold on:input=on_threshold disabled=move || form.with(|f| f.binarize == "sample") /></label>
+                <label>"Threshold (0-255) " <input id="import-threshold" type="number" min="0" max="255" prop:value=threshold on:input=on_threshold disabled=move || form.with(|f| f.binarize != "threshold") /></label>
                 <label>"Test share % " <input id="import-test" type="number" min="0" max="99" step="any" prop:value=test on:input=on_test /></label>
                 <label>"Seed " <input id="import-seed" type="number" min="0" prop:value=seed on:input=on_seed /></label>
                 <label>"Name " <input id="import-name" type="text" prop:value=name on:input=on_name /></label>

@@ -132,7 +132,6 @@ pub fn DataPanel(state: RwSignal<DataState>, sets: DataSets) -> impl IntoView {
 #[component]
 fn DigitStrip(preview: Preview) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
-    let (width, height) = (preview.width, preview.height);
     let columns = preview.digits.len().max(1);
     let labels = preview
         .digits
@@ -145,13 +144,13 @@ fn DigitStrip(preview: Preview) -> impl IntoView {
             let values: Vec<f32> = preview
                 .digits
                 .iter()
-                .flat_map(|(_, pixels)| pixels.iter().map(|&on| if on { 1.0 } else { 0.0 }))
+                .flat_map(|(_, values)| values.iter().copied())
                 .collect();
             draw_images(
                 &canvas,
                 &values,
                 DigitGrid::new(1, preview.digits.len()),
-                (width, height),
+                preview.shape,
             );
         }
     });
@@ -160,8 +159,8 @@ fn DigitStrip(preview: Preview) -> impl IntoView {
             node_ref=canvas
             id="data-preview"
             class="digits"
-            width=(width * columns).to_string()
-            height=height.to_string()
+            width=(preview.shape.width * columns).to_string()
+            height=preview.shape.height.to_string()
             role="img"
             aria-label=format!("test digits {labels}")
             data-labels=labels

@@ -77,6 +77,12 @@ pub fn LikelihoodEstimate(lab: LabHandle, ui: LabUi) -> impl IntoView {
                  ELBO itself; papers report K = 5,000, which "
                 <code>"vae eval --iw-samples 5000"</code>
                 " computes natively."
+                {move || {
+                    ui.grey_targets.get().then_some(
+                        " On this data's grey levels the 'likelihood' is the cross-entropy's: a \
+                         bound to compare between models of this data, not a log-likelihood in nats.",
+                    )
+                }}
             </p>
             <div class="button-row estimate-row">
                 <label for="iw-samples">"Samples K"</label>

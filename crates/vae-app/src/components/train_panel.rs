@@ -270,6 +270,14 @@ pub fn TrainPanel(lab: LabHandle, ui: LabUi, form: SettingsForm) -> impl IntoVie
                     )}
                 </p>
             })}
+            {move || ui.grey_targets.get().then(|| view! {
+                <p class="caption" id="grey-targets-note">
+                    "This data keeps its grey levels: the reconstruction term is the Bernoulli \
+                     cross-entropy with grey targets (the usual choice for grey images), which is \
+                     not a log-likelihood and never reaches 0. These figures compare only with \
+                     models trained on the same data, not with binarized MNIST's nats."
+                </p>
+            })}
             <Chart
                 id="kl-chart"
                 title="KL divergence per step, in nats per image"

@@ -62,12 +62,17 @@ impl OwnSet {
             0 | 1 => String::new(),
             n => format!(", {n} classes ({})", self.classes.join(", ")),
         };
+        let encoding = self.shard.encoding();
+        let values = match (encoding.depth, encoding.drawn) {
+            (1, _) => "binarised",
+            (_, true) => "binarised afresh each epoch",
+            _ => "grey levels",
+        };
         format!(
-            "{} training and {} test images of {}×{}, binarised{classes}",
+            "{} training and {} test images of {}, {values}{classes}",
             grouped(self.shard.train_len() as u64),
             grouped(self.shard.test_len() as u64),
-            self.shard.width(),
-            self.shard.height(),
+            self.shard.shape().describe(),
         )
     }
 }

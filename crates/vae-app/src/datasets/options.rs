@@ -9,7 +9,9 @@ pub struct OptionsForm {
     pub height: String,
     pub crop: bool,
     pub invert: bool,
-    /// "threshold" or "sample".
+    /// Red, green and blue, not grey.
+    pub colour: bool,
+    /// "threshold", "sample" (once), "epoch" (drawn each epoch) or "keep" (grey levels).
     pub binarize: String,
     pub threshold: String,
     /// Percent held out.
@@ -25,6 +27,7 @@ impl OptionsForm {
             height: "28".into(),
             crop: false,
             invert: false,
+            colour: false,
             binarize: "threshold".into(),
             threshold: "128".into(),
             test_percent: "10".into(),
@@ -55,10 +58,12 @@ impl OptionsForm {
             height: whole(&self.height, "the height", side)? as usize,
             crop: self.crop,
             invert: self.invert,
-            binarize: if self.binarize == "sample" {
-                Binarize::Sample
-            } else {
-                Binarize::Threshold(whole(&self.threshold, "the threshold", 255)? as u8)
+            colour: self.colour,
+            binarize: match self.binarize.as_str() {
+                "sample" => Binarize::Sample,
+                "epoch" => Binarize::EachEpoch,
+                "keep" => Binarize::Keep,
+                _ => Binarize::Threshold(whole(&self.threshold, "the threshold", 255)? as u8),
             },
             test_share: percent / 100.0,
             seed: whole(&self.seed, "the seed", u64::from(u32::MAX))?,

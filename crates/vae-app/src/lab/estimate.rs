@@ -219,7 +219,7 @@ impl LabController {
                 let pixels: Vec<Vec<f32>> = indices.iter().map(|&i| test.image_f32(i)).collect();
                 // The reconstructions' session takes exactly its number of digits.
                 let mut x = pixels.concat();
-                x.resize(RECONSTRUCTIONS * test.pixels_per_image(), 0.0);
+                x.resize(RECONSTRUCTIONS * test.values_per_image(), 0.0);
                 (indices, pixels, lab.model.request_reconstruction(&x))
             })
         });

@@ -104,7 +104,9 @@ struct Lab {
     /// The log-likelihood estimate under way, if any.
     estimate: Option<estimate::EstimateRun>,
     /// The training data's image size (width, height).
-    image_size: (usize, usize),
+    image_shape: crate::draw::ImageShape,
+    /// The data's values are grey levels, not bits.
+    grey_targets: bool,
 }
 
 /// What the page holds to drive the lab. Not `Send` (GPU handles on the web are not): the page
@@ -188,7 +190,7 @@ impl LabController {
             },
             |shard| crate::settings::TrainingData {
                 images: shard.train_len(),
-                input: shard.width() * shard.height(),
+                input: shard.shape().values(),
             },
         )
     }

@@ -120,8 +120,8 @@ impl LabController {
                     let (engine, on_cpu) = (lab.model.engine_name(), lab.model.is_cpu());
                     let workers = lab.model.workers_why();
                     let progress = lab.progress(crate::draw::now_ms());
-                    let (width, height) = lab.image_size;
-                    this.ui.show_image_size(width, height);
+                    this.ui.show_image_shape(lab.image_shape);
+                    this.ui.grey_targets.set(lab.grey_targets);
                     // Late replies to the old model find another generation and are dropped.
                     *this.lab.borrow_mut() = Some(lab);
                     this.forget_views();
@@ -234,14 +234,18 @@ impl LabController {
                 "the training data needs at least one training and one test image",
             ));
         }
-        let image_size = (shard.test().width(), shard.test().height());
-        if image_size.0 * image_size.1 != config.sizes.input {
+        let test = shard.test();
+        let image_shape = crate::draw::ImageShape {
+            width: test.width(),
+            height: test.height(),
+            channels: test.channels(),
+        };
+        if image_shape.values() != config.sizes.input {
             return Err(EngineError::invalid(format!(
-                "the model takes {} inputs, and the training data's images are {}×{} = {} pixels",
+                "the model takes {} inputs, and the training data's images are {} = {} values",
                 config.sizes.input,
-                image_size.0,
-                image_size.1,
-                image_size.0 * image_size.1
+                image_shape.describe(),
+                image_shape.values()
             )));
         }
         model.bind_data(&raw).await?;
@@ -267,7 +271,8 @@ impl LabController {
             random_draws: 0,
             saving: OneInFlight::default(),
             test_set: test.to_owned_split(),
-            image_size,
+            image_shape,
+            grey_targets: !test.encoding().is_binary(),
             views: views::ViewState::default(),
             estimate: None,
         })

@@ -66,13 +66,13 @@ impl LabController {
 }
 
 impl LabController {
-    /// The training data changed (the page's slot holds the new shard, of `width × height`
-    /// images): a model that takes images of that size goes on training on it, its curve begun
-    /// again (test figures on other data do not compare); any other is replaced by a fresh one
-    /// with the same settings at the new size. Either way the current model stays until the
-    /// next one is whole.
-    pub fn use_data(&self, name: &str, width: usize, height: usize) {
-        let input = width * height;
+    /// The training data changed (the page's slot holds the new shard, of images of `shape`):
+    /// a model that takes that many values goes on training on it, its curve begun again
+    /// (test figures on other data do not compare); any other is replaced by a fresh one with
+    /// the same settings at the new size. Either way the current model stays until the next
+    /// one is whole.
+    pub fn use_data(&self, name: &str, shape: crate::draw::ImageShape) {
+        let input = shape.values();
         let Some(config) = self.ui.model.get_untracked() else {
             return;
         };
@@ -91,8 +91,9 @@ impl LabController {
             let mut fresh = config;
             fresh.sizes.input = input;
             let mut said = format!(
-                "Training data: {name}, images of {width}×{height}. A fresh model takes them \
-                 ({input} inputs, the other settings as they were"
+                "Training data: {name}, images of {}. A fresh model takes them ({input} inputs, \
+                 the other settings as they were",
+                shape.describe()
             );
             if !batch_fits {
                 // A batch cannot hold more images than there are.
@@ -120,8 +121,9 @@ impl LabController {
                 info: this.ui.model_info.get_untracked(),
                 curve: None,
                 notice: Some(Notice::info(format!(
-                    "Training data: {name}. The model takes its images as they are ({width}×{height}), \
-                     so it goes on from where it was; its curve starts again on this data."
+                    "Training data: {name}. The model takes its images as they are ({}), so it \
+                     goes on from where it was; its curve starts again on this data.",
+                    shape.describe()
                 ))),
                 save_after: true,
             };

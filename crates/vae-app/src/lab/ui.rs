@@ -191,8 +191,11 @@ pub struct LabUi {
     pub canvases: Canvases,
     pub views: ViewsUi,
     /// The training data's image size (width, height), which the digits are drawn at: set with
-    /// [`LabUi::show_image_size`], which keeps the drawing code's copy in step.
+    /// [`LabUi::show_image_shape`], which keeps the drawing code's copy in step.
     pub image: RwSignal<(usize, usize)>,
+    /// The training data keeps grey levels: the cross-entropy's targets are grey, and its
+    /// figures are not log-likelihoods (the curve and the estimate say so).
+    pub grey_targets: RwSignal<bool>,
     /// The training data's class names by label (MNIST's are its digits).
     pub classes: RwSignal<Vec<String>>,
 }
@@ -224,6 +227,7 @@ impl LabUi {
             },
             views: ViewsUi::new(),
             image: RwSignal::new(crate::draw::image_size()),
+            grey_targets: RwSignal::new(false),
             classes: RwSignal::new((0..10).map(|d| d.to_string()).collect()),
         }
     }
@@ -239,11 +243,12 @@ impl LabUi {
         })
     }
 
-    /// The digits are drawn at `width × height` from now on (the data's size).
-    pub fn show_image_size(&self, width: usize, height: usize) {
-        crate::draw::set_image_size(width, height);
-        if self.image.get_untracked() != (width, height) {
-            self.image.set((width, height));
+    /// The digits are drawn at the data's shape from now on (its size, grey or in colour).
+    pub fn show_image_shape(&self, shape: crate::draw::ImageShape) {
+        crate::draw::set_image_shape(shape);
+        let size = (shape.width, shape.height);
+        if self.image.get_untracked() != size {
+            self.image.set(size);
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `shaders/gather_batch.wgsl`: unpack a batch of bit-packed images, chosen by the epoch order.
+//! `shaders/gather_batch.wgsl`: unpack a batch of packed images (bits, or levels kept or drawn
+//! from), chosen by the epoch order.
 
 use std::num::NonZeroU64;
 
@@ -17,11 +18,19 @@ const SLOT: u64 = 256;
 struct Params {
     first: u32,
     batch: u32,
-    pixels: u32,
+    values: u32,
     words_per_image: u32,
     image_count: u32,
     /// Added to the step counter by the gather (1 in training, 0 in evaluation).
     advance: u32,
+    /// Bits a value (1 or 8).
+    depth: u32,
+    /// 1: levels drawn from (a binary image per epoch), 0: as stored.
+    drawn: u32,
+    seed_low: u32,
+    seed_high: u32,
+    /// What drawn levels are drawn for (`mnist_shard::draw`).
+    epoch: u32,
 }
 
 /// The gather pipeline, created once per device.
@@ -202,22 +211,30 @@ impl BatchGather {
             base: Params {
                 first: 0,
                 batch,
-                pixels: split.pixels,
+                values: split.values,
                 words_per_image: split.words_per_image,
                 image_count: split.count,
                 advance: u32::from(step_counter.is_some()),
+                depth: u32::from(split.encoding.depth),
+                drawn: u32::from(split.encoding.drawn),
+                seed_low: split.seed as u32,
+                seed_high: (split.seed >> 32) as u32,
+                epoch: 0,
             },
-            workgroups: (split.pixels.div_ceil(self.workgroup), batch),
+            workgroups: (split.values.div_ceil(self.workgroup), batch),
             _no_counter: no_counter,
         })
     }
 
-    /// Queues the first order position of each step of the next submit (one write for all).
+    /// Queues the first order position of each step of the next submit (one write for all), all
+    /// of epoch `epoch` (what drawn levels are drawn for; evaluation's is
+    /// `mnist_shard::draw::EVALUATION_EPOCH`).
     pub fn write_steps(
         &self,
         queue: &wgpu::Queue,
         binding: &GatherBinding,
         firsts: &[u32],
+        epoch: u32,
     ) -> Result<(), GpuError> {
         if firsts.len() > binding.slots as usize {
             return Err(GpuError::InvalidInput(format!(
@@ -236,6 +253,7 @@ impl BatchGather {
             }
             let params = Params {
                 first,
+                epoch,
                 ..binding.base
             };
             let at = slot * SLOT as usize;
@@ -256,15 +274,16 @@ impl BatchGather {
         pass.dispatch_workgroups(binding.workgroups.0, binding.workgroups.1, 1);
     }
 
-    /// Gathers the batches starting at each of `firsts` in `order`, in one submit, and reads them
-    /// back (`[firsts.len(), batch, pixels]`): for checks, not for training.
+    /// Gathers the batches starting at each of `firsts` in `order`, in one submit, as epoch
+    /// `epoch` sees them, and reads them back (`[firsts.len(), batch, values]`): for checks, not
+    /// for training.
     pub async fn gather(
         &self,
         context: &GpuContext,
         split: &GpuSplit,
         order: &[u32],
         batch: u32,
-        firsts: &[u32],
+        (firsts, epoch): (&[u32], u32),
     ) -> Result<Vec<f32>, GpuError> {
         if let Some(&bad) = order.iter().find(|&&index| index >= split.count) {
             return Err(GpuError::InvalidInput(format!(
@@ -278,7 +297,7 @@ impl BatchGather {
             contents: bytemuck::cast_slice(order),
             usage: wgpu::BufferUsages::STORAGE,
         });
-        let batch_bytes = u64::from(batch) * u64::from(split.pixels) * 4;
+        let batch_bytes = u64::from(batch) * u64::from(split.values) * 4;
         let x = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("x"),
             size: batch_bytes,
@@ -308,7 +327,7 @@ impl BatchGather {
                 slots,
             )
             .await?;
-        self.write_steps(&context.queue, &binding, firsts)?;
+        self.write_steps(&context.queue, &binding, firsts, epoch)?;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("gather_batch run"),

@@ -12,6 +12,7 @@ use crate::kernels::step::advance_uniform;
 use crate::kernels::Binding;
 use crate::readback::PendingRead;
 use crate::GpuError;
+use mnist_shard::draw::EVALUATION_EPOCH;
 use vae_model::{Evaluation, EVALUATION_STEP_BASE};
 
 /// Batches of equal size that share one set of activations.
@@ -136,7 +137,7 @@ impl Vae {
     /// Uploads `split` and binds everything an evaluation on it needs, once.
     pub async fn evaluator(&self, split: &mnist_shard::Split<'_>) -> Result<Evaluator, GpuError> {
         self.context.check_device()?;
-        self.config.check_pixels(split.pixels_per_image())?;
+        self.config.check_values(split.values_per_image())?;
         let context = &self.context;
         let device = &context.device;
         let images = split.len() as u32;
@@ -199,7 +200,7 @@ impl Vae {
             let firsts: Vec<u32> = (0..count).map(|k| first + k * rows).collect();
             self.kernels
                 .gather
-                .write_steps(&context.queue, &gather, &firsts)?;
+                .write_steps(&context.queue, &gather, &firsts, EVALUATION_EPOCH)?;
             groups.push(BatchGroup {
                 count,
                 forward,

@@ -40,6 +40,8 @@ impl Vae {
             // (order buffer, gather slot) of each step of this submit, and each buffer's firsts.
             let mut plan: Vec<(usize, u32)> = Vec::new();
             let mut firsts: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+            // Each buffer's steps in a submit are of one epoch (what drawn levels are drawn for).
+            let mut epochs = [0u32; 2];
             while remaining > 0 {
                 let starts_epoch = data.cursor.starts_epoch(batch, count as usize);
                 let buffer = if starts_epoch {
@@ -63,15 +65,16 @@ impl Vae {
                         bytemuck::cast_slice(&order),
                     );
                 }
+                epochs[buffer] = data.cursor.epoch as u32;
                 plan.push((buffer, firsts[buffer].len() as u32));
                 firsts[buffer].push(first);
                 remaining -= 1;
             }
-            for (gather, firsts) in data.gathers.iter().zip(&firsts) {
+            for ((gather, firsts), epoch) in data.gathers.iter().zip(&firsts).zip(epochs) {
                 if !firsts.is_empty() {
                     self.kernels
                         .gather
-                        .write_steps(&self.context.queue, gather, firsts)?;
+                        .write_steps(&self.context.queue, gather, firsts, epoch)?;
                 }
             }
             let mut encoder =

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::components::digits::DigitCanvas;
-use crate::draw::{image_size, DigitGrid, DIGIT_SIDE};
+use crate::draw::{image_shape, image_size, DigitGrid, DIGIT_SIDE};
 use crate::lab::{LabHandle, LabUi};
 
 /// The pen's width in pixels of the 28 × 28 image: MNIST's strokes are two to three wide.
@@ -21,16 +21,18 @@ fn context(canvas: &web_sys::HtmlCanvasElement) -> Option<web_sys::CanvasRenderi
         .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
 }
 
-/// The drawing as the model reads it: each pixel's ink (alpha) in [0, 1].
+/// The drawing as the model reads it: each pixel's ink (alpha) in [0, 1], in every channel of
+/// a colour model (a white stroke on black).
 fn ink(canvas: &web_sys::HtmlCanvasElement) -> Option<Vec<f32>> {
     let (width, height) = image_size();
+    let channels = image_shape().channels;
     let data = context(canvas)?
         .get_image_data(0.0, 0.0, width as f64, height as f64)
         .ok()?
         .data();
     Some(
         data.chunks_exact(4)
-            .map(|rgba| f32::from(rgba[3]) / 255.0)
+            .flat_map(|rgba| std::iter::repeat_n(f32::from(rgba[3]) / 255.0, channels))
             .collect(),
     )
 }

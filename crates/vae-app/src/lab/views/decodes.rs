@@ -9,7 +9,7 @@ use vae_reference::latent::{LatentLines, Plane};
 use super::{
     on_screen, GRID_SIDE, INTERPOLATION_FRAMES, INTERPOLATION_SHOWN, STRIP_POINTS, STRIP_RANGE,
 };
-use crate::draw::{draw_digits, image_pixels, DigitGrid};
+use crate::draw::{draw_digits, image_values, DigitGrid};
 use crate::lab::{Axes, Endpoint, Lab, LabController};
 
 impl LabController {
@@ -143,7 +143,7 @@ impl LabController {
             match result {
                 Ok(frames) => {
                     if let Some(canvas) = this.ui.canvases.interpolation.get_untracked() {
-                        let pixels = image_pixels();
+                        let pixels = image_values();
                         let every = (INTERPOLATION_FRAMES - 1) / (INTERPOLATION_SHOWN - 1);
                         let shown: Vec<f32> = frames
                             .chunks_exact(pixels)
@@ -167,7 +167,7 @@ impl LabController {
 
     /// Shows frame `frame` of the latest interpolation (no GPU work: the frames are here).
     pub fn show_frame(&self, frame: usize) {
-        let pixels = image_pixels();
+        let pixels = image_values();
         let image = self.with_lab(None, |lab| {
             lab.views
                 .frames
@@ -189,7 +189,7 @@ fn draw_strips(images: &[f32]) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
-    let per_strip = STRIP_POINTS * image_pixels();
+    let per_strip = STRIP_POINTS * image_values();
     for (d, strip) in images.chunks_exact(per_strip).enumerate() {
         if let Some(canvas) = document
             .get_element_by_id(&format!("strip-{d}"))
