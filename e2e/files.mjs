@@ -71,6 +71,25 @@ export async function installMakers(page) {
       }
       return new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
     };
+    /** A PNG of a coloured shape on black: a red bar (class 0) or a blue ring (class 1). */
+    const colourShape = async (kind, i, side = 32) => {
+      const canvas = new OffscreenCanvas(side, side);
+      const context = canvas.getContext('2d');
+      context.fillStyle = '#000';
+      context.fillRect(0, 0, side, side);
+      const shift = (i % 7) - 3;
+      if (kind === 'red') {
+        context.fillStyle = '#e8281e';
+        context.fillRect(4 + shift, 10 + (i % 5) * 2, 22, 7);
+      } else {
+        context.strokeStyle = '#2864f0';
+        context.lineWidth = 4;
+        context.beginPath();
+        context.arc(16 + shift, 16 - shift, 7 + (i % 4), 0, 2 * Math.PI);
+        context.stroke();
+      }
+      return new Uint8Array(await (await canvas.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    };
     /** A NumPy .npy of `values` (a typed array) with `shape`. */
     const npy = (descr, shape, values) => {
       let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
@@ -94,7 +113,7 @@ export async function installMakers(page) {
       for (const file of files) transfer.items.add(file);
       document.querySelector('#data-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     };
-    window.testFiles = { zip, shape, npy, pngHeader, drop };
+    window.testFiles = { zip, shape, colourShape, npy, pngHeader, drop };
   });
 }
 
@@ -112,6 +131,18 @@ export function dropShapes(page, perClass) {
     // Kept for the test to give `vae data` the very same bytes.
     window.droppedBytes = new Uint8Array(await archive.arrayBuffer());
     drop([new File([archive], 'shapes.zip')]);
+  }, perClass);
+}
+
+/** A zip of `perClass` red bars and blue rings on black, 32 × 32, in folders `red/` and `blue/`. */
+export function dropColourShapes(page, perClass) {
+  return page.evaluate(async (perClass) => {
+    const { zip, colourShape, drop } = window.testFiles;
+    const entries = [];
+    for (const kind of ['red', 'blue']) {
+      for (let i = 0; i < perClass; i++) entries.push({ name: `${kind}/${i}.png`, bytes: await colourShape(kind, i) });
+    }
+    drop([new File([zip(entries)], 'colours.zip')]);
   }, perClass);
 }
 

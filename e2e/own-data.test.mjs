@@ -1,7 +1,8 @@
 // The visitor's own data, in every browser on both engines: PNGs the test draws (two classes of
 // shapes, black on white) zipped in class folders and dropped on the page, previewed as the model
 // will see them, imported, trained on at their size (32 × 24); a reload finds the data set and
-// the model; MNIST comes back with a click. Then each bad input, each said plainly with the data
+// the model; MNIST comes back with a click. Colour PNGs (red bars, blue rings on black) kept as
+// grey levels train a 3,072-input model whose sliders decode colour images. Then each bad input, each said plainly with the data
 // and the model in use untouched. Files are made in the page (canvas PNGs, a zip, NumPy arrays)
 // and dropped as a person's drop arrives: a `drop` event carrying them.
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dropShapes, installMakers, storedShard } from './files.mjs';
+import { dropColourShapes, dropShapes, installMakers, storedShard } from './files.mjs';
 
 const READY_TIMEOUT = 120_000;
 // The map's first two label colours (crate::scatter::LABEL_COLOURS).
@@ -52,6 +53,23 @@ function pixelsOf(page, selector, rgb) {
 const canvasSize = (page, selector) => page.$eval(selector, (c) => [c.width, c.height]);
 const testValues = (page) => page.$eval('#test-elbo', (node) => (node.dataset.values ?? '').split(',').filter(Boolean).map(Number));
 const builds = (page) => page.evaluate(() => performance.getEntriesByName('lab-ready').length);
+
+/** The shares of `selector`'s canvas pixels that are dark (every channel below 70), red (red
+ *  over 120 and 60 over the others) and blue (likewise). */
+function colours(page, selector) {
+  return page.$eval(selector, (canvas) => {
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const counts = { dark: 0, red: 0, blue: 0 };
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      if (Math.max(r, g, b) < 70) counts.dark++;
+      if (r > 120 && r > g + 60 && r > b + 60) counts.red++;
+      if (b > 120 && b > r + 60 && b > g + 60) counts.blue++;
+    }
+    const pixels = data.length / 4;
+    return { dark: counts.dark / pixels, red: counts.red / pixels, blue: counts.blue / pixels };
+  });
+}
 
 /** Waits for a model built after `count` builds, with its first test evaluation in. */
 async function nextModel(lab, count) {
@@ -146,6 +164,62 @@ forEachBrowser((kind) => {
         await page.click('#data-sets li.data-set:not([data-id="mnist"]) .remove-data');
         await lab.until(() => /Removed shapes/.test(document.querySelector('#import-said')?.textContent ?? ''));
         assert.equal(await lab.count('#data-sets li.data-set'), 1);
+        lab.assertNoErrors();
+      });
+
+      test('a 32 × 32 colour set keeps its grey levels, trains, and the sliders decode colour images', async () => {
+        const lab = await openPage(browser.browser, `${server.url}?subset=2000,200`);
+        const { page } = lab;
+        await nextModel(lab, 0);
+        await installMakers(page);
+        await dropColourShapes(page, 60);
+        await lab.waitFor('#import-form');
+        await lab.until(() => performance.getEntriesByName('import-preview').length > 0);
+        await lab.fill('#import-width', '32');
+        await lab.fill('#import-height', '32');
+        await page.click('#import-colour');
+        await page.select('#import-binarize', 'keep');
+        await lab.fill('#import-name', 'colours');
+        // The preview shows the colours as the model will see them.
+        await lab.until(() => document.querySelector('#import-preview').width === 256 && document.querySelector('#import-preview').height === 32);
+        const preview = await colours(page, '#import-preview');
+        assert.ok(preview.dark > 0.6 && preview.red + preview.blue > 0.05, `preview ${JSON.stringify(preview)}`);
+
+        const before = await builds(page);
+        await page.click('#import-run');
+        await lab.until(() => /Imported colours/.test(document.querySelector('#import-said')?.textContent ?? ''), { timeout: READY_TIMEOUT });
+        assert.match(await lab.text('#import-said'), /108 training and 12 test images of 32×32 in colour, grey levels, 2 classes \(blue, red\)/);
+        await nextModel(lab, before);
+        assert.match(await lab.text('#model-notice'), /Training data: colours, images of 32×32 in colour\. A fresh model takes them \(3072 inputs/);
+        await lab.fill('#hidden', '64');
+        await lab.fill('#batch', '16');
+        await lab.fill('#latent', '4');
+        await lab.fill('#lr', '0.005');
+        await lab.resetModel(READY_TIMEOUT);
+        assert.deepEqual(await canvasSize(page, '#decoded'), [32, 32]);
+        // The curve says what its figures are on grey levels.
+        assert.match(await lab.text('#grey-targets-note'), /Bernoulli cross-entropy with grey targets.*not a log-likelihood/);
+
+        await page.click('#train-start');
+        await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '').split(',').length >= 9, { timeout: READY_TIMEOUT });
+        await lab.pauseSettled(READY_TIMEOUT);
+        const values = await testValues(page);
+        assert.ok(values.at(-1) < 0.6 * values[0], `test cross-entropy + KL ${values.join(' → ')}`);
+        // The sliders decode colour images: red or blue strokes on black, as the data is. Each
+        // slider moved to its end in turn, the last decode is checked (one of the two classes).
+        const decoded = [];
+        for (let z = 0; z < 4; z++) {
+          for (const key of ['End', 'Home']) {
+            const shown = await page.$eval('#decoded', (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data));
+            await page.focus(`#z-${z}`);
+            await page.keyboard.press(key);
+            await lab.decodedChangedFrom(shown);
+            decoded.push(await colours(page, '#decoded'));
+          }
+        }
+        assert.ok(decoded.every((c) => c.dark > 0.5), `dark backgrounds ${JSON.stringify(decoded)}`);
+        assert.ok(decoded.some((c) => c.red > 0.03) && decoded.some((c) => c.blue > 0.03), `red and blue strokes ${JSON.stringify(decoded)}`);
+        await screenshot(page, `own-colour-${tag}`);
         lab.assertNoErrors();
       });
     });

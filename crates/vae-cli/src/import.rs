@@ -221,8 +221,15 @@ pub fn run(args: DataArgs) -> Result<(), String> {
     } else {
         String::new()
     };
+    let colour = if options.colour { " in colour" } else { "" };
+    let values = match options.binarize {
+        Binarize::EachEpoch => ", grey levels drawn afresh each epoch",
+        Binarize::Keep => ", grey levels",
+        _ => "",
+    };
     println!(
-        "{} images ({} training, {} test) of {width}×{height}{classes}; written to {} ({} bytes)",
+        "{} images ({} training, {} test) of {width}×{height}{colour}{values}{classes}; written to \
+         {} ({} bytes)",
         done.images,
         parsed.train().len(),
         parsed.test().len(),

@@ -41,10 +41,13 @@ pub struct SampleArgs {
 struct Tiles {
     width: usize,
     height: usize,
+    /// 1 (grey) or 3 (colour).
+    channels: usize,
     scale: usize,
 }
 
-/// Writes `rows × columns` images (ink probabilities in [0, 1]) as a grayscale PNG, ink dark.
+/// Writes `rows × columns` images (values in [0, 1]) as a PNG: grey ones as a grayscale PNG,
+/// ink dark; colour ones as an RGB PNG of their colours.
 fn write_grid(
     path: &Path,
     values: &[f32],
@@ -55,28 +58,41 @@ fn write_grid(
     let Tiles {
         width: side_x,
         height: side_y,
+        channels,
         scale,
     } = tiles;
     let (width, height) = (columns * side_x * scale, rows * side_y * scale);
-    let mut pixels = vec![255u8; width * height];
+    let mut pixels = vec![255u8; width * height * channels];
+    let byte = |value: f32| (value.clamp(0.0, 1.0) * 255.0).round() as u8;
     for (index, image) in values
-        .chunks_exact(side_x * side_y)
+        .chunks_exact(side_x * side_y * channels)
         .take(rows * columns)
         .enumerate()
     {
         let (top, left) = ((index / columns) * side_y, (index % columns) * side_x);
-        for (p, &value) in image.iter().enumerate() {
-            let gray = 255 - (value.clamp(0.0, 1.0) * 255.0).round() as u8;
+        for (p, pixel) in image.chunks_exact(channels).enumerate() {
             let (y, x) = ((top + p / side_x) * scale, (left + p % side_x) * scale);
             for dy in 0..scale {
-                let row = (y + dy) * width;
-                pixels[row + x..row + x + scale].fill(gray);
+                for dx in 0..scale {
+                    let at = ((y + dy) * width + x + dx) * channels;
+                    if channels == 3 {
+                        for (out, &value) in pixels[at..at + 3].iter_mut().zip(pixel) {
+                            *out = byte(value);
+                        }
+                    } else {
+                        pixels[at] = 255 - byte(pixel[0]);
+                    }
+                }
             }
         }
     }
     let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
-    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_color(if channels == 3 {
+        png::ColorType::Rgb
+    } else {
+        png::ColorType::Grayscale
+    });
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder
         .write_header()
@@ -102,15 +118,18 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
     let tiles = Tiles {
         width: test.width(),
         height: test.height(),
+        channels: test.channels(),
         scale: args.scale,
     };
-    if vae.config().sizes.input != tiles.width * tiles.height {
+    if vae.config().sizes.input != test.values_per_image() {
         return Err(format!(
-            "the model makes {}-pixel images, and {}'s are {}×{}: pass the model's data with --data",
+            "the model makes images of {} values, and {}'s are {}×{}×{}: pass the model's data \
+             with --data",
             vae.config().sizes.input,
             data.name,
             tiles.width,
-            tiles.height
+            tiles.height,
+            tiles.channels
         ));
     }
     if let Some(&bad) = args.sweep.iter().find(|&&d| d >= latent) {

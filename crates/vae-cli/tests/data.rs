@@ -1,7 +1,8 @@
 //! `vae data`: a data set from images made here (two classes of shapes in sub-folders, of mixed
 //! sizes, the same zipped; one drawn dark on light), NumPy arrays (.npy, .npz) and MNIST's own
-//! IDX files, at an odd size (30 × 17); the model trains on it and learns; and each bad input's
-//! one clear line (a zip bomb among them).
+//! IDX files, at an odd size (30 × 17); the model trains on it and learns; colour images kept as
+//! grey levels or drawn each epoch, trained on and drawn in colour; and each bad input's one
+//! clear line (a zip bomb among them).
 
 use std::path::{Path, PathBuf};
 
@@ -128,6 +129,83 @@ fn own_images_become_a_data_set_the_model_trains_on() {
     assert_eq!((prior.width(), prior.height()), (180, 102));
     let without_data = run("sample {} --out {}", &[&checkpoint, &pictures]);
     assert_one_line_error(&without_data, "pass the model's data with --data");
+}
+
+/// Colour images, kept as levels or drawn afresh each epoch: a data set of 3 values a pixel,
+/// trained on by both engines, its samples written in colour.
+#[test]
+fn colour_images_train_as_grey_levels_or_drawn_bits() {
+    let dir = scratch("data-colour");
+    for class in ["red", "blue"] {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+    }
+    for i in 0..20u32 {
+        let (red, blue) = (
+            dir.join(format!("red/{i:02}.png")),
+            dir.join(format!("blue/{i:02}.png")),
+        );
+        image::RgbImage::from_fn(20, 16, |x, _| {
+            image::Rgb(if (x + i) % 8 < 3 {
+                [230, 40, 30]
+            } else {
+                [0, 0, 0]
+            })
+        })
+        .save(red)
+        .unwrap();
+        image::RgbImage::from_fn(20, 16, |_, y| {
+            image::Rgb(if (y + i) % 6 < 2 {
+                [40, 100, 240]
+            } else {
+                [0, 0, 0]
+            })
+        })
+        .save(blue)
+        .unwrap();
+    }
+    let out = scratch("data-colour-out");
+    for (how, says) in [
+        (
+            "keep",
+            "40 images (36 training, 4 test) of 20×16 in colour, grey levels, 2 classes",
+        ),
+        (
+            "epoch",
+            "of 20×16 in colour, grey levels drawn afresh each epoch, 2 classes",
+        ),
+    ] {
+        let shard = out.join(format!("{how}.shard"));
+        let (said, _) = succeed(
+            &format!("data {{}} --out {{}} --size 20x16 --colour --binarize {how}"),
+            &[&dir, &shard],
+        );
+        assert_says(&said, says);
+        let (inspected, _) = succeed("shard inspect {}", &[&shard]);
+        assert_says(&inspected, "format version 2");
+        assert_says(&inspected, "images 20×16 in colour");
+        let checkpoint = out.join(format!("{how}.safetensors"));
+        let train = "train --data {} --epochs 6 --batch 6 --lr 0.005 --hidden 32 --latent 4 \
+                     --backend cpu --checkpoint {}";
+        let (curve, stderr) = succeed(train, &[&shard, &checkpoint]);
+        assert_says(&stderr, "960 → 32 → 4");
+        let tests: Vec<f64> = curve
+            .lines()
+            .filter_map(|line| line.split("test −ELBO").nth(1))
+            .map(|rest| rest.split_whitespace().next().unwrap().parse().unwrap())
+            .collect();
+        assert!(tests[5] < 0.8 * tests[0], "{how}: {tests:?}");
+        // The GPU goes on from the CPU's checkpoint, on the same data.
+        let resume = "train --data {} --epochs 7 --resume {} --checkpoint {}";
+        succeed(resume, &[&shard, &checkpoint, &checkpoint]);
+        let pictures = out.join(format!("{how}-pictures"));
+        succeed(
+            "sample {} --data {} --out {} --grid 2",
+            &[&checkpoint, &shard, &pictures],
+        );
+        let prior = image::open(pictures.join("prior.png")).unwrap();
+        assert_eq!(prior.color(), image::ColorType::Rgb8);
+        assert_eq!((prior.width(), prior.height()), (80, 64));
+    }
 }
 
 #[test]
