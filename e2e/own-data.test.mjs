@@ -2,9 +2,10 @@
 // shapes, black on white) zipped in class folders and dropped on the page, previewed as the model
 // will see them, imported, trained on at their size (32 × 24); a reload finds the data set and
 // the model; MNIST comes back with a click. Colour PNGs (red bars, blue rings on black) kept as
-// grey levels train a 3,072-input model whose sliders decode colour images. Then each bad input, each said plainly with the data
-// and the model in use untouched. Files are made in the page (canvas PNGs, a zip, NumPy arrays)
-// and dropped as a person's drop arrives: a `drop` event carrying them.
+// grey levels train a 3,072-input model whose sliders decode colour images. Then each bad input,
+// each said plainly with the data and the model in use untouched. Files are made in the page
+// (canvas PNGs, a zip, NumPy arrays) and dropped as a person's drop arrives: a `drop` event
+// carrying them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBrowser, launchBrowser, openPage, repo, screenshot, serveDist } from './harness.mjs';

@@ -106,8 +106,8 @@ pub fn App() -> impl IntoView {
         if let Some(shard) = &own {
             ui.show_image_shape(shard.shape());
         }
-        let input = own.map_or(VaeConfig::default().sizes.input, |s| s.shape().values());
-        let chosen = choose_start(VaeConfig::default(), input).await;
+        let shape = own.map_or(vae_model::ImageShape::MNIST, |s| s.shape());
+        let chosen = choose_start(VaeConfig::default(), shape).await;
         plan.set_value(Some(chosen));
         planned.set(true);
     });

@@ -43,29 +43,7 @@ pub fn set_image_shape(shape: ImageShape) {
 }
 
 /// What the page's images are: width, height and channels (1 grey, 3 colour).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ImageShape {
-    pub width: usize,
-    pub height: usize,
-    pub channels: usize,
-}
-
-impl ImageShape {
-    /// Values an image has: the model's inputs.
-    pub fn values(&self) -> usize {
-        self.width * self.height * self.channels
-    }
-
-    /// "28×28", or "32×32 in colour".
-    pub fn describe(&self) -> String {
-        let colour = if self.channels == 3 { " in colour" } else { "" };
-        format!("{}×{}{colour}", self.width, self.height)
-    }
-
-    fn tuple(self) -> (usize, usize, usize) {
-        (self.width, self.height, self.channels)
-    }
-}
+pub use vae_model::ImageShape;
 
 /// How digits are laid out in one canvas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,7 +111,7 @@ pub fn draw_images(
     grid: DigitGrid,
     shape: ImageShape,
 ) {
-    let (width, height, channels) = shape.tuple();
+    let (width, height, channels) = (shape.width, shape.height, shape.channels);
     let Some(context) = canvas
         .get_context("2d")
         .ok()

@@ -98,19 +98,19 @@ pub struct SettingsText {
     pub importance_samples: String,
 }
 
-/// What the settings are for: the training data's count and pixels per image (the model's
-/// input size).
+/// What the settings are for: the training data's count and its images' shape (whose values
+/// are the model's input size).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TrainingData {
     pub images: usize,
-    pub input: usize,
+    pub shape: vae_model::ImageShape,
 }
 
 impl TrainingData {
     /// The bundled MNIST's.
     pub const MNIST: TrainingData = TrainingData {
         images: 60_000,
-        input: 784,
+        shape: vae_model::ImageShape::MNIST,
     };
 }
 
@@ -214,7 +214,7 @@ impl SettingsText {
         };
         let config = VaeConfig {
             sizes: Sizes {
-                input: data.input,
+                input: data.shape.values(),
                 hidden: hidden as usize,
                 latent: latent as usize,
             },
@@ -226,6 +226,7 @@ impl SettingsText {
             seed,
             kl_weight,
             importance_samples: samples as u32,
+            image: Some(data.shape),
         };
         // What only the adapter can say (its buffer limits).
         config

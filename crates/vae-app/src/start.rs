@@ -35,7 +35,7 @@ fn fragment() -> String {
 
 /// Decides the first model. The autosave wins (it is the visitor's own work); without one the
 /// pretrained model opens with the link's training settings when the link keeps its sizes.
-pub async fn choose_start(defaults: VaeConfig, data_input: usize) -> StartPlan {
+pub async fn choose_start(defaults: VaeConfig, data: vae_model::ImageShape) -> StartPlan {
     let mut notes: Vec<String> = Vec::new();
     let link = match parse_fragment(&fragment()) {
         Ok(link) => link,
@@ -46,7 +46,7 @@ pub async fn choose_start(defaults: VaeConfig, data_input: usize) -> StartPlan {
     };
     let mut settings = link.settings(defaults);
     // The model takes the images of the data in use (MNIST's 784, or the visitor's).
-    settings.sizes.input = data_input;
+    settings = settings.for_images(data);
     let z = link.z.clone();
     let plan = |source, notes: Vec<String>, error: bool| StartPlan {
         source,
@@ -64,7 +64,7 @@ pub async fn choose_start(defaults: VaeConfig, data_input: usize) -> StartPlan {
     // A damaged autosave (truncated, NaN, another layout) is reported and the pretrained model
     // opens instead: the page must never start on a model it cannot build.
     let saved = persist::load().await.and_then(|saved| match saved {
-        Some(saved) => check_autosave(&saved.checkpoint, data_input).map(|()| Some(saved)),
+        Some(saved) => check_autosave(&saved.checkpoint, data).map(|()| Some(saved)),
         None => Ok(None),
     });
     match saved {
@@ -130,16 +130,13 @@ pub async fn choose_start(defaults: VaeConfig, data_input: usize) -> StartPlan {
 
 /// Whether an autosave's checkpoint reads whole (every tensor, finite, valid settings) before a
 /// GPU is involved. The adapter's own limits are checked when the model is built.
-fn check_autosave(checkpoint: &[u8], data_input: usize) -> Result<(), String> {
+fn check_autosave(checkpoint: &[u8], data: vae_model::ImageShape) -> Result<(), String> {
     let contents = vae_model::read_checkpoint(checkpoint, &vae_model::BindingLimits::NONE, |_| {})
         .map_err(|error| format!("its checkpoint is damaged ({error})"))?;
-    let input = contents.config.sizes.input;
-    if input != data_input {
-        return Err(format!(
-            "its model takes images of {input} pixels, and the training data in use has {data_input}; choose that data under Training data to open it"
-        ));
-    }
-    Ok(())
+    contents
+        .config
+        .check_shape(data)
+        .map_err(|error| format!("{error}; choose that data under Training data to open it"))
 }
 
 fn saved_when(at: f64) -> String {

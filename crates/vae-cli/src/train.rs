@@ -148,6 +148,7 @@ pub fn run(args: TrainArgs) -> Result<(), String> {
                 seed: args.seed,
                 kl_weight: args.beta,
                 importance_samples: args.iw_samples,
+                image: Some(vae_model::ImageShape::of(&shard.train())),
             };
             engine::open(&args.engine, Start::Fresh(config))?
         }

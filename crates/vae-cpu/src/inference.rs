@@ -124,7 +124,7 @@ impl CpuVae {
         keep_posteriors: bool,
     ) -> Result<EvaluationRun, CpuError> {
         let s = self.config.sizes;
-        self.config.check_values(split.values_per_image())?;
+        self.config.check_shape(vae_model::ImageShape::of(split))?;
         let images = split.len();
         let (batch, batches) = evaluation_batching(images, self.config.batch);
         Ok(EvaluationRun {

@@ -24,7 +24,7 @@ impl CpuVae {
     ) -> Result<Vec<f32>, CpuError> {
         check_samples(samples)?;
         let s = self.config.sizes;
-        self.config.check_values(split.values_per_image())?;
+        self.config.check_shape(vae_model::ImageShape::of(split))?;
         check_request(&images, split.len())?;
         let seed = self.config.seed;
         let batch = evaluation_batching(split.len(), self.config.batch).0 as u32;

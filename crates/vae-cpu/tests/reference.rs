@@ -7,8 +7,8 @@ use vae_cpu::step::{Batch, Workspace};
 use vae_cpu::{CpuLayout, CpuVae};
 use vae_model::conformance::{
     assert_first_step_matches_pytorch, assert_first_step_matches_reference,
-    assert_skewed_iwae_step_matches_reference, iwae_first_step_configs, odd_size_colour_data,
-    odd_size_data, pytorch_step_input, skewed_iwae_input, FirstStep,
+    assert_skewed_iwae_step_matches_reference, colour_data, iwae_first_step_configs,
+    odd_size_colour_data, odd_size_data, pytorch_step_input, skewed_iwae_input, FirstStep,
 };
 use vae_model::VaeConfig;
 use vae_reference::noise::batch_noise;
@@ -35,6 +35,7 @@ fn a_step_at_an_odd_input_size_matches_the_reference() {
         odd_size_data(),
         odd_size_colour_data(Binarize::Keep),
         odd_size_colour_data(Binarize::EachEpoch),
+        colour_data(64, 64, Binarize::Keep),
     ];
     for (config, bytes) in data {
         let shard = Shard::parse(&bytes, "odd size").unwrap();

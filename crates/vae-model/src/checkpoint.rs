@@ -10,7 +10,7 @@ use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 use vae_reference::{AdamConfig, Layout, Sizes, Tensor};
 
-use crate::{BatchCursor, BindingLimits, ModelError, VaeConfig};
+use crate::{BatchCursor, BindingLimits, ImageShape, ModelError, VaeConfig};
 
 /// Our metadata keys start with this, so they never collide with another program's: PyTorch and
 /// the Hugging Face tools write `format: pt` into the same map.
@@ -109,6 +109,15 @@ pub fn read_checkpoint(
         importance_samples: match meta.get(&format!("{prefix}importance_samples")) {
             Some(text) => parse("importance_samples", text)?,
             None => 1,
+        },
+        // Nor before images' shapes were recorded: such a model takes any data of its size.
+        image: match meta.get(&format!("{prefix}image")) {
+            Some(text) => Some(ImageShape::from_metadata(text).ok_or_else(|| {
+                fail(format!(
+                    "metadata \"{prefix}image\" = \"{text}\" is not WIDTHxHEIGHTxCHANNELS"
+                ))
+            })?),
+            None => None,
         },
     };
     adjust(&mut config);
@@ -236,6 +245,10 @@ pub fn write_checkpoint(
         ("seed", config.seed.to_string()),
         ("kl_weight", config.kl_weight.to_string()),
         ("importance_samples", config.importance_samples.to_string()),
+        (
+            "image",
+            config.image.map(|s| s.to_metadata()).unwrap_or_default(),
+        ),
         ("step", at.step.to_string()),
         ("epoch", at.cursor.epoch.to_string()),
         ("position", at.cursor.position.to_string()),
@@ -244,6 +257,8 @@ pub fn write_checkpoint(
     // says so too; ours sit beside it under their prefix.
     let metadata: HashMap<String, String> = ours
         .into_iter()
+        // A model without a recorded image shape writes no `image` key.
+        .filter(|(_, value)| !value.is_empty())
         .map(|(key, value)| (format!("{KEY_PREFIX}{key}"), value))
         .chain(std::iter::once(("format".to_string(), "pt".to_string())))
         .collect();

@@ -73,6 +73,9 @@ pub struct TestScores {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckpointSummary {
     pub sizes: Sizes,
+    /// The images the model is for, where the file records them (a full checkpoint made since
+    /// shapes were recorded).
+    pub image: Option<crate::ImageShape>,
     /// The step a full checkpoint stopped at; None for a plain state dict (it trains from 0).
     pub step: Option<u64>,
     /// How the file was made, when it says (`vae-lab.description`).
@@ -87,11 +90,13 @@ pub fn inspect_checkpoint(bytes: &[u8]) -> Result<CheckpointSummary, ModelError>
     check_size(bytes.len() as u64)?;
     let (file, meta) = parse_file(bytes)?;
     let ours = |key: &str| meta.get(&format!("{KEY_PREFIX}{key}")).cloned();
-    let step = full_checkpoint_prefix(&meta)
-        .and_then(|prefix| meta.get(&format!("{prefix}step")))
-        .and_then(|step| step.parse().ok());
+    let full = |key: &str| {
+        full_checkpoint_prefix(&meta).and_then(|prefix| meta.get(&format!("{prefix}{key}")))
+    };
+    let step = full("step").and_then(|step| step.parse().ok());
     Ok(CheckpointSummary {
         sizes: sizes_from_shapes(&file)?,
+        image: full("image").and_then(|text| crate::ImageShape::from_metadata(text)),
         step,
         description: ours("description"),
         scores: TestScores {

@@ -2,7 +2,7 @@
 
 use vae_reference::{AdamConfig, Sizes};
 
-use crate::ModelError;
+use crate::{ImageShape, ModelError};
 
 /// What a device allows that the model's buffers must fit, as plain numbers (the GPU engine
 /// fills them from its adapter's limits; the CPU has none).
@@ -39,6 +39,11 @@ pub struct VaeConfig {
     /// B·K rows. The metrics report the ELBO's terms, averaged over the K draws, whatever K.
     #[serde(default = "one_sample")]
     pub importance_samples: u32,
+    /// The images the model is for, where known (every model built for data; None for files
+    /// written before shapes were recorded, and state dicts): with it the model takes only
+    /// data of this shape, without it any data of `sizes.input` values.
+    #[serde(default)]
+    pub image: Option<ImageShape>,
 }
 
 fn one_sample() -> u32 {
@@ -55,6 +60,7 @@ impl Default for VaeConfig {
             seed: 0,
             kl_weight: 1.0,
             importance_samples: 1,
+            image: None,
         }
     }
 }
@@ -105,6 +111,13 @@ impl VaeConfig {
             if value == 0 || value > MAX_WIDTH {
                 return bad(format!("{name} {value} must be between 1 and {MAX_WIDTH}"));
             }
+        }
+        if let Some(shape) = self.image.filter(|shape| shape.values() != input) {
+            return bad(format!(
+                "images of {} have {} values, but the input size is {input}",
+                shape.describe(),
+                shape.values()
+            ));
         }
         if self.batch == 0 || self.batch > MAX_BATCH {
             return bad(format!(
@@ -185,9 +198,39 @@ impl VaeConfig {
         self.importance_samples > 1
     }
 
-    /// Whether `split` can train this model: its images' size, and at least one batch of them.
+    /// This model for images of `shape`: its input size and its recorded shape.
+    pub fn for_images(self, shape: ImageShape) -> Self {
+        let mut config = self;
+        config.sizes.input = shape.values();
+        config.image = Some(shape);
+        config
+    }
+
+    /// Whether this model takes images of `shape`: its recorded shape, or for a model without
+    /// one, their number of values.
+    pub fn takes(&self, shape: ImageShape) -> bool {
+        match self.image {
+            Some(own) => own == shape,
+            None => self.sizes.input == shape.values(),
+        }
+    }
+
+    /// Refuses data of another shape than the model's (or of another number of values, for a
+    /// model without a recorded shape).
+    pub fn check_shape(&self, shape: ImageShape) -> Result<(), ModelError> {
+        match self.image {
+            Some(own) if own != shape => Err(ModelError::InvalidInput(format!(
+                "the model is for images of {}, and the data's are {}",
+                own.describe(),
+                shape.describe()
+            ))),
+            _ => self.check_values(shape.values()),
+        }
+    }
+
+    /// Whether `split` can train this model: its images' shape, and at least one batch of them.
     pub fn check_training_data(&self, split: &mnist_shard::Split<'_>) -> Result<(), ModelError> {
-        self.check_values(split.values_per_image())?;
+        self.check_shape(ImageShape::of(split))?;
         if (split.len() as u64) < u64::from(self.batch) {
             return Err(ModelError::InvalidInput(format!(
                 "{} training images are fewer than one batch of {}",

@@ -210,10 +210,20 @@ pub fn odd_size_data() -> (VaeConfig, Vec<u8>) {
 /// and the cross-entropy targets them) or drawn afresh each epoch (`Binarize::EachEpoch`); and
 /// a small model for them.
 pub fn odd_size_colour_data(binarize: mnist_shard::import::Binarize) -> (VaeConfig, Vec<u8>) {
+    colour_data(30, 17, binarize)
+}
+
+/// 40 seeded `width × height` colour images of strokes, stored as `binarize` says, and a small
+/// model for them (64 × 64: the largest images a data set holds, 12,288 inputs).
+pub fn colour_data(
+    width: usize,
+    height: usize,
+    binarize: mnist_shard::import::Binarize,
+) -> (VaeConfig, Vec<u8>) {
     use mnist_shard::import::ImportOptions;
     let options = ImportOptions {
-        width: 30,
-        height: 17,
+        width,
+        height,
         colour: true,
         binarize,
         seed: 21,
@@ -222,10 +232,10 @@ pub fn odd_size_colour_data(binarize: mnist_shard::import::Binarize) -> (VaeConf
     let mut rng = vae_reference::SplitMix64::new(23);
     let images: Vec<Vec<u8>> = (0..40)
         .map(|i| {
-            (0..30 * 17 * 3)
+            (0..width * height * 3)
                 .map(|v| {
                     let (p, channel) = (v / 3, v % 3);
-                    let stroke = p % 30 == 3 + i % 20 || p / 30 == 2 + (i + channel) % 13;
+                    let stroke = p % width == 3 + i % 20 || p / width == 2 + (i + channel) % 13;
                     let level = if stroke { 200.0 } else { 20.0 };
                     (level * (0.5 + rng.next_f32())).min(255.0) as u8
                 })

@@ -17,6 +17,7 @@ mod error;
 pub mod likelihood;
 mod metrics;
 mod order;
+mod shape;
 
 pub use checkpoint::{
     check_size as check_checkpoint_size, read_checkpoint, read_state_dict, write_checkpoint,
@@ -32,6 +33,7 @@ pub use metrics::{
     Snapshot, StepMetrics, BLOW_UP_FACTOR, EVALUATION_STEP_BASE, METRICS_RING,
 };
 pub use order::{epoch_order, BatchCursor};
+pub use shape::ImageShape;
 
 /// The engines' flat layout of the parameters aligns each tensor to this many floats (256 bytes,
 /// the GPU's storage-binding offset alignment); checkpoints are read into it.

@@ -134,14 +134,22 @@ impl LabController {
                 ))))
             }
         };
-        let input = self.training_data().input;
-        if summary.sizes.input != input {
-            let (width, height) = self.ui.image.get_untracked();
+        let data = self.training_data().shape;
+        let fits = match summary.image {
+            Some(shape) => shape == data,
+            None => summary.sizes.input == data.values(),
+        };
+        if !fits {
+            let model = match summary.image {
+                Some(shape) => format!("is for images of {}", shape.describe()),
+                None => format!("takes {} inputs", summary.sizes.input),
+            };
             return self.ui.notice.set(Some(Notice::error(format!(
-                "{name}: its model takes {} inputs; the training data in use has images of \
-                 {width}×{height} = {input} pixels (choose other data under Training data to \
-                 open it). The current model is unchanged.",
-                summary.sizes.input
+                "{name}: its model {model}; the training data in use has images of {} = {} \
+                 values (choose other data under Training data to open it). The current model \
+                 is unchanged.",
+                data.describe(),
+                data.values()
             ))));
         }
         let offer = Offer {

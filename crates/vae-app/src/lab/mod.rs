@@ -190,7 +190,7 @@ impl LabController {
             },
             |shard| crate::settings::TrainingData {
                 images: shard.train_len(),
-                input: shard.shape().values(),
+                shape: shard.shape(),
             },
         )
     }

@@ -235,19 +235,10 @@ impl LabController {
             ));
         }
         let test = shard.test();
-        let image_shape = crate::draw::ImageShape {
-            width: test.width(),
-            height: test.height(),
-            channels: test.channels(),
-        };
-        if image_shape.values() != config.sizes.input {
-            return Err(EngineError::invalid(format!(
-                "the model takes {} inputs, and the training data's images are {} = {} values",
-                config.sizes.input,
-                image_shape.describe(),
-                image_shape.values()
-            )));
-        }
+        let image_shape = vae_model::ImageShape::of(&test);
+        config
+            .check_shape(image_shape)
+            .map_err(|error| EngineError::invalid(error.to_string()))?;
         model.bind_data(&raw).await?;
         model.prepare_decodes(DECODE_SIZES).await?;
         let test = shard.test();

@@ -72,7 +72,6 @@ impl LabController {
     /// the same settings at the new size. Either way the current model stays until the next
     /// one is whole.
     pub fn use_data(&self, name: &str, shape: crate::draw::ImageShape) {
-        let input = shape.values();
         let Some(config) = self.ui.model.get_untracked() else {
             return;
         };
@@ -87,9 +86,9 @@ impl LabController {
         }
         let images = self.training_data().images;
         let batch_fits = config.batch as usize <= images;
-        if config.sizes.input != input || !batch_fits {
-            let mut fresh = config;
-            fresh.sizes.input = input;
+        if !config.takes(shape) || !batch_fits {
+            let input = shape.values();
+            let mut fresh = config.for_images(shape);
             let mut said = format!(
                 "Training data: {name}, images of {}. A fresh model takes them ({input} inputs, \
                  the other settings as they were",

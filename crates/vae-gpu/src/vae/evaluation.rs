@@ -137,7 +137,7 @@ impl Vae {
     /// Uploads `split` and binds everything an evaluation on it needs, once.
     pub async fn evaluator(&self, split: &mnist_shard::Split<'_>) -> Result<Evaluator, GpuError> {
         self.context.check_device()?;
-        self.config.check_values(split.values_per_image())?;
+        self.config.check_shape(vae_model::ImageShape::of(split))?;
         let context = &self.context;
         let device = &context.device;
         let images = split.len() as u32;

@@ -174,7 +174,7 @@ impl Vae {
         images: Range<usize>,
     ) -> Result<LikelihoodRead, GpuError> {
         self.context.check_device()?;
-        self.config.check_values(split.values_per_image())?;
+        self.config.check_shape(vae_model::ImageShape::of(split))?;
         check_request(&images, split.len())?;
         let count = images.len();
         if count > session.images as usize {
