@@ -1,9 +1,9 @@
 //! One batch through the model and back: the forward pass, the loss, the backward pass.
 //!
-//! The first layer is sparse where the inputs are binary (the shard stores bits, or draws them
-//! from levels): `x · W₁` is the sum of the rows of W₁ at each image's lit pixels (about 1 in 7
-//! for MNIST), and its weight gradient adds `dh₁` into those rows only. Grey levels kept as
-//! they are take it densely. The rest are dense products ([`Gemm`]) with
+//! The first layer is sparse: `x · W₁` is the sum of the rows of W₁ at each image's lit values
+//! (bits that are on, about 1 in 7 for MNIST; grey levels that are not 0, each row times its
+//! level), and its weight gradient adds `dh₁` into those rows only. Grey levels mostly lit
+//! (photos) take it densely instead. The rest are dense products ([`Gemm`]) with
 //! their bias, ReLU and ReLU-mask epilogues fused, and the loss's gradient is written over the
 //! logits as the loss is summed.
 
@@ -15,13 +15,14 @@ use crate::params::CpuLayout;
 pub use crate::batch::Batch;
 use crate::batch::ByPixel;
 
-/// `out = bias + Σ_{r ∈ rows} matrix[r, ..]` for a row-major matrix of `width` columns (then
-/// ReLU with `relu`), in blocks of 32 columns summed in registers (eight f32x4), so each block
-/// is stored once rather than read and written once per row added.
+/// `out = bias + Σ_{r ∈ rows} level_r · matrix[r, ..]` for a row-major matrix of `width`
+/// columns (each level 1 without `levels`; then ReLU with `relu`), in blocks of 32 columns
+/// summed in registers (eight f32x4), so each block is stored once rather than read and written
+/// once per row added.
 fn sum_rows(
     matrix: &[f32],
     width: usize,
-    rows: &[u32],
+    (rows, levels): (&[u32], Option<&[f32]>),
     bias: Option<&[f32]>,
     relu: bool,
     out: &mut [f32],
@@ -36,11 +37,26 @@ fn sum_rows(
                 *a = F4::load(&bias[start + 4 * k..]);
             }
         }
-        for &r in rows {
-            let at = r as usize * width + start;
-            let row = &matrix[at..at + BLOCK];
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = *a + F4::load(&row[4 * k..]);
+        match levels {
+            // Bits: each row added as it is (the common case, kept free of multiplies).
+            None => {
+                for &r in rows {
+                    let at = r as usize * width + start;
+                    let row = &matrix[at..at + BLOCK];
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        *a = *a + F4::load(&row[4 * k..]);
+                    }
+                }
+            }
+            Some(levels) => {
+                for (&r, &level) in rows.iter().zip(levels) {
+                    let at = r as usize * width + start;
+                    let row = &matrix[at..at + BLOCK];
+                    let scale = F4::splat(level);
+                    for (k, a) in acc.iter_mut().enumerate() {
+                        *a = *a + F4::load(&row[4 * k..]) * scale;
+                    }
+                }
             }
         }
         for (k, a) in acc.into_iter().enumerate() {
@@ -50,8 +66,9 @@ fn sum_rows(
     }
     for column in whole..width {
         let mut sum = bias.map_or(0.0, |b| b[column]);
-        for &r in rows {
-            sum += matrix[r as usize * width + column];
+        for (k, &r) in rows.iter().enumerate() {
+            let level = levels.map_or(1.0, |l| l[k]);
+            sum += level * matrix[r as usize * width + column];
         }
         out[column] = if relu { sum.max(0.0) } else { sum };
     }
@@ -130,7 +147,8 @@ impl Workspace {
         self.capacity
     }
 
-    /// h₁ = ReLU(x·W₁ + b₁): over each image's lit values, or densely for grey levels.
+    /// h₁ = ReLU(x·W₁ + b₁): over each image's lit values (weighted by their levels), or
+    /// densely for grey levels mostly lit.
     pub fn encode_hidden(&mut self, layout: &CpuLayout, params: &[f32], batch: &Batch) {
         if batch.dense {
             let input = layout.sizes.input;
@@ -143,7 +161,7 @@ impl Workspace {
             sum_rows(
                 enc1,
                 hidden,
-                batch.lit_pixels(r),
+                (batch.lit_pixels(r), batch.lit_levels(r)),
                 Some(bias),
                 true,
                 &mut self.h1[r * hidden..(r + 1) * hidden],
@@ -362,7 +380,7 @@ impl Workspace {
 
         let d_h1 = &self.d_h1[..rows * hidden];
         if batch.dense {
-            // Grey levels: dW₁ = xᵀ·dh₁.
+            // Grey levels mostly lit: dW₁ = xᵀ·dh₁.
             self.gemm.run(
                 (input, hidden, rows),
                 Lhs::transposed(&batch.x[..rows * input], input),
@@ -373,15 +391,13 @@ impl Workspace {
             column_sums(d_h1, hidden, &mut grads[layout.enc1_bias.clone()]);
             return;
         }
-        // First layer, sparse: dW₁[p, :] = Σ over the images with pixel p lit of dh₁.
+        // First layer, sparse: dW₁[p, :] = Σ over the images with pixel p lit of level · dh₁.
         // By pixel: each row of dW₁ is summed in registers over the images that light it, and
         // written once (zero where no image does).
         batch.index_by_pixel(input, &mut self.by_pixel);
         let enc1 = &mut grads[layout.enc1.clone()];
         for (pixel, row) in enc1.chunks_exact_mut(hidden).enumerate() {
-            let images =
-                &self.by_pixel.images[self.by_pixel.starts[pixel]..self.by_pixel.starts[pixel + 1]];
-            sum_rows(d_h1, hidden, images, None, false, row);
+            sum_rows(d_h1, hidden, self.by_pixel.at(pixel), None, false, row);
         }
         column_sums(d_h1, hidden, &mut grads[layout.enc1_bias.clone()]);
     }

@@ -83,7 +83,8 @@ fn a_step_at_an_odd_input_size_matches_the_reference() {
         odd_size_data(),
         odd_size_colour_data(Binarize::Keep),
         odd_size_colour_data(Binarize::EachEpoch),
-        colour_data(64, 64, Binarize::Keep),
+        colour_data(30, 17, Binarize::Keep, true),
+        colour_data(64, 64, Binarize::Keep, false),
     ];
     let context = context();
     for (config, bytes) in data {

@@ -206,19 +206,22 @@ pub fn odd_size_data() -> (VaeConfig, Vec<u8>) {
 }
 
 /// 40 seeded 30 × 17 colour images (1,530 inputs: not a multiple of 4, and 8-bit levels
-/// that end mid-word), stored as grey levels kept (`Binarize::Keep`: the model takes them
-/// and the cross-entropy targets them) or drawn afresh each epoch (`Binarize::EachEpoch`); and
-/// a small model for them.
+/// that end mid-word) of strokes on a mostly black ground, stored as grey levels kept
+/// (`Binarize::Keep`: the model takes them and the cross-entropy targets them) or drawn afresh
+/// each epoch (`Binarize::EachEpoch`); and a small model for them.
 pub fn odd_size_colour_data(binarize: mnist_shard::import::Binarize) -> (VaeConfig, Vec<u8>) {
-    colour_data(30, 17, binarize)
+    colour_data(30, 17, binarize, false)
 }
 
 /// 40 seeded `width × height` colour images of strokes, stored as `binarize` says, and a small
-/// model for them (64 × 64: the largest images a data set holds, 12,288 inputs).
+/// model for them (64 × 64: the largest images a data set holds, 12,288 inputs). Their ground is
+/// mostly black (a fifth of it lit faintly), or with `photo` lit everywhere, as a photo's is:
+/// the CPU engine takes the one sparsely and the other densely.
 pub fn colour_data(
     width: usize,
     height: usize,
     binarize: mnist_shard::import::Binarize,
+    photo: bool,
 ) -> (VaeConfig, Vec<u8>) {
     use mnist_shard::import::ImportOptions;
     let options = ImportOptions {
@@ -236,7 +239,13 @@ pub fn colour_data(
                 .map(|v| {
                     let (p, channel) = (v / 3, v % 3);
                     let stroke = p % width == 3 + i % 20 || p / width == 2 + (i + channel) % 13;
-                    let level = if stroke { 200.0 } else { 20.0 };
+                    let chance = rng.next_f32();
+                    let level = match (stroke, photo) {
+                        (true, _) => 200.0,
+                        (false, true) => 20.0,
+                        (false, false) if chance < 0.2 => 60.0,
+                        (false, false) => 0.0,
+                    };
                     (level * (0.5 + rng.next_f32())).min(255.0) as u8
                 })
                 .collect()
