@@ -7,7 +7,9 @@
 // compressible types, a year's cache for names with a content hash and revalidation for the
 // rest. Both of Lighthouse's profiles (mobile, its default: a slow 4G link and a 4× slower CPU;
 // desktop), each the median of N runs (3 by default); prints a Markdown table and writes
-// target/bench/lighthouse.json with every run's figures.
+// target/bench/lighthouse.json with every run's figures. With --details, also where the time of
+// each profile's last run goes: the main thread's work by kind, each script's, the long tasks
+// (what the total blocking time sums), and when each request started and ended.
 import { createServer } from 'node:http';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,6 +24,7 @@ import { option } from './args.mjs';
 const VERSION = '12.2.3';
 const dist = resolve(option('dist', distDir));
 const runs = Number(option('runs', '3'));
+const details = process.argv.includes('--details');
 // A build from before relative URLs (benchBase) only works at the root.
 const base = benchBase(dist) ?? '/vae-lab/';
 const chrome = process.env.CHROME_PATH ?? '/usr/lib/chromium/chromium';
@@ -81,6 +84,7 @@ async function lighthouse(url, preset, out) {
     maxBuffer: 1 << 26,
   });
   const report = JSON.parse(await readFile(out, 'utf8'));
+  if (details) printDetails(preset, report);
   const audit = (id) => report.audits[id]?.numericValue;
   const score = (id) => Math.round((report.categories[id]?.score ?? 0) * 100);
   return {
@@ -95,6 +99,25 @@ async function lighthouse(url, preset, out) {
     speedIndexMs: audit('speed-index'),
     bytes: audit('total-byte-weight'),
   };
+}
+
+/** Where a run's time went, as Lighthouse's audits itemise it (times as its profile has them). */
+function printDetails(preset, report) {
+  const items = (id) => report.audits[id]?.details?.items ?? [];
+  const name = (url) => (url ?? '').replace(/^.*\//, '') || url;
+  const ms = (value) => `${Math.round(value ?? 0)} ms`;
+  console.error(`\n${preset}: main-thread work by kind`);
+  for (const item of items('mainthread-work-breakdown')) console.error(`  ${item.groupLabel ?? item.group}: ${ms(item.duration)}`);
+  console.error(`${preset}: scripts (total, of it parse and compile)`);
+  for (const item of items('bootup-time')) console.error(`  ${name(item.url)}: ${ms(item.total)} (${ms(item.scriptParseCompile)})`);
+  console.error(`${preset}: long tasks (start, duration)`);
+  for (const item of items('long-tasks')) console.error(`  ${name(item.url)}: at ${ms(item.startTime)}, ${ms(item.duration)}`);
+  console.error(`${preset}: requests (start → end, bytes)`);
+  for (const item of items('network-requests')) {
+    console.error(`  ${name(item.url)}: ${ms(item.networkRequestTime)} → ${ms(item.networkEndTime)}, ${item.transferSize} B`);
+  }
+  const lcp = items('largest-contentful-paint-element')[0]?.items?.[0]?.node?.snippet;
+  if (lcp) console.error(`${preset}: the largest paint is ${lcp}`);
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
