@@ -19,4 +19,4 @@ mod shard;
 
 pub use error::{ShardError, ShardErrorKind};
 pub use format::{Encoding, Header, FORMAT_VERSION, HEADER_LEN, MAGIC};
-pub use shard::{decompress, OwnedSplit, Shard, Split};
+pub use shard::{decompress, Checksum, OwnedSplit, Shard, Split};

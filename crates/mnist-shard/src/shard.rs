@@ -82,10 +82,22 @@ impl<'a> Shard<'a> {
     /// Validates everything (magic, version, layout, length, checksum, labels) and returns a view.
     /// `file` names the source in error messages.
     pub fn parse(bytes: &'a [u8], file: &str) -> Result<Shard<'a>, ShardError> {
-        Self::parse_inner(bytes).map_err(|kind| kind.in_file(file))
+        Self::parse_inner(bytes, None).map_err(|kind| kind.in_file(file))
     }
 
-    fn parse_inner(bytes: &'a [u8]) -> Result<Shard<'a>, ShardErrorKind> {
+    /// [`Shard::parse`] with the file's checksum already computed (by a [`Checksum`] fed the
+    /// bytes as they arrived, or by an earlier parse), so the bytes are not hashed again: the
+    /// page hashes a download chunk by chunk instead of in one long task. Everything else is
+    /// checked as `parse` checks it, and `computed` against the header's checksum.
+    pub fn parse_with_checksum(
+        bytes: &'a [u8],
+        file: &str,
+        computed: u32,
+    ) -> Result<Shard<'a>, ShardError> {
+        Self::parse_inner(bytes, Some(computed)).map_err(|kind| kind.in_file(file))
+    }
+
+    fn parse_inner(bytes: &'a [u8], computed: Option<u32>) -> Result<Shard<'a>, ShardErrorKind> {
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
             return Err(if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
                 ShardErrorKind::Truncated {
@@ -128,7 +140,7 @@ impl<'a> Shard<'a> {
                 actual,
             });
         }
-        let computed = checksum(bytes);
+        let computed = computed.unwrap_or_else(|| checksum(bytes));
         if computed != header.checksum {
             return Err(ShardErrorKind::BadChecksum {
                 stored: header.checksum,
@@ -187,6 +199,35 @@ impl<'a> Shard<'a> {
 
     pub fn test(&self) -> Split<'a> {
         self.test
+    }
+}
+
+/// A shard's CRC-32 (IEEE, with the checksum field read as zero) computed as its bytes arrive,
+/// chunk by chunk, for [`Shard::parse_with_checksum`].
+#[derive(Default)]
+pub struct Checksum {
+    hasher: crc32fast::Hasher,
+    seen: usize,
+}
+
+impl Checksum {
+    /// The next `chunk` of the file.
+    pub fn update(&mut self, chunk: &[u8]) {
+        let (start, end) = (self.seen, self.seen + chunk.len());
+        self.seen = end;
+        let field = CHECKSUM_RANGE;
+        if end <= field.start || start >= field.end {
+            return self.hasher.update(chunk);
+        }
+        // The chunk overlaps the checksum field: hashed with those bytes as zero.
+        for (at, &byte) in (start..end).zip(chunk) {
+            self.hasher
+                .update(&[if field.contains(&at) { 0 } else { byte }]);
+        }
+    }
+
+    pub fn finish(self) -> u32 {
+        self.hasher.finalize()
     }
 }
 

@@ -285,3 +285,31 @@ fn version_two_refuses_encodings_it_does_not_know() {
         assert!(error.contains(says), "byte {at} = {value}: {error}");
     }
 }
+
+/// The checksum computed chunk by chunk, in chunks of any size (one falling across the checksum
+/// field), is the loader's own, and a shard parsed with it is the same shard; a wrong one is
+/// refused as a bad checksum.
+#[test]
+fn a_checksum_computed_as_the_bytes_arrive_is_the_loaders() {
+    use mnist_shard::{Checksum, ShardErrorKind};
+    let download = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../web/mnist.shard.gz"
+    ))
+    .unwrap();
+    let raw = decompress(&download, "mnist.shard.gz").unwrap();
+    let whole = Shard::parse(&raw, "whole").unwrap();
+    for chunk in [1, 7, 13, 64, 65_536, raw.len()] {
+        let mut checksum = Checksum::default();
+        for part in raw.chunks(chunk) {
+            checksum.update(part);
+        }
+        let computed = checksum.finish();
+        assert_eq!(computed, whole.header().checksum, "chunks of {chunk}");
+        let again = Shard::parse_with_checksum(&raw, "streamed", computed).unwrap();
+        assert_eq!(again.header(), whole.header());
+        assert_eq!(again.test().image_f32(9), whole.test().image_f32(9));
+    }
+    let wrong = Shard::parse_with_checksum(&raw, "streamed", 1).unwrap_err();
+    assert!(matches!(wrong.kind, ShardErrorKind::BadChecksum { .. }));
+}
