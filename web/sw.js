@@ -44,7 +44,13 @@ self.addEventListener('install', (event) => {
       if (!index.ok || buildOf(html) !== BUILD) {
         throw new Error(`the server no longer has build ${BUILD} (it has ${buildOf(html)})`);
       }
-      const named = [...html.matchAll(/(?:href|src)="\.\/([^"?#]+)"/g)].map((match) => match[1]);
+      // What the index names (links, scripts, the app's module and the wasm its loader fetches),
+      // and the snippets the app's module imports.
+      const named = [...html.matchAll(/(?:(?:href|src)="|from '|module_or_path: ')\.\/([^"'?#]+)["']/g)].map((match) => match[1]);
+      for (const module of named.filter((file) => /^vae-app-[0-9a-f]+\.js$/.test(file))) {
+        const glue = await (await fetch(new URL(module, SCOPE), { cache: 'reload' })).text();
+        named.push(...[...glue.matchAll(/from ["']\.\/(snippets\/[^"']+)["']/g)].map((match) => match[1]));
+      }
       const files = [...new Set([...named, ...FIXED])];
       const cache = await caches.open(CACHE);
       await cache.addAll(files.map((file) => new Request(new URL(file, SCOPE), { cache: 'reload' })));

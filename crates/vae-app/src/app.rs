@@ -276,6 +276,29 @@ pub fn App() -> impl IntoView {
         });
     };
 
+    // The lab's first screen (explore, train) is built in the task that has the lab, the rest a
+    // task later: together they are the page's longest task on a slow phone. The model opens
+    // long after both; should it be in already, what the rest shows is drawn once it is there.
+    let rest = RwSignal::new(false);
+    Effect::new(move |_| {
+        if lab.with(Option::is_none) || rest.get_untracked() {
+            return;
+        }
+        spawn_local(async move {
+            crate::fetch::next_task().await;
+            rest.set(true);
+            if let (Some(handle), true) = (
+                lab.get_untracked(),
+                ui.model.with_untracked(Option::is_some),
+            ) {
+                handle.with_value(|c| {
+                    c.redraw_everything();
+                    c.draw_map();
+                });
+            }
+        });
+    });
+
     view! {
         <main>
             {move || {
@@ -295,11 +318,13 @@ pub fn App() -> impl IntoView {
                         <div class="lab" class:pending=move || !lab_shown()>
                             <ExplorePanel lab=handle ui labels />
                             <TrainPanel lab=handle ui form />
-                            <ModelPanel lab=handle ui on_scratch />
-                            <LatentViews lab=handle ui labels />
-                            <Gallery ui />
+                            {move || rest.get().then(|| view! {
+                                <ModelPanel lab=handle ui on_scratch />
+                                <LatentViews lab=handle ui labels />
+                                <Gallery ui />
+                            })}
                         </div>
-                        <EnginePanel lab=handle ui />
+                        {move || rest.get().then(|| view! { <EnginePanel lab=handle ui /> })}
                     }
                 })
             }}
@@ -363,8 +388,8 @@ fn follow_visibility(lab: LabHandle) {
 
 /// Labels of the test digits the sliders can jump to.
 fn shard_labels(shard: &crate::data::ShardBytes) -> Vec<u8> {
-    let bytes = shard.bytes();
-    mnist_shard::Shard::parse(&bytes, crate::data::SHARD_URL)
+    shard
+        .shard()
         .map(|s| {
             let labels = s.test().labels();
             labels[..labels.len().min(crate::lab::PICKABLE_DIGITS)].to_vec()

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use mnist_shard::{decompress, Shard};
+use mnist_shard::Shard;
 
 use crate::draw::ImageShape;
-use crate::fetch::fetch_with_progress;
+use crate::fetch::{fetch_with_progress, unpack_shard};
 
 /// Served beside the page by trunk (index.html copies it from web/).
 pub const SHARD_URL: &str = "mnist.shard.gz";
@@ -28,12 +28,24 @@ pub struct ShardBytes {
     test: usize,
     shape: ImageShape,
     encoding: mnist_shard::Encoding,
+    /// Its CRC-32, verified: later parses take it rather than hash the bytes again.
+    checksum: u32,
 }
 
 impl ShardBytes {
     /// A shard's bytes, validated whole (`name` says whose in an error).
     pub fn new(bytes: Vec<u8>, name: &str) -> Result<Self, String> {
-        let shard = Shard::parse(&bytes, name).map_err(|e| e.to_string())?;
+        let checksum = Shard::parse(&bytes, name)
+            .map_err(|e| e.to_string())?
+            .header()
+            .checksum;
+        Self::with_checksum(bytes, name, checksum)
+    }
+
+    /// [`ShardBytes::new`] for bytes whose checksum was computed as they arrived.
+    pub fn with_checksum(bytes: Vec<u8>, name: &str, checksum: u32) -> Result<Self, String> {
+        let shard =
+            Shard::parse_with_checksum(&bytes, name, checksum).map_err(|e| e.to_string())?;
         let test = shard.test();
         let shape = ImageShape {
             width: test.width(),
@@ -48,11 +60,18 @@ impl ShardBytes {
             test,
             shape,
             encoding,
+            checksum,
         })
     }
 
     pub fn bytes(&self) -> Arc<Vec<u8>> {
         Arc::clone(&self.bytes)
+    }
+
+    /// The shard, parsed again from its bytes without hashing them again.
+    pub fn shard(&self) -> Result<Shard<'_>, String> {
+        Shard::parse_with_checksum(&self.bytes, "the data", self.checksum)
+            .map_err(|e| e.to_string())
     }
 
     pub fn train_len(&self) -> usize {
@@ -75,7 +94,7 @@ impl ShardBytes {
 
     /// The first test images with their labels.
     pub fn preview(&self) -> Preview {
-        let Ok(shard) = Shard::parse(&self.bytes, "the data") else {
+        let Ok(shard) = self.shard() else {
             return Preview {
                 shape: self.shape,
                 digits: Vec::new(),
@@ -124,25 +143,29 @@ pub enum DataState {
 pub async fn load_shard(state: RwSignal<DataState>) {
     let progress = move |received, total| state.set(DataState::Downloading { received, total });
     let result = match fetch_with_progress(SHARD_URL, progress).await {
-        Ok(bytes) => summarize(&bytes),
+        Ok(bytes) => summarize(bytes).await,
         Err(message) => Err(message),
     };
     state.set(result.unwrap_or_else(DataState::Failed));
 }
 
-fn summarize(download: &[u8]) -> Result<DataState, String> {
-    let mut raw = decompress(download, SHARD_URL)
-        .map_err(|e| e.to_string())?
-        .into_owned();
-    if let Some((train, test)) = requested_subset() {
-        let whole = Shard::parse(&raw, SHARD_URL).map_err(|e| e.to_string())?;
-        raw = mnist_shard::build::subset(&whole, train, test).map_err(|e| e.to_string())?;
-    }
-    let shard = ShardBytes::new(raw, SHARD_URL)?;
+async fn summarize(download: Vec<u8>) -> Result<DataState, String> {
+    let download_bytes = download.len();
+    let (raw, checksum) = unpack_shard(download, SHARD_URL).await?;
+    let shard = match requested_subset() {
+        Some((train, test)) => {
+            let whole =
+                Shard::parse_with_checksum(&raw, SHARD_URL, checksum).map_err(|e| e.to_string())?;
+            let part =
+                mnist_shard::build::subset(&whole, train, test).map_err(|e| e.to_string())?;
+            ShardBytes::new(part, SHARD_URL)?
+        }
+        None => ShardBytes::with_checksum(raw, SHARD_URL, checksum)?,
+    };
     Ok(DataState::Ready {
         train: shard.train_len(),
         test: shard.test_len(),
-        download_bytes: download.len(),
+        download_bytes,
         preview: shard.preview(),
         shard,
     })

@@ -24,9 +24,38 @@ pub use persist::unflatten_curve;
 /// Mounts the lab into the page's `#app` (after the shell of its first screen, which goes when
 /// the lab opens), or into the body of a page without one.
 pub fn run() {
-    use wasm_bindgen::JsCast;
     // A Rust panic should say what happened in the console rather than "unreachable executed".
     console_error_panic_hook::set_once();
+    // The shell (title, digit, sliders, Train) is painted first: building the lab is the page's
+    // longest task, and ahead of the first paint it would hold the largest paint back with it.
+    wasm_bindgen_futures::spawn_local(async {
+        after_first_paint().await;
+        mount();
+    });
+}
+
+/// Resolves once the browser has painted the next frame (a frame callback, then a task after
+/// it), or after 100 ms in a hidden tab, which paints no frames.
+async fn after_first_paint() {
+    use wasm_bindgen::JsCast;
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(window) = web_sys::window() else {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            return;
+        };
+        let then = resolve.clone();
+        let timer = window.clone();
+        let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = timer.set_timeout_with_callback_and_timeout_and_arguments_0(&then, 0);
+        });
+        let _ = window.request_animation_frame(after_frame.unchecked_ref());
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 100);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+fn mount() {
+    use wasm_bindgen::JsCast;
     let app = web_sys::window()
         .and_then(|window| window.document())
         .and_then(|document| document.get_element_by_id("app"))

@@ -42,12 +42,11 @@ pub fn principal_axes(points: &[f32], latent: usize, count: usize) -> Vec<(Vec<f
     let rows = points.len() / latent.max(1);
     let center = centroid(points, latent);
     let mut covariance = vec![0.0f64; latent * latent];
+    let mut centred = vec![0.0f64; latent];
     for row in points.chunks_exact(latent) {
-        let centred: Vec<f64> = row
-            .iter()
-            .zip(&center)
-            .map(|(&v, c)| f64::from(v) - c)
-            .collect();
+        for ((out, &v), c) in centred.iter_mut().zip(row).zip(&center) {
+            *out = f64::from(v) - c;
+        }
         for i in 0..latent {
             for j in i..latent {
                 covariance[i * latent + j] += centred[i] * centred[j];

@@ -15,14 +15,7 @@ use crate::draw::now_ms;
 const BUDGET_MS: f64 = 5000.0;
 
 /// Lets the page paint between chunks of steps (the benchmark runs on the page's own thread).
-async fn next_task() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
+use crate::fetch::next_task;
 
 async fn run(shard: ShardBytes, rows: RwSignal<Vec<BenchRow>>) -> Result<(), String> {
     let push = |what: &str, shape: String, value: f64, unit| {

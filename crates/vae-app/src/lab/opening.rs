@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use mnist_shard::Shard;
 use vae_gpu::vae::prior_sample;
 use vae_model::VaeConfig;
 
@@ -15,7 +14,6 @@ use super::{
     message, schedule, views, Curve, Lab, LabController, ModelInfo, ModelKind, Notice, OneInFlight,
     Phase, SaveState, DECODE_SIZES, PICKABLE_DIGITS, RECONSTRUCTIONS, SAMPLE_COLUMNS, SAMPLE_ROWS,
 };
-use crate::data::SHARD_URL;
 
 /// What a new model starts from.
 #[derive(Clone)]
@@ -227,8 +225,7 @@ impl LabController {
             return Err(EngineError::invalid("the training data never arrived"));
         };
         let raw = data.bytes();
-        let shard =
-            Shard::parse(&raw, SHARD_URL).map_err(|e| EngineError::invalid(e.to_string()))?;
+        let shard = data.shard().map_err(EngineError::invalid)?;
         if shard.test().is_empty() || shard.train().is_empty() {
             return Err(EngineError::invalid(
                 "the training data needs at least one training and one test image",
