@@ -25,6 +25,8 @@ const VERSION = '12.2.3';
 const dist = resolve(option('dist', distDir));
 const runs = Number(option('runs', '3'));
 const details = process.argv.includes('--details');
+// --keep DIR: every run's full Lighthouse report is left there (otherwise in a scratch folder).
+const keep = option('keep', null);
 // A build from before relative URLs (benchBase) only works at the root.
 const base = benchBase(dist) ?? '/vae-lab/';
 const chrome = process.env.CHROME_PATH ?? '/usr/lib/chromium/chromium';
@@ -123,21 +125,25 @@ function printDetails(preset, report) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 if (!existsSync(join(dist, 'index.html'))) throw new Error(`${dist}/index.html is missing: run \`trunk build --release\` first`);
-const server = await serve();
-const scratch = await mkdtemp(join(tmpdir(), 'vae-lab-lighthouse-'));
+const scratch = keep ? resolve(keep) : await mkdtemp(join(tmpdir(), 'vae-lab-lighthouse-'));
+await mkdir(scratch, { recursive: true });
 const results = {};
 try {
   for (const preset of ['mobile', 'desktop']) {
     results[preset] = [];
     for (let run = 0; run < runs; run += 1) {
-      const figures = await lighthouse(server.url, preset, join(scratch, `${preset}-${run}.json`));
+      // A server of its own for each run: another port, another origin, so no run finds the
+      // service worker, its cache or the HTTP cache of the one before (a first visit each).
+      const server = await serve();
+      const figures = await lighthouse(server.url, preset, join(scratch, `${preset}-${run}.json`)).finally(() =>
+        server.close(),
+      );
       console.error(`${preset} run ${run + 1}: performance ${figures.performance}, LCP ${(figures.lcpMs / 1000).toFixed(2)} s, CLS ${figures.cls.toFixed(3)}, TBT ${figures.tbtMs.toFixed(0)} ms`);
       results[preset].push(figures);
     }
   }
 } finally {
-  await server.close();
-  await rm(scratch, { recursive: true, force: true });
+  if (!keep) await rm(scratch, { recursive: true, force: true });
 }
 
 const rows = [
