@@ -1,16 +1,21 @@
 // Where the page's main thread spends its start-up, as Lighthouse's mobile profile sees it:
-//   node bench/probe/profile-start.mjs [--dist DIR] [--slowdown 4] [--after MS]
+//   node bench/probe/profile-start.mjs [--dist DIR] [--slowdown 4] [--after MS] [--simulate]
 // Headless Chromium without WebGPU (as Lighthouse's), the CPU slowed `--slowdown` times, V8's
 // sampling profiler from navigation until `--after` ms past the lab's first test evaluation. It
 // prints the long tasks (over 50 ms: what the total blocking time sums) with the functions that
 // ran most in each, by self time. Function names need a build that keeps the wasm's name
 // section (index.html's `data-wasm-opt="0"` for vae-app, into another dist).
+// --simulate does as Lighthouse's simulated throttling does: the page runs at full speed, its
+// main thread's tasks are read from a trace, and each counts as (4 × its duration − 50) ms of
+// blocking where that is positive (a task over 12.5 ms).
 import { resolve } from 'node:path';
 import { benchBase, distDir, launchBrowser, serveDist } from '../../e2e/harness.mjs';
 import { option } from '../args.mjs';
 
 const dist = resolve(option('dist', distDir));
-const slowdown = Number(option('slowdown', '4'));
+const simulate = process.argv.includes('--simulate');
+const slowdown = simulate ? 1 : Number(option('slowdown', '4'));
+const multiplier = simulate ? 4 : 1;
 const after = Number(option('after', '3000'));
 const server = await serveDist({ dir: dist, base: benchBase(dist) });
 const { browser, close } = await launchBrowser('chromium', { webgpu: false });
@@ -36,17 +41,36 @@ try {
   await session.send('Profiler.enable');
   await session.send('Profiler.setSamplingInterval', { interval: 250 });
   await session.send('Profiler.start');
+  if (simulate) await page.tracing.start({ categories: ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline'] });
   const started = Date.now();
   await page.goto(server.url);
   await page.waitForFunction(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', { timeout: 300_000, polling: 200 });
   await new Promise((done) => setTimeout(done, after));
   const { profile } = await session.send('Profiler.stop');
-  const { tasks, marks, paints } = await page.evaluate(() => ({
+  const trace = simulate ? JSON.parse(new TextDecoder().decode(await page.tracing.stop())) : null;
+  const { tasks: observed, marks, paints } = await page.evaluate(() => ({
     paints: window.largestPaints,
     tasks: window.longTasks,
     marks: performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]),
   }));
-  console.log(`loaded in ${Date.now() - started} ms (wall), CPU slowed ${slowdown}×`);
+  let tasks = observed;
+  if (simulate) {
+    // The renderer's main thread, and its top-level tasks; trace times are µs on the same
+    // monotonic clock as the profile's, whose first sample is the navigation's start.
+    const events = trace.traceEvents;
+    // Of the renderers' main threads, the one that worked longest is the page's.
+    const worked = new Map();
+    for (const e of events) {
+      if (e.name === 'RunTask' && e.ph === 'X') worked.set(`${e.pid}:${e.tid}`, (worked.get(`${e.pid}:${e.tid}`) ?? 0) + e.dur);
+    }
+    const mains = events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`);
+    const main = mains.sort((a, b) => (worked.get(b) ?? 0) - (worked.get(a) ?? 0))[0];
+    tasks = events
+      .filter((e) => `${e.pid}:${e.tid}` === main && e.name === 'RunTask' && e.ph === 'X')
+      .filter((e) => e.ts >= profile.startTime && e.dur * multiplier > 50_000)
+      .map((e) => [(e.ts - profile.startTime) / 1000, e.dur / 1000]);
+  }
+  console.log(`loaded in ${Date.now() - started} ms (wall), CPU slowed ${slowdown}×${simulate ? ', tasks counted 4× as Lighthouse simulates' : ''}`);
   console.log(`marks: ${marks.map(([n, t]) => `${n} ${t.toFixed(0)}`).join(', ')}`);
   for (const [time, size, what] of paints) console.log(`largest paint at ${time.toFixed(0)} ms, ${size} px²: ${what}`);
   // Profile times are µs on the monotonic clock; the page's are ms from its time origin. The
@@ -60,7 +84,7 @@ try {
 
   let total = 0;
   for (const [start, duration] of tasks.sort((a, b) => a[0] - b[0])) {
-    total += Math.max(0, duration - 50);
+    total += Math.max(0, duration * multiplier - 50);
     const self = new Map();
     const interval = (profile.endTime - profile.startTime) / samples.length;
     for (const [time, node] of samples) {
@@ -70,7 +94,7 @@ try {
       self.set(name, (self.get(name) ?? 0) + interval / 1000);
     }
     const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
-    console.log(`\nlong task at ${start.toFixed(0)} ms, ${duration.toFixed(0)} ms:`);
+    console.log(`\nlong task at ${start.toFixed(0)} ms, ${duration.toFixed(0)} ms${simulate ? ` (${(duration * 4).toFixed(0)} at 4×)` : ''}:`);
     for (const [name, ms] of top) console.log(`  ${ms.toFixed(0).padStart(5)} ms  ${name.slice(0, 110)}`);
   }
   console.log(`\nblocking time (each long task past 50 ms), summed: ${total.toFixed(0)} ms`);
