@@ -1,5 +1,6 @@
 // Where the page's main thread spends its start-up, as Lighthouse's mobile profile sees it:
 //   node bench/probe/profile-start.mjs [--dist DIR] [--slowdown 4] [--after MS] [--simulate]
+//                                      [--inclusive]
 // Headless Chromium without WebGPU (as Lighthouse's), the CPU slowed `--slowdown` times, V8's
 // sampling profiler from navigation until `--after` ms past the lab's first test evaluation. It
 // prints the long tasks (over 50 ms: what the total blocking time sums) with the functions that
@@ -7,7 +8,8 @@
 // section (index.html's `data-wasm-opt="0"` for vae-app, into another dist).
 // --simulate does as Lighthouse's simulated throttling does: the page runs at full speed, its
 // main thread's tasks are read from a trace, and each counts as (4 × its duration − 50) ms of
-// blocking where that is positive (a task over 12.5 ms).
+// blocking where that is positive (a task over 12.5 ms), with what the trace says each did
+// (layout, wasm compiling, script). --inclusive lists functions by their time including callees.
 import { resolve } from 'node:path';
 import { benchBase, distDir, launchBrowser, serveDist } from '../../e2e/harness.mjs';
 import { option } from '../args.mjs';
@@ -16,6 +18,7 @@ const dist = resolve(option('dist', distDir));
 const simulate = process.argv.includes('--simulate');
 const slowdown = simulate ? 1 : Number(option('slowdown', '4'));
 const multiplier = simulate ? 4 : 1;
+const inclusive = process.argv.includes('--inclusive');
 const after = Number(option('after', '3000'));
 const server = await serveDist({ dir: dist, base: benchBase(dist) });
 const { browser, close } = await launchBrowser('chromium', { webgpu: false });
@@ -65,10 +68,26 @@ try {
     }
     const mains = events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`);
     const main = mains.sort((a, b) => (worked.get(b) ?? 0) - (worked.get(a) ?? 0))[0];
-    tasks = events
-      .filter((e) => `${e.pid}:${e.tid}` === main && e.name === 'RunTask' && e.ph === 'X')
-      .filter((e) => e.ts >= profile.startTime && e.dur * multiplier > 50_000)
-      .map((e) => [(e.ts - profile.startTime) / 1000, e.dur / 1000]);
+    const onMain = events.filter((e) => `${e.pid}:${e.tid}` === main && e.ph === 'X' && e.dur !== undefined);
+    tasks = onMain
+      .filter((e) => e.name === 'RunTask' && e.ts >= profile.startTime && e.dur * multiplier > 50_000)
+      .map((task) => {
+        // What the browser itself says the task did: its events one level below the task.
+        const inside = onMain.filter((e) => e !== task && e.ts >= task.ts && e.ts + e.dur <= task.ts + task.dur);
+        // Each event's own time (less what the events inside it took), summed by name.
+        inside.sort((a, b) => a.ts - b.ts || b.dur - a.dur);
+        const byName = new Map();
+        const open = [];
+        for (const e of inside) {
+          while (open.length && open.at(-1).ts + open.at(-1).dur <= e.ts) open.pop();
+          const parent = open.at(-1);
+          if (parent) byName.set(parent.name, (byName.get(parent.name) ?? 0) - e.dur / 1000);
+          byName.set(e.name, (byName.get(e.name) ?? 0) + e.dur / 1000);
+          open.push(e);
+        }
+        const said = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, ms]) => `${n} ${ms.toFixed(1)}`);
+        return [(task.ts - profile.startTime) / 1000, task.dur / 1000, said.join(', ')];
+      });
   }
   console.log(`loaded in ${Date.now() - started} ms (wall), CPU slowed ${slowdown}×${simulate ? ', tasks counted 4× as Lighthouse simulates' : ''}`);
   console.log(`marks: ${marks.map(([n, t]) => `${n} ${t.toFixed(0)}`).join(', ')}`);
@@ -76,6 +95,9 @@ try {
   // Profile times are µs on the monotonic clock; the page's are ms from its time origin. The
   // first sample is taken at navigation's start, which anchors the two (to a few ms).
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node);
+  const named = (node) => node.callFrame.functionName || `(${node.callFrame.url.replace(/^.*\//, '') || 'program'})`;
   let at = profile.startTime;
   const samples = profile.samples.map((id, i) => {
     at += profile.timeDeltas[i];
@@ -83,18 +105,20 @@ try {
   });
 
   let total = 0;
-  for (const [start, duration] of tasks.sort((a, b) => a[0] - b[0])) {
+  for (const [start, duration, said] of tasks.sort((a, b) => a[0] - b[0])) {
     total += Math.max(0, duration * multiplier - 50);
     const self = new Map();
     const interval = (profile.endTime - profile.startTime) / samples.length;
     for (const [time, node] of samples) {
       const page = (time - profile.startTime) / 1000;
       if (page < start || page > start + duration) continue;
-      const name = node.callFrame.functionName || `(${node.callFrame.url.replace(/^.*\//, '') || 'program'})`;
-      self.set(name, (self.get(name) ?? 0) + interval / 1000);
+      // A function once per sample however deep it recurses.
+      const names = new Set([named(node)]);
+      for (let up = parent.get(node.id); inclusive && up; up = parent.get(up.id)) names.add(named(up));
+      for (const name of names) self.set(name, (self.get(name) ?? 0) + interval / 1000);
     }
-    const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
-    console.log(`\nlong task at ${start.toFixed(0)} ms, ${duration.toFixed(0)} ms${simulate ? ` (${(duration * 4).toFixed(0)} at 4×)` : ''}:`);
+    const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, inclusive ? 30 : 8);
+    console.log(`\nlong task at ${start.toFixed(0)} ms, ${duration.toFixed(0)} ms${simulate ? ` (${(duration * 4).toFixed(0)} at 4×; ${said})` : ''}:`);
     for (const [name, ms] of top) console.log(`  ${ms.toFixed(0).padStart(5)} ms  ${name.slice(0, 110)}`);
   }
   console.log(`\nblocking time (each long task past 50 ms), summed: ${total.toFixed(0)} ms`);
