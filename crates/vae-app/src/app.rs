@@ -285,7 +285,7 @@ pub fn App() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            crate::fetch::next_task().await;
+            crate::tasks::next_task().await;
             rest.set(true);
             if let (Some(handle), true) = (
                 lab.get_untracked(),

@@ -5,6 +5,8 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::tasks::next_task;
+
 // The browser's gzip inflater (Compression Streams), bound here: web-sys has it only behind
 // its unstable-APIs flag.
 #[wasm_bindgen]
@@ -38,17 +40,6 @@ extern "C" {
 
 /// Bytes of gzip fed to the inflater at a time: about 300 kB inflated, a few milliseconds.
 const GZIP_PIECE: u32 = 64 << 10;
-
-/// Lets the browser run its other tasks (input, paint) before going on: a timer of 0 ms, so
-/// what follows is a task of its own.
-pub(crate) async fn next_task() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
-}
 
 /// Bytes inflated, or hashed, between two yields to the browser: a few milliseconds on a slow
 /// phone.

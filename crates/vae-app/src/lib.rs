@@ -18,6 +18,7 @@ mod persist;
 mod scatter;
 pub mod settings;
 mod start;
+mod tasks;
 
 pub use persist::unflatten_curve;
 

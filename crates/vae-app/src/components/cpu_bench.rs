@@ -15,7 +15,7 @@ use crate::draw::now_ms;
 const BUDGET_MS: f64 = 5000.0;
 
 /// Lets the page paint between chunks of steps (the benchmark runs on the page's own thread).
-use crate::fetch::next_task;
+use crate::tasks::next_task;
 
 async fn run(shard: ShardBytes, rows: RwSignal<Vec<BenchRow>>) -> Result<(), String> {
     let push = |what: &str, shape: String, value: f64, unit| {

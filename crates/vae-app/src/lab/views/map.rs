@@ -43,11 +43,11 @@ impl LabController {
                     });
                     // Each part a task of its own, so a slow phone's page never stalls on the
                     // lot (10,000 posteriors: tens of milliseconds each there).
-                    crate::fetch::next_task().await;
+                    crate::tasks::next_task().await;
                     this.project_map(Some(step));
                     // Main-thread time for the principal axes, the projection and the drawing.
                     crate::draw::measure("map-refreshed", started, crate::draw::now_ms());
-                    crate::fetch::next_task().await;
+                    crate::tasks::next_task().await;
                     this.refresh_decodes();
                     this.refresh_interpolation();
                 }
