@@ -315,6 +315,22 @@ async function savedAtLastStep(page, phase, { timeout = 60_000, polling } = {}) 
   return Number(await page.$eval('#step-count', (node) => node.dataset.step));
 }
 
+/** The lab's state as a line, read in the page (for a wait that timed out). */
+function labState() {
+  const text = (selector) => document.querySelector(selector)?.textContent?.trim().replace(/\s+/g, ' ').slice(0, 160) ?? '(none)';
+  const marks = {};
+  for (const mark of performance.getEntriesByType('mark')) marks[mark.name] = (marks[mark.name] ?? 0) + 1;
+  return JSON.stringify({
+    phase: document.querySelector('#phase')?.dataset.phase ?? '(none)',
+    notice: text('#model-notice'),
+    data: text('#data-summary'),
+    engine: text('#engine'),
+    testElbo: document.querySelector('#test-elbo')?.dataset.values ?? '(none)',
+    hidden: document.hidden,
+    marks,
+  });
+}
+
 /** What tests read off a page, the same in every browser. */
 export function helpers(page) {
   return {
@@ -324,9 +340,19 @@ export function helpers(page) {
     count: (selector) => page.$$eval(selector, (nodes) => nodes.length),
     /** Waits for `selector` to be in the page (`timeout` ms). */
     waitFor: (selector, timeout = 60_000) => page.waitForSelector(selector, { timeout }),
-    /** Waits until `fn(...args)` is truthy in the page. */
-    until: (fn, { timeout = 60_000, polling } = {}, ...args) =>
-      page.waitForFunction(fn, { timeout, ...(polling ? { polling } : {}) }, ...args),
+    /**
+     * Waits until `fn(...args)` is truthy in the page; a wait that times out says where the lab
+     * stood (its phase, notices, data, marks), so a rare failure can be read from its log.
+     */
+    until: async (fn, { timeout = 60_000, polling } = {}, ...args) => {
+      try {
+        return await page.waitForFunction(fn, { timeout, ...(polling ? { polling } : {}) }, ...args);
+      } catch (error) {
+        const state = await page.evaluate(labState).catch((why) => `unreadable: ${why}`);
+        error.message += `\n  waiting for ${String(fn).slice(0, 200)}\n  the lab: ${state}`;
+        throw error;
+      }
+    },
     /**
      * Presses Reset and waits for the fresh model: built (a new `lab-ready` mark; until then Train
      * is disabled and the old curve still shows) and its first test evaluation in.
