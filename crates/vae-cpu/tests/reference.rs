@@ -7,8 +7,8 @@ use vae_cpu::step::{Batch, Workspace};
 use vae_cpu::{CpuLayout, CpuVae};
 use vae_model::conformance::{
     assert_first_step_matches_pytorch, assert_first_step_matches_reference,
-    assert_skewed_iwae_step_matches_reference, colour_data, iwae_first_step_configs,
-    odd_size_colour_data, odd_size_data, pytorch_step_input, skewed_iwae_input, FirstStep,
+    assert_skewed_iwae_step_matches_reference, iwae_first_step_configs, other_input_sizes,
+    pytorch_step_input, skewed_iwae_input, FirstStep,
 };
 use vae_model::VaeConfig;
 use vae_reference::noise::batch_noise;
@@ -30,14 +30,7 @@ fn first_step(vae: &mut CpuVae) -> FirstStep {
 
 #[test]
 fn a_step_at_an_odd_input_size_matches_the_reference() {
-    use mnist_shard::import::Binarize;
-    let data = [
-        odd_size_data(),
-        odd_size_colour_data(Binarize::Keep),
-        odd_size_colour_data(Binarize::EachEpoch),
-        colour_data(30, 17, Binarize::Keep, true),
-        colour_data(64, 64, Binarize::Keep, false),
-    ];
+    let data = other_input_sizes();
     for (config, bytes) in data {
         let shard = Shard::parse(&bytes, "odd size").unwrap();
         let mut vae = CpuVae::new(config).unwrap();

@@ -7,8 +7,8 @@ use vae_gpu::vae::{pack_parameters, Vae};
 use vae_gpu::GpuContext;
 use vae_model::conformance::{
     assert_first_step_matches_pytorch, assert_first_step_matches_reference,
-    assert_skewed_iwae_step_matches_reference, colour_data, iwae_first_step_configs,
-    odd_size_colour_data, odd_size_data, pytorch_step_input, skewed_iwae_input, FirstStep,
+    assert_skewed_iwae_step_matches_reference, iwae_first_step_configs, other_input_sizes,
+    pytorch_step_input, skewed_iwae_input, FirstStep,
 };
 use vae_model::{VaeConfig, ALIGN};
 use vae_reference::{Layout, Tensor};
@@ -73,19 +73,10 @@ fn the_iwae_gradient_matches_the_reference_where_the_weights_are_far_from_unifor
     assert_skewed_iwae_step_matches_reference(&first_step(&mut vae));
 }
 
-/// Other input sizes than MNIST's: 30 × 17 binary images (510 inputs), 30 × 17 in colour
-/// (1,530) as grey levels and as levels drawn each epoch, and the largest, 64 × 64 in colour
-/// (12,288).
+/// Other input sizes than MNIST's (`other_input_sizes`: up to 64 × 64 in colour).
 #[test]
 fn a_step_at_an_odd_input_size_matches_the_reference() {
-    use mnist_shard::import::Binarize;
-    let data = [
-        odd_size_data(),
-        odd_size_colour_data(Binarize::Keep),
-        odd_size_colour_data(Binarize::EachEpoch),
-        colour_data(30, 17, Binarize::Keep, true),
-        colour_data(64, 64, Binarize::Keep, false),
-    ];
+    let data = other_input_sizes();
     let context = context();
     for (config, bytes) in data {
         let shard = Shard::parse(&bytes, "odd size").unwrap();

@@ -254,6 +254,21 @@ pub fn colour_data(
     small_data_set(&images, &options)
 }
 
+/// Every input size the engines' first step is checked at besides MNIST's, each engine against
+/// the reference: 30 × 17 binary (510 inputs), 30 × 17 in colour (1,530) as grey levels and as
+/// levels drawn each epoch, a photo-like 30 × 17 (the CPU engine's dense path) and the largest,
+/// 64 × 64 in colour (12,288).
+pub fn other_input_sizes() -> [(VaeConfig, Vec<u8>); 5] {
+    use mnist_shard::import::Binarize;
+    [
+        odd_size_data(),
+        odd_size_colour_data(Binarize::Keep),
+        odd_size_colour_data(Binarize::EachEpoch),
+        colour_data(30, 17, Binarize::Keep, true),
+        colour_data(64, 64, Binarize::Keep, false),
+    ]
+}
+
 /// `images` (40, labelled 0-9 in turn) as a data set, and a small model for its input size.
 fn small_data_set(
     images: &[Vec<u8>],
