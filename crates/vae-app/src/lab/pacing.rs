@@ -17,7 +17,10 @@
 //! behind at most that much training, so the digit still answers within a frame or two, and
 //! what was queued before they reached the sliders has drained by the time they drag. Where a
 //! single step takes longer than two frames (an emulated GPU), no training is queued at all
-//! while a slider moves: the decode then waits behind at most the step already running.
+//! while a slider moves: the decode then waits behind at most the step already running. Where
+//! one takes longer than four frames, only one is queued at any time, so the first slider input
+//! after a stretch of training waits behind one step, not three: a callback's few milliseconds
+//! of GPU idle between steps are small beside a step that long.
 
 use std::collections::VecDeque;
 
@@ -40,6 +43,12 @@ pub const WORKER_QUEUE_DEPTH: usize = 2;
 /// behind even one would miss the frame several times over. Held work goes on half a second
 /// after the last input.
 pub const HOLD_UNITS_OVER_MS: f64 = 2.0 * FRAME_MS;
+/// Work whose every unit takes longer than this is queued one chunk at a time, sliders or not:
+/// on SwiftShader (130-190 ms a step) three queued steps kept the first slider input after a
+/// stretch of training waiting 0.3-0.55 s. Its callback's latency (about 5 ms there) then idles
+/// the GPU once a step, a few percent. Lavapipe's 25-37 ms steps stay three deep, where
+/// Firefox reports a chunk only once the next is done.
+pub const ONE_AT_A_TIME_UNITS_OVER_MS: f64 = 4.0 * FRAME_MS;
 /// Completed chunks the throughput estimate looks back over.
 const RATE_WINDOW: usize = 8;
 
@@ -64,7 +73,13 @@ struct Rate {
 
 impl Rate {
     fn record(&mut self, at: f64, units: u32, queued_behind: bool, span: f64) {
-        if self.estimate.is_none() && span > 0.0 {
+        let one_at_a_time = self
+            .estimate
+            .is_some_and(|ms| ms > ONE_AT_A_TIME_UNITS_OVER_MS);
+        if (self.estimate.is_none() || (one_at_a_time && !queued_behind)) && span > 0.0 {
+            // Queued one at a time, no chunk waits behind another to measure a run by: a
+            // chunk's own span, its callback's latency included, is the figure (so a GPU that
+            // became fast is seen to be, and goes back to a queue three deep).
             self.estimate = Some(span / f64::from(units.max(1)));
         }
         if !queued_behind {
@@ -154,7 +169,7 @@ impl Pacer {
 
     /// Whether another chunk may be queued now.
     pub fn has_room(&self, interactive: bool) -> bool {
-        let depth = if interactive {
+        let depth = if interactive || self.one_at_a_time() {
             INTERACTIVE_QUEUE_DEPTH
         } else {
             self.depth
@@ -165,6 +180,15 @@ impl Pacer {
     #[cfg(test)]
     fn in_flight(&self) -> usize {
         self.flights.len()
+    }
+
+    /// Whether training's or the evaluation's units take longer than
+    /// [`ONE_AT_A_TIME_UNITS_OVER_MS`]: then one chunk is queued at a time.
+    fn one_at_a_time(&self) -> bool {
+        [&self.train, &self.evaluate].iter().any(|rate| {
+            rate.estimate()
+                .is_some_and(|ms| ms > ONE_AT_A_TIME_UNITS_OVER_MS)
+        })
     }
 
     /// Whether one unit of `work` takes longer than [`HOLD_UNITS_OVER_MS`] (as measured so far).
@@ -283,12 +307,25 @@ mod tests {
     }
 
     fn simulate_with(
-        mut pacer: Pacer,
+        pacer: Pacer,
         gpu_ms: f64,
         latency_ms: f64,
         interactive: impl Fn(f64) -> bool,
-        (from, to): (f64, f64),
+        window: (f64, f64),
     ) -> (u64, Pacer) {
+        simulate_varying(pacer, |_| gpu_ms, latency_ms, interactive, window).0
+    }
+
+    /// As [`simulate`], with the GPU's time per step a function of when the chunk starts;
+    /// also returns the most chunks that were ever in flight after `window.0`.
+    fn simulate_varying(
+        mut pacer: Pacer,
+        gpu_ms: impl Fn(f64) -> f64,
+        latency_ms: f64,
+        interactive: impl Fn(f64) -> bool,
+        (from, to): (f64, f64),
+    ) -> ((u64, Pacer), usize) {
+        let mut deepest = 0;
         // (id, units, finishes_at on the GPU)
         let mut queue: VecDeque<(u64, u32, f64)> = VecDeque::new();
         let mut gpu_free_at = 0.0f64;
@@ -299,8 +336,11 @@ mod tests {
                 let units = pacer.units(Work::Train, interactive(now), 256);
                 let id = pacer.submitted(Work::Train, units, now);
                 let start = gpu_free_at.max(now);
-                gpu_free_at = start + f64::from(units) * gpu_ms;
+                gpu_free_at = start + f64::from(units) * gpu_ms(start);
                 queue.push_back((id, units, gpu_free_at));
+            }
+            if now >= from {
+                deepest = deepest.max(queue.len());
             }
             // The next event: the oldest chunk's callback.
             let (id, units, done) = queue.pop_front().expect("a chunk in flight");
@@ -310,7 +350,7 @@ mod tests {
                 steps += u64::from(units);
             }
         }
-        (steps, pacer)
+        ((steps, pacer), deepest)
     }
 
     #[test]
@@ -345,6 +385,46 @@ mod tests {
         assert_eq!(pacer.units(Work::Train, false, 256), 1);
         let throughput = steps as f64 * 25.0 / 20_000.0;
         assert!(throughput > 0.97, "{throughput}");
+    }
+
+    #[test]
+    fn an_emulated_gpu_takes_one_step_at_a_time_and_loses_little() {
+        // Chromium on SwiftShader here: ~180 ms a step, callbacks ~5 ms late.
+        let ((steps, pacer), deepest) = simulate_varying(
+            Pacer::default(),
+            |_| 180.0,
+            5.0,
+            |_| false,
+            (2_000.0, 20_000.0),
+        );
+        // A slider's first input waits behind one step, not three.
+        assert_eq!(deepest, 1);
+        assert_eq!(pacer.units(Work::Train, false, 256), 1);
+        // The GPU idles a callback's latency once a step: 180 of every 185 ms.
+        let throughput = steps as f64 * 180.0 / 18_000.0;
+        assert!(throughput > 0.95, "{throughput}");
+        // Lavapipe's 40 ms steps stay three deep.
+        let (_, deepest) = simulate_varying(
+            Pacer::default(),
+            |_| 40.0,
+            4.0,
+            |_| false,
+            (2_000.0, 10_000.0),
+        );
+        assert_eq!(deepest, QUEUE_DEPTH);
+    }
+
+    #[test]
+    fn a_gpu_that_speeds_up_goes_back_to_a_deeper_queue() {
+        // Steps of 180 ms for 3 s (the emulation sharing its cores with the page's start),
+        // then of 2 ms: one at a time, then three chunks of a frame each again.
+        let gpu = |at: f64| if at < 3_000.0 { 180.0 } else { 2.0 };
+        let ((steps, pacer), deepest) =
+            simulate_varying(Pacer::default(), gpu, 5.0, |_| false, (5_000.0, 10_000.0));
+        assert_eq!(deepest, QUEUE_DEPTH);
+        assert_eq!(pacer.units(Work::Train, false, 256), 8);
+        let throughput = steps as f64 * 2.0 / 5_000.0;
+        assert!(throughput > 0.9, "{throughput}");
     }
 
     #[test]
