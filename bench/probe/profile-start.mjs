@@ -1,6 +1,6 @@
 // Where the page's main thread spends its start-up, as Lighthouse's mobile profile sees it:
 //   node bench/probe/profile-start.mjs [--dist DIR] [--slowdown 4] [--after MS] [--simulate]
-//                                      [--inclusive]
+//                                      [--inclusive] [--events]
 // Headless Chromium without WebGPU (as Lighthouse's), the CPU slowed `--slowdown` times, V8's
 // sampling profiler from navigation until `--after` ms past the lab's first test evaluation. It
 // prints the long tasks (over 50 ms: what the total blocking time sums) with the functions that
@@ -19,6 +19,8 @@ const simulate = process.argv.includes('--simulate');
 const slowdown = simulate ? 1 : Number(option('slowdown', '4'));
 const multiplier = simulate ? 4 : 1;
 const inclusive = process.argv.includes('--inclusive');
+// --events (with --simulate): every browser event of 1 ms or more in each long task, nested.
+const listEvents = process.argv.includes('--events');
 const after = Number(option('after', '3000'));
 const server = await serveDist({ dir: dist, base: benchBase(dist) });
 const { browser, close } = await launchBrowser('chromium', { webgpu: false });
@@ -86,6 +88,18 @@ try {
           open.push(e);
         }
         const said = [...byName.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, ms]) => `${n} ${ms.toFixed(1)}`);
+        if (listEvents) {
+          // Each event of a millisecond or more, indented by depth, with what its args name.
+          const stack = [];
+          for (const e of inside) {
+            while (stack.length && stack.at(-1).ts + stack.at(-1).dur <= e.ts) stack.pop();
+            stack.push(e);
+            if (e.dur < 1000 || stack.length > 4) continue;
+            const data = e.args?.data ?? {};
+            const named = [data.url, data.functionName, data.type, data.stackTrace?.[0]?.functionName].filter(Boolean).join(' ');
+            said.push(`\n      ${'  '.repeat(stack.length - 1)}${e.name} ${(e.dur / 1000).toFixed(1)} ms at +${((e.ts - task.ts) / 1000).toFixed(1)} ${named.replace(/^.*\//, '').slice(0, 80)}`);
+          }
+        }
         return [(task.ts - profile.startTime) / 1000, task.dur / 1000, said.join(', ')];
       });
   }

@@ -19,6 +19,9 @@ use crate::lab::{
 use crate::settings::SettingsForm;
 use crate::start::{choose_start, follow_drops, keep_fragment, StartPlan};
 
+/// The lab's panels below its first screen: the model, the latent views, the gallery, the engine.
+const LOWER_PANELS: u8 = 4;
+
 /// Where the page stands with the GPU.
 #[derive(Clone, Debug)]
 enum GpuState {
@@ -250,10 +253,49 @@ pub fn App() -> impl IntoView {
     // The HTML's shell of the first screen stays until the lab, with its model, takes its place
     // (or a benchmark does); the lab is laid out only then, so it appears in one piece where the
     // shell was rather than growing sliders under the visitor's eyes.
+    // The lab's panels below its first screen (explore, train) are built one a task after it,
+    // while it is still hidden: built together they were a slow phone's longest tasks. The
+    // model opens long after them; should it be in already, what they show is drawn once the
+    // last is there.
+    let built = RwSignal::new(0u8);
+    Effect::new(move |_| {
+        if lab.with(Option::is_none) || built.get_untracked() > 0 {
+            return;
+        }
+        spawn_local(async move {
+            for stage in 1..=LOWER_PANELS {
+                crate::tasks::next_task().await;
+                built.set(stage);
+            }
+            if let (Some(handle), true) = (
+                lab.get_untracked(),
+                ui.model.with_untracked(Option::is_some),
+            ) {
+                handle.with_value(|c| {
+                    c.redraw_everything();
+                    c.draw_map();
+                });
+            }
+        });
+    });
+    let has_built = move |stage: u8| Memo::new(move |_| built.get() >= stage);
     let lab_shown = move || {
         lab.with(Option::is_some)
+            && built.get() == LOWER_PANELS
             && (ui.model.with(Option::is_some) || ui.phase.with(|p| matches!(p, Phase::Failed(_))))
     };
+    // Shown, the lab's first screen is laid out and painted on its own, and the panels below it
+    // (out of view, so nothing in view moves) a frame later: one layout of the whole lab was
+    // another of a slow phone's long tasks.
+    let lower_shown = RwSignal::new(false);
+    Effect::new(move |_| {
+        if lab_shown() && !lower_shown.get_untracked() {
+            spawn_local(async move {
+                crate::tasks::after_next_paint().await;
+                lower_shown.set(true);
+            });
+        }
+    });
     Effect::new(move |_| {
         if lab_shown() || bench_mode {
             let shell = web_sys::window()
@@ -276,29 +318,12 @@ pub fn App() -> impl IntoView {
         });
     };
 
-    // The lab's first screen (explore, train) is built in the task that has the lab, the rest a
-    // task later: together they are the page's longest task on a slow phone. The model opens
-    // long after both; should it be in already, what the rest shows is drawn once it is there.
-    let rest = RwSignal::new(false);
-    Effect::new(move |_| {
-        if lab.with(Option::is_none) || rest.get_untracked() {
-            return;
-        }
-        spawn_local(async move {
-            crate::tasks::next_task().await;
-            rest.set(true);
-            if let (Some(handle), true) = (
-                lab.get_untracked(),
-                ui.model.with_untracked(Option::is_some),
-            ) {
-                handle.with_value(|c| {
-                    c.redraw_everything();
-                    c.draw_map();
-                });
-            }
-        });
-    });
-
+    let (model_built, views_built, gallery_built, engine_built) = (
+        has_built(1),
+        has_built(2),
+        has_built(3),
+        has_built(LOWER_PANELS),
+    );
     view! {
         <main>
             {move || {
@@ -315,16 +340,15 @@ pub fn App() -> impl IntoView {
             {move || {
                 lab.get().map(|handle| {
                     view! {
-                        <div class="lab" class:pending=move || !lab_shown()>
+                        <div class="lab" class:pending=move || !lab_shown()
+                            class:first-screen=move || !lower_shown.get()>
                             <ExplorePanel lab=handle ui labels />
                             <TrainPanel lab=handle ui form />
-                            {move || rest.get().then(|| view! {
-                                <ModelPanel lab=handle ui on_scratch />
-                                <LatentViews lab=handle ui labels />
-                                <Gallery ui />
-                            })}
+                            {move || model_built.get().then(|| view! { <ModelPanel lab=handle ui on_scratch /> })}
+                            {move || views_built.get().then(|| view! { <LatentViews lab=handle ui labels /> })}
+                            {move || gallery_built.get().then(|| view! { <Gallery ui /> })}
                         </div>
-                        {move || rest.get().then(|| view! { <EnginePanel lab=handle ui /> })}
+                        {move || engine_built.get().then(|| view! { <EnginePanel lab=handle ui /> })}
                     }
                 })
             }}

@@ -30,29 +30,9 @@ pub fn run() {
     // The shell (title, digit, sliders, Train) is painted first: building the lab is the page's
     // longest task, and ahead of the first paint it would hold the largest paint back with it.
     wasm_bindgen_futures::spawn_local(async {
-        after_first_paint().await;
+        tasks::after_next_paint().await;
         mount();
     });
-}
-
-/// Resolves once the browser has painted the next frame (a frame callback, then a task after
-/// it), or after 100 ms in a hidden tab, which paints no frames.
-async fn after_first_paint() {
-    use wasm_bindgen::JsCast;
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let Some(window) = web_sys::window() else {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-            return;
-        };
-        let then = resolve.clone();
-        let timer = window.clone();
-        let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
-            let _ = timer.set_timeout_with_callback_and_timeout_and_arguments_0(&then, 0);
-        });
-        let _ = window.request_animation_frame(after_frame.unchecked_ref());
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 100);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn mount() {
