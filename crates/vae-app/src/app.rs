@@ -222,11 +222,17 @@ pub fn App() -> impl IntoView {
         });
         let controller = LabController::new(context, chosen.on_cpu, shard_slot.get_value(), ui);
         controller.watch_device();
-        controller.start(start.source, false);
-        if start.notice.is_some() {
-            ui.notice.set(start.notice);
-        }
         let handle = StoredValue::new_local(controller);
+        // The lab's first screen is built in this task, and the model starts opening (a worker
+        // to start, a checkpoint to read) in the next: together they were one long task.
+        let StartPlan { source, notice, .. } = start;
+        spawn_local(async move {
+            crate::tasks::next_task().await;
+            handle.with_value(|c| c.start(source, false));
+            if notice.is_some() {
+                ui.notice.set(notice);
+            }
+        });
         follow_visibility(handle);
         if test_hooks {
             install_test_hooks(handle);

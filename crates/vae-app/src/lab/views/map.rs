@@ -44,8 +44,13 @@ impl LabController {
                     // Each part a task of its own, so a slow phone's page never stalls on the
                     // lot (10,000 posteriors: tens of milliseconds each there).
                     crate::tasks::next_task().await;
-                    this.project_map(Some(step));
-                    // Main-thread time for the principal axes, the projection and the drawing.
+                    let projected = this.project_points(Some(step));
+                    crate::tasks::next_task().await;
+                    if projected {
+                        this.draw_map();
+                    }
+                    // From the posteriors' arrival to the map drawn (three tasks, with the
+                    // browser's own work between them).
                     crate::draw::measure("map-refreshed", started, crate::draw::now_ms());
                     crate::tasks::next_task().await;
                     this.refresh_decodes();
@@ -62,6 +67,13 @@ impl LabController {
     /// Projects the posteriors on the map's axes (no GPU work) and redraws the map. `step`:
     /// the model's step the posteriors are of (None: the map's own, for a change of axes).
     pub fn project_map(&self, step: Option<u64>) {
+        if self.project_points(step) {
+            self.draw_map();
+        }
+    }
+
+    /// [`LabController::project_map`] without the drawing; whether there was a map to make.
+    fn project_points(&self, step: Option<u64>) -> bool {
         let axes = self.ui.views.map_axes.get_untracked();
         let step = step.or_else(|| {
             self.ui
@@ -93,10 +105,11 @@ impl LabController {
                 kl,
             })
         });
-        if let Some(Some(map)) = map {
-            self.ui.views.map.set(Some(Arc::new(map)));
-            self.draw_map();
-        }
+        let Some(Some(map)) = map else {
+            return false;
+        };
+        self.ui.views.map.set(Some(Arc::new(map)));
+        true
     }
 
     /// Redraws the map (after a refresh, a change of axes, or the hovered digit moving); with no
