@@ -1,6 +1,6 @@
 // Where the page's main thread spends its start-up, as Lighthouse's mobile profile sees it:
 //   node bench/probe/profile-start.mjs [--dist DIR] [--slowdown 4] [--after MS] [--simulate]
-//                                      [--inclusive] [--events]
+//                                      [--inclusive [--top N]] [--events]
 // Headless Chromium without WebGPU (as Lighthouse's), the CPU slowed `--slowdown` times, V8's
 // sampling profiler from navigation until `--after` ms past the lab's first test evaluation. It
 // prints the long tasks (over 50 ms: what the total blocking time sums) with the functions that
@@ -131,7 +131,7 @@ try {
       for (let up = parent.get(node.id); inclusive && up; up = parent.get(up.id)) names.add(named(up));
       for (const name of names) self.set(name, (self.get(name) ?? 0) + interval / 1000);
     }
-    const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, inclusive ? 30 : 8);
+    const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, inclusive ? Number(option('top', '30')) : 8);
     console.log(`\nlong task at ${start.toFixed(0)} ms, ${duration.toFixed(0)} ms${simulate ? ` (${(duration * 4).toFixed(0)} at 4×; ${said})` : ''}:`);
     for (const [name, ms] of top) console.log(`  ${ms.toFixed(0).padStart(5)} ms  ${name.slice(0, 110)}`);
   }

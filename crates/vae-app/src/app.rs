@@ -330,6 +330,12 @@ pub fn App() -> impl IntoView {
         has_built(3),
         has_built(LOWER_PANELS),
     );
+    // The data panel, far below the first screen, is built a task after the page's mount.
+    let data_built = RwSignal::new(false);
+    spawn_local(async move {
+        crate::tasks::next_task().await;
+        data_built.set(true);
+    });
     view! {
         <main>
             {move || {
@@ -392,7 +398,7 @@ pub fn App() -> impl IntoView {
                     }
                     _ => None,
                 }}
-                <DataPanel state=data sets />
+                {move || data_built.get().then(|| view! { <DataPanel state=data sets /> })}
             </div>
         </main>
     }
