@@ -19,8 +19,9 @@ use crate::lab::{
 use crate::settings::SettingsForm;
 use crate::start::{choose_start, follow_drops, keep_fragment, StartPlan};
 
-/// The lab's panels below its first screen: the model, the latent views, the gallery, the engine.
-const LOWER_PANELS: u8 = 4;
+/// The lab's panels after the digit and its sliders, built one a task: train (the rest of the
+/// first screen), the model, the latent views, the gallery, the engine.
+const LATER_PANELS: u8 = 5;
 
 /// Where the page stands with the GPU.
 #[derive(Clone, Debug)]
@@ -259,8 +260,8 @@ pub fn App() -> impl IntoView {
     // The HTML's shell of the first screen stays until the lab, with its model, takes its place
     // (or a benchmark does); the lab is laid out only then, so it appears in one piece where the
     // shell was rather than growing sliders under the visitor's eyes.
-    // The lab's panels below its first screen (explore, train) are built one a task after it,
-    // while it is still hidden: built together they were a slow phone's longest tasks. The
+    // The lab's panels after its digit and sliders are built one a task after them, while the
+    // lab is still hidden: built together they were a slow phone's longest tasks. The
     // model opens long after them; should it be in already, what they show is drawn once the
     // last is there.
     let built = RwSignal::new(0u8);
@@ -269,7 +270,7 @@ pub fn App() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            for stage in 1..=LOWER_PANELS {
+            for stage in 1..=LATER_PANELS {
                 crate::tasks::next_task().await;
                 built.set(stage);
             }
@@ -287,7 +288,7 @@ pub fn App() -> impl IntoView {
     let has_built = move |stage: u8| Memo::new(move |_| built.get() >= stage);
     let lab_shown = move || {
         lab.with(Option::is_some)
-            && built.get() == LOWER_PANELS
+            && built.get() == LATER_PANELS
             && (ui.model.with(Option::is_some) || ui.phase.with(|p| matches!(p, Phase::Failed(_))))
     };
     // Shown, the lab's first screen is laid out and painted on its own, and the panels below it
@@ -324,11 +325,12 @@ pub fn App() -> impl IntoView {
         });
     };
 
-    let (model_built, views_built, gallery_built, engine_built) = (
+    let (train_built, model_built, views_built, gallery_built, engine_built) = (
         has_built(1),
         has_built(2),
         has_built(3),
-        has_built(LOWER_PANELS),
+        has_built(4),
+        has_built(LATER_PANELS),
     );
     // The data panel, far below the first screen, is built a task after the page's mount.
     let data_built = RwSignal::new(false);
@@ -355,7 +357,7 @@ pub fn App() -> impl IntoView {
                         <div class="lab" class:pending=move || !lab_shown()
                             class:first-screen=move || !lower_shown.get()>
                             <ExplorePanel lab=handle ui labels />
-                            <TrainPanel lab=handle ui form />
+                            {move || train_built.get().then(|| view! { <TrainPanel lab=handle ui form /> })}
                             {move || model_built.get().then(|| view! { <ModelPanel lab=handle ui on_scratch /> })}
                             {move || views_built.get().then(|| view! { <LatentViews lab=handle ui labels /> })}
                             {move || gallery_built.get().then(|| view! { <Gallery ui /> })}
