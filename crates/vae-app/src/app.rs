@@ -257,9 +257,6 @@ pub fn App() -> impl IntoView {
         }
     });
     keep_fragment(ui);
-    // The HTML's shell of the first screen stays until the lab, with its model, takes its place
-    // (or a benchmark does); the lab is laid out only then, so it appears in one piece where the
-    // shell was rather than growing sliders under the visitor's eyes.
     // The lab's panels after its digit and sliders are built one a task after them, while the
     // lab is still hidden: built together they were a slow phone's longest tasks. The
     // model opens long after them; should it be in already, what they show is drawn once the
@@ -286,6 +283,9 @@ pub fn App() -> impl IntoView {
         });
     });
     let has_built = move |stage: u8| Memo::new(move |_| built.get() >= stage);
+    // The HTML's shell of the first screen stays until the lab, with its model, takes its place
+    // (or a benchmark does); the lab is laid out only then, so it appears in one piece where the
+    // shell was rather than growing sliders under the visitor's eyes.
     let lab_shown = move || {
         lab.with(Option::is_some)
             && built.get() == LATER_PANELS

@@ -244,9 +244,10 @@ pub fn measure(name: &str, start: f64, end: f64) {
 mod tests {
     use super::*;
 
-    /// The pixels as they were drawn before [`grid_rgba`] (a `round` per channel, pixel by
-    /// pixel): the faster loop must not change one of them.
-    fn drawn_before(
+    /// What each canvas pixel should be, found the other way round from [`grid_rgba`]: from
+    /// the pixel's place to the image and value under it, rounded by `round` as the page
+    /// drew it before (a `roundf` per channel).
+    fn expected(
         values: &[f32],
         grid: DigitGrid,
         shape: ImageShape,
@@ -254,34 +255,32 @@ mod tests {
         ink: [f32; 3],
     ) -> Vec<u8> {
         let (width, height, channels) = (shape.width, shape.height, shape.channels.max(1));
-        let pixels = width * height;
         let (stride, rows) = (grid.columns * width, grid.rows * height);
-        let mut rgba = vec![255u8; stride * rows * 4];
-        let unit = |value: f32| {
-            if value.is_finite() {
-                value.clamp(0.0, 1.0)
-            } else {
-                0.0
-            }
-        };
-        for (index, image) in values.chunks_exact(pixels * channels).enumerate() {
-            if index >= grid.rows * grid.columns {
-                break;
-            }
-            let (top, left) = (
-                (index / grid.columns) * height,
-                (index % grid.columns) * width,
-            );
-            for (p, pixel) in image.chunks_exact(channels).enumerate() {
-                let at = ((top + p / width) * stride + left + p % width) * 4;
+        let images = values.len() / (width * height * channels);
+        let mut rgba = Vec::with_capacity(stride * rows * 4);
+        for y in 0..rows {
+            for x in 0..stride {
+                let image = (y / height) * grid.columns + x / width;
+                let at = ((image * height + y % height) * width + x % width) * channels;
                 for channel in 0..3 {
-                    rgba[at + channel] = if channels == 3 {
-                        (unit(pixel[channel]) * 255.0).round() as u8
+                    let level = if image >= images {
+                        255.0
                     } else {
-                        (paper[channel] + (ink[channel] - paper[channel]) * unit(pixel[0])).round()
-                            as u8
+                        let value = values[at + if channels == 3 { channel } else { 0 }];
+                        let value = if value.is_finite() {
+                            value.clamp(0.0, 1.0)
+                        } else {
+                            0.0
+                        };
+                        if channels == 3 {
+                            value * 255.0
+                        } else {
+                            paper[channel] + (ink[channel] - paper[channel]) * value
+                        }
                     };
+                    rgba.push(level.round() as u8);
                 }
+                rgba.push(255);
             }
         }
         rgba
@@ -334,7 +333,7 @@ mod tests {
             for (paper, ink) in [dark, light] {
                 assert_eq!(
                     grid_rgba(&values, grid, shape, paper, ink),
-                    drawn_before(&values, grid, shape, paper, ink),
+                    expected(&values, grid, shape, paper, ink),
                     "{shape:?} in {grid:?}"
                 );
             }
