@@ -1,4 +1,4 @@
-// Lighthouse on the built page: `node bench/lighthouse.mjs [--dist DIR] [--runs N]` after
+// Lighthouse on the built page: `node bench/lighthouse.mjs [--dist DIR] [--runs N] [--against DIR] [--mobile]` after
 // `trunk build --release`. Lighthouse 12 (the last that runs on Node 20), pinned, is taken from
 // LIGHTHOUSE_DIR if it has one (`npm install --prefix /tmp/lh lighthouse@12.2.3`), otherwise
 // from npm through `npx`; it drives Debian's Chromium (CHROME_PATH, else /usr/lib/chromium).
@@ -10,6 +10,9 @@
 // target/bench/lighthouse.json with every run's figures. With --details, also where the time of
 // each profile's last run goes: the main thread's work by kind, each script's, the long tasks
 // (what the total blocking time sums), and when each request started and ended.
+// --against DIR: another build (the one before a change), run by run in turn with this one, so
+// both meet the same minutes of this machine's load (the same build's mobile TBT moves 2× from
+// one half hour to the next here); the table gets a column for each. --mobile: that profile only.
 import { createServer } from 'node:http';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,8 +30,9 @@ const runs = Number(option('runs', '3'));
 const details = process.argv.includes('--details');
 // --keep DIR: every run's full Lighthouse report is left there (otherwise in a scratch folder).
 const keep = option('keep', null);
-// A build from before relative URLs (benchBase) only works at the root.
-const base = benchBase(dist) ?? '/vae-lab/';
+const against = option('against', null);
+const builds = against ? [resolve(against), dist] : [dist];
+const presets = process.argv.includes('--mobile') ? ['mobile'] : ['mobile', 'desktop'];
 const chrome = process.env.CHROME_PATH ?? '/usr/lib/chromium/chromium';
 
 const types = {
@@ -44,7 +48,9 @@ const compressible = new Set(['.html', '.js', '.css', '.wasm', '.svg', '.webmani
 const hashed = /-[0-9a-f]{1,16}(_bg)?\.[a-z]+$|\/snippets\//;
 
 /** dist/ as a well-configured static host serves it (README, "Putting it on a web server"). */
-async function serve() {
+async function serve(dist) {
+  // A build from before relative URLs (benchBase) only works at the root.
+  const base = benchBase(dist) ?? '/vae-lab/';
   const zipped = new Map();
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
@@ -124,22 +130,26 @@ function printDetails(preset, report) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-if (!existsSync(join(dist, 'index.html'))) throw new Error(`${dist}/index.html is missing: run \`trunk build --release\` first`);
+for (const build of builds) {
+  if (!existsSync(join(build, 'index.html'))) throw new Error(`${build}/index.html is missing: run \`trunk build --release\` first`);
+}
 const scratch = keep ? resolve(keep) : await mkdtemp(join(tmpdir(), 'vae-lab-lighthouse-'));
 await mkdir(scratch, { recursive: true });
-const results = {};
+// results[build][preset]: each run's figures.
+const results = builds.map(() => ({}));
 try {
-  for (const preset of ['mobile', 'desktop']) {
-    results[preset] = [];
+  for (const preset of presets) {
     for (let run = 0; run < runs; run += 1) {
-      // A server of its own for each run: another port, another origin, so no run finds the
-      // service worker, its cache or the HTTP cache of the one before (a first visit each).
-      const server = await serve();
-      const figures = await lighthouse(server.url, preset, join(scratch, `${preset}-${run}.json`)).finally(() =>
-        server.close(),
-      );
-      console.error(`${preset} run ${run + 1}: performance ${figures.performance}, LCP ${(figures.lcpMs / 1000).toFixed(2)} s, CLS ${figures.cls.toFixed(3)}, TBT ${figures.tbtMs.toFixed(0)} ms`);
-      results[preset].push(figures);
+      for (const [which, build] of builds.entries()) {
+        // A server of its own for each run: another port, another origin, so no run finds the
+        // service worker, its cache or the HTTP cache of the one before (a first visit each).
+        const server = await serve(build);
+        const name = `${preset}-${run}${builds.length > 1 ? `-${which === 0 ? 'against' : 'this'}` : ''}.json`;
+        const figures = await lighthouse(server.url, preset, join(scratch, name)).finally(() => server.close());
+        const label = builds.length > 1 ? ` (${which === 0 ? 'against' : 'this build'})` : '';
+        console.error(`${preset} run ${run + 1}${label}: performance ${figures.performance}, LCP ${(figures.lcpMs / 1000).toFixed(2)} s, CLS ${figures.cls.toFixed(3)}, TBT ${figures.tbtMs.toFixed(0)} ms`);
+        (results[which][preset] ??= []).push(figures);
+      }
     }
   }
 } finally {
@@ -157,15 +167,19 @@ const rows = [
   ['bytes transferred', (r) => `${(r.bytes / 1e6).toFixed(2)} MB`],
 ];
 // Each figure's median over the runs (the categories' scores by performance's median run).
-const middle = (preset) => {
-  const list = results[preset];
+const middle = (list) => {
   const pick = (key) => median(list.map((r) => r[key]));
   const byScore = list.find((r) => r.performance === pick('performance'));
   return { ...byScore, fcpMs: pick('fcpMs'), lcpMs: pick('lcpMs'), cls: pick('cls'), tbtMs: pick('tbtMs'), speedIndexMs: pick('speedIndexMs'), bytes: pick('bytes') };
 };
-const [mobile, desktop] = [middle('mobile'), middle('desktop')];
-console.log(`Lighthouse ${VERSION}, ${dist} served with gzip and cache headers, median of ${runs}:\n`);
-console.log('| Lighthouse | mobile profile | desktop profile |\n|---|---|---|');
-for (const [name, show] of rows) console.log(`| ${name} | ${show(mobile)} | ${show(desktop)} |`);
+const columns = presets.flatMap((preset) =>
+  builds.map((build, which) => [`${preset} profile${builds.length > 1 ? (which === 0 ? ', against' : ', this build') : ''}`, middle(results[which][preset])]),
+);
+console.log(`Lighthouse ${VERSION}, served with gzip and cache headers, median of ${runs}: ${builds.map((b, i) => `${builds.length > 1 ? (i === 0 ? 'against ' : 'this build ') : ''}${b}`).join('; ')}\n`);
+console.log(`| Lighthouse | ${columns.map(([name]) => name).join(' | ')} |\n|---|${columns.map(() => '---|').join('')}`);
+for (const [name, show] of rows) console.log(`| ${name} | ${columns.map(([, figures]) => show(figures)).join(' | ')} |`);
 await mkdir(join(repo, 'target', 'bench'), { recursive: true });
-await writeFile(join(repo, 'target', 'bench', 'lighthouse.json'), JSON.stringify(results, null, 2));
+await writeFile(
+  join(repo, 'target', 'bench', 'lighthouse.json'),
+  JSON.stringify(builds.length > 1 ? { against: results[0], this: results[1] } : results[0], null, 2),
+);
