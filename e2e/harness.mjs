@@ -37,6 +37,9 @@ export function benchBase(dir) {
   return /(?:href|src)="\/[^/]/.test(html) ? '/' : undefined;
 }
 
+// trunk's content hashes in file names (hex, 16 digits or fewer), and the snippets' folders.
+const HASHED_NAME = /-[0-9a-f]{1,16}(_bg)?\.[a-z]+$|\/snippets\//;
+
 /**
  * Serves dist/ (or `dir`, another build of it) on an ephemeral loopback port under the sub-path
  * `base`, as a course page or a GitHub Pages project site would host it, and nothing outside it
@@ -46,12 +49,16 @@ export function benchBase(dir) {
  * function is called: the server side of a test, so every browser meets the same bytes.
  * `setOffline(true)` drops every connection unanswered (the network cut, as the browser sees
  * it) until `setOffline(false)`; `setDir(other)` serves another build from then on (a deploy).
+ * Every file is sent `no-store` (each test meets the bytes on disk), or with `caching: true` as
+ * README's deployment note asks of a host: a year's cache for hashed names, revalidation (an ETag,
+ * answered 304) for the rest; `sent` lists each file sent whole, `[path, bytes]`.
  */
-export async function serveDist({ dir = distDir, base = '/course/vae-lab/' } = {}) {
+export async function serveDist({ dir = distDir, base = '/course/vae-lab/', caching = false } = {}) {
   if (!existsSync(join(dir, 'index.html'))) {
     throw new Error(`${dir}/index.html is missing: run \`trunk build --release\` first`);
   }
   const overrides = new Map();
+  const sent = [];
   let offline = false;
   const server = createServer(async (request, response) => {
     if (offline) {
@@ -75,12 +82,20 @@ export async function serveDist({ dir = distDir, base = '/course/vae-lab/' } = {
       return;
     }
     try {
-      if (!(await stat(file)).isFile()) throw new Error('not a file');
+      const about = await stat(file);
+      if (!about.isFile()) throw new Error('not a file');
+      const headers = { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
+      if (caching) {
+        headers['cache-control'] = HASHED_NAME.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache';
+        headers.etag = `"${about.size}-${about.mtimeMs}"`;
+        if (request.headers['if-none-match'] === headers.etag) {
+          response.writeHead(304, headers).end();
+          return;
+        }
+      }
       const body = await readFile(file);
-      response.writeHead(200, {
-        'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
-        'cache-control': 'no-store',
-      });
+      sent.push([path.slice(1), body.length]);
+      response.writeHead(200, headers);
       response.end(body);
     } catch {
       response.writeHead(404).end('not found');
@@ -90,6 +105,7 @@ export async function serveDist({ dir = distDir, base = '/course/vae-lab/' } = {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}${base}`,
+    sent,
     override(path, handler) {
       overrides.set(path, handler);
       return () => overrides.delete(path);

@@ -15,7 +15,9 @@ const SMALL = '?subset=2048,1000#hidden=64&batch=32';
 let server;
 let nextBuild;
 before(async () => {
-  server = await serveDist();
+  // With a host's cache headers: the service worker's install finds the page's downloads in the
+  // browser's HTTP cache.
+  server = await serveDist({ caching: true });
   nextBuild = await anotherBuild();
 });
 after(async () => {
@@ -62,13 +64,39 @@ forEachBrowser((kind) => {
     });
 
     test('after one visit, a reload with the network cut shows the lab, decodes and trains', async () => {
-      const lab = await openPage(browser.browser, `${server.url}${SMALL}`, { context, serviceWorker: true });
+      const sentBefore = server.sent.length;
+      const lab = await openPage(browser.browser, `${server.url}${SMALL}`, {
+        context,
+        serviceWorker: true,
+        // When the page registers its service worker.
+        beforeLoad: () => {
+          const register = ServiceWorkerContainer.prototype.register;
+          ServiceWorkerContainer.prototype.register = function (...args) {
+            window.vaeLabRegisteredAt = performance.now();
+            return register.apply(this, args);
+          };
+        },
+      });
       const { page } = lab;
       // Kept, and the page's own downloads done (a cut would fail them, not the reload).
       await lab.until(
         () => document.querySelector('#offline-status')?.dataset.state === 'ready' && document.querySelector('#data-preview'),
         { timeout: READY_TIMEOUT },
       );
+      // Not before the lab's start was over: its first evaluation, then a quiet second (the
+      // install's 7 MB took CPU and network from the start).
+      const [registeredAt, evaluatedAt] = await page.evaluate(() => [
+        window.vaeLabRegisteredAt,
+        performance.getEntriesByName('evaluated')[0]?.startTime,
+      ]);
+      assert.ok(registeredAt >= evaluatedAt + 1000, `registered at ${registeredAt} ms, the first evaluation at ${evaluatedAt} ms`);
+      // And none of the page's files was downloaded twice: the install took them from the HTTP
+      // cache. (The index comes again for the page's check for a newer build, and the browser
+      // fetches the worker's own script as it likes: Firefox twice.)
+      const times = new Map();
+      for (const [path] of server.sent.slice(sentBefore)) times.set(path, (times.get(path) ?? 0) + 1);
+      assert.deepEqual([...times].filter(([path, count]) => count > 1 && path !== '' && path !== 'sw.js'), []);
+      assert.equal(times.get(`vae-app-${nextBuild.old}_bg.wasm`), 1);
       const kept = await offlineState(page);
       assert.equal(kept.build, nextBuild.old);
       assert.match(kept.text, /Ready to work offline/);

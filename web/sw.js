@@ -10,6 +10,9 @@
 // change: served from the cache first. The rest (the index, the workers, the model, the data)
 // keep their names across builds: fetched from the network first, so a visitor online always gets
 // the build the server has, and from this build's cache only when the network fails.
+// Install runs after the page's own start (the index waits for it), so the browser's HTTP cache
+// already has what the page downloaded: a hashed file is taken from there as it is, and the
+// others are revalidated with the server (a 304 costs no body), not fetched a second time.
 'use strict';
 
 const BUILD = new URL(self.location.href).searchParams.get('build') ?? 'unversioned';
@@ -36,10 +39,16 @@ function buildOf(html) {
   return /vae-app-([0-9a-f]{1,16})\.js/.exec(html)?.[1] ?? null;
 }
 
+/** A request for `file` that never gets an outdated copy, and no second copy of a current one. */
+function fresh(file) {
+  const url = new URL(file, SCOPE);
+  return new Request(url, { cache: HASHED.test(url.pathname) ? 'default' : 'no-cache' });
+}
+
 self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
-      const index = await fetch(SCOPE, { cache: 'reload' });
+      const index = await fetch(SCOPE, { cache: 'no-cache' });
       const html = await index.clone().text();
       if (!index.ok || buildOf(html) !== BUILD) {
         throw new Error(`the server no longer has build ${BUILD} (it has ${buildOf(html)})`);
@@ -48,12 +57,12 @@ self.addEventListener('install', (event) => {
       // and the snippets the app's module imports.
       const named = [...html.matchAll(/(?:(?:href|src)="|from '|module_or_path: ')\.\/([^"'?#]+)["']/g)].map((match) => match[1]);
       for (const module of named.filter((file) => /^vae-app-[0-9a-f]+\.js$/.test(file))) {
-        const glue = await (await fetch(new URL(module, SCOPE), { cache: 'reload' })).text();
+        const glue = await (await fetch(fresh(module))).text();
         named.push(...[...glue.matchAll(/from ["']\.\/(snippets\/[^"']+)["']/g)].map((match) => match[1]));
       }
       const files = [...new Set([...named, ...FIXED])];
       const cache = await caches.open(CACHE);
-      await cache.addAll(files.map((file) => new Request(new URL(file, SCOPE), { cache: 'reload' })));
+      await cache.addAll(files.map(fresh));
       await cache.put(SCOPE, index);
       await self.skipWaiting();
     })(),

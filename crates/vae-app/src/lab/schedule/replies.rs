@@ -88,6 +88,8 @@ impl LabController {
             });
         }
         self.ui.progress.set(progress);
+        // The page's script waits for the first of these to save the lab for offline use.
+        crate::draw::mark("evaluated");
         if save {
             // An epoch's end: the model, its curve now included, goes to the autosave.
             self.autosave();
