@@ -28,7 +28,8 @@ const VERSION = '12.2.3';
 const dist = resolve(option('dist', distDir));
 const runs = Number(option('runs', '3'));
 const details = process.argv.includes('--details');
-// --keep DIR: every run's full Lighthouse report is left there (otherwise in a scratch folder).
+// --keep DIR: every run's full Lighthouse report is left there, with its trace (otherwise in a
+// scratch folder).
 const keep = option('keep', null);
 const against = option('against', null);
 const builds = against ? [resolve(against), dist] : [dist];
@@ -84,6 +85,8 @@ async function lighthouse(url, preset, out) {
     '--output=json',
     `--output-path=${out}`,
     '--quiet',
+    // Beside each kept report, its trace (`-0.trace.json`): what ran in each long task.
+    ...(keep ? ['--save-assets'] : []),
     `--chrome-flags=--headless=new --no-sandbox`,
     ...(preset === 'desktop' ? ['--preset=desktop'] : []),
   ];

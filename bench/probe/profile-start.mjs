@@ -1,6 +1,6 @@
 // Where the page's main thread spends its start-up, as Lighthouse's mobile profile sees it:
 //   node bench/probe/profile-start.mjs [--dist DIR] [--slowdown 4] [--after MS] [--simulate]
-//                                      [--inclusive [--top N]] [--events]
+//                                      [--inclusive [--top N]] [--events] [--threads]
 // Headless Chromium without WebGPU (as Lighthouse's), the CPU slowed `--slowdown` times, V8's
 // sampling profiler from navigation until `--after` ms past the lab's first test evaluation. It
 // prints the long tasks (over 50 ms: what the total blocking time sums) with the functions that
@@ -11,7 +11,7 @@
 // blocking where that is positive (a task over 12.5 ms), with what the trace says each did
 // (layout, wasm compiling, script). --inclusive lists functions by their time including callees.
 import { resolve } from 'node:path';
-import { benchBase, distDir, launchBrowser, serveDist } from '../../e2e/harness.mjs';
+import { benchBase, distDir, launchBrowser, serveDist, sleep } from '../../e2e/harness.mjs';
 import { option } from '../args.mjs';
 
 const dist = resolve(option('dist', distDir));
@@ -21,10 +21,17 @@ const multiplier = simulate ? 4 : 1;
 const inclusive = process.argv.includes('--inclusive');
 // --events (with --simulate): every browser event of 1 ms or more in each long task, nested.
 const listEvents = process.argv.includes('--events');
+// --threads (with --simulate): how busy each of the browser's busy threads was, 200 ms at a time
+// from navigation: what else wanted the cores while the page's thread worked (on two cores, a
+// service worker's install or a worker's evaluation made every task of the start longer).
+const listThreads = process.argv.includes('--threads');
 const after = Number(option('after', '3000'));
 const server = await serveDist({ dir: dist, base: benchBase(dist) });
 const { browser, close } = await launchBrowser('chromium', { webgpu: false });
 try {
+  // Chromium's first seconds load its own WebUI (the omnibox popup) in another renderer, which
+  // took a core for the page's first second here; Lighthouse navigates after its own set-up.
+  await sleep(3000);
   const page = await browser.newPage();
   await page.setViewport({ width: 412, height: 823 });
   const session = await page.createCDPSession();
@@ -136,7 +143,42 @@ try {
     for (const [name, ms] of top) console.log(`  ${ms.toFixed(0).padStart(5)} ms  ${name.slice(0, 110)}`);
   }
   console.log(`\nblocking time (each long task past 50 ms), summed: ${total.toFixed(0)} ms`);
+  if (simulate && listThreads) printThreads(trace.traceEvents, profile.startTime);
 } finally {
   await close();
   await server.close();
+}
+
+/** Each thread's busy share (its top-level events' union) per 200 ms from `start` (µs). */
+function printThreads(events, start) {
+  const bin = 200_000;
+  const bins = 15;
+  const names = new Map(events.filter((e) => e.name === 'thread_name').map((e) => [`${e.pid}:${e.tid}`, e.args.name]));
+  const slices = new Map();
+  for (const e of events) {
+    if (e.ph !== 'X' || !e.dur || e.ts < start) continue;
+    const thread = `${e.pid}:${e.tid}`;
+    if (!slices.has(thread)) slices.set(thread, []);
+    slices.get(thread).push(e);
+  }
+  console.log(`\nbusy threads, % of each 200 ms from navigation:`);
+  for (const [thread, list] of slices) {
+    list.sort((a, b) => a.ts - b.ts);
+    const busy = new Array(bins).fill(0);
+    let end = 0;
+    for (const e of list) {
+      if (e.ts < end) continue;
+      end = e.ts + e.dur;
+      for (let t = e.ts; t < end; ) {
+        const at = Math.floor((t - start) / bin);
+        const next = Math.min(end, start + (at + 1) * bin);
+        if (at < bins) busy[at] += next - t;
+        t = next;
+      }
+    }
+    const total = busy.reduce((a, b) => a + b, 0);
+    if (total < 20_000) continue;
+    const cells = busy.map((us) => String(Math.round((100 * us) / bin)).padStart(4)).join('');
+    console.log(`  ${(names.get(thread) ?? thread).slice(0, 26).padEnd(26)}${cells}  (${(total / 1000).toFixed(0)} ms)`);
+  }
 }
