@@ -74,6 +74,11 @@ impl OneInFlight {
         self.in_flight = true;
     }
 
+    /// Whether a request is out (without asking for another, as [`OneInFlight::busy`] does).
+    pub(super) fn in_flight(&self) -> bool {
+        self.in_flight
+    }
+
     /// The request is back: whether another was asked for meanwhile.
     pub(super) fn finished(&mut self) -> bool {
         self.in_flight = false;

@@ -151,14 +151,24 @@ impl LabController {
                     // a latent point the visitor chose (a link, the autosave), stays.
                     let at_origin = this.ui.z.with_untracked(|z| z.iter().all(|&v| v == 0.0));
                     let first = this.with_lab(None, |lab| lab.test_images.first().cloned());
-                    if let (true, true, Some(Some(image))) = (at_origin, trained, first) {
+                    let on_a_digit =
+                        matches!((at_origin, trained, &first), (true, true, Some(Some(_))));
+                    if let (true, Some(Some(image))) = (on_a_digit, first) {
                         this.encode_image(&image);
                     }
                     if notice.is_some() || fresh {
                         this.ui.notice.set(notice);
                     }
                     crate::draw::mark("lab-ready");
-                    this.redraw_everything();
+                    if on_a_digit {
+                        // The views follow the digit once its encoding is in (`set_z`): drawn
+                        // now, at z = 0, they would be replaced within a second, and the start
+                        // on a slow phone is the page's busiest second.
+                        this.decode_sliders();
+                        this.refresh_gallery();
+                    } else {
+                        this.redraw_everything();
+                    }
                     // A model with a curve already (resumed) is evaluated too, for the latent
                     // map, but adds no point to its curve.
                     this.start_initial_evaluation(epochs_done, evaluate);

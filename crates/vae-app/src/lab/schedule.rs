@@ -97,6 +97,11 @@ enum Action {
 }
 
 impl Schedule {
+    /// Whether a test evaluation is under way (its end refreshes the map).
+    pub fn is_evaluating(&self) -> bool {
+        self.evaluating.is_some()
+    }
+
     /// `software`: the adapter is a CPU emulation (redraws are held back to leave it the CPU);
     /// `worker`: the model is in the CPU engine's worker (a shallower queue, [`Pacer::for_worker`]).
     pub fn new(software: bool, worker: bool) -> Self {

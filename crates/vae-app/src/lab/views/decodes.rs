@@ -28,6 +28,11 @@ impl LabController {
             if z.len() != latent {
                 return None;
             }
+            // On the principal axes before the first map, with the map on its way (its end
+            // refreshes these views): the grid waits for it rather than be drawn on the first
+            // two latents and again a moment later. The strips do not depend on the axes.
+            let map_coming = lab.schedule.is_evaluating() || lab.views.map.in_flight();
+            let grid_waits = axes == Axes::Principal && lab.views.principal.is_none() && map_coming;
             let plane = match (axes, &lab.views.principal) {
                 (Axes::Principal, Some(plane)) => plane.clone(),
                 (Axes::Dimensions(x, y), _) => {
@@ -43,7 +48,7 @@ impl LabController {
             let visible = |id: &str| {
                 !training || on_screen(document.as_ref().and_then(|d| d.get_element_by_id(id)))
             };
-            let (show_grid, show_strips) = (visible("manifold"), visible("strip-0"));
+            let (show_grid, show_strips) = (!grid_waits && visible("manifold"), visible("strip-0"));
             let mut sets = Vec::new();
             if show_grid {
                 sets.push((Lines::Grid, &grid));
