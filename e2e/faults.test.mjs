@@ -1,11 +1,15 @@
 // Faults a visitor's browser can throw at the lab, in every browser the suite runs: the GPU
 // device lost while training (destroyed through the page's test hook, as a driver reset or the
 // browser's GPU process restarting would), recovered without losing the model; and a damaged
-// autosave in IndexedDB, which must never keep the page from opening. The pages score 1,000 test
-// images (`?subset`, a test-only setting of the page): the whole set is not the point here.
+// autosave in IndexedDB, which must never keep the page from opening; and the app's wasm, which
+// the page's loader fetches and compiles in a worker, fetched by the page itself where that
+// worker's download fails. The pages score 1,000 test images (`?subset`, a test-only setting of
+// the page): the whole set is not the point here.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { distDir, forEachBrowser, launchBrowser, openPage, screenshot, serveDist } from './harness.mjs';
 
 const READY_TIMEOUT = 60_000;
 const TRAIN_TIMEOUT = 120_000;
@@ -75,6 +79,31 @@ forEachBrowser((kind) => {
       await waitPhase('Ready');
       await screenshot(page, `${kind.name}-device-restarted`);
       lab.assertNoErrors();
+    });
+
+    test("the page fetches the app's wasm itself where its loader's worker could not", async () => {
+      const wasm = (await readdir(distDir)).find((name) => /^vae-app-[0-9a-f]{1,16}_bg\.wasm$/.test(name));
+      const body = await readFile(join(distDir, wasm));
+      // The first download of it (the loader's worker's) fails; any after it is served.
+      const statuses = [];
+      const handler = (request, response) => {
+        const status = statuses.length === 0 ? 503 : 200;
+        statuses.push(status);
+        if (status === 503) return response.writeHead(503, { 'cache-control': 'no-store' }).end('busy');
+        response.writeHead(200, { 'content-type': 'application/wasm', 'cache-control': 'no-store' }).end(body);
+      };
+      const lab = await openPage(browser.browser, `${server.url}?subset=2048,1000#hidden=64&batch=32`, {
+        server,
+        serve: { path: `/${wasm}`, handler },
+        expectErrors: [/503/],
+      });
+      await lab.until(() => (document.querySelector('#test-elbo')?.dataset.values ?? '') !== '', {
+        timeout: READY_TIMEOUT,
+      });
+      assert.deepEqual(statuses, [503, 200]);
+      assert.equal(await lab.attr('#phase', 'data-phase'), 'Ready');
+      lab.assertNoErrors();
+      await lab.page.close();
     });
 
     test('a damaged autosave is reported and the pretrained model opens instead', async () => {
