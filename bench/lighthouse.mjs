@@ -22,6 +22,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { benchBase, distDir, repo } from '../e2e/harness.mjs';
+import { contentTypes, hostCacheControl } from '../e2e/serve.mjs';
 import { option } from './args.mjs';
 
 const VERSION = '12.2.3';
@@ -36,17 +37,7 @@ const builds = against ? [resolve(against), dist] : [dist];
 const presets = process.argv.includes('--mobile') ? ['mobile'] : ['mobile', 'desktop'];
 const chrome = process.env.CHROME_PATH ?? '/usr/lib/chromium/chromium';
 
-const types = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.webmanifest': 'application/manifest+json',
-};
 const compressible = new Set(['.html', '.js', '.css', '.wasm', '.svg', '.webmanifest']);
-const hashed = /-[0-9a-f]{1,16}(_bg)?\.[a-z]+$|\/snippets\//;
 
 /** dist/ as a well-configured static host serves it (README, "Putting it on a web server"). */
 async function serve(dist) {
@@ -61,8 +52,8 @@ async function serve(dist) {
     if (!file.startsWith(dist) || !(await stat(file).catch(() => null))?.isFile()) return response.writeHead(404).end();
     const ext = extname(file);
     const headers = {
-      'content-type': types[ext] ?? 'application/octet-stream',
-      'cache-control': hashed.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'content-type': contentTypes[ext] ?? 'application/octet-stream',
+      'cache-control': hostCacheControl(file),
     };
     let body = await readFile(file);
     if (compressible.has(ext) && /\bgzip\b/.test(request.headers['accept-encoding'] ?? '')) {

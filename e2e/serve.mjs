@@ -9,7 +9,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 export const repo = resolve(import.meta.dirname, '..');
 export const distDir = join(repo, 'dist');
 
-const contentTypes = {
+export const contentTypes = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -33,6 +33,10 @@ export function benchBase(dir) {
 
 // trunk's content hashes in file names (hex, 16 digits or fewer), and the snippets' folders.
 const HASHED_NAME = /-[0-9a-f]{1,16}(_bg)?\.[a-z]+$|\/snippets\//;
+
+/** The cache header README's deployment note asks a host to send for `file`. */
+export const hostCacheControl = (file) =>
+  HASHED_NAME.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache';
 
 /**
  * Serves dist/ (or `dir`, another build of it) on an ephemeral loopback port under the sub-path
@@ -80,7 +84,7 @@ export async function serveDist({ dir = distDir, base = '/course/vae-lab/', cach
       if (!about.isFile()) throw new Error('not a file');
       const headers = { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
       if (caching) {
-        headers['cache-control'] = HASHED_NAME.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache';
+        headers['cache-control'] = hostCacheControl(file);
         headers.etag = `"${about.size}-${about.mtimeMs}"`;
         if (request.headers['if-none-match'] === headers.etag) {
           response.writeHead(304, headers).end();
