@@ -21,11 +21,17 @@ use vae_cpu::{Share, StepShare};
 use vae_worker::protocol::{Envelope, Reply, Request};
 use vae_worker::wire;
 
+/// Posts a reply, its byte arrays (images, posteriors, a checkpoint) transferred to the page.
 fn post(scope: &DedicatedWorkerGlobalScope, id: u64, body: Reply) {
-    let value = wire::to_js(&Envelope { id, body })
-        .or_else(|error| wire::encoding_failed(id, error).ok_or(()));
-    if let Ok(value) = value {
-        let _ = scope.post_message(&value);
+    match wire::to_js_transferring(&Envelope { id, body }) {
+        Ok((value, buffers)) => {
+            let _ = scope.post_message_with_transfer(&value, &buffers);
+        }
+        Err(error) => {
+            if let Some(value) = wire::encoding_failed(id, error) {
+                let _ = scope.post_message(&value);
+            }
+        }
     }
 }
 

@@ -182,7 +182,8 @@ impl WorkerClient {
         self.request_transferring(body, None)
     }
 
-    /// [`WorkerClient::request`], transferring `transfer`'s objects (a `MessagePort`) with it.
+    /// [`WorkerClient::request`], transferring `transfer`'s objects (a `MessagePort`) with it, as
+    /// well as the request's byte arrays.
     pub fn request_transferring(
         &self,
         body: Request,
@@ -193,13 +194,18 @@ impl WorkerClient {
         let (sender, receiver) = oneshot::channel();
         let posted = match self.shared.stopped.borrow().clone() {
             Some(why) => Err(why),
-            None => wire::to_js(&Envelope { id, body }).and_then(|value| {
-                match transfer {
-                    Some(transfer) => self.worker.post_message_with_transfer(&value, transfer),
-                    None => self.worker.post_message(&value),
-                }
-                .map_err(|e| format!("the CPU worker could not be asked: {e:?}"))
-            }),
+            None => {
+                wire::to_js_transferring(&Envelope { id, body }).and_then(|(value, buffers)| {
+                    if let Some(transfer) = transfer {
+                        for object in transfer.iter() {
+                            buffers.push(&object);
+                        }
+                    }
+                    self.worker
+                        .post_message_with_transfer(&value, &buffers)
+                        .map_err(|e| format!("the CPU worker could not be asked: {e:?}"))
+                })
+            }
         };
         match posted {
             Ok(()) => {
