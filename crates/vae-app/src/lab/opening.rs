@@ -120,6 +120,7 @@ impl LabController {
                     let progress = lab.progress(crate::draw::now_ms());
                     this.ui.show_image_shape(lab.image_shape);
                     this.ui.grey_targets.set(lab.grey_targets);
+                    let generation = lab.generation;
                     // Late replies to the old model find another generation and are dropped.
                     *this.lab.borrow_mut() = Some(lab);
                     this.forget_views();
@@ -147,6 +148,16 @@ impl LabController {
                     if z.len() != config.sizes.latent {
                         this.ui.z.set(vec![0.0; config.sizes.latent]);
                     }
+                    if notice.is_some() || fresh {
+                        this.ui.notice.set(notice);
+                    }
+                    // The panels were rebuilt for the model in this task; what they show (the
+                    // digit, the gallery, the views, the first evaluation) is asked for in the
+                    // next, so that on a slow phone neither task is long.
+                    crate::tasks::next_task().await;
+                    if this.with_lab(Some(generation), |_| ()).is_none() {
+                        return; // replaced meanwhile: the newer model's start does the rest
+                    }
                     // A trained model opens on a digit (z = 0 is one click away); a fresh one, or
                     // a latent point the visitor chose (a link, the autosave), stays.
                     let at_origin = this.ui.z.with_untracked(|z| z.iter().all(|&v| v == 0.0));
@@ -155,9 +166,6 @@ impl LabController {
                         matches!((at_origin, trained, &first), (true, true, Some(Some(_))));
                     if let (true, Some(Some(image))) = (on_a_digit, first) {
                         this.encode_image(&image);
-                    }
-                    if notice.is_some() || fresh {
-                        this.ui.notice.set(notice);
                     }
                     crate::draw::mark("lab-ready");
                     if on_a_digit {

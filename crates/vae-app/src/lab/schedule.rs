@@ -79,6 +79,9 @@ pub(super) struct Schedule {
     wake_pending: bool,
     /// Steps were queued since the last autosave: the next epoch end, Pause or hidden tab saves.
     pub trained_since_save: bool,
+    /// A lab just opened queues nothing (its first evaluation, training) until the page has
+    /// painted it ([`LabController::after_first_paint`]).
+    pub(super) waits_for_first_paint: bool,
 }
 
 /// Work to await, started while the lab was borrowed.
@@ -134,6 +137,7 @@ impl Schedule {
             held_until: None,
             wake_pending: false,
             trained_since_save: false,
+            waits_for_first_paint: true,
         }
     }
 
@@ -171,7 +175,7 @@ impl Lab {
         let mut actions = Vec::new();
         loop {
             let s = &mut self.schedule;
-            if !s.pacer.has_room(s.interactive(now)) {
+            if s.waits_for_first_paint || !s.pacer.has_room(s.interactive(now)) {
                 break;
             }
             match s.evaluating {

@@ -129,12 +129,31 @@ impl LabController {
     /// The test −ELBO of the model as it is, as the point of `epoch` (0 at initialisation).
     /// Evaluates the model as it is: its curve's first point when `record`, and the latent
     /// map's posteriors either way.
+    ///
+    /// It begins once the page has painted the lab just opened. The evaluation keeps the worker
+    /// (or the GPU) busy for about a second, and begun beside building and laying out the lab
+    /// it made those tasks longer on a phone's few cores (Lighthouse's mobile total blocking
+    /// time). Training asked for meanwhile waits too, so the evaluation still sees the model as
+    /// it opened.
     pub(in crate::lab) fn start_initial_evaluation(&self, epoch: u64, record: bool) {
-        self.with_lab(None, |lab| {
+        let generation = self.with_lab(None, |lab| {
             lab.schedule.evaluating = Some(Evaluating::Batches { epoch, record });
+            lab.generation
         });
         self.ui.phase.set(Phase::Ready);
-        self.pump();
+        let Some(generation) = generation else {
+            return;
+        };
+        let this = self.clone();
+        leptos::task::spawn_local(async move {
+            crate::tasks::after_next_paint().await;
+            let painted = this.with_lab(Some(generation), |lab| {
+                lab.schedule.waits_for_first_paint = false;
+            });
+            if painted.is_some() {
+                this.pump();
+            }
+        });
     }
 
     /// Reads the latent map afresh: an evaluation that adds nothing to the curve, run at once
