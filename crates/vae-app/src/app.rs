@@ -291,15 +291,18 @@ pub fn App() -> impl IntoView {
             && built.get() == LATER_PANELS
             && (ui.model.with(Option::is_some) || ui.phase.with(|p| matches!(p, Phase::Failed(_))))
     };
-    // Shown, the lab's first screen is laid out and painted on its own, and the panels below it
-    // (out of view, so nothing in view moves) a frame later: one layout of the whole lab was
-    // another of a slow phone's long tasks.
-    let lower_shown = RwSignal::new(false);
+    // Shown, the lab's first screen is laid out and painted on its own, then the panels below
+    // it a frame later, and the latent views (the most of them) a frame after that; all out of
+    // view, so nothing in view moves. Laying out the whole lab at once was one of a slow phone's
+    // longest tasks (a first layout of new controls costs several times a later one).
+    let lower_shown = RwSignal::new(0u8);
     Effect::new(move |_| {
-        if lab_shown() && !lower_shown.get_untracked() {
+        if lab_shown() && lower_shown.get_untracked() == 0 {
             spawn_local(async move {
-                crate::tasks::after_next_paint().await;
-                lower_shown.set(true);
+                for stage in 1..=2 {
+                    crate::tasks::after_next_paint().await;
+                    lower_shown.set(stage);
+                }
             });
         }
     });
@@ -355,7 +358,8 @@ pub fn App() -> impl IntoView {
                 lab.get().map(|handle| {
                     view! {
                         <div class="lab" class:pending=move || !lab_shown()
-                            class:first-screen=move || !lower_shown.get()>
+                            class:first-screen=move || lower_shown.get() == 0
+                            class:views-later=move || lower_shown.get() < 2>
                             <ExplorePanel lab=handle ui labels />
                             {move || train_built.get().then(|| view! { <TrainPanel lab=handle ui form /> })}
                             {move || model_built.get().then(|| view! { <ModelPanel lab=handle ui on_scratch /> })}
