@@ -150,7 +150,7 @@ impl Host {
                 Reply::Opened(standing)
             }
             Request::SetData { shard } => {
-                let data = Arc::new(CpuData::parse(&shard)?);
+                let data = Arc::new(CpuData::parse(&shard.0)?);
                 if let Some(engine) = self.engine.as_mut() {
                     engine.set_data(Arc::clone(&data))?;
                 }

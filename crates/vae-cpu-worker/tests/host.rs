@@ -24,7 +24,12 @@ fn opened(settings: VaeConfig) -> (Host, Vec<u8>) {
         ask(&mut host, Request::Open(Source::Fresh(settings))),
         Reply::Opened(_)
     ));
-    match ask(&mut host, Request::SetData { shard: raw.clone() }) {
+    match ask(
+        &mut host,
+        Request::SetData {
+            shard: raw.clone().into(),
+        },
+    ) {
         Reply::DataSet {
             train_images,
             test_images,
@@ -240,6 +245,21 @@ fn messages_keep_their_payloads_through_encoding() {
     let text = serde_json::to_string(&Request::Open(Source::Fresh(config))).unwrap();
     match serde_json::from_str::<Request>(&text).unwrap() {
         Request::Open(Source::Fresh(back)) => assert_eq!(back, config),
+        other => panic!("{other:?}"),
+    }
+    // A shard's bytes arrive whole, and a request for each of two workers shares one copy.
+    let shard: Vec<u8> = (0..=255).cycle().take(1000).collect();
+    let request = Request::SetData {
+        shard: shard.clone().into(),
+    };
+    let (Request::SetData { shard: first }, Request::SetData { shard: second }) =
+        (&request, request.clone())
+    else {
+        unreachable!()
+    };
+    assert!(std::sync::Arc::ptr_eq(&first.0, &second.0));
+    match serde_json::from_str::<Request>(&serde_json::to_string(&request).unwrap()).unwrap() {
+        Request::SetData { shard: back } => assert_eq!(*back.0, shard),
         other => panic!("{other:?}"),
     }
 }

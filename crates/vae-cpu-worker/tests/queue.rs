@@ -143,11 +143,16 @@ fn two_queues_share_the_training_and_match_one_engine() {
     let raw = shard();
     let mut alone = Host::default();
     alone.handle(Request::Open(Source::Fresh(settings())), &now);
-    alone.handle(Request::SetData { shard: raw.clone() }, &now);
+    alone.handle(
+        Request::SetData {
+            shard: raw.clone().into(),
+        },
+        &now,
+    );
 
     let mut pair = Pair::new();
     pair.both(Request::Open(Source::Fresh(settings())));
-    pair.both(Request::SetData { shard: raw });
+    pair.both(Request::SetData { shard: raw.into() });
     for steps in [3, 1, 5] {
         alone.handle(Request::Train { steps }, &now);
         let expected = curve(&alone.handle(Request::Metrics { snapshot: true }, &now));
@@ -197,7 +202,12 @@ fn a_step_one_worker_cannot_take_fails_on_both_and_training_goes_on_after() {
     let mut pair = Pair::new();
     pair.both(Request::Open(Source::Fresh(settings())));
     // Only the second worker has data: the first cannot take its share.
-    let id = pair.ask(1, Request::SetData { shard: raw.clone() });
+    let id = pair.ask(
+        1,
+        Request::SetData {
+            shard: raw.clone().into(),
+        },
+    );
     pair.deliver();
     assert!(matches!(pair.reply(1, id), Reply::DataSet { .. }));
     let replies = pair.both(Request::Train { steps: 2 });
@@ -212,7 +222,7 @@ fn a_step_one_worker_cannot_take_fails_on_both_and_training_goes_on_after() {
         "{why}"
     );
 
-    let id = pair.ask(0, Request::SetData { shard: raw });
+    let id = pair.ask(0, Request::SetData { shard: raw.into() });
     pair.deliver();
     assert!(matches!(pair.reply(0, id), Reply::DataSet { .. }));
     // The second worker's share of the failed step is stale now and is dropped.
@@ -241,7 +251,9 @@ fn a_third_share_is_refused() {
 fn a_shared_calibration_times_shared_steps_and_leaves_the_model_alone() {
     let mut pair = Pair::new();
     pair.both(Request::Open(Source::Fresh(settings())));
-    pair.both(Request::SetData { shard: shard() });
+    pair.both(Request::SetData {
+        shard: shard().into(),
+    });
     pair.both(Request::Train { steps: 2 });
     for reply in pair.both(Request::Calibrate { steps: 2 }) {
         assert!(

@@ -5,7 +5,9 @@
 //! Large payloads (images, latent vectors, checkpoints) travel as bytes, which
 //! `serde-wasm-bindgen` turns into one `Uint8Array` rather than a JS array of numbers.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use vae_model::{BatchCursor, Evaluation, MetricsReport, VaeConfig};
 
 /// `f32` values as little-endian bytes.
@@ -22,6 +24,29 @@ impl Floats {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect()
+    }
+}
+
+/// Bytes held with the page's own copy (the data shard, 6 MB): a request that holds them is
+/// cloned (one per worker) without copying them, and they are copied once, into the message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedBytes(pub Arc<Vec<u8>>);
+
+impl From<Vec<u8>> for SharedBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(Arc::new(bytes))
+    }
+}
+
+impl Serialize for SharedBytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_bytes::ByteBuf::deserialize(deserializer).map(|bytes| bytes.into_vec().into())
     }
 }
 
@@ -44,8 +69,7 @@ pub enum Request {
     /// The data shard's bytes (uncompressed): the training split is trained on, the test split
     /// evaluated.
     SetData {
-        #[serde(with = "serde_bytes")]
-        shard: Vec<u8>,
+        shard: SharedBytes,
     },
     Train {
         steps: u32,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use vae_model::engine::{Binding, DecodeSizes};
 use vae_model::{BatchCursor, Evaluation, MetricsReport, Snapshot, VaeConfig};
 use vae_reference::latent::LatentLines;
-use vae_worker::protocol::{Floats, Reply, Request, Source};
+use vae_worker::protocol::{Floats, Reply, Request, SharedBytes, Source};
 use vae_worker::workers::CpuWorkers;
 
 use super::{
@@ -94,9 +94,9 @@ impl WorkerEngine {
     }
 
     /// Sends the shard's bytes to the worker, which parses them itself.
-    async fn send_data(&mut self, raw: &[u8]) -> Result<(), EngineError> {
+    async fn send_data(&mut self, raw: Arc<Vec<u8>>) -> Result<(), EngineError> {
         let request = Request::SetData {
-            shard: raw.to_vec(),
+            shard: SharedBytes(raw),
         };
         match self.worker.request(request).await {
             Ok(Reply::DataSet {
@@ -142,7 +142,7 @@ impl Engine for WorkerEngine {
 
     fn bind_data(&mut self, shard: &Arc<Vec<u8>>) -> Binding<'_> {
         let shard = Arc::clone(shard);
-        Box::pin(async move { self.send_data(&shard).await })
+        Box::pin(async move { self.send_data(shard).await })
     }
 
     fn prepare_decodes(&mut self, _sizes: DecodeSizes) -> Binding<'_> {
