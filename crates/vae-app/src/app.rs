@@ -292,9 +292,10 @@ pub fn App() -> impl IntoView {
             && (ui.model.with(Option::is_some) || ui.phase.with(|p| matches!(p, Phase::Failed(_))))
     };
     // Shown, the lab's first screen is laid out and painted on its own, then the panels below
-    // it a frame later, and the latent views (the most of them) a frame after that; all out of
-    // view, so nothing in view moves. Laying out the whole lab at once was one of a slow phone's
-    // longest tasks (a first layout of new controls costs several times a later one).
+    // it a frame later, and the latent views (the panel with the most controls) a frame after
+    // that; all out of view, so nothing in view moves. Laying out the whole lab at once was one
+    // of a slow phone's longest tasks (a first layout of new controls costs several times a
+    // later one).
     let lower_shown = RwSignal::new(0u8);
     Effect::new(move |_| {
         if lab_shown() && lower_shown.get_untracked() == 0 {

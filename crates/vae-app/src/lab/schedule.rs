@@ -80,7 +80,7 @@ pub(super) struct Schedule {
     /// Steps were queued since the last autosave: the next epoch end, Pause or hidden tab saves.
     pub trained_since_save: bool,
     /// A lab just opened queues nothing (its first evaluation, training) until the page has
-    /// painted it ([`LabController::after_first_paint`]).
+    /// painted it ([`LabController::start_initial_evaluation`]).
     pub(super) waits_for_first_paint: bool,
 }
 
